@@ -1,0 +1,229 @@
+"""The interface every provider implements, and the types it speaks.
+
+The model (see the design notes on providers): a *destination* is (list, tag). Entering a
+segment = the contact is in the list (created once, status from consent; an existing contact's
+subscription status is never changed) and carries the tag. Leaving = the tag is removed; the
+contact is unsubscribed or archived only when ``Destination.on_leave`` says so, never deleted.
+
+The base class owns the batching loop (``push``): it cuts changes into batches of the provider's
+size and hands each batch to ``apply_batch``, which returns exactly one ``Outcome`` per change.
+Concrete providers implement the abstract methods and only translate.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import ClassVar
+
+
+class ChangeKind(enum.StrEnum):
+    ADD = "add"  # enter the segment: ensure contact in list, add the tag
+    UPDATE = "update"  # merge fields changed: update the contact, keep status and tag
+    REMOVE = "remove"  # leave the segment: remove the tag (and on_leave extra, if asked)
+
+
+class OnLeave(enum.StrEnum):
+    UNTAG = "untag"
+    UNSUBSCRIBE = "unsubscribe"
+    ARCHIVE = "archive"
+
+
+class OutcomeStatus(enum.StrEnum):
+    APPLIED = "applied"  # the provider confirmed this member's change
+    ACCEPTED = "accepted"  # queued by an asynchronous API; confirm later (``confirm``)
+    REJECTED = "rejected"  # the provider refused this member; see ``reason``/``retryable``
+
+
+@dataclass(frozen=True)
+class Member:
+    """One contact as the shop knows it."""
+
+    email: str
+    customer_id: str
+    first_name: str | None = None
+    last_name: str | None = None
+    consent: bool = False  # accepts marketing email
+    merge_fields: Mapping[str, str] = field(default_factory=dict)  # extra provider fields
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a segment goes on one provider: a list/audience and the tag carrying membership."""
+
+    list_id: str
+    tag: str
+    on_leave: OnLeave = OnLeave.UNTAG
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: ChangeKind
+    member: Member
+    # What the provider answered earlier for this member (``Outcome.provider_ref``), e.g. the
+    # ActiveCampaign contact id and contactTag association id a remove needs. None if unknown.
+    provider_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The provider's answer for one change. Members are marked synced only from these."""
+
+    change: Change
+    status: OutcomeStatus
+    reason: str | None = None  # the provider's words for a rejection
+    retryable: bool = False  # for REJECTED: would a later retry help?
+    provider_ref: str | None = None  # to store and hand back with the next change
+
+    @property
+    def email(self) -> str:
+        return self.change.member.email
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the provider allows. ``batch_size`` is members per batch handed to ``apply_batch``."""
+
+    batch_size: int
+    requests_per_second: float
+    max_concurrency: int
+
+
+@dataclass(frozen=True)
+class ListInfo:
+    id: str
+    name: str
+    member_count: int | None = None
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    id: str
+    name: str
+    list_id: str | None = None  # Mailchimp tags belong to a list; others are account-wide
+    member_count: int | None = None
+
+
+@dataclass(frozen=True)
+class MergeFieldInfo:
+    tag: str
+    name: str
+    type: str
+    required: bool = False
+    list_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Discovery:
+    lists: list[ListInfo]
+    tags: list[TagInfo]
+    merge_fields: list[MergeFieldInfo]
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    """What ``check`` learns: the credentials work, and for whom."""
+
+    provider: str
+    account: str
+    detail: str = ""
+
+
+@dataclass
+class CallStats:
+    """Counts kept by the HTTP layer; the sync engine records them per run."""
+
+    calls: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+
+
+class Provider(ABC):
+    """One email provider. Subclasses set ``name`` and ``limits`` and implement the rest."""
+
+    name: ClassVar[str]
+    limits: Limits
+
+    def __init__(self) -> None:
+        self.stats = CallStats()
+
+    # --- account -------------------------------------------------------------------------
+    @abstractmethod
+    def check(self) -> AccountInfo:
+        """Prove the credentials work; raise AuthenticationFailed if not."""
+
+    @abstractmethod
+    def discover(self) -> Discovery:
+        """The account's lists, tags and merge fields."""
+
+    @abstractmethod
+    def ensure_tag(self, destination: Destination) -> str:
+        """Create the destination's tag if missing; return its provider id. Idempotent."""
+
+    # --- membership ----------------------------------------------------------------------
+    @abstractmethod
+    def apply_batch(self, destination: Destination, changes: Sequence[Change]) -> list[Outcome]:
+        """Send one batch (at most ``limits.batch_size`` changes, any mix of kinds).
+
+        Return exactly one Outcome per change, in any order. Per-member refusals are outcomes,
+        not exceptions; raise only for failures of the whole call (after the HTTP layer's
+        retries): RetryableError, FatalError.
+        """
+
+    @abstractmethod
+    def read_members(self, destination: Destination) -> Iterator[str]:
+        """Lower-cased emails of the contacts that carry the destination's tag (for repairs)."""
+
+    def confirm(self, destination: Destination, changes: Sequence[Change]) -> list[Outcome]:
+        """Settle changes an asynchronous API only ACCEPTED. Synchronous providers never
+        return ACCEPTED, so they never get here."""
+        raise NotImplementedError(f"{self.name} answers synchronously; nothing to confirm")
+
+    # --- the batching loop ---------------------------------------------------------------
+    def batches(self, changes: Iterable[Change]) -> Iterator[list[Change]]:
+        it = iter(changes)
+        while batch := list(islice(it, self.limits.batch_size)):
+            yield batch
+
+    def push(
+        self,
+        destination: Destination,
+        changes: Iterable[Change],
+        on_batch: Callable[[list[Outcome]], None] | None = None,
+    ) -> Iterator[list[Outcome]]:
+        """Send ``changes`` in provider-sized batches, up to ``limits.max_concurrency`` at once.
+
+        Yields each batch's outcomes as it completes (in submission order), so the caller can
+        settle state batch by batch; ``changes`` is consumed lazily, a bounded number of
+        batches ahead. ``on_batch``, if given, is called with each batch's outcomes too.
+        """
+        workers = max(1, self.limits.max_concurrency)
+        if workers == 1:
+            for batch in self.batches(changes):
+                outcomes = self.apply_batch(destination, batch)
+                if on_batch:
+                    on_batch(outcomes)
+                yield outcomes
+            return
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=self.name) as pool:
+            in_flight: list[Future[list[Outcome]]] = []
+            try:
+                for batch in self.batches(changes):
+                    in_flight.append(pool.submit(self.apply_batch, destination, batch))
+                    if len(in_flight) >= workers:
+                        outcomes = in_flight.pop(0).result()
+                        if on_batch:
+                            on_batch(outcomes)
+                        yield outcomes
+                while in_flight:
+                    outcomes = in_flight.pop(0).result()
+                    if on_batch:
+                        on_batch(outcomes)
+                    yield outcomes
+            finally:
+                for fut in in_flight:
+                    fut.cancel()

@@ -1,0 +1,80 @@
+"""Provider errors, sorted by what a retry means.
+
+    ProviderError                 base: provider name, HTTP status, truncated body (secrets masked)
+    ├── RetryableError            worth retrying the same request later
+    │   ├── RateLimited           429 (``retry_after`` seconds when the provider says)
+    │   └── TransientError        5xx, timeout, connection reset, dropped connection
+    ├── FatalError                the run cannot go on; retrying will not help
+    │   ├── AuthenticationFailed  401/403 on credentials
+    │   ├── NotFound              the list or tag is gone (404)
+    │   ├── BadConfiguration      the provider refuses the destination or the request shape
+    │   └── Unsupported           the provider cannot do what was asked
+    └── MemberRejected            permanent for one member (invalid email, compliance state)
+
+A per-member rejection inside a batch answer is not raised: it becomes an ``Outcome`` with
+``status=REJECTED``. ``MemberRejected`` is for single-member calls.
+"""
+
+from __future__ import annotations
+
+
+class ProviderError(Exception):
+    """Base of every provider error. ``str()`` never contains a secret."""
+
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        status: int | None = None,
+        body: str | None = None,
+    ) -> None:
+        self.provider = provider
+        self.status = status
+        self.body = body[:500] if body else body
+        prefix = f"{provider}: " if provider else ""
+        suffix = f" (HTTP {status})" if status is not None else ""
+        super().__init__(f"{prefix}{message}{suffix}")
+        self.message = message
+
+
+class RetryableError(ProviderError):
+    retryable = True
+
+
+class RateLimited(RetryableError):
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class TransientError(RetryableError):
+    pass
+
+
+class FatalError(ProviderError):
+    pass
+
+
+class AuthenticationFailed(FatalError):
+    pass
+
+
+class NotFound(FatalError):
+    pass
+
+
+class BadConfiguration(FatalError):
+    pass
+
+
+class Unsupported(FatalError):
+    pass
+
+
+class MemberRejected(ProviderError):
+    def __init__(self, message: str, *, email: str = "", **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.email = email

@@ -1,0 +1,5 @@
+import sys
+
+from syncer.cli.main import main
+
+sys.exit(main())

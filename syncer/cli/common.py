@@ -1,0 +1,36 @@
+"""What every CLI command shares: settings from the root options, consoles, JSON output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from syncer.settings import Settings
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")
+
+
+def settings(ctx: typer.Context) -> Settings:
+    """The settings the root command built from the environment and its options."""
+    root = ctx.find_root()
+    obj = root.obj
+    if isinstance(obj, Settings):
+        return obj
+    return Settings.from_env()
+
+
+def print_json(data: Any) -> None:
+    """JSON on stdout (no rich markup, stable key order)."""
+    sys.stdout.write(json.dumps(data, indent=2, default=str, sort_keys=False) + "\n")
+    sys.stdout.flush()
+
+
+def warn(message: str) -> None:
+    err_console.print(f"[yellow]warning:[/yellow] {message}")

@@ -1,0 +1,77 @@
+"""Engines for the commerce and state databases, with errors a user can act on."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import DatabaseError as SADatabaseError
+
+from syncer.errors import DatabaseError
+
+_PASSWORD = re.compile(r"(://[^:/@]+:)[^@]*(@)")
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password replaced by ``***``."""
+    return _PASSWORD.sub(r"\1***\2", url)
+
+
+def dialect_of(engine: Engine) -> str:
+    """``sqlite``, ``postgresql`` or ``mysql`` (MariaDB reports ``mysql``... or ``mariadb``)."""
+    name = engine.dialect.name
+    return "mysql" if name in ("mysql", "mariadb") else name
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str, *, check: bool = True) -> Engine:
+    """An engine for ``url``; with ``check``, a database that does not answer is a DatabaseError."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as err:
+        raise DatabaseError(
+            f"database URL {mask_url(url)!r} is not a valid URL; "
+            "use e.g. sqlite:///var/syncer.db or postgresql+psycopg://user@host/db"
+        ) from err
+    kwargs: dict[str, object] = {"future": True}
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    elif parsed.get_backend_name() in ("mysql", "mariadb"):
+        kwargs["pool_pre_ping"] = True
+        if "charset" not in parsed.query:
+            parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    try:
+        engine = create_engine(parsed, **kwargs)  # type: ignore[arg-type]
+    except (ArgumentError, ImportError) as err:
+        raise DatabaseError(f"cannot use database URL {mask_url(url)!r}: {err}") from err
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    if check:
+        check_connection(engine)
+    return engine
+
+
+def check_connection(engine: Engine) -> None:
+    """Raise DatabaseError (one line, masked URL) if the database does not answer."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except (OperationalError, SADatabaseError) as err:
+        reason = str(err.orig).strip().splitlines()[0] if err.orig else str(err)
+        raise DatabaseError(
+            f"database {engine.url.render_as_string(hide_password=True)} "
+            f"does not answer: {reason}; check SYNCER_DATABASE_URL / --database-url "
+            "and that the server is running"
+        ) from err

@@ -1,0 +1,70 @@
+"""Errors that reach the user as one line, with where the problem is and how to fix it.
+
+    SyncerError                  base; ``exit_code`` is what the CLI exits with
+    ├── ConfigError              a bad file, segment, profile or field (exit 2)
+    │   └── SegmentError         a problem inside one segment, with its condition path
+    ├── DatabaseError            the database did not answer or refused (exit 2)
+    └── SyncFailed               a sync could not complete; state stays resumable (exit 1)
+
+Provider errors live in ``providers.errors`` and are translated by the sync engine.
+"""
+
+from __future__ import annotations
+
+
+class SyncerError(Exception):
+    """Base of every error the CLI prints as one line."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(SyncerError):
+    """Bad configuration; ``where`` names the file (and key) to fix."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None) -> None:
+        parts = [f"{where}: {message}" if where else message]
+        if hint:
+            parts.append(hint)
+        super().__init__(" ".join(parts))
+        self.where = where
+        self.hint = hint
+
+
+class SegmentError(ConfigError):
+    """A problem in one segment: file, segment name and the condition path (``rules.all[2]``)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        segment: str | None = None,
+        path: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        where_parts = [p for p in (file, f"segment {segment!r}" if segment else None, path) if p]
+        super().__init__(message, where=": ".join(where_parts) or None, hint=hint)
+        self.file = file
+        self.segment = segment
+        self.path = path
+
+
+class DatabaseError(SyncerError):
+    """The database could not be reached or refused a statement."""
+
+    exit_code = 2
+
+
+class SyncFailed(SyncerError):
+    """A sync stopped early; pending changes stay recorded for the next run."""
+
+    exit_code = 1

@@ -1,0 +1,169 @@
+"""The commerce schema: what segments are evaluated against.
+
+Money is stored in integer cents (exact on every database, no Decimal quirks on SQLite).
+Timestamps are naive UTC. Every table a segment aggregates over is indexed on
+``(customer_id, <time column>)`` so per-customer aggregates and windows are index range scans.
+
+customers      one row per shopper (attributes: consent, status, quality, zip, country, card)
+customer_tags  (customer_id, tag)
+products       name, sku, vendor
+collections    name; product_collections links products to collections
+orders         customer, placed_at, total_cents, status (paid, cancelled, refunded,
+               partially_refunded), refunded_cents, coupon_code
+order_lines    order, product, quantity, price_cents
+reviews        customer, product, rating, created_at
+visits         customer, at, device (desktop, mobile, tablet)
+cart_events    customer, product, at (an add to cart)
+email_events   customer, kind (open, click, conversion), at
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Engine, Index
+from sqlmodel import Field, SQLModel
+
+ORDER_STATUSES = ("paid", "cancelled", "refunded", "partially_refunded")
+DEVICES = ("desktop", "mobile", "tablet")
+EMAIL_EVENT_KINDS = ("open", "click", "conversion")
+
+
+class Customer(SQLModel, table=True):
+    __tablename__ = "customers"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True)
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+    zip: str | None = Field(default=None, max_length=20, index=True)
+    country: str | None = Field(default=None, max_length=2, index=True)
+    status: str | None = Field(default=None, max_length=20, index=True)
+    quality: str | None = Field(default=None, max_length=10)
+    loyalty_card: str | None = Field(default=None, max_length=20, index=True)
+    accepts_marketing: bool = Field(default=False, index=True)
+    created_at: datetime = Field(index=True)
+
+
+class CustomerTag(SQLModel, table=True):
+    __tablename__ = "customer_tags"
+    __table_args__ = (Index("ix_customer_tags_tag", "tag"),)
+
+    customer_id: int = Field(foreign_key="customers.id", primary_key=True)
+    tag: str = Field(max_length=60, primary_key=True)
+
+
+class Product(SQLModel, table=True):
+    __tablename__ = "products"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, index=True)
+    sku: str = Field(max_length=64, unique=True)
+    vendor: str = Field(max_length=100, index=True)
+
+
+class Collection(SQLModel, table=True):
+    __tablename__ = "collections"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+
+
+class ProductCollection(SQLModel, table=True):
+    __tablename__ = "product_collections"
+    __table_args__ = (Index("ix_product_collections_collection", "collection_id", "product_id"),)
+
+    product_id: int = Field(foreign_key="products.id", primary_key=True)
+    collection_id: int = Field(foreign_key="collections.id", primary_key=True)
+
+
+class Order(SQLModel, table=True):
+    __tablename__ = "orders"
+    __table_args__ = (Index("ix_orders_customer_placed", "customer_id", "placed_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customers.id")
+    placed_at: datetime
+    total_cents: int
+    status: str = Field(max_length=20, default="paid")
+    refunded_cents: int = 0
+    coupon_code: str | None = Field(default=None, max_length=40, index=True)
+
+
+class OrderLine(SQLModel, table=True):
+    __tablename__ = "order_lines"
+    __table_args__ = (Index("ix_order_lines_product_order", "product_id", "order_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="orders.id", index=True)
+    product_id: int = Field(foreign_key="products.id")
+    quantity: int = 1
+    price_cents: int
+
+
+class Review(SQLModel, table=True):
+    __tablename__ = "reviews"
+    __table_args__ = (Index("ix_reviews_customer_product", "customer_id", "product_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customers.id")
+    product_id: int = Field(foreign_key="products.id")
+    rating: int
+    created_at: datetime
+
+
+class Visit(SQLModel, table=True):
+    __tablename__ = "visits"
+    __table_args__ = (Index("ix_visits_customer_at", "customer_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customers.id")
+    at: datetime
+    device: str = Field(max_length=10)
+
+
+class CartEvent(SQLModel, table=True):
+    __tablename__ = "cart_events"
+    __table_args__ = (Index("ix_cart_events_customer_at", "customer_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customers.id")
+    product_id: int = Field(foreign_key="products.id")
+    at: datetime
+
+
+class EmailEvent(SQLModel, table=True):
+    __tablename__ = "email_events"
+    __table_args__ = (Index("ix_email_events_customer_kind_at", "customer_id", "kind", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customers.id")
+    kind: str = Field(max_length=12)
+    at: datetime
+
+
+COMMERCE_TABLES = [
+    m.__table__  # type: ignore[attr-defined,union-attr]
+    for m in (
+        Customer,
+        CustomerTag,
+        Product,
+        Collection,
+        ProductCollection,
+        Order,
+        OrderLine,
+        Review,
+        Visit,
+        CartEvent,
+        EmailEvent,
+    )
+]
+
+
+def create_commerce_schema(engine: Engine) -> None:
+    """Create the commerce tables (and indexes) that do not exist yet."""
+    SQLModel.metadata.create_all(engine, tables=COMMERCE_TABLES)
+
+
+def drop_commerce_schema(engine: Engine) -> None:
+    SQLModel.metadata.drop_all(engine, tables=COMMERCE_TABLES)
