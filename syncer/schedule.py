@@ -1,0 +1,180 @@
+"""The scheduler: runs each segment's syncs on the cron schedule in its file.
+
+- One APScheduler job per segment that has a ``schedule`` and destinations; the job syncs every
+  destination of the segment in turn.
+- Missed runs are coalesced into one (``coalesce=True``); a segment never overlaps itself in this
+  process (``max_instances=1``) and never across processes (the sync engine's lock).
+- Changed config files (segments/*.yaml, profiles.yaml) are noticed by a poll of their
+  modification times and the jobs rebuilt; a file that no longer loads is reported in one line
+  and the previous jobs keep running.
+- Each run is logged as one structured line (JSON).
+- SIGTERM or SIGINT: no new runs start; the run in flight is asked to stop after its current
+  batch (``stop`` event), which leaves its pending changes for the next run; then the process exits.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any, Protocol
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from syncer.errors import SyncerError
+
+log = logging.getLogger("syncer.schedule")
+
+
+class ScheduledSegment(Protocol):
+    name: str
+    schedule: str | None
+
+    @property
+    def destinations(self) -> Any: ...
+
+
+# Runs one segment's syncs; yields one summary mapping per destination (logged as a line).
+SegmentRunner = Callable[[str, threading.Event], Iterable[Mapping[str, object]]]
+# Loads the segments; raises SyncerError for bad config.
+SegmentsLoader = Callable[[], Mapping[str, ScheduledSegment]]
+
+
+def config_fingerprint(paths: Iterable[Path]) -> tuple[tuple[str, int, int], ...]:
+    """(path, mtime_ns, size) of every file under ``paths``; changes when any file does."""
+    found: list[tuple[str, int, int]] = []
+    for root in paths:
+        files = sorted(root.rglob("*")) if root.is_dir() else [root]
+        for f in files:
+            if f.is_file():
+                st = f.stat()
+                found.append((str(f), st.st_mtime_ns, st.st_size))
+    return tuple(found)
+
+
+def log_line(event: str, **fields: object) -> None:
+    """One structured log line: ``{"event": ..., ...}``."""
+    record = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "event": event, **fields}
+    log.info(json.dumps(record, default=str, sort_keys=False))
+
+
+class SyncScheduler:
+    """Keeps one cron job per scheduled segment, and reloads when the config changes."""
+
+    def __init__(
+        self,
+        load: SegmentsLoader,
+        run_segment: SegmentRunner,
+        watch: Iterable[Path],
+        *,
+        reload_seconds: float = 10.0,
+        misfire_grace_seconds: int = 3600,
+    ) -> None:
+        self._load = load
+        self._run_segment = run_segment
+        self._watch = list(watch)
+        self._reload_seconds = reload_seconds
+        self._misfire = misfire_grace_seconds
+        self.stop_event = threading.Event()
+        self._scheduler = BackgroundScheduler(timezone=UTC)
+        self._fingerprint: tuple[tuple[str, int, int], ...] = ()
+        self.schedules: dict[str, str] = {}
+
+    # --- jobs ----------------------------------------------------------------------------
+    def reload(self) -> bool:
+        """Rebuild the jobs from the config; False (old jobs kept) if the config is bad."""
+        self._fingerprint = config_fingerprint(self._watch)
+        try:
+            segments = self._load()
+        except SyncerError as err:
+            log_line("config_error", error=str(err), kept=sorted(self.schedules))
+            return False
+        wanted = {
+            name: seg.schedule
+            for name, seg in segments.items()
+            if seg.schedule and list(seg.destinations)
+        }
+        for name in set(self.schedules) - set(wanted):
+            self._scheduler.remove_job(name)
+        for name, cron in wanted.items():
+            if self.schedules.get(name) == cron:
+                continue
+            self._scheduler.add_job(
+                self._run,
+                CronTrigger.from_crontab(cron, timezone=UTC),
+                args=[name],
+                id=name,
+                name=name,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=self._misfire,
+                replace_existing=True,
+            )
+        self.schedules = dict(wanted)
+        log_line("scheduled", segments=self.schedules)
+        return True
+
+    def _run(self, name: str) -> None:
+        if self.stop_event.is_set():
+            return
+        started = datetime.now(UTC)
+        try:
+            for summary in self._run_segment(name, self.stop_event):
+                log_line("run", segment=name, **summary)
+        except SyncerError as err:
+            log_line("run_failed", segment=name, error=str(err))
+        except Exception as err:  # a scheduler must outlive one failing run
+            log_line("run_crashed", segment=name, error=f"{type(err).__name__}: {err}")
+        finally:
+            elapsed = (datetime.now(UTC) - started).total_seconds()
+            log_line("run_done", segment=name, seconds=round(elapsed, 3))
+
+    def _reload_if_changed(self) -> None:
+        if config_fingerprint(self._watch) != self._fingerprint:
+            self.reload()
+
+    def next_runs(self) -> dict[str, datetime | None]:
+        return {job.id: job.next_run_time for job in self._scheduler.get_jobs()}
+
+    # --- lifecycle -----------------------------------------------------------------------
+    def start(self) -> None:
+        self.reload()
+        self._scheduler.add_job(
+            self._reload_if_changed,
+            "interval",
+            seconds=self._reload_seconds,
+            id="__reload__",
+            coalesce=True,
+            max_instances=1,
+        )
+        self._scheduler.start()
+
+    def shutdown(self) -> None:
+        """Stop starting runs, ask the one in flight to stop after its batch, and wait."""
+        self.stop_event.set()
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+        log_line("stopped")
+
+    def serve_forever(self) -> None:
+        """Run until SIGTERM/SIGINT, then shut down cleanly."""
+
+        def _on_signal(signum: int, _frame: FrameType | None) -> None:
+            log_line("signal", signal=signal.Signals(signum).name)
+            self.stop_event.set()
+
+        previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            self.start()
+            while not self.stop_event.wait(0.5):
+                pass
+        finally:
+            self.shutdown()
+            for s, handler in previous.items():
+                signal.signal(s, handler)
