@@ -1,0 +1,1 @@
+"""Alembic migrations of the state tables (``syncer db upgrade`` runs them)."""

@@ -1,0 +1,1 @@
+"""The sync engine's state database: what each provider was last told, pending changes, runs."""

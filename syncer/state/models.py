@@ -1,0 +1,127 @@
+"""State tables (all prefixed ``syncer_`` so they can live in the commerce database).
+
+syncer_targets        one row per (segment, destination key): the id the other tables use
+syncer_members        snapshot: what the provider was last told per member of a target
+                      (email pushed, merge-field hash, status applied/accepted/rejected, ref)
+syncer_outbox         pending changes, written and committed before they are sent; a row
+                      leaves only when the provider's answer for that member is settled
+syncer_rejections     members the provider refused, with its reason (shown by `syncer runs`)
+syncer_runs           one row per sync run: trigger, times, counts, outcome, masked error
+syncer_locks          one row per target while a sync holds it (owner + expiry, heartbeat)
+syncer_provider_tagged  scratch: the provider's tagged emails during a ``--full`` repair
+
+Timestamps are naive UTC. Change the tables only together with a migration in
+``syncer/migrations/versions`` (a test compares the two).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+EMAIL = 320
+
+
+class Target(SQLModel, table=True):
+    __tablename__ = "syncer_targets"
+    __table_args__ = (UniqueConstraint("segment", "destination", name="uq_syncer_targets"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    segment: str = Field(max_length=200)
+    destination: str = Field(max_length=400)  # DestinationConfig.key: profile/list/tag
+    created_at: datetime
+
+
+class SnapshotMember(SQLModel, table=True):
+    __tablename__ = "syncer_members"
+    __table_args__ = (Index("ix_syncer_members_email", "target_id", "email"),)
+
+    target_id: int = Field(foreign_key="syncer_targets.id", primary_key=True)
+    customer_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    email: str = Field(max_length=EMAIL)
+    fields_hash: str = Field(max_length=32)
+    status: str = Field(max_length=10)  # applied | accepted | rejected
+    provider_ref: str | None = Field(default=None, max_length=500)
+    updated_at: datetime
+
+
+class OutboxChange(SQLModel, table=True):
+    __tablename__ = "syncer_outbox"
+    __table_args__ = (Index("ix_syncer_outbox_target_customer", "target_id", "customer_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    target_id: int = Field(foreign_key="syncer_targets.id")
+    kind: str = Field(max_length=10)  # add | update | remove
+    # None for an address tagged on the provider by hand (a --full repair removes it).
+    customer_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    email: str = Field(max_length=EMAIL)
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+    consent: bool = False
+    fields_hash: str = Field(max_length=32)
+    provider_ref: str | None = Field(default=None, max_length=500)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime
+
+
+class Rejection(SQLModel, table=True):
+    __tablename__ = "syncer_rejections"
+    __table_args__ = (UniqueConstraint("target_id", "email", name="uq_syncer_rejections"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    target_id: int = Field(foreign_key="syncer_targets.id")
+    customer_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    email: str = Field(max_length=EMAIL)
+    kind: str = Field(max_length=10)
+    reason: str = Field(max_length=500)
+    retryable: bool = False
+    first_seen: datetime
+    last_seen: datetime
+    count: int = 1
+
+
+class Run(SQLModel, table=True):
+    __tablename__ = "syncer_runs"
+    __table_args__ = (Index("ix_syncer_runs_target_started", "target_id", "started_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    target_id: int = Field(foreign_key="syncer_targets.id")
+    segment: str = Field(max_length=200, index=True)
+    destination: str = Field(max_length=400)
+    trigger: str = Field(max_length=20)  # cli | schedule | ...
+    full: bool = False
+    owner: str = Field(max_length=200)
+    started_at: datetime
+    finished_at: datetime | None = None
+    outcome: str = Field(max_length=10)  # running | ok | partial | failed | skipped
+    adds: int = 0
+    updates: int = 0
+    removes: int = 0
+    rejections: int = 0
+    retries: int = 0
+    api_calls: int = 0
+    pending: int = 0  # outbox rows left for the next run
+    error: str | None = Field(default=None, max_length=1000)
+
+
+class Lock(SQLModel, table=True):
+    __tablename__ = "syncer_locks"
+
+    target_id: int = Field(foreign_key="syncer_targets.id", primary_key=True)
+    owner: str = Field(max_length=200)
+    acquired_at: datetime
+    expires_at: datetime
+
+
+class ProviderTagged(SQLModel, table=True):
+    __tablename__ = "syncer_provider_tagged"
+
+    target_id: int = Field(foreign_key="syncer_targets.id", primary_key=True)
+    email: str = Field(max_length=EMAIL, primary_key=True)
+
+
+STATE_MODELS = (Target, SnapshotMember, OutboxChange, Rejection, Run, Lock, ProviderTagged)
+STATE_TABLES = [m.__table__ for m in STATE_MODELS]  # type: ignore[attr-defined,union-attr]

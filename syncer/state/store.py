@@ -1,0 +1,349 @@
+"""Reads and writes of the state tables for one sync: snapshot, outbox, settlement, rejections.
+
+Streams page through the tables with keyset pagination (``WHERE key > last ORDER BY key
+LIMIT n``), so no cursor stays open while the same run writes, and memory stays flat.
+Settlement of one provider batch is one transaction.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import Engine, Table, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from providers.base import Change, ChangeKind, Member, Outcome, OutcomeStatus
+from syncer.state.models import OutboxChange, Rejection, SnapshotMember, Target
+from syncer.sync.diff import ACCEPTED, APPLIED, REJECTED, Planned, Pushed
+
+TARGETS: Table = Target.__table__  # type: ignore[attr-defined]
+MEMBERS: Table = SnapshotMember.__table__  # type: ignore[attr-defined]
+OUTBOX: Table = OutboxChange.__table__  # type: ignore[attr-defined]
+REJECTIONS: Table = Rejection.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    kind: str
+    customer_id: int | None
+    email: str
+    first_name: str | None
+    last_name: str | None
+    consent: bool
+    fields_hash: str
+    provider_ref: str | None
+    attempts: int
+
+    def to_change(self) -> Change:
+        member = Member(
+            email=self.email,
+            customer_id="" if self.customer_id is None else str(self.customer_id),
+            first_name=self.first_name,
+            last_name=self.last_name,
+            consent=self.consent,
+        )
+        return Change(ChangeKind(self.kind), member, self.provider_ref)
+
+
+@dataclass
+class Settled:
+    """What one settlement did, by kind: applied/accepted counts, rejections, retries."""
+
+    done: Counter[str]
+    accepted: int = 0
+    rejected: int = 0
+    retried: int = 0
+
+
+def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+class StateStore:
+    def __init__(self, engine: Engine, *, page_size: int = 1000) -> None:
+        self.engine = engine
+        self.page_size = page_size
+
+    # --- targets ---------------------------------------------------------------------------
+    def find_target(self, segment: str, destination: str) -> int | None:
+        q = select(TARGETS.c.id).where(
+            TARGETS.c.segment == segment, TARGETS.c.destination == destination
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(q).scalar()
+
+    def target(self, segment: str, destination: str, now: datetime) -> int:
+        """The target id of (segment, destination), created on first use."""
+        found = self.find_target(segment, destination)
+        if found is not None:
+            return found
+        try:
+            with self.engine.begin() as conn:
+                values = {"segment": segment, "destination": destination, "created_at": now}
+                res = conn.execute(insert(TARGETS).values(**values))
+                return int(res.inserted_primary_key[0])  # type: ignore[index]
+        except IntegrityError:  # created by a concurrent process a moment ago
+            found = self.find_target(segment, destination)
+            assert found is not None
+            return found
+
+    # --- streams ---------------------------------------------------------------------------
+    def snapshot(self, target_id: int, *, status: str | None = None) -> Iterator[Pushed]:
+        """Snapshot rows ascending by customer id."""
+        last = None
+        while True:
+            q = select(MEMBERS).where(MEMBERS.c.target_id == target_id)
+            if status:
+                q = q.where(MEMBERS.c.status == status)
+            if last is not None:
+                q = q.where(MEMBERS.c.customer_id > last)
+            q = q.order_by(MEMBERS.c.customer_id).limit(self.page_size)
+            with self.engine.connect() as conn:
+                rows = conn.execute(q).all()
+            for r in rows:
+                yield Pushed(r.customer_id, r.email, r.fields_hash, r.status, r.provider_ref)
+            if len(rows) < self.page_size:
+                return
+            last = rows[-1].customer_id
+
+    def pending_customers(self, target_id: int) -> Iterator[int]:
+        """Distinct customer ids with outbox rows, ascending."""
+        last = None
+        while True:
+            q = select(OUTBOX.c.customer_id).distinct()
+            q = q.where(OUTBOX.c.target_id == target_id, OUTBOX.c.customer_id.is_not(None))
+            if last is not None:
+                q = q.where(OUTBOX.c.customer_id > last)
+            q = q.order_by(OUTBOX.c.customer_id).limit(self.page_size)
+            with self.engine.connect() as conn:
+                ids = list(conn.execute(q).scalars())
+            yield from ids
+            if len(ids) < self.page_size:
+                return
+            last = ids[-1]
+
+    def outbox(
+        self, target_id: int, kinds: Sequence[str], *, after_id: int = 0
+    ) -> Iterator[OutboxRow]:
+        """Outbox rows of ``kinds`` with id > ``after_id``, ascending by id."""
+        last = after_id
+        while True:
+            q = (
+                select(OUTBOX)
+                .where(OUTBOX.c.target_id == target_id, OUTBOX.c.kind.in_(kinds))
+                .where(OUTBOX.c.id > last)
+                .order_by(OUTBOX.c.id)
+                .limit(self.page_size)
+            )
+            with self.engine.connect() as conn:
+                rows = conn.execute(q).all()
+            for r in rows:
+                yield OutboxRow(
+                    r.id, r.kind, r.customer_id, r.email, r.first_name, r.last_name,
+                    bool(r.consent), r.fields_hash, r.provider_ref, r.attempts,
+                )  # fmt: skip
+            if len(rows) < self.page_size:
+                return
+            last = rows[-1].id
+
+    def pending_counts(self, target_id: int, *, after_id: int = 0) -> Counter[str]:
+        q = (
+            select(OUTBOX.c.kind, func.count())
+            .where(OUTBOX.c.target_id == target_id, OUTBOX.c.id > after_id)
+            .group_by(OUTBOX.c.kind)
+        )
+        with self.engine.connect() as conn:
+            return Counter({k: int(n) for k, n in conn.execute(q).all()})
+
+    def max_outbox_id(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.max(OUTBOX.c.id))).scalar() or 0)
+
+    def count_members(self, target_id: int, status: str) -> int:
+        q = select(func.count()).where(MEMBERS.c.target_id == target_id, MEMBERS.c.status == status)
+        with self.engine.connect() as conn:
+            return int(conn.execute(q).scalar() or 0)
+
+    # --- writing the plan --------------------------------------------------------------------
+    def write_plan(self, target_id: int, plan: Iterable[Planned], now: datetime) -> Counter[str]:
+        """Record planned changes as outbox rows (committed every page); ``forget`` entries
+        drop their snapshot row. Returns counts by kind."""
+        counts: Counter[str] = Counter()
+        for chunk in chunked(plan, self.page_size):
+            rows = [
+                {
+                    "target_id": target_id, "kind": p.kind, "customer_id": p.customer_id,
+                    "email": p.email, "first_name": p.first_name, "last_name": p.last_name,
+                    "consent": p.consent, "fields_hash": p.fields_hash,
+                    "provider_ref": p.provider_ref, "attempts": 0, "created_at": now,
+                }
+                for p in chunk
+                if p.kind != "forget"
+            ]  # fmt: skip
+            forget = [p.customer_id for p in chunk if p.kind == "forget"]
+            with self.engine.begin() as conn:
+                if rows:
+                    conn.execute(insert(OUTBOX), rows)
+                if forget:
+                    conn.execute(
+                        delete(MEMBERS).where(
+                            MEMBERS.c.target_id == target_id,
+                            MEMBERS.c.customer_id.in_(forget),
+                            MEMBERS.c.status == REJECTED,
+                        )
+                    )
+            counts.update(p.kind for p in chunk)
+        return counts
+
+    # --- settling outcomes -------------------------------------------------------------------
+    def settle(
+        self,
+        target_id: int,
+        pairs: Sequence[tuple[OutboxRow, Outcome]],
+        now: datetime,
+        *,
+        max_attempts: int,
+    ) -> Settled:
+        """Apply the provider's answers for one batch, in one transaction."""
+        result = Settled(Counter())
+        upserts: dict[int, dict[str, Any]] = {}
+        gone: list[dict[str, Any]] = []  # snapshot rows to drop (applied/refused removes)
+        rehash: list[dict[str, Any]] = []  # refused updates: remember the hash, keep status
+        done_ids: list[int] = []
+        retry: list[dict[str, Any]] = []
+        rejected: list[tuple[OutboxRow, Outcome]] = []
+        cleared: list[str] = []
+        for row, out in pairs:
+            if out.status in (OutcomeStatus.APPLIED, OutcomeStatus.ACCEPTED):
+                status = APPLIED if out.status == OutcomeStatus.APPLIED else ACCEPTED
+                result.done[row.kind] += 1
+                result.accepted += status == ACCEPTED
+                cleared.append(row.email)
+                if row.kind == "remove":
+                    gone.append({"cid": row.customer_id, "em": row.email})
+                else:
+                    upserts[row.customer_id or 0] = self._member(target_id, row, status, out, now)
+                done_ids.append(row.id)
+            elif out.retryable and row.attempts + 1 < max_attempts:
+                result.retried += 1
+                retry.append({"oid": row.id, "err": (out.reason or "retryable")[:500]})
+            else:
+                result.rejected += 1
+                rejected.append((row, out))
+                if row.kind == "add":
+                    upserts[row.customer_id or 0] = self._member(target_id, row, REJECTED, out, now)
+                elif row.kind == "update":
+                    rehash.append({"cid": row.customer_id, "h": row.fields_hash})
+                else:
+                    gone.append({"cid": row.customer_id, "em": row.email})
+                done_ids.append(row.id)
+        with self.engine.begin() as conn:
+            t = MEMBERS.c
+            if gone:
+                conn.execute(
+                    delete(MEMBERS).where(
+                        t.target_id == target_id,
+                        t.customer_id == bindparam("cid"),
+                        t.email == bindparam("em"),
+                    ),
+                    gone,
+                )
+            if upserts:
+                ids = [cid for cid in upserts if cid]
+                for part in chunked(ids, 500):
+                    conn.execute(
+                        delete(MEMBERS).where(t.target_id == target_id, t.customer_id.in_(part))
+                    )
+                conn.execute(insert(MEMBERS), [u for cid, u in upserts.items() if cid])
+            if rehash:
+                conn.execute(
+                    update(MEMBERS)
+                    .where(t.target_id == target_id, t.customer_id == bindparam("cid"))
+                    .values(fields_hash=bindparam("h")),
+                    rehash,
+                )
+            if cleared:
+                conn.execute(
+                    delete(REJECTIONS).where(
+                        REJECTIONS.c.target_id == target_id, REJECTIONS.c.email.in_(cleared)
+                    )
+                )
+            for row, out in rejected:
+                self._record_rejection(conn, target_id, row, out, now)
+            if retry:
+                conn.execute(
+                    update(OUTBOX)
+                    .where(OUTBOX.c.id == bindparam("oid"))
+                    .values(attempts=OUTBOX.c.attempts + 1, last_error=bindparam("err")),
+                    retry,
+                )
+            for part in chunked(done_ids, 500):
+                conn.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(part)))
+        return result
+
+    @staticmethod
+    def _member(
+        target_id: int, row: OutboxRow, status: str, out: Outcome, now: datetime
+    ) -> dict[str, Any]:
+        return {
+            "target_id": target_id,
+            "customer_id": row.customer_id,
+            "email": row.email,
+            "fields_hash": row.fields_hash,
+            "status": status,
+            "provider_ref": (out.provider_ref or row.provider_ref or None),
+            "updated_at": now,
+        }
+
+    @staticmethod
+    def _record_rejection(
+        conn: Connection, target_id: int, row: OutboxRow, out: Outcome, now: datetime
+    ) -> None:
+        r = REJECTIONS.c
+        reason = (out.reason or "rejected by the provider")[:500]
+        key = and_(r.target_id == target_id, r.email == row.email)
+        values = {"reason": reason, "kind": row.kind, "retryable": out.retryable, "last_seen": now}
+        res = conn.execute(update(REJECTIONS).where(key).values(count=r.count + 1, **values))
+        if res.rowcount == 0:
+            conn.execute(
+                insert(REJECTIONS).values(
+                    target_id=target_id, customer_id=row.customer_id, email=row.email,
+                    first_seen=now, count=1, **values,
+                )
+            )  # fmt: skip
+
+    def settle_confirmed(
+        self, target_id: int, outcomes: Sequence[tuple[Pushed, Outcome]], now: datetime
+    ) -> Settled:
+        """Apply ``confirm`` answers for members the provider had only ACCEPTED."""
+        result = Settled(Counter())
+        with self.engine.begin() as conn:
+            t = MEMBERS.c
+            for pushed, out in outcomes:
+                key = and_(t.target_id == target_id, t.customer_id == pushed.customer_id)
+                if out.status == OutcomeStatus.APPLIED:
+                    ref = out.provider_ref or pushed.provider_ref
+                    conn.execute(
+                        update(MEMBERS).where(key).values(status=APPLIED, provider_ref=ref)
+                    )
+                    result.done["confirmed"] += 1
+                elif out.status == OutcomeStatus.REJECTED and not out.retryable:
+                    conn.execute(update(MEMBERS).where(key).values(status=REJECTED))
+                    row = OutboxRow(
+                        0, "add", pushed.customer_id, pushed.email, None, None, False,
+                        pushed.fields_hash, pushed.provider_ref, 0,
+                    )  # fmt: skip
+                    self._record_rejection(conn, target_id, row, out, now)
+                    result.rejected += 1
+                else:
+                    result.accepted += 1  # still queued on the provider's side
+        return result

@@ -1,0 +1,419 @@
+"""One sync of one segment to one destination: lock, drain, diff, push, confirm, record.
+
+    engine = SyncEngine(commerce=..., state=..., providers=lambda profile: provider)
+    result = engine.sync(segment, destination, segments=all_segments, trigger="schedule")
+
+Order of a run (see the design's "say it before you do it"):
+
+1. take the target's lock (else: record a ``skipped`` run and return);
+2. confirm members an asynchronous provider only ACCEPTED last time;
+3. send the outbox rows an earlier run left (a crash, a kill, retryable refusals);
+4. diff the segment against the snapshot and write every change to the outbox (committed);
+5. send the outbox (removes first, then adds/updates), settling each batch from the provider's
+   per-member outcomes in one transaction;
+6. ``full``: read the provider's tagged members and repair drift (see ``repair.py``);
+7. confirm this run's ACCEPTED members after ``confirm_wait`` seconds; record the run.
+
+A whole-call RetryableError (after the HTTP layer's retries) ends the run ``partial`` with its
+pending rows kept; a FatalError ends it ``failed``. The provider is never asked to unsubscribe
+or delete: removes carry the destination's ``on_leave`` and the provider does what it says.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, Select
+
+from providers.base import Destination, OnLeave, Outcome, Provider
+from providers.errors import FatalError, ProviderError, RetryableError
+from syncer.db import mask_url
+from syncer.errors import SyncerError
+from syncer.state.migrate import current_revision, ensure_schema
+from syncer.state.store import OutboxRow, StateStore
+from syncer.sync import repair
+from syncer.sync.clock import Clock, SystemClock
+from syncer.sync.diff import ACCEPTED, Desired, diff
+from syncer.sync.lock import TargetLock, make_owner, owner_label
+from syncer.sync.runs import (
+    DRY_RUN,
+    FAILED,
+    OK,
+    PARTIAL,
+    SKIPPED,
+    RunResult,
+    finish_run,
+    record_skipped,
+    start_run,
+)
+
+
+class SegmentLike(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+class DestinationLike(Protocol):
+    @property
+    def profile(self) -> str: ...
+    @property
+    def list(self) -> str: ...
+    @property
+    def tag(self) -> str: ...
+    @property
+    def on_leave(self) -> OnLeave: ...
+    @property
+    def without_consent(self) -> str: ...
+    @property
+    def key(self) -> str: ...
+
+
+ProviderFactory = Callable[[str], Provider]  # profile name -> a provider built from it
+QueryBuilder = Callable[[Any, Mapping[str, Any], datetime], "Select[Any]"]
+# Progress: (phase, done, total) for each settled batch of a pass.
+Progress = Callable[[str, int, int], None]
+
+REMOVES = ("remove",)
+ADDS = ("add", "update")
+SAMPLE = 5
+
+
+def compiled_members(segment: Any, segments: Mapping[str, Any], as_of: datetime) -> Select[Any]:
+    """The segment engine's compiled query (``syncer.segments.compiler.members_query``)."""
+    compiler = importlib.import_module("syncer.segments.compiler")
+    query: Select[Any] = compiler.members_query(segment, segments, as_of=as_of)
+    return query
+
+
+class Stopped(Exception):
+    """The stop event was set: the run ends after its current batch."""
+
+
+class LockLost(SyncerError):
+    pass
+
+
+@dataclass
+class _Run:
+    """Everything one run carries around."""
+
+    target_id: int
+    provider: Provider
+    destination: Destination
+    result: RunResult
+    lock: TargetLock
+    stop: threading.Event | None
+    progress: Progress | None
+    tag_ready: bool = False
+    inflight: dict[int, tuple[OutboxRow, Any]] = field(default_factory=dict)
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        *,
+        commerce: Engine,
+        state: Engine,
+        providers: ProviderFactory,
+        query: QueryBuilder = compiled_members,
+        clock: Clock | None = None,
+        owner: str | None = None,
+        lock_ttl: float = 120.0,
+        confirm_wait: float = 2.0,
+        max_attempts: int = 5,
+        page_size: int = 1000,
+    ) -> None:
+        self.commerce = commerce
+        self.state = state
+        self.providers = providers
+        self.query = query
+        self.clock = clock or SystemClock()
+        self.owner = owner or make_owner()
+        self.lock_ttl = lock_ttl
+        self.confirm_wait = confirm_wait
+        self.max_attempts = max_attempts
+        self.page_size = page_size
+        self.store = StateStore(state, page_size=page_size)
+        self._schema_ok = False
+
+    # --- public ------------------------------------------------------------------------------
+    def sync(
+        self,
+        segment: SegmentLike,
+        destination: DestinationLike,
+        *,
+        segments: Mapping[str, Any] | None = None,
+        trigger: str = "cli",
+        dry_run: bool = False,
+        full: bool = False,
+        as_of: datetime | None = None,
+        stop: threading.Event | None = None,
+        progress: Progress | None = None,
+    ) -> RunResult:
+        """Sync ``segment`` to ``destination`` once; never raises for provider failures (they
+        are in the result's ``outcome``/``error``); raises SyncerError for bad config/database."""
+        segments = segments if segments is not None else {segment.name: segment}
+        as_of = as_of or self.clock.now()
+        result = RunResult(segment.name, destination.key, trigger=trigger)
+        result.started_at = self.clock.now()
+        if dry_run:
+            return self._dry_run(segment, destination, segments, as_of, result)
+        self._ensure_schema()
+        target_id = self.store.target(segment.name, destination.key, result.started_at)
+        lock = TargetLock(self.state, target_id, self.owner, self.clock, ttl=self.lock_ttl)
+        holder = lock.acquire()
+        if holder is not None:
+            since = holder.acquired_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+            result.outcome = SKIPPED
+            result.error = (
+                f"segment {segment.name!r} → destination {destination.key} is being synced by "
+                f"{owner_label(holder.owner)} since {since}; skipped"
+            )
+            result.finished_at = self.clock.now()
+            result.run_id = record_skipped(
+                self.state, result, target_id=target_id, owner=self.owner, full=full
+            )
+            return result
+        lock.start_heartbeat()
+        try:
+            result.run_id = start_run(
+                self.state, result, target_id=target_id, full=full, owner=self.owner
+            )
+            provider = self.providers(destination.profile)
+            dest = Destination(destination.list, destination.tag, OnLeave(destination.on_leave))
+            run = _Run(target_id, provider, dest, result, lock, stop, progress)
+            self._execute(run, segment, destination, segments, as_of, full)
+        finally:
+            lock.release()
+        return result
+
+    # --- the run -----------------------------------------------------------------------------
+    def _execute(
+        self,
+        run: _Run,
+        segment: SegmentLike,
+        destination: DestinationLike,
+        segments: Mapping[str, Any],
+        as_of: datetime,
+        full: bool,
+    ) -> None:
+        result, stats = run.result, run.provider.stats
+        calls0, retries0, limited0 = stats.calls, stats.retries, stats.rate_limited
+        try:
+            try:
+                self._confirm(run)
+                result.pending_before = sum(self.store.pending_counts(run.target_id).values())
+                self._send(run, after_id=0, phase="resume")
+                mark = self.store.max_outbox_id()
+                desired = self._desired(segment, segments, as_of)
+                plan = diff(
+                    desired,
+                    self.store.snapshot(run.target_id),
+                    self.store.pending_customers(run.target_id),
+                    without_consent=destination.without_consent,  # type: ignore[arg-type]
+                )
+                self.store.write_plan(run.target_id, plan, self.clock.now())
+                self._send(run, after_id=mark, phase="push")
+                if full:
+                    mark = self.store.max_outbox_id()
+                    query = self.query(segment, segments, as_of)
+                    repair.plan_repairs(
+                        self.store, self.commerce, run.target_id, run.provider,
+                        run.destination, query,
+                        without_consent=destination.without_consent, now=self.clock.now(),
+                    )  # fmt: skip
+                    self._send(run, after_id=mark, phase="repair")
+                if result.accepted:
+                    self.clock.sleep(self.confirm_wait)
+                    self._confirm(run)
+                result.outcome = OK
+            except Stopped:
+                result.outcome, result.error = PARTIAL, "stopped before the end; pending kept"
+            except RetryableError as err:
+                result.outcome, result.error = PARTIAL, f"{_one_line(err)}; pending kept"
+            except FatalError as err:
+                result.outcome, result.error = FAILED, _one_line(err)
+            except ProviderError as err:
+                result.outcome, result.error = FAILED, _one_line(err)
+            except SyncerError as err:
+                result.outcome, result.error = FAILED, _one_line(err)
+            result.pending = sum(self.store.pending_counts(run.target_id).values())
+            if result.outcome == OK and result.pending:
+                result.outcome = PARTIAL
+                result.error = f"{result.pending} change(s) refused for now; retried next run"
+        except BaseException as err:  # a bug or a database failure: record it, then re-raise
+            result.outcome, result.error = FAILED, f"{type(err).__name__}: {_one_line(err)}"
+            raise
+        finally:
+            result.api_calls = stats.calls - calls0
+            result.retries += stats.retries - retries0
+            result.rate_limited = stats.rate_limited - limited0
+            result.finished_at = self.clock.now()
+            finish_run(self.state, result)
+
+    def _desired(
+        self, segment: SegmentLike, segments: Mapping[str, Any], as_of: datetime
+    ) -> Iterator[Desired]:
+        query = self.query(segment, segments, as_of)
+        query = query.order_by(query.selected_columns.customer_id)
+        with self.commerce.connect() as conn:
+            rows = conn.execution_options(stream_results=True, yield_per=self.page_size).execute(
+                query
+            )
+            for r in rows:
+                yield Desired(
+                    int(r.customer_id),
+                    r.email,
+                    r.first_name,
+                    r.last_name,
+                    bool(r.accepts_marketing),
+                )
+
+    # --- sending -----------------------------------------------------------------------------
+    def _send(self, run: _Run, *, after_id: int, phase: str) -> None:
+        """Send the outbox rows with id > ``after_id``: removes first, then adds and updates."""
+        counts = self.store.pending_counts(run.target_id, after_id=after_id)
+        total = sum(counts.values())
+        if not total:
+            return
+        if not run.tag_ready:
+            run.provider.ensure_tag(run.destination)
+            run.tag_ready = True
+        done = 0
+        for kinds in (REMOVES, ADDS):
+            if not any(counts[k] for k in kinds):
+                continue
+            rows = self.store.outbox(run.target_id, kinds, after_id=after_id)
+            outcomes = run.provider.push(run.destination, self._changes(run, rows))
+            try:
+                for batch in outcomes:
+                    done += self._settle(run, batch)
+                    if run.progress:
+                        run.progress(phase, done, total)
+                    if run.lock.lost:
+                        raise LockLost("lost the sync lock to another process; stopped")
+                    if run.stop is not None and run.stop.is_set():
+                        raise Stopped
+            finally:
+                outcomes.close()  # type: ignore[attr-defined]
+                run.inflight.clear()
+
+    def _changes(self, run: _Run, rows: Iterator[OutboxRow]) -> Iterator[Any]:
+        for row in rows:
+            change = row.to_change()
+            run.inflight[id(change)] = (row, change)
+            yield change
+
+    def _settle(self, run: _Run, outcomes: list[Outcome]) -> int:
+        pairs: list[tuple[OutboxRow, Outcome]] = []
+        for out in outcomes:
+            entry = run.inflight.pop(id(out.change), None)
+            if entry is None:
+                entry = self._match(run, out)
+            if entry is not None:
+                pairs.append((entry[0], out))
+        settled = self.store.settle(
+            run.target_id, pairs, self.clock.now(), max_attempts=self.max_attempts
+        )
+        result = run.result
+        result.adds += settled.done["add"]
+        result.updates += settled.done["update"]
+        result.removes += settled.done["remove"]
+        result.rejections += settled.rejected
+        result.retries += settled.retried
+        result.accepted += settled.accepted
+        return len(pairs)
+
+    @staticmethod
+    def _match(run: _Run, out: Outcome) -> tuple[OutboxRow, Any] | None:
+        """An outcome whose ``change`` is an equal copy: find the row by kind and address."""
+        want = (out.change.kind.value, out.change.member.email.lower())
+        for key, (row, _change) in run.inflight.items():
+            if (row.kind, row.email.lower()) == want:
+                return run.inflight.pop(key)
+        return None
+
+    # --- asynchronous providers --------------------------------------------------------------
+    def _confirm(self, run: _Run) -> None:
+        if not self.store.count_members(run.target_id, ACCEPTED):
+            return
+        size = max(1, run.provider.limits.batch_size)
+        pushed = self.store.snapshot(run.target_id, status=ACCEPTED)
+        still = 0
+        for chunk in _chunks(pushed, size):
+            changes = [OutboxRow(
+                0, "add", p.customer_id, p.email, None, None, False, p.fields_hash,
+                p.provider_ref, 0,
+            ).to_change() for p in chunk]  # fmt: skip
+            answers = run.provider.confirm(run.destination, changes)
+            by_email = {o.change.member.email.lower(): o for o in answers}
+            pairs = [(p, by_email[p.email.lower()]) for p in chunk if p.email.lower() in by_email]
+            settled = self.store.settle_confirmed(run.target_id, pairs, self.clock.now())
+            run.result.rejections += settled.rejected
+            still += settled.accepted
+        run.result.accepted = still
+
+    # --- dry run -----------------------------------------------------------------------------
+    def _dry_run(
+        self,
+        segment: SegmentLike,
+        destination: DestinationLike,
+        segments: Mapping[str, Any],
+        as_of: datetime,
+        result: RunResult,
+    ) -> RunResult:
+        """The diff's counts and a few addresses per kind; no provider call, no state write."""
+        target_id = None
+        if current_revision(self.state) is not None:
+            target_id = self.store.find_target(segment.name, destination.key)
+        desired = self._desired(segment, segments, as_of)
+        if target_id is None:
+            plan = diff(desired, (), without_consent=destination.without_consent)  # type: ignore[arg-type]
+        else:
+            result.pending_before = sum(self.store.pending_counts(target_id).values())
+            plan = diff(
+                desired,
+                self.store.snapshot(target_id),
+                self.store.pending_customers(target_id),
+                without_consent=destination.without_consent,  # type: ignore[arg-type]
+            )
+        for p in plan:
+            kind = "remove" if p.kind == "forget" else p.kind
+            if p.kind == "add":
+                result.adds += 1
+            elif p.kind == "update":
+                result.updates += 1
+            elif p.kind == "remove":
+                result.removes += 1
+            sample = result.samples.setdefault(kind, [])
+            if len(sample) < SAMPLE and p.kind != "forget":
+                sample.append(p.email)
+        result.outcome = DRY_RUN
+        result.finished_at = self.clock.now()
+        return result
+
+    def _ensure_schema(self) -> None:
+        if not self._schema_ok:
+            ensure_schema(self.state)
+            self._schema_ok = True
+
+
+def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).strip() or type(err).__name__
+    return mask_url(text.splitlines()[0])[:1000]

@@ -1,0 +1,136 @@
+"""Run records: one ``syncer_runs`` row per sync, opened at start and closed with the outcome.
+
+A run whose process died stays ``running``; the next run of the same target (which holds the
+lock, so the old one is surely gone) closes it as ``failed`` ("interrupted").
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, Table, insert, update
+
+from syncer.state.models import Run
+
+RUNS: Table = Run.__table__  # type: ignore[attr-defined]
+
+OK, PARTIAL, FAILED, SKIPPED, RUNNING, DRY_RUN = (
+    "ok",
+    "partial",
+    "failed",
+    "skipped",
+    "running",
+    "dry-run",
+)
+
+
+@dataclass
+class RunResult:
+    """What one ``SyncEngine.sync`` did (for the CLI table, the scheduler's log, benchmarks)."""
+
+    segment: str
+    destination: str
+    outcome: str = RUNNING  # ok | partial | failed | skipped | dry-run
+    run_id: int | None = None  # None for dry runs (nothing is recorded)
+    trigger: str = "cli"
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    adds: int = 0
+    updates: int = 0
+    removes: int = 0
+    rejections: int = 0
+    retries: int = 0
+    api_calls: int = 0
+    rate_limited: int = 0
+    accepted: int = 0  # members an asynchronous provider has queued but not yet confirmed
+    pending: int = 0  # outbox rows left for the next run
+    error: str | None = None
+    # dry run: planned counts and a few addresses per kind; pending rows from earlier runs
+    samples: dict[str, list[str]] = field(default_factory=dict)
+    pending_before: int = 0
+
+    @property
+    def seconds(self) -> float:
+        if self.started_at is None or self.finished_at is None:
+            return 0.0
+        return (self.finished_at - self.started_at).total_seconds()
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome in (FAILED, PARTIAL)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["seconds"] = round(self.seconds, 3)
+        return data
+
+
+def start_run(engine: Engine, result: RunResult, *, target_id: int, full: bool, owner: str) -> int:
+    with engine.begin() as conn:
+        conn.execute(
+            update(RUNS)
+            .where(RUNS.c.target_id == target_id, RUNS.c.outcome == RUNNING)
+            .values(
+                outcome=FAILED,
+                finished_at=result.started_at,
+                error="interrupted: the process ended before the run finished",
+            )
+        )
+        res = conn.execute(
+            insert(RUNS).values(
+                target_id=target_id,
+                segment=result.segment,
+                destination=result.destination,
+                trigger=result.trigger,
+                full=full,
+                owner=owner,
+                started_at=result.started_at,
+                outcome=RUNNING,
+            )
+        )
+        return int(res.inserted_primary_key[0])  # type: ignore[index]
+
+
+def finish_run(engine: Engine, result: RunResult) -> None:
+    assert result.run_id is not None
+    with engine.begin() as conn:
+        conn.execute(
+            update(RUNS)
+            .where(RUNS.c.id == result.run_id)
+            .values(
+                finished_at=result.finished_at,
+                outcome=result.outcome,
+                adds=result.adds,
+                updates=result.updates,
+                removes=result.removes,
+                rejections=result.rejections,
+                retries=result.retries,
+                api_calls=result.api_calls,
+                pending=result.pending,
+                error=(result.error or None) and result.error[:1000],
+            )
+        )
+
+
+def record_skipped(
+    engine: Engine, result: RunResult, *, target_id: int, owner: str, full: bool
+) -> int:
+    """A run that did not start because another process holds the lock."""
+    with engine.begin() as conn:
+        res = conn.execute(
+            insert(RUNS).values(
+                target_id=target_id,
+                segment=result.segment,
+                destination=result.destination,
+                trigger=result.trigger,
+                full=full,
+                owner=owner,
+                started_at=result.started_at,
+                finished_at=result.finished_at,
+                outcome=SKIPPED,
+                error=result.error,
+            )
+        )
+        return int(res.inserted_primary_key[0])  # type: ignore[index]

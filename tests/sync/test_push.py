@@ -1,0 +1,274 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from providers.base import OnLeave
+from providers.errors import AuthenticationFailed, TransientError
+from syncer.state.store import MEMBERS, OUTBOX, REJECTIONS
+from syncer.sync.runs import RUNS
+from tests.sync.fakes import Crash, Dest, FakeProvider, Seg
+
+SEG, DEST = Seg(), Dest()
+
+
+def count(engine: Engine, table, **where) -> int:
+    q = select(func.count()).select_from(table)
+    for k, v in where.items():
+        q = q.where(table.c[k] == v)
+    with engine.connect() as conn:
+        return int(conn.execute(q).scalar() or 0)
+
+
+def test_first_sync_adds_everyone_in_batches_and_records_the_run(shop, fake, make_engine, engine):
+    shop.add(7)
+    shop.add(2, start=100, card="Silver")
+    result = make_engine(fake).sync(SEG, DEST)
+    assert result.outcome == "ok"
+    assert set(fake.tagged) == shop.desired_emails()
+    assert (result.adds, result.updates, result.removes) == (7, 0, 0)
+    assert [len(b) for b in fake.batches_sent] == [3, 3, 1]
+    assert result.api_calls == fake.calls == 4  # ensure_tag + 3 batches
+    assert count(engine, MEMBERS) == 7 and count(engine, OUTBOX) == 0
+    with engine.connect() as conn:
+        run = conn.execute(select(RUNS)).one()
+    assert (run.outcome, run.adds, run.api_calls, run.trigger) == ("ok", 7, 4, "cli")
+
+
+def test_no_change_resync_calls_the_provider_zero_times(shop, fake, make_engine):
+    shop.add(5)
+    sync = make_engine(fake)
+    sync.sync(SEG, DEST)
+    before = fake.calls
+    result = sync.sync(SEG, DEST)
+    assert fake.calls == before and result.api_calls == 0
+    assert (result.outcome, result.adds, result.removes) == ("ok", 0, 0)
+
+
+def test_incremental_change_sends_only_the_difference(shop, fake, make_engine):
+    shop.add(6)
+    sync = make_engine(fake)
+    sync.sync(SEG, DEST)
+    fake.batches_sent.clear()
+    shop.set(2, loyalty_card="Silver")  # leaves
+    shop.set(3, first_name="Renamed")  # update
+    shop.set(4, email="new4@example.com")  # email change
+    shop.add(1, start=50)  # joins
+    result = sync.sync(SEG, DEST)
+    assert fake.batches_sent == [
+        [("remove", "c2@example.com"), ("remove", "c4@example.com")],
+        [("update", "c3@example.com"), ("add", "new4@example.com"), ("add", "c50@example.com")],
+    ]
+    assert (result.adds, result.updates, result.removes) == (2, 1, 2)
+    assert set(fake.tagged) == shop.desired_emails()
+    assert fake.tagged["c3@example.com"].first_name == "Renamed"
+
+
+def test_consent_skip_and_non_subscribed(shop, fake, make_engine):
+    shop.add(2, consent=False)
+    shop.add(1, start=3)
+    sync = make_engine(fake)
+    sync.sync(SEG, DEST)
+    assert set(fake.tagged) == {"c3@example.com"}
+    fake2 = FakeProvider()
+    make_engine(fake2).sync(SEG, Dest(tag="all", without_consent="non_subscribed"))
+    assert set(fake2.tagged) == {"c1@example.com", "c2@example.com", "c3@example.com"}
+    assert fake2.status["c1@example.com"] == "transactional"
+    assert fake2.status["c3@example.com"] == "subscribed"
+
+
+def test_withdrawn_consent_removes_the_tag_and_never_unsubscribes(shop, fake, make_engine):
+    shop.add(2)
+    sync = make_engine(fake)
+    sync.sync(SEG, DEST)
+    shop.set(1, accepts_marketing=False)
+    result = sync.sync(SEG, DEST)
+    assert result.removes == 1 and "c1@example.com" not in fake.tagged
+    assert fake.status["c1@example.com"] == "subscribed"  # untag only (on_leave default)
+
+
+def test_on_leave_is_passed_to_the_provider(shop, fake, make_engine):
+    shop.add(2)
+    dest = Dest(on_leave=OnLeave.UNSUBSCRIBE)
+    sync = make_engine(fake)
+    sync.sync(SEG, dest)
+    shop.set(1, loyalty_card="Silver")
+    sync.sync(SEG, dest)
+    assert fake.status["c1@example.com"] == "unsubscribed"
+
+
+def test_permanent_rejection_recorded_once_and_not_resent(shop, fake, make_engine, engine):
+    shop.add(3)
+    fake.reject["c2@example.com"] = ("looks fake or invalid", False)
+    sync = make_engine(fake)
+    result = sync.sync(SEG, DEST)
+    assert (result.outcome, result.adds, result.rejections) == ("ok", 2, 1)
+    with engine.connect() as conn:
+        rej = conn.execute(select(REJECTIONS)).one()
+    assert (rej.email, rej.reason, rej.retryable) == (
+        "c2@example.com",
+        "looks fake or invalid",
+        False,
+    )
+    fake.batches_sent.clear()
+    sync.sync(SEG, DEST)
+    assert fake.batches_sent == []  # not retried every run
+    del fake.reject["c2@example.com"]
+    shop.set(2, first_name="Fixed")  # the data changed: sent again
+    result = sync.sync(SEG, DEST)
+    assert fake.sent() == ["c2@example.com"] and result.adds == 1
+    assert count(engine, REJECTIONS) == 0
+
+
+def test_rejected_member_leaving_costs_no_call(shop, fake, make_engine, engine):
+    shop.add(2)
+    fake.reject["c2@example.com"] = ("compliance state", False)
+    sync = make_engine(fake)
+    sync.sync(SEG, DEST)
+    fake.batches_sent.clear()
+    shop.set(2, loyalty_card="Silver")
+    sync.sync(SEG, DEST)
+    assert fake.batches_sent == [] and count(engine, MEMBERS) == 1
+
+
+def test_retryable_refusal_stays_pending_then_gives_up(shop, fake, make_engine, engine):
+    shop.add(2)
+    fake.reject["c1@example.com"] = ("busy", True)
+    sync = make_engine(fake, max_attempts=3)
+    first = sync.sync(SEG, DEST)
+    assert (first.outcome, first.pending, first.retries) == ("partial", 1, 1)
+    assert count(engine, OUTBOX) == 1
+    sync.sync(SEG, DEST)
+    assert count(engine, OUTBOX) == 1  # attempt 2
+    third = sync.sync(SEG, DEST)
+    assert (third.outcome, third.rejections, count(engine, OUTBOX)) == ("ok", 1, 0)
+    assert fake.sent().count("c1@example.com") == 3
+
+
+def test_outbox_is_written_before_sending(shop, engine, make_engine):
+    shop.add(5)
+    seen: list[int] = []
+
+    class Peeking(FakeProvider):
+        def apply_batch(self, destination, changes):
+            seen.append(count(engine, OUTBOX))
+            return super().apply_batch(destination, changes)
+
+    make_engine(Peeking()).sync(SEG, DEST)
+    assert seen[0] == 5  # every change recorded before the first call
+
+
+def test_crash_mid_push_leaves_pending_and_rerun_completes(shop, make_engine, engine):
+    shop.add(7)
+    fake = FakeProvider(batch_size=3)
+    fake.crash_after_apply_at = 1  # batch 1 reached the provider, its answer was lost
+    with pytest.raises(Crash):
+        make_engine(fake).sync(SEG, DEST)
+    assert count(engine, OUTBOX) == 4  # batch 1 (applied, unsettled) + batch 2 (never sent)
+    with engine.connect() as conn:
+        assert conn.execute(select(RUNS.c.outcome)).scalar() == "failed"
+    fake.crash_after_apply_at = None
+    result = make_engine(fake).sync(SEG, DEST)
+    assert result.outcome == "ok" and count(engine, OUTBOX) == 0
+    assert set(fake.tagged) == shop.desired_emails()
+    assert count(engine, MEMBERS) == 7
+    resent = fake.adds_seen
+    assert len(resent) == 10 and len(set(resent)) == 7  # batch 1 replayed; upserts are idempotent
+
+
+def test_crash_during_removes_loses_no_remove(shop, make_engine, engine):
+    shop.add(6)
+    fake = FakeProvider(batch_size=2)
+    make_engine(fake).sync(SEG, DEST)
+    for i in range(1, 6):
+        shop.set(i, loyalty_card="Silver")
+    fake.batches_sent.clear()
+    fake.raise_at = {1: Crash("killed")}
+    with pytest.raises(Crash):
+        make_engine(fake).sync(SEG, DEST)
+    shop.set(1, loyalty_card="Gold")  # meanwhile customer 1 came back
+    fake.raise_at = {}
+    result = make_engine(fake).sync(SEG, DEST)
+    assert result.outcome == "ok"
+    assert set(fake.tagged) == shop.desired_emails() == {"c1@example.com", "c6@example.com"}
+
+
+def test_retryable_whole_call_failure_ends_partial_with_pending_kept(
+    shop, fake, make_engine, engine
+):
+    shop.add(5)
+    fake.raise_at = {1: TransientError("server error", provider="fake", status=503)}
+    result = make_engine(fake).sync(SEG, DEST)
+    assert result.outcome == "partial" and "server error" in (result.error or "")
+    assert result.pending == 2 and count(engine, OUTBOX) == 2
+    fake.raise_at = {}
+    assert make_engine(fake).sync(SEG, DEST).outcome == "ok"
+    assert set(fake.tagged) == shop.desired_emails()
+
+
+def test_fatal_error_fails_the_run_with_one_line(shop, fake, make_engine, engine):
+    shop.add(2)
+    fake.raise_at = {0: AuthenticationFailed("API Key Invalid", provider="fake", status=401)}
+    result = make_engine(fake).sync(SEG, DEST)
+    assert result.outcome == "failed" and result.failed
+    assert result.error == "fake: API Key Invalid (HTTP 401)"
+    with engine.connect() as conn:
+        assert conn.execute(select(RUNS.c.error)).scalar() == result.error
+
+
+def test_concurrent_provider_batches_settle_every_member(shop, make_engine, engine):
+    shop.add(25)
+    fake = FakeProvider(batch_size=2, concurrency=4)
+    result = make_engine(fake).sync(SEG, DEST)
+    assert result.outcome == "ok" and result.adds == 25
+    assert count(engine, MEMBERS) == 25 and count(engine, OUTBOX) == 0
+
+
+def test_async_provider_members_accepted_then_confirmed(shop, make_engine, engine, clock):
+    shop.add(3)
+    fake = FakeProvider()
+    fake.asynchronous = True
+    result = make_engine(fake, confirm_wait=1.5).sync(SEG, DEST)
+    assert fake.confirm_calls == 1 and clock.slept == [1.5]
+    assert count(engine, MEMBERS, status="applied") == 3 and result.accepted == 0
+
+
+def test_stop_event_ends_after_the_current_batch(shop, fake, make_engine, engine):
+    import threading
+
+    shop.add(7)
+    stop = threading.Event()
+    stop.set()
+    result = make_engine(fake).sync(SEG, DEST, stop=stop)
+    assert result.outcome == "partial" and len(fake.batches_sent) == 1
+    assert count(engine, OUTBOX) == 4
+
+
+def test_dry_run_calls_nothing_and_writes_nothing(shop, fake, make_engine, engine):
+    shop.add(4)
+    sync = make_engine(fake)
+    preview = sync.sync(SEG, DEST, dry_run=True)
+    assert (preview.outcome, preview.adds) == ("dry-run", 4)
+    assert preview.samples["add"][:2] == ["c1@example.com", "c2@example.com"]
+    assert fake.calls == 0 and preview.run_id is None
+    sync.sync(SEG, DEST)
+    shop.set(1, loyalty_card="Silver")
+    calls = fake.calls
+    with engine.connect() as conn:
+        runs = conn.execute(select(func.count()).select_from(RUNS)).scalar()
+    preview = sync.sync(SEG, DEST, dry_run=True)
+    assert (preview.adds, preview.removes) == (0, 1) and fake.calls == calls
+    assert count(engine, RUNS) == runs and count(engine, OUTBOX) == 0
+
+
+def test_full_repairs_drift_both_ways(shop, fake, make_engine):
+    shop.add(4)
+    sync = make_engine(fake)
+    sync.sync(SEG, DEST)
+    del fake.tagged["c2@example.com"]  # tag removed by hand
+    fake.tagged["stranger@example.com"] = fake.tagged["c1@example.com"]  # tagged by hand
+    plain = sync.sync(SEG, DEST)
+    assert plain.api_calls == 0  # without --full nobody looks
+    result = sync.sync(SEG, DEST, full=True)
+    assert result.outcome == "ok" and (result.adds, result.removes) == (1, 1)
+    assert set(fake.tagged) == shop.desired_emails()
