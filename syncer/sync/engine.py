@@ -184,7 +184,13 @@ class SyncEngine:
             result.run_id = start_run(
                 self.state, result, target_id=target_id, full=full, owner=self.owner
             )
-            provider = self.providers(destination.profile)
+            try:
+                provider = self.providers(destination.profile)
+            except (ProviderError, SyncerError) as err:
+                result.outcome, result.error = FAILED, _one_line(err)
+                result.finished_at = self.clock.now()
+                finish_run(self.state, result)
+                return result
             dest = Destination(destination.list, destination.tag, OnLeave(destination.on_leave))
             run = _Run(target_id, provider, dest, result, lock, stop, progress)
             self._execute(run, segment, destination, segments, as_of, full)

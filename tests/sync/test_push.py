@@ -272,3 +272,20 @@ def test_full_repairs_drift_both_ways(shop, fake, make_engine):
     result = sync.sync(SEG, DEST, full=True)
     assert result.outcome == "ok" and (result.adds, result.removes) == (1, 1)
     assert set(fake.tagged) == shop.desired_emails()
+
+
+def test_provider_that_cannot_be_built_fails_the_run(shop, engine, clock):
+    from providers.errors import BadConfiguration
+    from syncer.sync.engine import SyncEngine
+    from tests.sync.fakes import members_query
+
+    def factory(_profile):
+        raise BadConfiguration("unknown provider 'nope'; known: fake")
+
+    sync = SyncEngine(
+        commerce=engine, state=engine, providers=factory, query=members_query, clock=clock
+    )
+    result = sync.sync(SEG, DEST)
+    assert result.outcome == "failed" and "unknown provider" in (result.error or "")
+    with engine.connect() as conn:
+        assert conn.execute(select(RUNS.c.outcome)).scalar() == "failed"
