@@ -24,16 +24,18 @@ from __future__ import annotations
 import importlib
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, Select
+from sqlalchemy.exc import SQLAlchemyError
 
 from providers.base import Destination, OnLeave, Outcome, Provider
 from providers.errors import FatalError, ProviderError, RetryableError
 from syncer.db import mask_url
-from syncer.errors import SyncerError
+from syncer.errors import DatabaseError, SyncerError
 from syncer.state.migrate import current_revision, ensure_schema
 from syncer.state.store import OutboxRow, StateStore
 from syncer.sync import repair
@@ -111,6 +113,7 @@ class _Run:
     progress: Progress | None
     tag_ready: bool = False
     inflight: dict[int, tuple[OutboxRow, Any]] = field(default_factory=dict)
+    by_email: dict[tuple[str, str], int] = field(default_factory=dict)  # (kind, email) -> key
 
 
 class SyncEngine:
@@ -195,7 +198,8 @@ class SyncEngine:
             run = _Run(target_id, provider, dest, result, lock, stop, progress)
             self._execute(run, segment, destination, segments, as_of, full)
         finally:
-            lock.release()
+            with suppress(SQLAlchemyError):  # an unreleased lock expires after ``lock_ttl``
+                lock.release()
         return result
 
     # --- the run -----------------------------------------------------------------------------
@@ -252,7 +256,10 @@ class SyncEngine:
             if result.outcome == OK and result.pending:
                 result.outcome = PARTIAL
                 result.error = f"{result.pending} change(s) refused for now; retried next run"
-        except BaseException as err:  # a bug or a database failure: record it, then re-raise
+        except SQLAlchemyError as err:
+            result.outcome, result.error = FAILED, f"database error: {_db_line(err)}"
+            raise DatabaseError(f"{result.segment} → {result.destination}: {result.error}") from err
+        except BaseException as err:  # a bug, or the process is stopping: record, re-raise
             result.outcome, result.error = FAILED, f"{type(err).__name__}: {_one_line(err)}"
             raise
         finally:
@@ -260,7 +267,8 @@ class SyncEngine:
             result.retries += stats.retries - retries0
             result.rate_limited = stats.rate_limited - limited0
             result.finished_at = self.clock.now()
-            finish_run(self.state, result)
+            with suppress(SQLAlchemyError):  # the state database may be the thing that failed
+                finish_run(self.state, result)
 
     def _desired(
         self, segment: SegmentLike, segments: Mapping[str, Any], as_of: datetime
@@ -308,17 +316,21 @@ class SyncEngine:
             finally:
                 outcomes.close()  # type: ignore[attr-defined]
                 run.inflight.clear()
+                run.by_email.clear()
 
     def _changes(self, run: _Run, rows: Iterator[OutboxRow]) -> Iterator[Any]:
         for row in rows:
             change = row.to_change()
             run.inflight[id(change)] = (row, change)
+            run.by_email[(row.kind, row.email.lower())] = id(change)
             yield change
 
     def _settle(self, run: _Run, outcomes: list[Outcome]) -> int:
         pairs: list[tuple[OutboxRow, Outcome]] = []
         for out in outcomes:
             entry = run.inflight.pop(id(out.change), None)
+            if entry is not None:
+                run.by_email.pop((entry[0].kind, entry[0].email.lower()), None)
             if entry is None:
                 entry = self._match(run, out)
             if entry is not None:
@@ -338,11 +350,8 @@ class SyncEngine:
     @staticmethod
     def _match(run: _Run, out: Outcome) -> tuple[OutboxRow, Any] | None:
         """An outcome whose ``change`` is an equal copy: find the row by kind and address."""
-        want = (out.change.kind.value, out.change.member.email.lower())
-        for key, (row, _change) in run.inflight.items():
-            if (row.kind, row.email.lower()) == want:
-                return run.inflight.pop(key)
-        return None
+        key = run.by_email.pop((out.change.kind.value, out.change.member.email.lower()), None)
+        return None if key is None else run.inflight.pop(key, None)
 
     # --- asynchronous providers --------------------------------------------------------------
     def _confirm(self, run: _Run) -> None:
@@ -418,6 +427,11 @@ def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
             chunk = []
     if chunk:
         yield chunk
+
+
+def _db_line(err: SQLAlchemyError) -> str:
+    orig = getattr(err, "orig", None)
+    return _one_line(orig if isinstance(orig, BaseException) else err)
 
 
 def _one_line(err: BaseException) -> str:

@@ -289,3 +289,36 @@ def test_provider_that_cannot_be_built_fails_the_run(shop, engine, clock):
     assert result.outcome == "failed" and "unknown provider" in (result.error or "")
     with engine.connect() as conn:
         assert conn.execute(select(RUNS.c.outcome)).scalar() == "failed"
+
+
+def test_provider_returning_copies_of_changes_is_still_settled(shop, make_engine, engine):
+    import dataclasses
+
+    class Copying(FakeProvider):
+        def apply_batch(self, destination, changes):
+            outcomes = super().apply_batch(destination, changes)
+            return [dataclasses.replace(o, change=dataclasses.replace(o.change)) for o in outcomes]
+
+    shop.add(5)
+    result = make_engine(Copying()).sync(SEG, DEST)
+    assert result.adds == 5 and count(engine, OUTBOX) == 0 and count(engine, MEMBERS) == 5
+
+
+def test_state_database_failure_is_one_line(shop, fake, engine, clock):
+    from sqlalchemy import column, table
+
+    from syncer.errors import DatabaseError
+    from syncer.sync.engine import SyncEngine
+
+    def broken(_segment, _segments, _as_of):
+        return select(column("customer_id")).select_from(table("no_such_table"))
+
+    shop.add(1)
+    sync = SyncEngine(
+        commerce=engine, state=engine, providers=lambda _p: fake, query=broken, clock=clock
+    )
+    with pytest.raises(DatabaseError) as info:
+        sync.sync(SEG, DEST)
+    assert "\n" not in str(info.value) and "database error" in str(info.value)
+    with engine.connect() as conn:
+        assert conn.execute(select(RUNS.c.outcome)).scalar() == "failed"
