@@ -42,6 +42,7 @@ from syncer.sync import repair
 from syncer.sync.clock import Clock, SystemClock
 from syncer.sync.diff import ACCEPTED, Desired, diff
 from syncer.sync.lock import TargetLock, make_owner, owner_label
+from syncer.sync.members import consent_mode, stream_desired, tally
 from syncer.sync.runs import (
     DRY_RUN,
     FAILED,
@@ -82,7 +83,6 @@ Progress = Callable[[str, int, int], None]
 
 REMOVES = ("remove",)
 ADDS = ("add", "update")
-SAMPLE = 5
 
 
 def compiled_members(segment: Any, segments: Mapping[str, Any], as_of: datetime) -> Select[Any]:
@@ -225,7 +225,7 @@ class SyncEngine:
                     desired,
                     self.store.snapshot(run.target_id),
                     self.store.pending_customers(run.target_id),
-                    without_consent=destination.without_consent,  # type: ignore[arg-type]
+                    without_consent=consent_mode(destination.without_consent),
                 )
                 self.store.write_plan(run.target_id, plan, self.clock.now())
                 self._send(run, after_id=mark, phase="push")
@@ -273,20 +273,7 @@ class SyncEngine:
     def _desired(
         self, segment: SegmentLike, segments: Mapping[str, Any], as_of: datetime
     ) -> Iterator[Desired]:
-        query = self.query(segment, segments, as_of)
-        query = query.order_by(query.selected_columns.customer_id)
-        with self.commerce.connect() as conn:
-            rows = conn.execution_options(stream_results=True, yield_per=self.page_size).execute(
-                query
-            )
-            for r in rows:
-                yield Desired(
-                    int(r.customer_id),
-                    r.email,
-                    r.first_name,
-                    r.last_name,
-                    bool(r.accepts_marketing),
-                )
+        return stream_desired(self.commerce, self.query(segment, segments, as_of), self.page_size)
 
     # --- sending -----------------------------------------------------------------------------
     def _send(self, run: _Run, *, after_id: int, phase: str) -> None:
@@ -388,26 +375,16 @@ class SyncEngine:
             target_id = self.store.find_target(segment.name, destination.key)
         desired = self._desired(segment, segments, as_of)
         if target_id is None:
-            plan = diff(desired, (), without_consent=destination.without_consent)  # type: ignore[arg-type]
+            plan = diff(desired, (), without_consent=consent_mode(destination.without_consent))
         else:
             result.pending_before = sum(self.store.pending_counts(target_id).values())
             plan = diff(
                 desired,
                 self.store.snapshot(target_id),
                 self.store.pending_customers(target_id),
-                without_consent=destination.without_consent,  # type: ignore[arg-type]
+                without_consent=consent_mode(destination.without_consent),
             )
-        for p in plan:
-            kind = "remove" if p.kind == "forget" else p.kind
-            if p.kind == "add":
-                result.adds += 1
-            elif p.kind == "update":
-                result.updates += 1
-            elif p.kind == "remove":
-                result.removes += 1
-            sample = result.samples.setdefault(kind, [])
-            if len(sample) < SAMPLE and p.kind != "forget":
-                sample.append(p.email)
+        tally(plan, result)
         result.outcome = DRY_RUN
         result.finished_at = self.clock.now()
         return result

@@ -24,6 +24,7 @@ from providers.base import Destination, Provider
 from syncer.state.models import ProviderTagged
 from syncer.state.store import MEMBERS, StateStore, chunked
 from syncer.sync.diff import APPLIED, Desired, Planned
+from syncer.sync.members import to_desired
 
 TAGGED: Table = ProviderTagged.__table__  # type: ignore[attr-defined]
 
@@ -98,9 +99,7 @@ def _current(commerce: Engine, query: Select[Any], ids: list[int]) -> Iterator[D
     q = select(sub).where(sub.c.customer_id.in_(ids)).order_by(sub.c.customer_id)
     with commerce.connect() as conn:
         for r in conn.execute(q):
-            yield Desired(
-                int(r.customer_id), r.email, r.first_name, r.last_name, bool(r.accepts_marketing)
-            )
+            yield to_desired(r)
 
 
 def plan_repairs(

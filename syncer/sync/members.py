@@ -1,0 +1,50 @@
+"""The desired side of the diff: the segment's members streamed from the commerce database,
+and the tally a dry run prints."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import Engine, Row, Select
+
+from syncer.sync.diff import Desired, Planned, WithoutConsent
+from syncer.sync.runs import RunResult
+
+SAMPLE = 5
+
+
+def consent_mode(value: str) -> WithoutConsent:
+    return "non_subscribed" if value == "non_subscribed" else "skip"
+
+
+def to_desired(row: Row[Any]) -> Desired:
+    return Desired(
+        int(row.customer_id), row.email, row.first_name, row.last_name, bool(row.accepts_marketing)
+    )
+
+
+def stream_desired(commerce: Engine, query: Select[Any], page_size: int) -> Iterator[Desired]:
+    """The query's rows ascending by customer id, through a server-side cursor where the
+    driver has one (``stream_results``), ``page_size`` rows at a time."""
+    query = query.order_by(query.selected_columns.customer_id)
+    with commerce.connect() as conn:
+        options = conn.execution_options(stream_results=True, yield_per=page_size)
+        for row in options.execute(query):
+            yield to_desired(row)
+
+
+def tally(plan: Iterable[Planned], result: RunResult, sample: int = SAMPLE) -> None:
+    """Count a plan into ``result`` (adds/updates/removes) with a few addresses per kind."""
+    for p in plan:
+        if p.kind == "forget":  # a rejected member leaving: no provider call
+            continue
+        if p.kind == "add":
+            result.adds += 1
+        elif p.kind == "update":
+            result.updates += 1
+        else:
+            result.removes += 1
+        shown = result.samples.setdefault(p.kind, [])
+        if len(shown) < sample:
+            shown.append(p.email)
