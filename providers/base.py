@@ -13,6 +13,7 @@ Concrete providers implement the abstract methods and only translate.
 from __future__ import annotations
 
 import enum
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -135,11 +136,19 @@ class AccountInfo:
 
 @dataclass
 class CallStats:
-    """Counts kept by the HTTP layer; the sync engine records them per run."""
+    """Counts kept by the HTTP layer; the sync engine records them per run. Thread-safe through
+    ``add`` (batches run concurrently)."""
 
     calls: int = 0
     retries: int = 0
     rate_limited: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, *, calls: int = 0, retries: int = 0, rate_limited: int = 0) -> None:
+        with self._lock:
+            self.calls += calls
+            self.retries += retries
+            self.rate_limited += rate_limited
 
 
 class Provider(ABC):

@@ -1,0 +1,343 @@
+"""HTTP behaviour every provider shares, configured once: session, timeouts, retries, rate limits,
+secret masking, HTTP status -> error class.
+
+    HttpClient          a pooled ``requests`` session bound to one provider account: base URL,
+                        headers, timeout; ``request``/``json`` retry retryable failures
+    call_with_retries   the same retry / rate-limit / call-count behaviour around any call (the
+                        Mailchimp SDK makes its own HTTP requests)
+    RateLimiter         requests per second (evenly spaced) and requests in flight, per account
+    shared_limiter      one RateLimiter per account key in this process, whatever the number of
+                        clients or threads using it
+
+Retries (tenacity): RetryableError (429, 5xx, timeouts, dropped connections) is retried with
+exponential backoff and full jitter, up to ``RetryPolicy.attempts`` tries in all; a 429 that says
+``Retry-After`` waits that long instead, and pauses the whole account's limiter, not just the one
+thread. Every other error is raised at once. Secrets (credential header values, and any passed
+in ``secrets``) are replaced by ``***`` in every error message and body the client raises.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import requests
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+
+from providers.base import CallStats, Limits
+from providers.errors import (
+    AuthenticationFailed,
+    BadConfiguration,
+    NotFound,
+    ProviderError,
+    RateLimited,
+    RetryableError,
+    TransientError,
+)
+
+T = TypeVar("T")
+Classifier = Callable[[requests.Response], ProviderError | None]
+Sleep = Callable[[float], None]
+
+USER_AGENT = "syncer/0.1 (+segment sync)"
+MASK = "***"
+# Header values that carry credentials; they are masked wherever they could be echoed back.
+SECRET_HEADERS = ("authorization", "api-token", "api-key", "x-api-key")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """``attempts`` tries in all; waits grow ``initial * 2**n`` (jittered) up to ``maximum``."""
+
+    attempts: int = 6
+    initial: float = 0.5
+    maximum: float = 30.0
+    max_retry_after: float = 120.0  # a longer Retry-After is capped (and the run ends partial)
+
+
+def mask(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret (and the token part of ``Bearer x``/``Basic x``) masked."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, MASK)
+    return text
+
+
+class RateLimiter:
+    """Spaces request starts ``1 / requests_per_second`` apart and caps requests in flight.
+
+    Thread-safe. ``requests_per_second <= 0`` means no spacing (only the concurrency cap).
+    """
+
+    def __init__(
+        self,
+        requests_per_second: float,
+        max_concurrency: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = time.sleep,
+    ) -> None:
+        self.interval = 1.0 / requests_per_second if requests_per_second > 0 else 0.0
+        self.max_concurrency = max(1, max_concurrency)
+        self._clock = clock
+        self._sleep = sleep
+        self._next = 0.0
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(self.max_concurrency)
+
+    def wait_turn(self) -> float:
+        """Block until this request may start; returns the seconds waited."""
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        delay = start - now
+        if delay > 0:
+            self._sleep(delay)
+        return max(delay, 0.0)
+
+    def pause(self, seconds: float) -> None:
+        """No request of this account starts for ``seconds`` (a 429 said so)."""
+        with self._lock:
+            self._next = max(self._next, self._clock() + seconds)
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        self._slots.acquire()
+        try:
+            self.wait_turn()
+            yield
+        finally:
+            self._slots.release()
+
+
+_LIMITERS: dict[str, RateLimiter] = {}
+_LIMITERS_GUARD = threading.Lock()
+
+
+def shared_limiter(account: str, limits: Limits) -> RateLimiter:
+    """The process-wide limiter of ``account`` (e.g. ``"activecampaign:https://x.api-us1.com"``)."""
+    with _LIMITERS_GUARD:
+        if account not in _LIMITERS:
+            _LIMITERS[account] = RateLimiter(limits.requests_per_second, limits.max_concurrency)
+        return _LIMITERS[account]
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """A ``Retry-After`` header in seconds (HTTP dates are not used by these providers)."""
+    if not value:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+def default_classifier(provider: str) -> Classifier:
+    """The usual status -> error mapping; providers with other conventions pass their own."""
+
+    def classify(response: requests.Response) -> ProviderError | None:
+        status = response.status_code
+        if status < 400:
+            return None
+        reason = (response.text or response.reason or "").strip().splitlines()
+        detail = reason[0][:200] if reason else f"HTTP {status}"
+        kw: dict[str, Any] = {"provider": provider, "status": status, "body": response.text}
+        if status in (401, 403):
+            return AuthenticationFailed(f"credentials refused: {detail}", **kw)
+        if status == 404:
+            return NotFound(detail, **kw)
+        if status == 429:
+            after = retry_after_seconds(response.headers.get("Retry-After"))
+            return RateLimited(f"rate limited: {detail}", retry_after=after, **kw)
+        if status >= 500:
+            return TransientError(f"server error: {detail}", **kw)
+        return BadConfiguration(detail, **kw)
+
+    return classify
+
+
+class _Wait:
+    """tenacity wait: the 429's Retry-After when given, else exponential backoff, full jitter."""
+
+    def __init__(self, policy: RetryPolicy, rng: random.Random) -> None:
+        self.policy = policy
+        self.rng = rng
+
+    def __call__(self, state: RetryCallState) -> float:
+        err = state.outcome.exception() if state.outcome else None
+        if isinstance(err, RateLimited) and err.retry_after is not None:
+            return min(err.retry_after, self.policy.max_retry_after)
+        ceiling = min(self.policy.maximum, self.policy.initial * 2 ** (state.attempt_number - 1))
+        return self.rng.uniform(ceiling / 2, ceiling)
+
+
+def _retrying(policy: RetryPolicy, stats: CallStats, sleep: Sleep) -> Retrying:
+    def count_retry(_state: RetryCallState) -> None:
+        stats.add(retries=1)
+
+    return Retrying(
+        stop=stop_after_attempt(max(1, policy.attempts)),
+        wait=_Wait(policy, random.Random()),
+        retry=retry_if_exception_type(RetryableError),
+        sleep=sleep,
+        before_sleep=count_retry,
+        reraise=True,
+    )
+
+
+def _scrub(err: ProviderError, secrets: Sequence[str]) -> ProviderError:
+    """Mask secrets in an error's message, text and body, in place."""
+    err.message = mask(err.message, secrets)
+    err.args = tuple(mask(str(a), secrets) for a in err.args)
+    if err.body:
+        err.body = mask(err.body, secrets)
+    return err
+
+
+def call_with_retries(
+    fn: Callable[[], T],
+    *,
+    provider: str,
+    translate: Callable[[Exception], ProviderError | None],
+    limiter: RateLimiter,
+    stats: CallStats,
+    retry: RetryPolicy | None = None,
+    sleep: Sleep = time.sleep,
+    secrets: Sequence[str] = (),
+) -> T:
+    """Run ``fn`` (one API call) under ``limiter``, counted in ``stats``, retried like
+    ``HttpClient.request``. ``translate`` maps the call's own exceptions to the error tree;
+    None means "not a provider error": it is re-raised as it is."""
+
+    def once() -> T:
+        with limiter.slot():
+            stats.add(calls=1)
+            try:
+                return fn()
+            except ProviderError as err:
+                raise _note(_scrub(err, secrets), limiter, stats)  # noqa: B904 (keeps its cause)
+            except Exception as err:
+                mapped = translate(err)
+                if mapped is None:
+                    raise
+                raise _note(_scrub(mapped, secrets), limiter, stats) from err
+
+    return _retrying(retry or RetryPolicy(), stats, sleep)(once)
+
+
+def _note(err: ProviderError, limiter: RateLimiter, stats: CallStats) -> ProviderError:
+    if isinstance(err, RateLimited):
+        stats.add(rate_limited=1)
+        if err.retry_after:
+            limiter.pause(err.retry_after)
+    return err
+
+
+class HttpClient:
+    """A provider account's HTTP access: every call is limited, counted, classified, retried."""
+
+    def __init__(
+        self,
+        provider: str,
+        base_url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        limits: Limits,
+        session: requests.Session | None = None,
+        sleep: Sleep = time.sleep,
+        classify: Classifier | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        limiter: RateLimiter | None = None,
+        secrets: Sequence[str] = (),
+    ) -> None:
+        self.provider = provider
+        self.base_url = base_url.rstrip("/")
+        self.headers = {"User-Agent": USER_AGENT, **(headers or {})}
+        self.session = session or requests.Session()
+        self.sleep = sleep
+        self.classify = classify or default_classifier(provider)
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.limiter = limiter or shared_limiter(f"{provider}:{self.base_url}", limits)
+        self.stats = CallStats()
+        header_secrets = [v for k, v in self.headers.items() if k.lower() in SECRET_HEADERS]
+        tokens = [v.split(" ", 1)[1] for v in header_secrets if " " in v]
+        self.secrets = tuple(s for s in (*secrets, *header_secrets, *tokens) if s)
+
+    def url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        expected: Collection[int] = (200, 201, 202, 204),
+    ) -> requests.Response:
+        """Send one request; a status in ``expected`` is returned, any other raises its error
+        class (retryable ones after the retry policy is spent)."""
+
+        def send() -> requests.Response:
+            try:
+                response = self.session.request(
+                    method,
+                    self.url(path),
+                    params=params,
+                    json=json,
+                    headers=self.headers,
+                    timeout=self.timeout,
+                )
+            except requests.Timeout as err:
+                raise TransientError(
+                    f"{method} {path} timed out after {self.timeout:g}s", provider=self.provider
+                ) from err
+            except requests.ConnectionError as err:
+                raise TransientError(
+                    f"{method} {path}: connection failed ({type(err).__name__})",
+                    provider=self.provider,
+                ) from err
+            if response.status_code in expected:
+                return response
+            error = self.classify(response) or BadConfiguration(
+                f"{method} {path}: unexpected answer",
+                provider=self.provider,
+                status=response.status_code,
+                body=response.text,
+            )
+            raise error
+
+        return call_with_retries(
+            send,
+            provider=self.provider,
+            translate=lambda _err: None,
+            limiter=self.limiter,
+            stats=self.stats,
+            retry=self.retry,
+            sleep=self.sleep,
+            secrets=self.secrets,
+        )
+
+    def json(self, method: str, path: str, **kw: Any) -> Any:
+        """``request`` and the decoded JSON body (``{}`` for an empty one)."""
+        response = self.request(method, path, **kw)
+        if not response.content:
+            return {}
+        try:
+            return response.json()
+        except ValueError as err:
+            raise BadConfiguration(
+                f"{method} {path}: answer is not JSON (is the base URL right?)",
+                provider=self.provider,
+                status=response.status_code,
+                body=mask(response.text[:200], self.secrets),
+            ) from err
