@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import enum
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, Self
+
+if TYPE_CHECKING:
+    import requests
 
 
 class ChangeKind(enum.StrEnum):
@@ -155,10 +159,26 @@ class Provider(ABC):
     """One email provider. Subclasses set ``name`` and ``limits`` and implement the rest."""
 
     name: ClassVar[str]
+    credential_keys: ClassVar[tuple[str, ...]] = ()  # what ``from_credentials`` needs
     limits: Limits
 
     def __init__(self) -> None:
         self.stats = CallStats()
+
+    @classmethod
+    def from_credentials(
+        cls,
+        credentials: Mapping[str, str],
+        *,
+        base_url: str | None = None,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Self:
+        """Build the provider for one account. ``base_url`` replaces the API root (as the
+        provider's docs write it: ``.../3.0``, ``.../api/3``, ``.../v2``), e.g. an emulator's.
+        BadConfiguration if a credential is missing or malformed (the message names the key,
+        never its value)."""
+        raise NotImplementedError(f"{cls.__name__} does not implement from_credentials")
 
     # --- account -------------------------------------------------------------------------
     @abstractmethod
