@@ -1,9 +1,242 @@
-"""`syncer sync` commands (filled in by the issue that owns them)."""
+"""`syncer sync` and `syncer runs`.
+
+Exit codes: 0 all synced (or skipped because another process holds the lock), 1 a sync failed
+or left pending changes, 2 bad configuration or an unreachable database.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from syncer.cli.common import JSON_OPTION, console, err_console, print_json, settings, warn
+from syncer.db import make_engine
+from syncer.errors import ConfigError, SyncerError
+from syncer.state.migrate import current_revision
+from syncer.sync.engine import Progress as ProgressFn
+from syncer.sync.history import destination_status, list_rejections, list_runs
+from syncer.sync.runs import RunResult
+
+OUTCOME_STYLE = {"ok": "green", "partial": "yellow", "failed": "red", "skipped": "cyan"}
+
+
+def _parse_as_of(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as err:
+        raise ConfigError(
+            f"--as-of {text!r} is not a date", hint="use YYYY-MM-DD or YYYY-MM-DDTHH:MM."
+        ) from err
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@contextmanager
+def _progress(enabled: bool, label: str) -> Iterator[ProgressFn | None]:
+    if not enabled:
+        yield None
+        return
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
+
+    def update(phase: str, done: int, total: int) -> None:
+        if phase not in tasks:
+            tasks[phase] = bar.add_task(f"{label} {phase}", total=total)
+        bar.update(tasks[phase], completed=done, total=total)
+
+    with bar:
+        yield update
+
+
+def _style(outcome: str) -> str:
+    color = OUTCOME_STYLE.get(outcome)
+    return f"[{color}]{outcome}[/{color}]" if color else outcome
+
+
+def _results_table(results: list[RunResult], dry_run: bool) -> Table:
+    table = Table(title="dry run: nothing sent, nothing recorded" if dry_run else None)
+    for col in ("segment", "destination", "outcome", "adds", "updates", "removes"):
+        table.add_column(col, justify="right" if col in ("adds", "updates", "removes") else "left")
+    if not dry_run:
+        for col in ("rejections", "API calls", "retries", "pending", "time"):
+            table.add_column(col, justify="right")
+    for r in results:
+        row = [r.segment, r.destination, _style(r.outcome), str(r.adds), str(r.updates)]
+        row.append(str(r.removes))
+        if not dry_run:
+            row += [str(r.rejections), str(r.api_calls), str(r.retries), str(r.pending)]
+            row.append(f"{r.seconds:.1f}s")
+        table.add_row(*row)
+    return table
+
+
+def sync_cmd(
+    ctx: typer.Context,
+    names: list[str] | None = typer.Argument(None, metavar="[SEGMENT]...", help="Segment names."),
+    all_segments: bool = typer.Option(False, "--all", help="Every segment with destinations."),
+    destination: str | None = typer.Option(
+        None, "--destination", "-d", help="Only this destination (key, profile or tag)."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show the changes; call no provider, write no state."
+    ),
+    full: bool = typer.Option(
+        False, "--full", help="Also read the provider's tagged members and repair drift."
+    ),
+    as_of: str | None = typer.Option(None, "--as-of", help="Evaluate the segment at this date."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Make each destination's tagged members equal to its segment, sending only the changes."""
+    from syncer.sync.service import SyncService  # the segment engine loads only when needed
+
+    when = _parse_as_of(as_of)
+    service = SyncService(settings(ctx), os.environ)
+    try:
+        pairs = service.select(names or [], all_segments=all_segments, destination=destination)
+        for _seg, dest in pairs:
+            service.provider(dest.profile)  # bad credentials config fails before any sync
+        results: list[RunResult] = []
+        show = not as_json and err_console.is_terminal and not dry_run
+        for seg, dest in pairs:
+            with _progress(show, f"{seg.name} → {dest.key}") as progress:
+                result = service.engine.sync(
+                    seg, dest, segments=service.segments, trigger="cli", dry_run=dry_run,
+                    full=full, as_of=when, progress=progress,
+                )  # fmt: skip
+            results.append(result)
+            if not as_json and result.error:
+                paint = "cyan" if result.outcome == "skipped" else "red"
+                err_console.print(f"[{paint}]{seg.name} → {dest.key}:[/{paint}] {result.error}")
+    finally:
+        service.close()
+    if as_json:
+        print_json([r.as_dict() for r in results])
+    else:
+        console.print(_results_table(results, dry_run))
+        if dry_run:
+            for r in results:
+                for kind, emails in r.samples.items():
+                    if emails:
+                        console.print(
+                            f"  {r.segment} → {r.destination} {kind}: {', '.join(emails)}"
+                        )
+                if r.pending_before:
+                    console.print(f"  {r.pending_before} change(s) pending from an earlier run")
+    if any(r.failed for r in results):
+        raise typer.Exit(1)
+
+
+def runs_cmd(
+    ctx: typer.Context,
+    segment: str | None = typer.Option(None, "--segment", "-s", help="Only this segment."),
+    limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many runs to show."),
+    rejections: bool = typer.Option(
+        False, "--rejections", help="Also list members the provider refused, with its reasons."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Run history with counts and errors; STALE marks destinations that missed their schedule."""
+    conf = settings(ctx)
+    engine = make_engine(conf.effective_state_url)
+    try:
+        if current_revision(engine) is None:
+            if as_json:
+                print_json({"destinations": [], "runs": [], "rejections": []})
+            else:
+                console.print("no runs recorded yet (no state tables; `syncer sync` creates them)")
+            return
+        from syncer.sync.service import SyncService
+
+        configured: dict[tuple[str, str], str | None] = {}
+        try:
+            for seg in SyncService(conf, os.environ).segments.values():
+                for dest in seg.destinations:
+                    configured[(seg.name, dest.key)] = seg.schedule
+        except SyncerError as err:
+            warn(f"segments not loaded, so no schedules to check freshness against: {err}")
+        now = datetime.now(UTC)
+        statuses = destination_status(engine, configured, now, segment=segment)
+        history = list_runs(engine, segment=segment, limit=limit)
+        refused = list_rejections(engine, segment=segment) if rejections else []
+    finally:
+        engine.dispose()
+    if as_json:
+        print_json(
+            {
+                "destinations": [s.as_dict() for s in statuses],
+                "runs": history,
+                "rejections": refused,
+            }
+        )
+        return
+    _print_statuses(statuses)
+    _print_runs(history)
+    if rejections:
+        _print_rejections(refused)
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def _print_statuses(statuses: list[Any]) -> None:
+    table = Table(title="destinations")
+    for col in ("segment", "destination", "schedule", "last run", "last success", "state"):
+        table.add_column(col)
+    for s in statuses:
+        state = f"[red]STALE[/red] ({s.reason})" if s.stale else "fresh" if s.schedule else "-"
+        last = f"{_when(s.last_run)} {_style(s.last_outcome)}" if s.last_outcome else "-"
+        table.add_row(
+            s.segment, s.destination, s.schedule or "-", last, _when(s.last_success), state
+        )
+    console.print(table)
+
+
+def _print_runs(history: list[dict[str, Any]]) -> None:
+    table = Table(title="runs (newest first)")
+    cols = ("id", "started", "segment", "destination", "trigger", "outcome", "adds", "updates")
+    for col in (*cols, "removes", "rejections", "retries", "API calls", "time", "error"):
+        table.add_column(col)
+    for r in history:
+        seconds = f"{r['seconds']:.1f}s" if r["seconds"] is not None else "-"
+        table.add_row(
+            str(r["id"]), _when(r["started_at"]), r["segment"], r["destination"], r["trigger"],
+            _style(r["outcome"]), str(r["adds"]), str(r["updates"]), str(r["removes"]),
+            str(r["rejections"]), str(r["retries"]), str(r["api_calls"]), seconds,
+            r["error"] or "",
+        )  # fmt: skip
+    console.print(table)
+
+
+def _print_rejections(refused: list[dict[str, Any]]) -> None:
+    table = Table(title="rejected members")
+    for col in ("segment", "destination", "email", "change", "reason", "retryable", "last seen"):
+        table.add_column(col)
+    table.add_column("times", justify="right")
+    for r in refused:
+        table.add_row(
+            r["segment"], r["destination"], r["email"], r["kind"], r["reason"],
+            "yes" if r["retryable"] else "no", _when(r["last_seen"]), str(r["count"]),
+        )  # fmt: skip
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.command("sync")(sync_cmd)
+    app.command("runs")(runs_cmd)

@@ -1,0 +1,185 @@
+"""Provider profiles: ``config/profiles.yaml`` (an admin's file; secrets stay in the environment).
+
+    profiles:
+      shop-mailchimp:
+        provider: mailchimp                 # mailchimp | activecampaign | sendlane
+        credentials:
+          api_key: ${MAILCHIMP_API_KEY}     # always a ${VAR} reference, never the secret itself
+        base_url: ${MAILCHIMP_URL:-}        # optional: another API root (an emulator's)
+
+``${VAR}`` must be set; ``${VAR:-default}`` falls back to ``default`` (empty allowed). A literal
+credential in the file is refused, so a key never lands in version control. Problems are
+reported all at once, one line each, naming the key to fix.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from providers.base import Provider
+from providers.errors import ProviderError
+from providers.registry import PROVIDERS, provider_class
+from syncer.errors import ConfigError
+
+if TYPE_CHECKING:
+    import requests
+
+REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+class _ProfileFile(BaseModel):
+    """One entry as written in the file (before ``${VAR}`` expansion)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: str
+    credentials: dict[str, str]
+    base_url: str | None = None
+
+    @field_validator("provider")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in PROVIDERS:
+            raise ValueError(f"unknown provider {value!r}; use one of: {', '.join(PROVIDERS)}")
+        return value
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A provider account: which provider, its credentials (resolved), an optional API root."""
+
+    name: str
+    provider: str
+    credentials: Mapping[str, str] = field(repr=False)
+    references: Mapping[str, str]  # credential key -> the ${VAR} text it came from
+    base_url: str | None = None
+    source: Path | None = None
+
+    def build(
+        self,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Provider:
+        """The provider for this account; ConfigError (naming the profile) if it refuses."""
+        try:
+            cls = provider_class(self.provider)
+            return cls.from_credentials(
+                self.credentials, base_url=self.base_url, session=session, sleep=sleep
+            )
+        except ProviderError as err:
+            raise ConfigError(err.message, where=self.where) from err
+
+    @property
+    def where(self) -> str:
+        return f"{self.source or 'profiles.yaml'}: profiles.{self.name}"
+
+    def describe(self) -> dict[str, Any]:
+        """What ``syncer profiles list`` shows: references, never values."""
+        return {
+            "name": self.name,
+            "provider": self.provider,
+            "base_url": self.base_url,
+            "credentials": dict(self.references),
+        }
+
+
+def expand(text: str, env: Mapping[str, str], where: str) -> str:
+    """``text`` with each ``${VAR}`` / ``${VAR:-default}`` replaced from ``env``."""
+
+    def one(match: re.Match[str]) -> str:
+        var, default = match.group(1), match.group(2)
+        if var in env:
+            return env[var]
+        if default is not None:
+            return default
+        raise ConfigError(
+            f"environment variable {var} is not set", where=where, hint=f"export {var}=..."
+        )
+
+    return REFERENCE.sub(one, text)
+
+
+def load_profiles(path: Path, env: Mapping[str, str]) -> dict[str, Profile]:
+    """Every profile of ``path``; one ConfigError listing every problem (one per line)."""
+    if not path.exists():
+        raise ConfigError(
+            "file not found",
+            where=str(path),
+            hint="create it (see README: Profiles) or point --config-dir at the folder holding it.",
+        )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ConfigError(f"not valid YAML{line}", where=str(path)) from err
+    entries = data.get("profiles") if isinstance(data, dict) else None
+    if not isinstance(entries, dict):
+        raise ConfigError(
+            "expected a top-level `profiles:` mapping of name -> {provider, credentials}",
+            where=str(path),
+        )
+    problems: list[str] = []
+    profiles: dict[str, Profile] = {}
+    for name, raw in entries.items():
+        where = f"{path}: profiles.{name}"
+        try:
+            profiles[str(name)] = _profile(str(name), raw, env, path, where)
+        except ConfigError as err:
+            problems.append(str(err))
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return profiles
+
+
+def _profile(name: str, raw: object, env: Mapping[str, str], path: Path, where: str) -> Profile:
+    if not NAME.match(name):
+        raise ConfigError(
+            "a profile name is letters, digits, '.', '_' or '-' (max 100)", where=where
+        )
+    try:
+        entry = _ProfileFile.model_validate(raw)
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(first["msg"], where=f"{where}.{loc}" if loc else where) from None
+    missing = [
+        k for k in provider_class(entry.provider).credential_keys if k not in entry.credentials
+    ]
+    if missing:
+        raise ConfigError(
+            f"{entry.provider} needs credentials {', '.join(missing)}",
+            where=f"{where}.credentials",
+            hint="give each as a ${VAR} reference.",
+        )
+    resolved: dict[str, str] = {}
+    for key, text in entry.credentials.items():
+        key_where = f"{where}.credentials.{key}"
+        if not REFERENCE.fullmatch(text.strip()):
+            raise ConfigError(
+                "credentials must be ${VAR} references, not literal values",
+                where=key_where,
+                hint="move the secret to an environment variable and write ${THAT_VAR}.",
+            )
+        resolved[key] = expand(text.strip(), env, key_where)
+        if not resolved[key]:
+            raise ConfigError("resolves to an empty value", where=key_where)
+    base_url = expand(entry.base_url, env, f"{where}.base_url") if entry.base_url else None
+    return Profile(
+        name=name,
+        provider=entry.provider,
+        credentials=resolved,
+        references=dict(entry.credentials),
+        base_url=base_url or None,
+        source=path,
+    )

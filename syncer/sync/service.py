@@ -1,0 +1,156 @@
+"""Config, databases and providers wired together for the CLI and the scheduler.
+
+    service = SyncService(settings, os.environ)
+    for segment, destination in service.select(["VIP customers"]):
+        result = service.engine.sync(segment, destination, segments=service.segments)
+    # the scheduler's runner: yields one summary dict per destination
+    for summary in service.run_segment("VIP customers", stop_event): ...
+    service.close()
+
+Providers are built from ``config/profiles.yaml`` once per profile and shared (one rate
+limiter per account). Configuration problems raise ConfigError before anything is sent.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from functools import cached_property
+from typing import Any
+
+from providers.base import Provider
+from providers.errors import ProviderError
+from syncer.db import make_engine
+from syncer.errors import ConfigError
+from syncer.profiles import Profile, load_profiles
+from syncer.segments.loader import SegmentSet, load_segments
+from syncer.segments.model import DestinationConfig, Segment
+from syncer.settings import Settings
+from syncer.sync.clock import Clock
+from syncer.sync.engine import SyncEngine
+from syncer.sync.runs import RunResult
+
+
+def matches(destination: DestinationConfig, wanted: str) -> bool:
+    """``--destination`` names a destination by key, profile or tag."""
+    return wanted in (destination.key, destination.profile, destination.tag)
+
+
+class SyncService:
+    def __init__(
+        self,
+        settings: Settings,
+        env: Mapping[str, str],
+        *,
+        clock: Clock | None = None,
+        **engine_options: Any,
+    ) -> None:
+        self.settings = settings
+        self.env = env
+        self.clock = clock
+        self.engine_options = engine_options
+        self._providers: dict[str, Provider] = {}
+        self._guard = threading.Lock()
+
+    # --- configuration ---------------------------------------------------------------------
+    @cached_property
+    def segments(self) -> SegmentSet:
+        return load_segments(self.settings.segments_dir)
+
+    @cached_property
+    def profiles(self) -> dict[str, Profile]:
+        return load_profiles(self.settings.profiles_file, self.env)
+
+    def select(
+        self,
+        names: Sequence[str] = (),
+        *,
+        all_segments: bool = False,
+        destination: str | None = None,
+    ) -> list[tuple[Segment, DestinationConfig]]:
+        """The (segment, destination) pairs to sync; ConfigError if a name or profile is bad."""
+        if not names and not all_segments:
+            raise ConfigError("name one or more segments, or use --all")
+        if names:
+            chosen = [self.segments.get_or_error(n) for n in names]
+        else:
+            chosen = [s for s in self.segments.values() if s.destinations]
+        pairs: list[tuple[Segment, DestinationConfig]] = []
+        for seg in chosen:
+            if names and not seg.destinations:
+                raise ConfigError(
+                    f"segment {seg.name!r} has no destinations",
+                    where=str(seg.source) if seg.source else None,
+                    hint="add a `destinations:` entry (profile, list, tag) to sync it.",
+                )
+            for i, dest in enumerate(seg.destinations):
+                if destination and not matches(dest, destination):
+                    continue
+                if dest.profile not in self.profiles:
+                    known = ", ".join(sorted(self.profiles)) or "none"
+                    where = (
+                        f"{seg.source or 'segment ' + repr(seg.name)}: destinations[{i}].profile"
+                    )
+                    raise ConfigError(
+                        f"unknown profile {dest.profile!r} (known: {known})",
+                        where=where,
+                        hint=f"add it to {self.settings.profiles_file} or fix the name.",
+                    )
+                pairs.append((seg, dest))
+        if destination and not pairs:
+            raise ConfigError(
+                f"no destination matches {destination!r} in the chosen segments",
+                hint="use a destination key (profile/list/tag), a profile name or a tag.",
+            )
+        return pairs
+
+    # --- collaborators -----------------------------------------------------------------------
+    def provider(self, profile: str) -> Provider:
+        with self._guard:
+            if profile not in self._providers:
+                try:
+                    self._providers[profile] = self.profiles[profile].build()
+                except ProviderError as err:
+                    raise ConfigError(str(err), where=f"profile {profile!r}") from err
+            return self._providers[profile]
+
+    @cached_property
+    def engine(self) -> SyncEngine:
+        commerce = make_engine(self.settings.database_url)
+        state_url = self.settings.effective_state_url
+        state = commerce if state_url == self.settings.database_url else make_engine(state_url)
+        return SyncEngine(
+            commerce=commerce,
+            state=state,
+            providers=self.provider,
+            clock=self.clock,
+            **self.engine_options,
+        )
+
+    def run_segment(
+        self, name: str, stop: threading.Event | None = None, *, trigger: str = "schedule"
+    ) -> Iterator[dict[str, Any]]:
+        """Sync every destination of segment ``name``; one summary per destination."""
+        for segment, destination in self.select([name]):
+            if stop is not None and stop.is_set():
+                return
+            result: RunResult = self.engine.sync(
+                segment, destination, segments=self.segments, trigger=trigger, stop=stop
+            )
+            yield summary(result)
+
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.commerce.dispose()
+            self.engine.state.dispose()
+
+
+def summary(result: RunResult) -> dict[str, Any]:
+    """The short form the scheduler logs."""
+    keys = ("destination", "outcome", "run_id", "adds", "updates", "removes", "rejections")
+    data = {k: getattr(result, k) for k in keys}
+    data.update(api_calls=result.api_calls, retries=result.retries, pending=result.pending)
+    data["seconds"] = round(result.seconds, 3)
+    if result.error:
+        data["error"] = result.error
+    return data
