@@ -1,0 +1,228 @@
+"""Segment files -> Segment objects, with one-line errors naming file, segment and path.
+
+    segments = load_segments(Path("config/segments"))   # every *.yaml / *.yml
+    vip = segments.get_or_error("VIP customers")
+
+The rule tree is walked here (not by pydantic) so that each problem names its exact place,
+e.g. ``config/segments/vip.yaml: segment 'VIP': rules.all[2].any[0]: unknown field 'oders'``.
+References (``in_segment``) are checked across the whole set: unknown names and cycles.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from syncer.errors import ConfigError, SegmentError
+from syncer.segments.catalog import RuleError, check_condition
+from syncer.segments.model import (
+    Condition,
+    Group,
+    Not,
+    Rule,
+    Segment,
+    SegmentRef,
+    Window,
+    parse_window,
+)
+
+TOP_KEYS = ("name", "description", "tags", "rules", "destinations", "schedule")
+NODE_FORMS = (
+    "a rule is one of: {all: [...]}, {any: [...]}, {not: <rule>}, {in_segment: <name>}, "
+    "{field: ..., op: ..., value: ..., window: ...}"
+)
+CONDITION_KEYS = ("field", "op", "value", "window")
+
+
+class SegmentSet(Mapping[str, Segment]):
+    """Segments by name, in file order."""
+
+    def __init__(self, segments: Mapping[str, Segment] | None = None) -> None:
+        self._by_name: dict[str, Segment] = dict(segments or {})
+
+    def __getitem__(self, name: str) -> Segment:
+        return self._by_name[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_name)
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    def get_or_error(self, name: str) -> Segment:
+        if name in self._by_name:
+            return self._by_name[name]
+        close = difflib.get_close_matches(name, self._by_name, n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
+        known = ", ".join(repr(n) for n in self._by_name) or "none"
+        raise ConfigError(f"no segment named {name!r}", hint=f"{hint}known: {known}")
+
+
+def load_segments(directory: Path) -> SegmentSet:
+    """Every segment file in ``directory``; references checked across them."""
+    if not directory.is_dir():
+        raise ConfigError(
+            f"segments folder {directory} does not exist",
+            hint="create it or set SYNCER_CONFIG_DIR / --config-dir",
+        )
+    files = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+    found: dict[str, Segment] = {}
+    for path in files:
+        seg = load_segment_file(path)
+        if seg.name in found:
+            other = found[seg.name].source
+            raise SegmentError(
+                f"duplicate segment name {seg.name!r}, also in {other}",
+                file=str(path),
+                hint="give each segment a unique name",
+            )
+        found[seg.name] = seg
+    check_references(found)
+    return SegmentSet(found)
+
+
+def load_segment_file(path: Path) -> Segment:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise SegmentError(f"cannot read the file: {err}", file=str(path)) from err
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise SegmentError(f"malformed YAML{where}: {problem}", file=str(path)) from err
+    segment = parse_segment(data, source=str(path))
+    return segment.model_copy(update={"source": path})
+
+
+def parse_segment(data: object, *, source: str) -> Segment:
+    """A Segment from parsed YAML; SegmentError (one line) for the first problems found."""
+    if not isinstance(data, dict):
+        raise SegmentError(
+            "a segment file must be a mapping with name and rules",
+            file=source,
+            hint=f"keys: {', '.join(TOP_KEYS)}",
+        )
+    name = data.get("name")
+    seg_name = name if isinstance(name, str) and name.strip() else None
+    unknown = [k for k in data if k not in TOP_KEYS]
+    if unknown:
+        raise SegmentError(
+            f"unknown key {unknown[0]!r}",
+            file=source,
+            segment=seg_name,
+            hint=f"allowed: {', '.join(TOP_KEYS)}",
+        )
+    if "rules" not in data or data["rules"] is None:
+        raise SegmentError("no rules", file=source, segment=seg_name, hint=NODE_FORMS)
+    rules = parse_rule(data["rules"], "rules", file=source, segment=seg_name)
+    try:
+        return Segment.model_validate({**data, "rules": rules})
+    except ValidationError as err:
+        raise SegmentError(_pydantic_lines(err), file=source, segment=seg_name) from None
+
+
+def _pydantic_lines(err: ValidationError) -> str:
+    parts = []
+    for e in err.errors(include_url=False):
+        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"]).lstrip(".")
+        msg = e["msg"].removeprefix("Value error, ")
+        parts.append(f"{loc or 'segment'}: {msg}")
+    return "; ".join(parts)
+
+
+def parse_rule(data: object, path: str, *, file: str | None, segment: str | None) -> Rule:
+    """One node of the rule tree (recursively); SegmentError naming ``path``."""
+
+    def fail(message: str, hint: str | None = None, at: str = path) -> SegmentError:
+        return SegmentError(message, file=file, segment=segment, path=at, hint=hint)
+
+    if isinstance(data, list):
+        raise fail("a list here is ambiguous", "write `all: [...]` or `any: [...]`")
+    if not isinstance(data, dict) or not data:
+        raise fail(f"{data!r} is not a rule", NODE_FORMS)
+    keys = set(data)
+    for kind in ("all", "any"):
+        if kind in keys:
+            if len(keys) != 1:
+                raise fail(f"`{kind}` must be alone in its mapping", NODE_FORMS)
+            items = data[kind]
+            if not isinstance(items, list):
+                raise fail(f"`{kind}` needs a list of rules", f"write `{kind}: [...]`")
+            if not items:
+                raise fail(f"empty `{kind}` group", "add a rule or remove the group")
+            rules = tuple(
+                parse_rule(x, f"{path}.{kind}[{i}]", file=file, segment=segment)
+                for i, x in enumerate(items)
+            )
+            return Group(kind=kind, rules=rules)
+    if "not" in keys:
+        if len(keys) != 1:
+            raise fail("`not` must be alone in its mapping", NODE_FORMS)
+        return Not(rule=parse_rule(data["not"], f"{path}.not", file=file, segment=segment))
+    if "in_segment" in keys:
+        ref = data["in_segment"]
+        if len(keys) != 1 or not isinstance(ref, str) or not ref.strip():
+            raise fail("`in_segment` needs a segment name, alone in its mapping")
+        return SegmentRef(segment=ref.strip())
+    if "field" in keys:
+        extra = sorted(keys - set(CONDITION_KEYS))
+        if extra:
+            raise fail(f"unknown key {extra[0]!r} in a condition", f"keys: {CONDITION_KEYS}")
+        if "op" not in keys:
+            raise fail("condition without `op`", "add e.g. `op: gt`")
+        try:
+            window = None
+            if data.get("window") is not None:
+                window = Window.model_validate(parse_window(data["window"]))
+            value = check_condition(
+                data["field"], data["op"], data.get("value"), window is not None
+            )
+        except RuleError as err:
+            raise fail(err.message, err.hint) from None
+        return Condition(field=data["field"], op=data["op"], value=value, window=window)
+    raise fail(f"unknown rule key {sorted(keys)[0]!r}", NODE_FORMS)
+
+
+def check_references(segments: Mapping[str, Segment]) -> None:
+    """Every ``in_segment`` names a known segment and no chain of references loops."""
+    for seg in segments.values():
+        _walk_refs(seg, seg.rules, segments, (seg.name,))
+
+
+def _walk_refs(
+    origin: Segment, rule: Any, segments: Mapping[str, Segment], chain: tuple[str, ...]
+) -> None:
+    if isinstance(rule, Group):
+        for r in rule.rules:
+            _walk_refs(origin, r, segments, chain)
+    elif isinstance(rule, Not):
+        _walk_refs(origin, rule.rule, segments, chain)
+    elif isinstance(rule, SegmentRef):
+        where = str(origin.source) if origin.source else None
+        if rule.segment not in segments:
+            close = difflib.get_close_matches(rule.segment, segments, n=3, cutoff=0.5)
+            raise SegmentError(
+                f"in_segment {rule.segment!r}: no such segment",
+                file=where,
+                segment=origin.name,
+                hint=f"known: {', '.join(repr(c) for c in close or segments)}",
+            )
+        if rule.segment in chain:
+            loop = " -> ".join((*chain, rule.segment))
+            raise SegmentError(
+                f"segment references loop: {loop}",
+                file=where,
+                segment=origin.name,
+                hint="remove one in_segment of the loop",
+            )
+        _walk_refs(origin, segments[rule.segment].rules, segments, (*chain, rule.segment))
+    elif isinstance(rule, Condition):
+        return
