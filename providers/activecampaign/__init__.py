@@ -1,0 +1,47 @@
+"""ActiveCampaign API v3: a destination is (list id, tag name); membership is carrying the tag.
+
+    provider.py   the adapter: account, discovery, tags, one-member upserts, removes
+    bulk.py       the bulk importer path (and ``confirm`` of imports still running)
+    errors.py     ActiveCampaign's error shapes -> the provider error tree
+
+Calls, and why (5 requests/s per account is the whole budget, so calls are what we count):
+
+* ADD and UPDATE go through the bulk importer when a batch holds at least ``bulk_min`` (10, the
+  documented suggested minimum) of them: 1 import + 1 status poll (more while it runs) + 1 id
+  page per 100 contacts, so 250 adds cost 5 calls (0.02 a member). See ``bulk.py``.
+* Fewer than ``bulk_min``: one member at a time: ``POST /contact/sync`` (contact id),
+  ``GET /contacts/{id}/contactLists`` (never overwrite a status: an unsubscribed contact stays
+  unsubscribed), ``POST /contactLists`` status 1 only when the contact is not in the list at all
+  and has consent, ``POST /contactTags`` (association id): 3-4 calls, ``c=<id>;ct=<assoc id>``.
+  UPDATE alone: 1 call.
+* REMOVE: there is no bulk tag removal, so one ``DELETE /contactTags/{association id}`` per member
+  (never the tag id). Without a stored association id, ``GET /contacts/{id}/contactTags`` first
+  (2 calls; 3 with ``GET /contacts?email=`` when the contact id is unknown too). Reading the
+  association ids at add time would cost that call for every member, not only the leavers, so
+  the lookup is deferred to the remove. A 404 (already gone) is success.
+* on_leave ``unsubscribe``: also ``POST /contactLists`` status 2 (+1 call). ``archive``: there is
+  no per-list archive in ActiveCampaign (only deleting the contact, which Syncer never does), so
+  it raises Unsupported from ``ensure_tag`` (destination setup) and ``apply_batch``.
+
+So 10,000 adds cost 40 imports + 40 status polls + 100 id pages = 180 calls (the minimum is 40:
+250 contacts per import; the polls settle each member from the importer's own answer and the id
+pages save one lookup per later remove), and 2,000 removes after them 4,000 calls (association
+lookup + delete; the minimum is 2,000 deletes): about 14 minutes at 5 requests/s.
+
+Members without consent are created and tagged but not added to the list (the list statuses the
+API documents are subscribed and unsubscribed only). ``merge_fields`` keys are custom field ids
+or personalization tags (``GET /fields``, read once when first needed).
+
+Unconfirmed: whether ``failureReasons[].contact`` counts from 0 or 1 (handled either way, see
+``bulk.py``); the import status while running (anything but "completed" counts as running);
+whether ``POST /contactTags`` for a tag the contact already carries answers 422 or the existing
+association (both handled); ``GET /contacts/{id}/contactTags`` is in the public reference but not
+in the OpenAPI copy under provider-specs.
+"""
+
+from __future__ import annotations
+
+from providers.activecampaign.errors import ImportRefused, classify, error_reason
+from providers.activecampaign.provider import ActiveCampaign, make_ref, parse_ref
+
+__all__ = ["ActiveCampaign", "ImportRefused", "classify", "error_reason", "make_ref", "parse_ref"]

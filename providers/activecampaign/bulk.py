@@ -1,0 +1,128 @@
+"""The bulk path: ``POST /import/bulk_import`` (<= 250 contacts), then ``GET /import/info``.
+
+The importer upserts the contacts, adds the tag by name (add-only) and subscribes to the list only
+the members with consent (``subscribe: [{listid}]``). It refuses to subscribe a contact to a list
+they unsubscribed from, so an unsubscribe is never overwritten. It is asynchronous: the import is
+polled (``GET /import/info``: ``status``, ``success`` contact ids, ``failure`` emails) up to
+``attempts`` times, ``interval`` seconds apart; failures become REJECTED, the rest APPLIED with
+their contact id (``c=<id>``: ``GET /contacts?ids[]=`` maps ids back to emails, 100 a page). An
+import still running after that returns ACCEPTED outcomes with ``b=<batchId>``, which
+``confirm`` settles later.
+
+A 400 naming contacts (``failureReasons[{contact: index}]``) refuses the whole payload: the named
+members go through the one-member path (where each gets its own answer) and the rest is imported
+again; after a second refusal every remaining member goes through the one-member path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from providers.activecampaign.errors import ImportRefused
+from providers.base import Change, ChangeKind, Destination, Outcome, OutcomeStatus
+from providers.errors import BadConfiguration
+
+if TYPE_CHECKING:
+    from providers.activecampaign.provider import ActiveCampaign
+
+ID_PAGE = 100  # contact ids per ``GET /contacts?ids[]=`` call
+IMPORT_TRIES = 2  # refusals naming contacts before falling back to one member at a time
+
+
+class BulkImporter:
+    def __init__(
+        self,
+        provider: ActiveCampaign,
+        *,
+        sleep: Callable[[float], None],
+        interval: float,
+        attempts: int,
+    ) -> None:
+        self.provider = provider
+        self.http = provider.http
+        self.sleep = sleep
+        self.interval = interval
+        self.attempts = attempts
+
+    def row(self, destination: Destination, change: Change) -> dict[str, Any]:
+        member = change.member
+        row: dict[str, Any] = {"email": member.email}
+        if member.first_name is not None:
+            row["first_name"] = member.first_name
+        if member.last_name is not None:
+            row["last_name"] = member.last_name
+        fields = self.provider.field_values(member)
+        if fields:
+            row["fields"] = [{"id": int(k), "value": v} for k, v in fields.items()]
+        if change.kind == ChangeKind.ADD:
+            row["tags"] = [destination.tag]
+            if member.consent:
+                row["subscribe"] = [{"listid": destination.list_id}]
+        return row
+
+    def send(self, destination: Destination, changes: Sequence[Change]) -> list[Outcome]:
+        """Import ``changes`` (ADD/UPDATE, at most 250); one Outcome per change."""
+        pending = list(changes)
+        singles: list[Change] = []
+        for _ in range(IMPORT_TRIES):
+            payload = {"contacts": [self.row(destination, c) for c in pending]}
+            try:
+                body = self.http.json(
+                    "POST", "/import/bulk_import", json=payload, expected=(200, 201, 202)
+                )
+            except ImportRefused as err:
+                named = {i for i in err.contacts if 0 <= i < len(pending)}
+                if not named:
+                    raise
+                singles += [pending[i] for i in sorted(named)]
+                pending = [c for i, c in enumerate(pending) if i not in named]
+                if not pending:
+                    break
+                continue
+            batch_id = str(body.get("batchId") or "")
+            if not batch_id:
+                raise BadConfiguration(
+                    "bulk import answered without a batchId", provider=self.provider.name
+                )
+            settled = self.settle(batch_id, pending, self.attempts)
+            return settled + [self.provider.upsert_one(destination, c) for c in singles]
+        singles += pending
+        return [self.provider.upsert_one(destination, c) for c in singles]
+
+    def settle(self, batch_id: str, changes: Sequence[Change], attempts: int) -> list[Outcome]:
+        """Poll import ``batch_id``; per-member outcomes once it is completed, else ACCEPTED."""
+        info: dict[str, Any] = {}
+        for attempt in range(max(1, attempts)):
+            if attempt:
+                self.sleep(self.interval)
+            info = self.http.json("GET", "/import/info", params={"batchId": batch_id})
+            if str(info.get("status", "")).lower() == "completed":
+                break
+        else:
+            ref = f"b={batch_id}"
+            return [Outcome(c, OutcomeStatus.ACCEPTED, provider_ref=ref) for c in changes]
+        failed = {str(e).strip().lower() for e in info.get("failure") or []}
+        ids = self.emails_of([str(i) for i in info.get("success") or []])
+        outcomes = []
+        for change in changes:
+            email = change.member.email.lower()
+            if email in failed:
+                reason = "the bulk import refused this address (listed in its failures)"
+                outcomes.append(
+                    Outcome(change, OutcomeStatus.REJECTED, reason=reason, retryable=False)
+                )
+            else:
+                cref = f"c={ids[email]}" if email in ids else None
+                outcomes.append(Outcome(change, OutcomeStatus.APPLIED, provider_ref=cref))
+        return outcomes
+
+    def emails_of(self, contact_ids: list[str]) -> dict[str, str]:
+        """Lower-cased email -> contact id for ``contact_ids`` (100 per call)."""
+        found: dict[str, str] = {}
+        for start in range(0, len(contact_ids), ID_PAGE):
+            chunk = contact_ids[start : start + ID_PAGE]
+            body = self.http.json("GET", "/contacts", params={"ids[]": chunk, "limit": ID_PAGE})
+            for contact in body.get("contacts") or []:
+                found[str(contact["email"]).lower()] = str(contact["id"])
+        return found

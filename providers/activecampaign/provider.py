@@ -1,0 +1,318 @@
+"""The ActiveCampaign adapter: account, tags, and the one-member and remove paths.
+
+The bulk path lives in ``bulk.py``; the module docstring of the package counts the calls.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar, Self
+
+import requests
+
+from providers.activecampaign.bulk import BulkImporter
+from providers.activecampaign.errors import PROVIDER, classify
+from providers.base import (
+    AccountInfo,
+    Change,
+    ChangeKind,
+    Destination,
+    Discovery,
+    Limits,
+    ListInfo,
+    Member,
+    MergeFieldInfo,
+    OnLeave,
+    Outcome,
+    OutcomeStatus,
+    Provider,
+    TagInfo,
+)
+from providers.errors import BadConfiguration, MemberRejected, NotFound, Unsupported
+from providers.http import HttpClient, RateLimiter
+
+PAGE = 100  # the documented maximum ``limit``
+BULK_MAX = 250  # contacts per bulk import
+
+
+def parse_ref(ref: str | None) -> dict[str, str]:
+    """``"c=12;ct=34"`` -> ``{"c": "12", "ct": "34"}``."""
+    out: dict[str, str] = {}
+    for part in (ref or "").split(";"):
+        key, sep, value = part.partition("=")
+        if sep and value:
+            out[key.strip()] = value.strip()
+    return out
+
+
+def make_ref(**parts: str | None) -> str | None:
+    """``make_ref(c="12", ct=None)`` -> ``"c=12"``; None when every part is empty."""
+    return ";".join(f"{k}={v}" for k, v in parts.items() if v) or None
+
+
+def reject(change: Change, reason: str) -> Outcome:
+    return Outcome(change, OutcomeStatus.REJECTED, reason=reason, retryable=False)
+
+
+class ActiveCampaign(Provider):
+    name = PROVIDER
+    credential_keys: ClassVar[tuple[str, ...]] = ("api_url", "api_token")
+    # 250 = the bulk import's cap; two batches in flight so one can poll while the other sends;
+    # the account's limiter keeps the account at 5 requests/s whatever the concurrency.
+    limits = Limits(batch_size=BULK_MAX, requests_per_second=5, max_concurrency=2)
+
+    def __init__(
+        self,
+        http: HttpClient,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        bulk_min: int = 10,
+        poll_interval: float = 1.0,
+        poll_attempts: int = 10,
+    ) -> None:
+        super().__init__()
+        self.http = http
+        self.stats = http.stats
+        self.bulk_min = bulk_min
+        self.bulk = BulkImporter(self, sleep=sleep, interval=poll_interval, attempts=poll_attempts)
+        self._tag_ids: dict[str, str] = {}
+        self._fields: dict[str, str] | None = None  # field id / lower-cased perstag -> field id
+
+    @classmethod
+    def from_credentials(
+        cls,
+        credentials: Mapping[str, str],
+        *,
+        base_url: str | None = None,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Self:
+        missing = [k for k in cls.credential_keys if not credentials.get(k)]
+        if missing:
+            raise BadConfiguration(
+                f"credentials need {', '.join(missing)} (api_url like "
+                "https://ACCOUNT.api-us1.com, api_token from Settings > Developer)",
+                provider=cls.name,
+            )
+        root = (base_url or credentials["api_url"]).rstrip("/")
+        if base_url is None and not root.endswith("/api/3"):
+            root += "/api/3"
+        limiter = None  # the account's shared limiter (5 requests/s for every key)
+        if sleep is not time.sleep:  # an injected sleep (tests) must govern every wait
+            limiter = RateLimiter(cls.limits.requests_per_second, 2, sleep=sleep)
+        http = HttpClient(
+            cls.name,
+            root,
+            headers={"Api-Token": credentials["api_token"], "Accept": "application/json"},
+            limits=cls.limits,
+            session=session,
+            sleep=sleep,
+            classify=classify,
+            limiter=limiter,
+        )
+        return cls(http, sleep=sleep)
+
+    # --- account -------------------------------------------------------------------------
+    def check(self) -> AccountInfo:
+        user = self.http.json("GET", "/users/me").get("user") or {}
+        who = user.get("email") or user.get("username") or "?"
+        return AccountInfo(self.name, str(who), f"user id {user.get('id')}")
+
+    def pages(self, path: str, key: str, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
+        """Every item of a ``limit`` + ``offset`` listing (total in ``meta.total``)."""
+        offset = 0
+        while True:
+            query = {**(params or {}), "limit": PAGE, "offset": offset}
+            body = self.http.json("GET", path, params=query)
+            items = body.get(key) or []
+            yield from items
+            offset += len(items)
+            total = int((body.get("meta") or {}).get("total") or 0)
+            if not items or offset >= total:
+                return
+
+    def discover(self) -> Discovery:
+        lists = [
+            ListInfo(str(x["id"]), str(x.get("name", ""))) for x in self.pages("/lists", "lists")
+        ]
+        tags = [
+            TagInfo(str(t["id"]), str(t.get("tag", "")))
+            for t in self.pages("/tags", "tags")
+            if t.get("tagType", "contact") == "contact"
+        ]
+        fields = [
+            MergeFieldInfo(
+                str(f.get("perstag") or f["id"]),
+                str(f.get("title", "")),
+                str(f.get("type", "")),
+                str(f.get("isrequired", "0")) == "1",
+            )
+            for f in self.pages("/fields", "fields")
+        ]
+        return Discovery(lists, tags, fields)
+
+    def ensure_tag(self, destination: Destination) -> str:
+        if destination.on_leave == OnLeave.ARCHIVE:
+            raise Unsupported(
+                "on_leave: archive has no ActiveCampaign equivalent (there is no per-list "
+                "archive and Syncer never deletes contacts); use untag or unsubscribe",
+                provider=self.name,
+            )
+        return self.tag_id(destination.tag)
+
+    def tag_id(self, name: str) -> str:
+        """The id of contact tag ``name`` (case-insensitive), created when missing."""
+        if name in self._tag_ids:
+            return self._tag_ids[name]
+        for tag in self.pages("/tags", "tags", {"search": name}):  # "contains" search
+            if str(tag.get("tag", "")).lower() == name.lower():
+                self._tag_ids[name] = str(tag["id"])
+                return self._tag_ids[name]
+        body = {"tag": {"tag": name, "tagType": "contact", "description": "Managed by Syncer"}}
+        created = self.http.json("POST", "/tags", json=body, expected=(200, 201))
+        self._tag_ids[name] = str(created["tag"]["id"])
+        return self._tag_ids[name]
+
+    def read_members(self, destination: Destination) -> Iterator[str]:
+        tag_id = self.tag_id(destination.tag)
+        for contact in self.pages("/contacts", "contacts", {"tagid": tag_id}):
+            yield str(contact["email"]).lower()
+
+    # --- membership ----------------------------------------------------------------------
+    def apply_batch(self, destination: Destination, changes: Sequence[Change]) -> list[Outcome]:
+        if any(c.kind == ChangeKind.REMOVE for c in changes):
+            self.ensure_tag(destination)  # on_leave: archive raises Unsupported
+        upserts = [c for c in changes if c.kind != ChangeKind.REMOVE]
+        outcomes: list[Outcome] = []
+        if len(upserts) >= self.bulk_min:
+            outcomes += self.bulk.send(destination, upserts)
+        else:
+            outcomes += [self.upsert_one(destination, c) for c in upserts]
+        removes = [c for c in changes if c.kind == ChangeKind.REMOVE]
+        outcomes += [self.remove_one(destination, c) for c in removes]
+        return outcomes
+
+    def confirm(self, destination: Destination, changes: Sequence[Change]) -> list[Outcome]:
+        """Poll the imports that were still running; changes without an import are resent."""
+        by_batch: dict[str, list[Change]] = {}
+        for change in changes:
+            by_batch.setdefault(parse_ref(change.provider_ref).get("b", ""), []).append(change)
+        outcomes: list[Outcome] = []
+        for batch_id, group in by_batch.items():
+            if batch_id:
+                outcomes += self.bulk.settle(batch_id, group, attempts=1)
+            else:
+                outcomes += self.apply_batch(destination, group)
+        return outcomes
+
+    # --- one member ----------------------------------------------------------------------
+    def upsert_one(self, destination: Destination, change: Change) -> Outcome:
+        """``contact/sync``; for an ADD also list membership (never over an unsubscribe) and
+        the tag. 3-4 calls for an ADD, 1 for an UPDATE."""
+        member = change.member
+        contact: dict[str, Any] = {"email": member.email}
+        if member.first_name is not None:
+            contact["firstName"] = member.first_name
+        if member.last_name is not None:
+            contact["lastName"] = member.last_name
+        fields = self.field_values(member)
+        if fields:
+            contact["fieldValues"] = [{"field": k, "value": v} for k, v in fields.items()]
+        try:
+            synced = self.http.json(
+                "POST", "/contact/sync", json={"contact": contact}, expected=(200, 201)
+            )
+            contact_id = str(synced["contact"]["id"])
+            if change.kind == ChangeKind.UPDATE:
+                ref = change.provider_ref or make_ref(c=contact_id)
+                return Outcome(change, OutcomeStatus.APPLIED, provider_ref=ref)
+            if member.consent:
+                lists = self.http.json("GET", f"/contacts/{contact_id}/contactLists")
+                known = {str(x.get("list")) for x in lists.get("contactLists") or []}
+                if destination.list_id not in known:  # any existing status is left alone
+                    self.list_status(destination.list_id, contact_id, 1)
+            association = self.add_tag(contact_id, self.tag_id(destination.tag))
+        except MemberRejected as err:
+            return reject(change, err.message)
+        ref = make_ref(c=contact_id, ct=association)
+        return Outcome(change, OutcomeStatus.APPLIED, provider_ref=ref)
+
+    def add_tag(self, contact_id: str, tag_id: str) -> str | None:
+        """``POST /contactTags``; a 422 (already tagged) is answered from the existing ones."""
+        body = {"contactTag": {"contact": contact_id, "tag": tag_id}}
+        try:
+            tagged = self.http.json("POST", "/contactTags", json=body, expected=(200, 201))
+        except MemberRejected:
+            existing = self.associations(contact_id, tag_id)
+            if not existing:
+                raise
+            return existing[0]
+        return str((tagged.get("contactTag") or {}).get("id") or "") or None
+
+    def list_status(self, list_id: str, contact_id: str, status: int) -> None:
+        body = {"contactList": {"list": list_id, "contact": contact_id, "status": status}}
+        self.http.request("POST", "/contactLists", json=body, expected=(200, 201))
+
+    def remove_one(self, destination: Destination, change: Change) -> Outcome:
+        """Delete the contactTag association (never the tag); 1 call with a stored association
+        id, 2 with a stored contact id, 3 with neither. A 404 means already gone: success."""
+        ref = parse_ref(change.provider_ref)
+        contact_id = ref.get("c")
+        try:
+            if not contact_id:
+                found = self.http.json("GET", "/contacts", params={"email": change.member.email})
+                contacts = found.get("contacts") or []
+                if not contacts:  # no such contact: nothing carries the tag
+                    return Outcome(change, OutcomeStatus.APPLIED)
+                contact_id = str(contacts[0]["id"])
+            exists = True
+            deleted = bool(ref.get("ct")) and self._delete_association(ref["ct"])
+            if not deleted:  # no stored association, or it was not there any more: look them up
+                found_ids = self.associations(contact_id, self.tag_id(destination.tag))
+                exists = found_ids is not None
+                for association in found_ids or []:
+                    self._delete_association(association)
+            if exists and destination.on_leave == OnLeave.UNSUBSCRIBE:
+                self.list_status(destination.list_id, contact_id, 2)
+        except MemberRejected as err:
+            return reject(change, err.message)
+        return Outcome(change, OutcomeStatus.APPLIED, provider_ref=make_ref(c=contact_id))
+
+    def _delete_association(self, association: str) -> bool:
+        """True if it was deleted now, False if it was already gone (404)."""
+        resp = self.http.request("DELETE", f"/contactTags/{association}", expected=(200, 204, 404))
+        return resp.status_code != 404
+
+    def associations(self, contact_id: str, tag_id: str) -> list[str] | None:
+        """The contact's contactTag ids for ``tag_id``; None if the contact is gone."""
+        try:
+            body = self.http.json("GET", f"/contacts/{contact_id}/contactTags")
+        except NotFound:
+            return None
+        tags = body.get("contactTags") or []
+        return [str(a["id"]) for a in tags if str(a.get("tag")) == tag_id]
+
+    # --- custom fields -------------------------------------------------------------------
+    def field_values(self, member: Member) -> dict[str, str]:
+        """``merge_fields`` keyed by custom field id (keys may be ids or personalization tags)."""
+        if not member.merge_fields:
+            return {}
+        if self._fields is None:
+            fields: dict[str, str] = {}
+            for f in self.pages("/fields", "fields"):
+                fields[str(f["id"])] = str(f["id"])
+                if f.get("perstag"):
+                    fields[str(f["perstag"]).lower()] = str(f["id"])
+            self._fields = fields
+        out: dict[str, str] = {}
+        for key, value in member.merge_fields.items():
+            field_id = self._fields.get(key.lower())
+            if field_id is None:
+                raise BadConfiguration(
+                    f"merge field {key!r} is not a custom field id or personalization tag "
+                    "(see `syncer profiles discover`)",
+                    provider=self.name,
+                )
+            out[field_id] = value
+        return out
