@@ -10,10 +10,11 @@ secret masking, HTTP status -> error class.
                         clients or threads using it
 
 Retries (tenacity): RetryableError (429, 5xx, timeouts, dropped connections) is retried with
-exponential backoff and full jitter, up to ``RetryPolicy.attempts`` tries in all; a 429 that says
-``Retry-After`` waits that long instead, and pauses the whole account's limiter, not just the one
-thread. Every other error is raised at once. Secrets (credential header values, and any passed
-in ``secrets``) are replaced by ``***`` in every error message and body the client raises.
+exponential backoff and jitter, up to ``RetryPolicy.attempts`` tries in all; a 429 that says
+``Retry-After`` pauses the whole account's limiter that long instead (every thread of the account
+waits, not just the one that was told). Every other error is raised at once. Secrets (credential
+header values, and any passed in ``secrets``) are replaced by ``***`` in every error message and
+body the client raises.
 """
 
 from __future__ import annotations
@@ -173,7 +174,7 @@ class _Wait:
     def __call__(self, state: RetryCallState) -> float:
         err = state.outcome.exception() if state.outcome else None
         if isinstance(err, RateLimited) and err.retry_after is not None:
-            return min(err.retry_after, self.policy.max_retry_after)
+            return 0.0  # the account's limiter is paused for Retry-After (see ``_note``)
         ceiling = min(self.policy.maximum, self.policy.initial * 2 ** (state.attempt_number - 1))
         return self.rng.uniform(ceiling / 2, ceiling)
 
@@ -215,6 +216,7 @@ def call_with_retries(
     """Run ``fn`` (one API call) under ``limiter``, counted in ``stats``, retried like
     ``HttpClient.request``. ``translate`` maps the call's own exceptions to the error tree;
     None means "not a provider error": it is re-raised as it is."""
+    policy = retry or RetryPolicy()
 
     def once() -> T:
         with limiter.slot():
@@ -222,21 +224,23 @@ def call_with_retries(
             try:
                 return fn()
             except ProviderError as err:
-                raise _note(_scrub(err, secrets), limiter, stats)  # noqa: B904 (keeps its cause)
+                raise _note(_scrub(err, secrets), limiter, stats, policy)  # noqa: B904 (keeps its cause)
             except Exception as err:
                 mapped = translate(err)
                 if mapped is None:
                     raise
-                raise _note(_scrub(mapped, secrets), limiter, stats) from err
+                raise _note(_scrub(mapped, secrets), limiter, stats, policy) from err
 
-    return _retrying(retry or RetryPolicy(), stats, sleep)(once)
+    return _retrying(policy, stats, sleep)(once)
 
 
-def _note(err: ProviderError, limiter: RateLimiter, stats: CallStats) -> ProviderError:
+def _note(
+    err: ProviderError, limiter: RateLimiter, stats: CallStats, policy: RetryPolicy
+) -> ProviderError:
     if isinstance(err, RateLimited):
         stats.add(rate_limited=1)
-        if err.retry_after:
-            limiter.pause(err.retry_after)
+        if err.retry_after is not None:
+            limiter.pause(min(err.retry_after, policy.max_retry_after))
     return err
 
 

@@ -1,0 +1,251 @@
+"""The shared HTTP layer: status -> error, retries (Retry-After honoured), limits, masking."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import requests
+import responses
+from responses import registries
+
+from providers.base import CallStats, Limits
+from providers.errors import (
+    AuthenticationFailed,
+    BadConfiguration,
+    NotFound,
+    ProviderError,
+    RateLimited,
+    TransientError,
+)
+from providers.http import HttpClient, RateLimiter, RetryPolicy, call_with_retries, mask
+
+BASE = "https://api.example.test/v1"
+LIMITS = Limits(batch_size=10, requests_per_second=0, max_concurrency=4)
+
+
+class Sleeps(list[float]):
+    """A fake sleep that records waits and moves a fake clock."""
+
+    now = 1000.0
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
+
+
+def client(sleeps: Sleeps, **kw: object) -> HttpClient:
+    return HttpClient(
+        "demo",
+        BASE,
+        headers={"Authorization": "Bearer sk-verysecret"},
+        limits=LIMITS,
+        sleep=sleeps,
+        limiter=RateLimiter(0, 4, clock=sleeps.clock, sleep=sleeps),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (400, BadConfiguration),
+        (401, AuthenticationFailed),
+        (403, AuthenticationFailed),
+        (404, NotFound),
+        (422, BadConfiguration),
+        (429, RateLimited),
+        (500, TransientError),
+        (502, TransientError),
+        (503, TransientError),
+    ],
+)
+@responses.activate
+def test_status_maps_to_error_class(status: int, error: type[ProviderError]) -> None:
+    responses.get(f"{BASE}/x", status=status, json={"message": "nope"})
+    with pytest.raises(error) as info:
+        client(Sleeps(), retry=RetryPolicy(attempts=1)).json("GET", "/x")
+    assert info.value.status == status and info.value.provider == "demo"
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_429_with_retry_after_waits_that_long_then_succeeds() -> None:
+    responses.get(f"{BASE}/x", status=429, headers={"Retry-After": "7"})
+    responses.get(f"{BASE}/x", json={"ok": True})
+    sleeps = Sleeps()
+    http = client(sleeps)
+    assert http.json("GET", "/x") == {"ok": True}
+    assert sum(sleeps) == 7.0  # the account's limiter waited Retry-After once
+    assert (http.stats.calls, http.stats.retries, http.stats.rate_limited) == (2, 1, 1)
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_500_then_success_backs_off_exponentially_with_jitter() -> None:
+    for _ in range(3):
+        responses.get(f"{BASE}/x", status=500)
+    responses.get(f"{BASE}/x", json={"ok": 1})
+    sleeps = Sleeps()
+    assert client(sleeps, retry=RetryPolicy(initial=1.0)).json("GET", "/x") == {"ok": 1}
+    assert len(sleeps) == 3
+    for n, waited in enumerate(sleeps):
+        assert 2**n / 2 <= waited <= 2**n  # jitter within [ceiling/2, ceiling]
+
+
+@responses.activate
+def test_500_forever_gives_up_after_the_budget() -> None:
+    responses.get(f"{BASE}/x", status=500, body="boom")
+    sleeps = Sleeps()
+    http = client(sleeps, retry=RetryPolicy(attempts=4))
+    with pytest.raises(TransientError):
+        http.json("GET", "/x")
+    assert http.stats.calls == 4 and len(sleeps) == 3
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_timeouts_and_dropped_connections_are_retried() -> None:
+    responses.get(f"{BASE}/x", body=requests.Timeout("read timed out"))
+    responses.get(f"{BASE}/x", body=requests.ConnectionError("reset by peer"))
+    responses.get(f"{BASE}/x", json={"ok": 2})
+    assert client(Sleeps()).json("GET", "/x") == {"ok": 2}
+
+
+@responses.activate
+def test_permanent_errors_are_not_retried() -> None:
+    responses.get(f"{BASE}/x", status=401)
+    http = client(Sleeps())
+    with pytest.raises(AuthenticationFailed):
+        http.json("GET", "/x")
+    assert http.stats.calls == 1
+
+
+@responses.activate
+def test_expected_statuses_are_returned_not_raised() -> None:
+    responses.post(f"{BASE}/x", status=400, json={"failureReasons": []})
+    assert client(Sleeps()).request("POST", "/x", expected=(200, 400)).status_code == 400
+
+
+@responses.activate
+def test_secrets_are_masked_in_errors_even_when_the_server_echoes_them() -> None:
+    responses.get(f"{BASE}/x", status=400, body="bad token sk-verysecret for acct")
+    with pytest.raises(BadConfiguration) as info:
+        client(Sleeps(), secrets=["acct-key-9"]).json("GET", "/x")
+    text = f"{info.value} {info.value.body}"
+    assert "sk-verysecret" not in text and "***" in text
+
+
+def test_mask_leaves_short_or_empty_secrets_alone() -> None:
+    assert mask("a key abcd and ab", ["abcd", "ab", ""]) == "a key *** and ab"
+
+
+@responses.activate
+def test_non_json_answer_is_a_clear_error() -> None:
+    responses.get(f"{BASE}/x", body="<html>login</html>")
+    with pytest.raises(BadConfiguration, match="not JSON"):
+        client(Sleeps()).json("GET", "/x")
+
+
+def test_limiter_spaces_request_starts_evenly() -> None:
+    now = [100.0]
+    waited: list[float] = []
+
+    def sleep(s: float) -> None:
+        waited.append(s)
+        now[0] += s
+
+    limiter = RateLimiter(5, 2, clock=lambda: now[0], sleep=sleep)
+    for _ in range(4):
+        with limiter.slot():
+            pass
+    assert waited == pytest.approx([0.2, 0.2, 0.2])
+
+
+def test_limiter_pause_delays_every_thread_of_the_account() -> None:
+    now = [0.0]
+    waited: list[float] = []
+
+    def sleep(s: float) -> None:
+        waited.append(s)
+        now[0] += s
+
+    limiter = RateLimiter(0, 2, clock=lambda: now[0], sleep=sleep)
+    limiter.pause(3.0)
+    limiter.wait_turn()
+    assert waited == [3.0]
+
+
+def test_limiter_caps_requests_in_flight() -> None:
+    limiter = RateLimiter(0, 2)
+    inside = 0
+    peak = 0
+    guard = threading.Lock()
+
+    def work() -> None:
+        nonlocal inside, peak
+        with limiter.slot():
+            with guard:
+                inside += 1
+                peak = max(peak, inside)
+            time.sleep(0.02)
+            with guard:
+                inside -= 1
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert peak == 2
+
+
+class SdkError(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(f"sdk failed {status} with key key-123456")
+        self.status = status
+
+
+def test_call_with_retries_translates_third_party_errors_and_retries() -> None:
+    answers = iter([SdkError(503), SdkError(503), "done"])
+
+    def call() -> str:
+        item = next(answers)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    def translate(err: Exception) -> ProviderError | None:
+        if isinstance(err, SdkError):
+            return TransientError(str(err), provider="sdk", status=err.status)
+        return None
+
+    stats = CallStats()
+    result = call_with_retries(
+        call, provider="sdk", translate=translate, limiter=RateLimiter(0, 1), stats=stats,
+        sleep=lambda _s: None,
+    )  # fmt: skip
+    assert result == "done" and (stats.calls, stats.retries) == (3, 2)
+
+    def fails() -> str:
+        raise SdkError(503)
+
+    with pytest.raises(TransientError) as info:
+        call_with_retries(
+            fails, provider="sdk", translate=translate, limiter=RateLimiter(0, 1),
+            stats=CallStats(), sleep=lambda _s: None, secrets=["key-123456"],
+        )  # fmt: skip
+    assert "key-123456" not in str(info.value)
+    assert isinstance(info.value.__cause__, SdkError)
+
+
+def test_call_with_retries_reraises_what_translate_does_not_know() -> None:
+    def boom() -> None:
+        raise KeyError("bug")
+
+    with pytest.raises(KeyError):
+        call_with_retries(
+            boom, provider="x", translate=lambda _e: None, limiter=RateLimiter(0, 1),
+            stats=CallStats(), sleep=lambda _s: None,
+        )  # fmt: skip
