@@ -1,0 +1,478 @@
+"""Mailchimp Marketing API v3: a destination is (audience id, tag); the tag is a static segment.
+
+Every call goes through the official SDK (``client.PooledApiClient``), one at a time through
+``call_with_retries``: at most ``CONNECTIONS`` (10, Mailchimp's per-user cap) in flight per
+account, retried with backoff on 429, bare 403, 5xx, timeouts and dropped connections.
+
+Calls per batch of up to 500 changes, and why:
+
+* ADD: ``POST /lists/{id}`` (batch subscribe, ``update_existing: false``,
+  ``skip_merge_validation=true``) creates the new members with a status from consent
+  (``subscribed``; ``pending`` on a double opt-in audience; ``transactional`` without consent).
+  ``update_existing: false`` is Mailchimp's documented switch for "do not change existing
+  members' subscription status": existing members answer ``ERROR_CONTACT_EXISTS`` and are left as
+  they are (their merge fields too). Any other per-member error (invalid or fake address,
+  compliance state, forgotten email) is REJECTED, not retryable, with Mailchimp's words. Then
+  ``POST /lists/{id}/segments/{seg}`` ``members_to_add`` tags everyone not rejected. Unsubscribed
+  or cleaned members are tagged too: a static segment holds any audience member and adding one
+  changes no status (they are never mailed), so they are APPLIED; nobody is ever re-subscribed.
+  APPLIED comes from ``members_added`` (or a segment error saying the address is already there);
+  an address the segment call neither added nor refused is read back (``GET .../members/{hash}``,
+  its ``tags``): APPLIED only if it carries the tag, else REJECTED and retryable. Batch subscribe
+  cannot tag (``tags`` per member is not in the spec), hence two calls.
+* UPDATE: ``PATCH /lists/{id}/members/{hash}`` with ``merge_fields`` only, one call per member.
+  Batch subscribe with ``update_existing: true`` applies whatever ``status`` it is given (and
+  creates absent members with it), so it cannot update names without touching status; the
+  ``/batches`` endpoint would be one call but asynchronous, with results in a tar.gz to fetch.
+  Names are always sent on UPDATE ("" clears a removed name).
+* REMOVE: ``POST /lists/{id}/segments/{seg}`` ``members_to_remove``. Addresses Mailchimp does not
+  answer for are not in the audience (the segment endpoint ignores those) or not in the segment:
+  both already the wanted state, so APPLIED. ``on_leave: unsubscribe`` adds one batch subscribe
+  (``update_existing: true``, status ``unsubscribed``); ``archive`` one ``DELETE
+  /lists/{id}/members/{hash}`` per member (archives; ``delete-permanent`` is never called).
+
+Once per audience and tag per process: ``GET /lists/{id}`` (double opt-in; a NotFound naming the
+audience) and ``GET /lists/{id}/segments?type=static`` (+ ``POST`` when the tag is new). So 10,000
+adds cost 20 x 2 + 2..3 calls, and 2,000 removes 4 calls.
+
+Limits. ``batch_size`` 500 (the documented cap of both bulk endpoints). ``max_concurrency`` 4
+batches: each holds one connection at a time, so 4 leave room under the 10-connection cap for a
+``--full`` read, a confirm or a second sync of the same account. ``requests_per_second`` 10:
+Mailchimp documents no per-second quota (only the connection cap and 429s when exceeded); 10/s
+is a guard that keeps per-member loops (UPDATE, archive) polite, and is far above what
+500-member batch calls ever reach.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar, Self
+
+import requests
+from mailchimp_marketing.api.lists_api import ListsApi
+from mailchimp_marketing.api.ping_api import PingApi
+from mailchimp_marketing.api.root_api import RootApi
+
+from providers.base import (
+    AccountInfo,
+    Change,
+    ChangeKind,
+    Destination,
+    Discovery,
+    Limits,
+    ListInfo,
+    Member,
+    MergeFieldInfo,
+    OnLeave,
+    Outcome,
+    OutcomeStatus,
+    Provider,
+    TagInfo,
+)
+from providers.errors import BadConfiguration, MemberRejected, NotFound
+from providers.http import RetryPolicy, call_with_retries, shared_limiter
+from providers.mailchimp.client import (
+    CONNECTIONS,
+    TIMEOUT,
+    PooledApiClient,
+    pooled_session,
+    result,
+    translate,
+)
+
+PAGE = 1000  # documented maximum ``count``
+BATCH = 500  # members per batch subscribe / per members_to_add / per members_to_remove
+TRUE = "true"  # query flags: the SDK would send Python's "True"
+# Segment errors that say the wanted state already holds (Mailchimp's wording is not specified).
+ALREADY = re.compile(r"\balready\b", re.IGNORECASE)
+ABSENT = re.compile(r"\b(not|no longer)\b.{0,20}\b(member|in|on|part|found|exists?)\b", re.I)
+
+
+def subscriber_hash(email: str) -> str:
+    """Mailchimp's member id: MD5 of the lower-cased address."""
+    return hashlib.md5(email.strip().lower().encode(), usedforsecurity=False).hexdigest()
+
+
+def merge_fields(member: Member, *, clear: bool = False) -> dict[str, str]:
+    """FNAME/LNAME and the member's extra merge fields; ``clear`` sends "" for missing names."""
+    fields: dict[str, str] = {}
+    for tag, value in (("FNAME", member.first_name), ("LNAME", member.last_name)):
+        if value is not None or clear:
+            fields[tag] = value or ""
+    fields.update(member.merge_fields)
+    return fields
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: OutcomeStatus
+    reason: str | None = None
+    retryable: bool = False
+
+
+APPLIED = Verdict(OutcomeStatus.APPLIED)
+
+
+def rejected(reason: str, *, retryable: bool = False) -> Verdict:
+    return Verdict(OutcomeStatus.REJECTED, reason, retryable)
+
+
+def _emails(items: Any, key: str = "email_address") -> set[str]:
+    return {str(m.get(key) or "").lower() for m in items or [] if isinstance(m, dict)}
+
+
+def _member_errors(answer: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+    """Batch subscribe ``errors``: address -> (error_code, one-line reason)."""
+    found: dict[str, tuple[str, str]] = {}
+    for err in answer.get("errors") or []:
+        email = str(err.get("email_address") or "").lower()
+        reason = str(err.get("error") or "refused")
+        if err.get("field"):
+            reason += f" ({err['field']}: {err.get('field_message') or ''})".replace(": )", ")")
+        found[email] = (str(err.get("error_code") or ""), reason)
+    return found
+
+
+def _segment_errors(answer: Mapping[str, Any]) -> dict[str, str]:
+    """Segment ``errors[{email_addresses, error}]``: address -> reason."""
+    return {
+        str(email).lower(): str(err.get("error") or "refused")
+        for err in answer.get("errors") or []
+        for email in err.get("email_addresses") or []
+    }
+
+
+class Mailchimp(Provider):
+    name: ClassVar[str] = "mailchimp"
+    credential_keys: ClassVar[tuple[str, ...]] = ("api_key",)
+    limits = Limits(batch_size=BATCH, requests_per_second=10.0, max_concurrency=4)
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str | None = None,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        super().__init__()
+        dc = api_key.rsplit("-", 1)[1] if "-" in api_key else ""
+        self.host = (base_url or f"https://{dc}.api.mailchimp.com/3.0").rstrip("/")
+        api = PooledApiClient({"api_key": api_key, "timeout": TIMEOUT}, pooled_session(session))
+        api.host = self.host
+        api.server = ""  # the SDK would otherwise replace "server" anywhere in the URL
+        self.lists = ListsApi(api)
+        self.root = RootApi(api)
+        self.ping = PingApi(api)
+        self.data_center = dc
+        self._secrets = (api_key,)
+        self._sleep = sleep
+        self._retry = retry
+        account = hashlib.sha256(api_key.encode()).hexdigest()[:16]
+        self._limiter = shared_limiter(
+            f"mailchimp:{account}", replace(self.limits, max_concurrency=CONNECTIONS)
+        )
+        self._lock = threading.RLock()
+        self._audiences: dict[str, dict[str, Any]] = {}
+        self._tags: dict[tuple[str, str], str] = {}
+
+    @classmethod
+    def from_credentials(
+        cls,
+        credentials: Mapping[str, str],
+        *,
+        base_url: str | None = None,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Self:
+        key = credentials.get("api_key") or ""
+        if not key:
+            raise BadConfiguration(
+                "credentials need api_key (Account > Extras > API keys)", provider=cls.name
+            )
+        if not base_url and ("-" not in key or not key.rsplit("-", 1)[1].isalnum()):
+            raise BadConfiguration(
+                "api_key must end with its data center, like ...-us21 (copy the whole key)",
+                provider=cls.name,
+            )
+        return cls(key, base_url=base_url, session=session, sleep=sleep)
+
+    def _call(self, fn: Callable[[], Any]) -> dict[str, Any]:
+        """One SDK call: limited, counted, retried, errors translated and masked."""
+        return call_with_retries(
+            lambda: result(fn()),
+            provider=self.name,
+            translate=translate,
+            limiter=self._limiter,
+            stats=self.stats,
+            retry=self._retry,
+            sleep=self._sleep,
+            secrets=self._secrets,
+        )
+
+    def _pages(self, fetch: Callable[[int], dict[str, Any]], key: str) -> Iterator[dict[str, Any]]:
+        offset = 0
+        while True:
+            answer = self._call(lambda at=offset: fetch(at))  # type: ignore[misc]
+            items = answer.get(key) or []
+            yield from items
+            offset += len(items)
+            total = answer.get("total_items")
+            if len(items) < PAGE or (isinstance(total, int) and offset >= total):
+                return
+
+    # --- account -------------------------------------------------------------------------
+    def check(self) -> AccountInfo:
+        try:
+            root = self._call(lambda: self.root.get_root(fields=["account_id", "account_name"]))
+        except NotFound:  # an API without the account root still answers the health check
+            health = self._call(lambda: self.ping.get())
+            return AccountInfo(self.name, self.host, str(health.get("health_status") or ""))
+        who = str(root.get("account_name") or root.get("account_id") or "?")
+        return AccountInfo(self.name, who, f"account id {root.get('account_id')} at {self.host}")
+
+    def discover(self) -> Discovery:
+        lists = [
+            ListInfo(
+                str(a["id"]), str(a.get("name") or ""), (a.get("stats") or {}).get("member_count")
+            )
+            for a in self._pages(lambda o: self.lists.get_all_lists(count=PAGE, offset=o), "lists")
+        ]
+        tags: list[TagInfo] = []
+        fields: list[MergeFieldInfo] = []
+        for audience in lists:
+            for seg in self._static_segments(audience.id):
+                tags.append(
+                    TagInfo(str(seg["id"]), str(seg.get("name") or ""), audience.id,
+                            seg.get("member_count"))
+                )  # fmt: skip
+            fields.extend(self._merge_fields(audience.id))
+        return Discovery(lists, tags, fields)
+
+    def _merge_fields(self, list_id: str) -> Iterator[MergeFieldInfo]:
+        pages = self._pages(
+            lambda o: self.lists.get_list_merge_fields(list_id, count=PAGE, offset=o),
+            "merge_fields",
+        )
+        for f in pages:
+            yield MergeFieldInfo(
+                str(f.get("tag")),
+                str(f.get("name") or ""),
+                str(f.get("type") or ""),
+                bool(f.get("required")),
+                list_id,
+            )
+
+    def _static_segments(self, list_id: str) -> Iterator[dict[str, Any]]:
+        return self._pages(
+            lambda o: self.lists.list_segments(list_id, type="static", count=PAGE, offset=o),
+            "segments",
+        )
+
+    def _audience(self, list_id: str) -> dict[str, Any]:
+        """The audience (read once): its ``double_optin``; NotFound naming it when it is gone."""
+        with self._lock:
+            if list_id not in self._audiences:
+                try:
+                    self._audiences[list_id] = self._call(
+                        lambda: self.lists.get_list(list_id, fields=["id", "name", "double_optin"])
+                    )
+                except NotFound as err:
+                    raise NotFound(
+                        f"audience {list_id!r} not found: check the destination's list id "
+                        "(`syncer profiles discover` lists them)",
+                        provider=self.name,
+                        status=404,
+                    ) from err
+            return self._audiences[list_id]
+
+    def ensure_tag(self, destination: Destination) -> str:
+        key = (destination.list_id, destination.tag)
+        with self._lock:
+            if key in self._tags:
+                return self._tags[key]
+            self._audience(destination.list_id)
+            wanted = destination.tag.strip().casefold()
+            found = next(
+                (
+                    str(s["id"])
+                    for s in self._static_segments(destination.list_id)
+                    if str(s.get("name") or "").strip().casefold() == wanted
+                ),
+                None,
+            )
+            if found is None:
+                created = self._call(
+                    lambda: self.lists.create_segment(
+                        destination.list_id, {"name": destination.tag, "static_segment": []}
+                    )
+                )
+                found = str(created["id"])
+            self._tags[key] = found
+            return found
+
+    # --- membership ----------------------------------------------------------------------
+    def apply_batch(self, destination: Destination, changes: Sequence[Change]) -> list[Outcome]:
+        if len(changes) > BATCH:
+            raise ValueError(f"a Mailchimp batch holds at most {BATCH} changes, got {len(changes)}")
+        seg = self.ensure_tag(destination)
+        groups: dict[ChangeKind, dict[str, Member]] = {k: {} for k in ChangeKind}
+        for change in changes:
+            groups[change.kind].setdefault(change.member.email.strip().lower(), change.member)
+        verdicts: dict[tuple[ChangeKind, str], Verdict] = {}
+        list_id = destination.list_id
+        if groups[ChangeKind.REMOVE]:
+            found = self._remove(
+                list_id, seg, list(groups[ChangeKind.REMOVE]), destination.on_leave
+            )
+            verdicts.update({(ChangeKind.REMOVE, e): v for e, v in found.items()})
+        if groups[ChangeKind.ADD]:
+            found = self._add(list_id, seg, groups[ChangeKind.ADD])
+            verdicts.update({(ChangeKind.ADD, e): v for e, v in found.items()})
+        for email, member in groups[ChangeKind.UPDATE].items():
+            verdicts[(ChangeKind.UPDATE, email)] = self._update(list_id, member)
+        outcomes = []
+        for change in changes:
+            v = verdicts[(change.kind, change.member.email.strip().lower())]
+            outcomes.append(Outcome(change, v.status, v.reason, v.retryable))
+        return outcomes
+
+    def _segment(self, list_id: str, seg: str, body: dict[str, list[str]]) -> dict[str, Any]:
+        return self._call(lambda: self.lists.batch_segment_members(body, list_id, seg))
+
+    def _add(self, list_id: str, seg: str, members: dict[str, Member]) -> dict[str, Verdict]:
+        double = bool(self._audience(list_id).get("double_optin"))
+        body = {
+            "members": [self._new_member(m, double) for m in members.values()],
+            "update_existing": False,
+        }
+        answer = self._call(
+            lambda: self.lists.batch_list_members(list_id, body, skip_merge_validation=TRUE)
+        )
+        verdicts: dict[str, Verdict] = {}
+        for email, (code, reason) in _member_errors(answer).items():
+            if email in members and code != "ERROR_CONTACT_EXISTS":
+                verdicts[email] = rejected(reason)
+        to_tag = [e for e in members if e not in verdicts]
+        if not to_tag:
+            return verdicts
+        tagged = self._segment(list_id, seg, {"members_to_add": [members[e].email for e in to_tag]})
+        added = _emails(tagged.get("members_added"))
+        refused = _segment_errors(tagged)
+        for email in to_tag:
+            if email in added:
+                verdicts[email] = APPLIED
+            elif email in refused:
+                already = ALREADY.search(refused[email])
+                verdicts[email] = APPLIED if already else rejected(refused[email])
+            else:
+                verdicts[email] = self._verify_tag(list_id, seg, email)
+        return verdicts
+
+    @staticmethod
+    def _new_member(member: Member, double_optin: bool) -> dict[str, Any]:
+        status = "transactional"
+        if member.consent:
+            status = "pending" if double_optin else "subscribed"
+        entry: dict[str, Any] = {"email_address": member.email, "status": status}
+        fields = merge_fields(member)
+        if fields:
+            entry["merge_fields"] = fields
+        return entry
+
+    def _verify_tag(self, list_id: str, seg: str, email: str) -> Verdict:
+        """Ask Mailchimp whether ``email`` carries the tag (the segment call did not say)."""
+        try:
+            member = self._call(
+                lambda: self.lists.get_list_member(
+                    list_id, subscriber_hash(email), fields=["email_address", "status", "tags"]
+                )
+            )
+        except NotFound:
+            return rejected("not in the audience after the add", retryable=True)
+        if any(str(t.get("id")) == seg for t in member.get("tags") or []):
+            return APPLIED
+        return rejected("Mailchimp did not confirm the tag", retryable=True)
+
+    def _update(self, list_id: str, member: Member) -> Verdict:
+        body = {"merge_fields": merge_fields(member, clear=True)}
+        try:
+            self._call(
+                lambda: self.lists.update_list_member(
+                    list_id, subscriber_hash(member.email), body, skip_merge_validation=TRUE
+                )
+            )
+        except NotFound:
+            return rejected("not in the audience (archived or deleted in Mailchimp)")
+        except (MemberRejected, BadConfiguration) as err:
+            if err.status != 400:
+                raise
+            return rejected(err.message)
+        return APPLIED
+
+    def _remove(
+        self, list_id: str, seg: str, emails: list[str], on_leave: OnLeave
+    ) -> dict[str, Verdict]:
+        answer = self._segment(list_id, seg, {"members_to_remove": emails})
+        removed = _emails(answer.get("members_removed"))
+        refused = _segment_errors(answer)
+        verdicts: dict[str, Verdict] = {}
+        for email in emails:
+            reason = refused.get(email)
+            if email in removed or reason is None or ABSENT.search(reason):
+                verdicts[email] = APPLIED  # untagged, or never tagged / not in the audience
+            else:
+                verdicts[email] = rejected(reason, retryable=True)
+        done = [e for e in emails if verdicts[e].status is OutcomeStatus.APPLIED]
+        if done and on_leave is OnLeave.UNSUBSCRIBE:
+            verdicts.update(self._unsubscribe(list_id, done))
+        elif done and on_leave is OnLeave.ARCHIVE:
+            verdicts.update({e: self._archive(list_id, e) for e in done})
+        return verdicts
+
+    def _unsubscribe(self, list_id: str, emails: list[str]) -> dict[str, Verdict]:
+        body = {
+            "members": [{"email_address": e, "status": "unsubscribed"} for e in emails],
+            "update_existing": True,
+        }
+        answer = self._call(lambda: self.lists.batch_list_members(list_id, body))
+        return {
+            email: rejected(f"untagged, but not unsubscribed: {reason}")
+            for email, (_code, reason) in _member_errors(answer).items()
+            if email in emails
+        }
+
+    def _archive(self, list_id: str, email: str) -> Verdict:
+        try:
+            self._call(lambda: self.lists.delete_list_member(list_id, subscriber_hash(email)))
+        except NotFound:
+            return APPLIED  # already archived or never there
+        except (MemberRejected, BadConfiguration) as err:
+            if err.status != 400:
+                raise
+            return rejected(f"untagged, but not archived: {err.message}")
+        return APPLIED
+
+    def read_members(self, destination: Destination) -> Iterator[str]:
+        seg = self.ensure_tag(destination)
+        pages = self._pages(
+            lambda o: self.lists.get_segment_members_list(
+                destination.list_id,
+                seg,
+                count=PAGE,
+                offset=o,
+                fields=["members.email_address", "total_items"],
+                include_cleaned=TRUE,
+                include_transactional=TRUE,
+                include_unsubscribed=TRUE,
+            ),
+            "members",
+        )
+        for member in pages:
+            yield str(member.get("email_address") or "").strip().lower()

@@ -1,0 +1,184 @@
+"""The official Mailchimp SDK, made fit for Syncer: pooled connections, and its errors translated.
+
+The SDK (``mailchimp_marketing``) builds every URL, query and body; two things are adjusted:
+
+* Transport. ``ApiClient.request`` calls module-level ``requests.get/post/...``: a fresh
+  connection (and TLS handshake) per call, and nothing a test or caller can inject.
+  ``PooledApiClient`` overrides only that method to send the same request through a
+  ``requests.Session`` (pool sized to Mailchimp's 10 connections per user).
+* Answers. ``call_api`` returns the decoded JSON for a JSON answer, raises ``ApiClientError(text,
+  status_code)`` for an error with a body, but returns the raw ``requests.Response`` when the body
+  is empty or has no content type, *even for an error*; and ``application/problem+json`` bodies
+  arrive as text. ``result`` turns every answer into a dict or an ``ApiClientError``.
+
+``translate`` maps ``ApiClientError`` (and the connection errors it wraps, status None) to the
+error tree; ``MAPPING`` is the table the tests walk. Messages never contain the API key: the SDK
+sends it only in the Basic auth header, and every raised error is masked again by the HTTP layer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+from mailchimp_marketing.api_client import ApiClient, ApiClientError
+from requests.adapters import HTTPAdapter
+
+from providers.errors import (
+    AuthenticationFailed,
+    BadConfiguration,
+    MemberRejected,
+    NotFound,
+    ProviderError,
+    RateLimited,
+    TransientError,
+)
+
+PROVIDER = "mailchimp"
+CONNECTIONS = 10  # documented: at most 10 simultaneous connections per user
+TIMEOUT = (10.0, 120.0)  # connect, read; Mailchimp's own server timeout is 120 s
+
+# 400 titles that speak of one member, never of the request as a whole.
+MEMBER_TITLES = (
+    "member exists",
+    "member in compliance state",
+    "forgotten email not subscribed",
+)
+
+# Status -> error class where the status alone decides. ``error_class`` decides 400 (member
+# titles), 403 (bare or not) and 5xx (all transient); any other status is BadConfiguration.
+MAPPING: dict[int, type[ProviderError]] = {
+    401: AuthenticationFailed,
+    404: NotFound,
+    429: RateLimited,
+}
+PREFIX: dict[type[ProviderError], str] = {
+    AuthenticationFailed: "credentials refused: ",
+    RateLimited: "too many requests: ",
+    TransientError: "server error: ",
+}
+
+
+class PooledApiClient(ApiClient):  # type: ignore[misc]  # the SDK is untyped
+    """The SDK's client, sending through ``session`` instead of a new connection per call."""
+
+    def __init__(self, config: Mapping[str, Any], session: requests.Session) -> None:
+        super().__init__(dict(config))
+        self.session = session
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        query_params: Any = None,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+    ) -> requests.Response:
+        auth = ("user", self.api_key) if self.is_basic_auth else None
+        headers = dict(headers or {})
+        if self.is_oauth:
+            headers["Authorization"] = "Bearer " + self.access_token
+        data = json.dumps(body) if method in ("POST", "PUT", "PATCH") else None
+        return self.session.request(
+            method,
+            url,
+            params=query_params,
+            headers=headers,
+            auth=auth,
+            data=data,
+            timeout=self.timeout,
+        )
+
+
+def pooled_session(session: requests.Session | None = None) -> requests.Session:
+    """``session``, or a new one whose pool holds ``CONNECTIONS`` connections per host."""
+    if session is not None:
+        return session
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=2, pool_maxsize=CONNECTIONS)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+def result(answer: Any) -> dict[str, Any]:
+    """The SDK's answer as a dict; an error the SDK let through raises ``ApiClientError``."""
+    if isinstance(answer, requests.Response):
+        if not answer.ok:
+            raise ApiClientError(text=answer.text, status_code=answer.status_code)
+        answer = answer.text
+    if isinstance(answer, str):
+        try:
+            answer = json.loads(answer) if answer.strip() else {}
+        except ValueError:
+            return {}
+    return answer if isinstance(answer, dict) else {}
+
+
+def problem(text: Any) -> dict[str, Any]:
+    """An ``application/problem+json`` body (dict or text) as a dict; {} when it is not one."""
+    if isinstance(text, dict):
+        return text
+    if isinstance(text, str) and text.strip().startswith("{"):
+        try:
+            body = json.loads(text)
+        except ValueError:
+            return {}
+        return body if isinstance(body, dict) else {}
+    return {}
+
+
+def describe(body: Mapping[str, Any], fallback: str) -> str:
+    """``title: detail`` plus any field errors, on one line."""
+    title = str(body.get("title") or "").strip()
+    detail = str(body.get("detail") or "").strip()
+    text = ": ".join(p for p in (title, detail) if p) or fallback
+    fields = [
+        f"{e.get('field') or '?'}: {e.get('message') or ''}".strip()
+        for e in body.get("errors") or []
+        if isinstance(e, dict)
+    ]
+    if fields:
+        text += " (" + "; ".join(fields) + ")"
+    return text
+
+
+def translate(err: Exception) -> ProviderError | None:
+    """The SDK's exception as a provider error; None when it is not a provider error at all."""
+    if not isinstance(err, ApiClientError):
+        if isinstance(err, requests.RequestException):
+            return _connection_error(err)
+        return None
+    status = err.status_code
+    if status is None:  # the SDK wraps whatever ``request`` raised
+        cause = err.text
+        if isinstance(cause, requests.RequestException):
+            return _connection_error(cause)
+        return None
+    raw = err.text if isinstance(err.text, str) else json.dumps(err.text)
+    body = problem(err.text)
+    cls = error_class(status, body)
+    reason = PREFIX.get(cls, "") + describe(body, f"HTTP {status}")
+    return cls(reason, provider=PROVIDER, status=status, body=raw)
+
+
+def error_class(status: int, body: Mapping[str, Any]) -> type[ProviderError]:
+    """The error class of an HTTP error ``status`` with problem document ``body`` ({} if none)."""
+    if status == 400:
+        title = str(body.get("title") or "").strip().lower()
+        return MemberRejected if title in MEMBER_TITLES else BadConfiguration
+    if status == 403:  # a bare 403 (no problem document) is the edge shedding load
+        return AuthenticationFailed if body else RateLimited
+    if status >= 500:
+        return TransientError
+    return MAPPING.get(status, BadConfiguration)
+
+
+def _connection_error(err: requests.RequestException) -> ProviderError:
+    if isinstance(err, requests.Timeout):
+        return TransientError(f"request timed out ({type(err).__name__})", provider=PROVIDER)
+    if isinstance(err, requests.ConnectionError):
+        return TransientError(f"connection failed ({type(err).__name__})", provider=PROVIDER)
+    return TransientError(f"request failed ({type(err).__name__})", provider=PROVIDER)
