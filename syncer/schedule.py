@@ -33,8 +33,10 @@ log = logging.getLogger("syncer.schedule")
 
 
 class ScheduledSegment(Protocol):
-    name: str
-    schedule: str | None
+    @property
+    def name(self) -> str: ...
+    @property
+    def schedule(self) -> str | None: ...
 
     @property
     def destinations(self) -> Any: ...

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from syncer import __version__
-from syncer.cli import data, db, emulator, profiles, segments, sync
+from syncer.cli import data, db, emulator, profiles, schedule, segments, sync
 from syncer.cli.common import err_console
 from syncer.errors import SyncerError
 from syncer.settings import Settings
@@ -58,6 +58,7 @@ data.register(app)
 profiles.register(app)
 emulator.register(app)
 sync.register(app)
+schedule.register(app)
 db.register(app)
 
 

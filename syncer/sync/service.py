@@ -104,6 +104,25 @@ class SyncService:
             )
         return pairs
 
+    def reload(self) -> SegmentSet:
+        """Read segments and profiles again (the scheduler calls this when a file changes).
+        Raises ConfigError, keeping the previous configuration, if either does not load or a
+        destination names an unknown profile."""
+        segments = load_segments(self.settings.segments_dir)
+        profiles = load_profiles(self.settings.profiles_file, self.env)
+        for seg in segments.values():
+            for i, dest in enumerate(seg.destinations):
+                if dest.profile not in profiles:
+                    raise ConfigError(
+                        f"unknown profile {dest.profile!r} (known: {', '.join(sorted(profiles))})",
+                        where=f"{seg.source or seg.name}: destinations[{i}].profile",
+                    )
+        with self._guard:
+            self.__dict__["segments"] = segments
+            self.__dict__["profiles"] = profiles
+            self._providers.clear()  # rebuilt from the new profiles on first use
+        return segments
+
     # --- collaborators -----------------------------------------------------------------------
     def provider(self, profile: str) -> Provider:
         with self._guard:
