@@ -1,0 +1,106 @@
+"""Fast bulk inserts of plain row tuples into commerce tables, per database.
+
+PostgreSQL uses ``COPY ... FROM STDIN`` (psycopg 3); SQLite and MariaDB/MySQL use the driver's
+``executemany`` on one prepared INSERT (PyMySQL rewrites it into multi-row INSERTs). Rows are
+tuples in the order of ``columns``; column and table names come from the schema, values are
+always passed as parameters.
+
+Timestamps arrive as naive UTC datetimes. SQLite stores them as text, written in exactly the
+format SQLAlchemy uses so compiled queries compare them correctly; PostgreSQL's columns are
+``timestamptz``, so they are sent as UTC-aware values (never read in the session's time zone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, func, insert, select, text
+
+from syncer.db import dialect_of
+
+Row = tuple[Any, ...]
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    return value
+
+
+def _postgres_value(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)  # timestamptz columns: never the session's time zone
+    return value
+
+
+class BulkWriter:
+    """Writes row tuples into tables through one connection (the caller owns the transaction)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = dialect_of(engine)
+        self._sql: dict[tuple[str, tuple[str, ...]], tuple[str, bool]] = {}
+
+    def write(
+        self, conn: Connection, table: Table, columns: Sequence[str], rows: list[Row]
+    ) -> None:
+        """Insert ``rows`` (tuples ordered like ``columns``) into ``table``."""
+        if not rows:
+            return
+        if self.dialect == "postgresql":
+            self._copy(conn, table, columns, rows)
+            return
+        sql, positional = self._insert_sql(table, columns)
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        try:
+            if self.dialect == "sqlite":
+                rows = [tuple(_sqlite_value(v) for v in row) for row in rows]
+            if positional:
+                cursor.executemany(sql, rows)
+            else:
+                cursor.executemany(sql, [dict(zip(columns, row, strict=True)) for row in rows])
+        finally:
+            cursor.close()
+
+    def _insert_sql(self, table: Table, columns: Sequence[str]) -> tuple[str, bool]:
+        key = (table.name, tuple(columns))
+        if key not in self._sql:
+            stmt = insert(table).values({c: None for c in columns})
+            compiled = stmt.compile(dialect=self.engine.dialect, column_keys=list(columns))
+            if compiled.positional:
+                order = list(compiled.positiontup or [])
+                if order != list(columns):
+                    raise ValueError(f"unexpected parameter order for {table.name}: {order}")
+            self._sql[key] = (compiled.string, compiled.positional)
+        return self._sql[key]
+
+    def _copy(
+        self, conn: Connection, table: Table, columns: Sequence[str], rows: list[Row]
+    ) -> None:
+        from psycopg import sql
+
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+        )
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[attr-defined]
+            for row in rows:
+                copy.write_row(tuple(_postgres_value(v) for v in row))
+
+    def finish(self, conn: Connection, tables: Sequence[Table]) -> None:
+        """After explicit ids: move PostgreSQL's id sequences past the largest id."""
+        if self.dialect != "postgresql":
+            return
+        for table in tables:
+            if "id" not in table.c:
+                continue
+            largest = conn.execute(select(func.max(table.c.id))).scalar() or 0
+            conn.execute(
+                text("SELECT setval(pg_get_serial_sequence(:t, 'id'), :v, false)"),
+                {"t": table.name, "v": largest + 1},
+            )
