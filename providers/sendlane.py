@@ -1,0 +1,435 @@
+"""Sendlane API v2: a destination is (list id, tag name); membership is carrying the tag.
+
+Calls, and why (240 requests a minute per account; no bulk tag removal exists):
+
+* ADD and UPDATE: ``POST /lists/{list_id}/contacts {contacts: [...]}``, ``batch_size`` contacts a
+  call (default 100: the documented maximum per call is **unconfirmed**, hence a setting), each
+  with ``tag_ids: [tag]``. The answer is 202 Accepted, queued, with no per-contact result, so the
+  outcomes are ACCEPTED; ``confirm`` reads back who carries the tag (``GET /tags/{id}/contacts``,
+  100 a page, read once and shared by every ``confirm`` call until the next add or ``cache_ttl``)
+  and settles those found as APPLIED with their contact id (``c=<id>``); the others stay ACCEPTED
+  and are confirmed on the next run. A 422 keyed ``contacts.N.field`` (validation errors are keyed
+  by attribute) rejects those members; the rest is sent again.
+* Consent, and never re-subscribing: ``email_consent: true`` is sent only for an ADD whose member
+  consents; it is never sent false (that could unsubscribe an existing contact) and never for an
+  UPDATE. Whether adding an existing unsubscribed contact to a list re-subscribes it is **not
+  documented**, so members in the list's unsubscribed set (``GET /lists/{id}/unsubscribed``, read
+  once per ``cache_ttl``) are never sent to the list endpoint: they get the tag with
+  ``POST /contacts/{id}/tags`` (and custom fields with ``POST /contacts/{id}/custom-fields``; their
+  names are left as they are: the API has no other contact update). Whether an account-wide
+  unsubscribe (``/contacts/unsubscribed``) is revived by the list endpoint is **unconfirmed**.
+* UPDATE has no endpoint of its own (there is no contact update in v2), so names and custom fields
+  go through the same list endpoint, without ``email_consent``.
+* REMOVE: ``DELETE /contacts/{contact_id}/tags/{tag_id}`` (the tag's id), 1 call with a stored
+  contact id, 2 without (``GET /contacts/search`` by email first). 404 = already gone: success.
+  on_leave ``unsubscribe``: ``POST /contacts/{id}/unsubscribe`` (+1 call; the API names no list,
+  so this is probably an account-wide unsubscribe: **unconfirmed**); ``archive``: leave the list,
+  ``DELETE /lists/{list_id}/contacts/{contact_id}`` (+1 call; the contact itself is kept).
+* 401 (possibly an HTML page) is AuthenticationFailed; a 403 saying the account is blocked after
+  many errors is RateLimited (retried with backoff, then the run ends partial), any other 403 is
+  AuthenticationFailed; 429 comes without Retry-After: exponential backoff with jitter.
+
+So 10,000 adds cost 100 list calls + ~100 read-back pages (one per 100 tag carriers) = ~200 calls,
+and 2,000 removes after them 2,000 deletes (contact ids come from the read-back): the minimum,
+as there is no bulk untag. About 15 minutes at 4 requests/s.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar, Self
+
+import requests
+
+from providers.base import (
+    AccountInfo,
+    Change,
+    ChangeKind,
+    Destination,
+    Discovery,
+    Limits,
+    ListInfo,
+    Member,
+    MergeFieldInfo,
+    OnLeave,
+    Outcome,
+    OutcomeStatus,
+    Provider,
+    TagInfo,
+)
+from providers.errors import (
+    AuthenticationFailed,
+    BadConfiguration,
+    MemberRejected,
+    NotFound,
+    ProviderError,
+    RateLimited,
+    TransientError,
+)
+from providers.http import HttpClient, RateLimiter, retry_after_seconds
+
+PROVIDER = "sendlane"
+BASE_URL = "https://api.sendlane.com/v2"
+PAGE = 100
+DEFAULT_BATCH = 100  # unconfirmed maximum contacts per list call
+_MEMBER_KEY = re.compile(r"^contacts\.(\d+)\.")
+_TAGS = re.compile(r"<[^>]+>")
+
+
+class ValidationFailed(MemberRejected):
+    """A 422: ``errors`` keyed by attribute (``contacts.3.email``) or a list of messages."""
+
+    def __init__(self, message: str, *, errors: Any, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.errors = errors
+
+    def members(self) -> dict[int, str]:
+        """Index of each refused contact in the payload -> the messages about it."""
+        out: dict[int, str] = {}
+        if isinstance(self.errors, dict):
+            for key, msgs in self.errors.items():
+                if m := _MEMBER_KEY.match(str(key)):
+                    text = "; ".join(map(str, msgs)) if isinstance(msgs, list) else str(msgs)
+                    i = int(m.group(1))
+                    out[i] = f"{out[i]}; {text}" if i in out else text
+        return out
+
+
+def reason_of(response: requests.Response) -> str:
+    """One line from ``{message, errors}`` (errors keyed by attribute or a list), or HTML/text."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = " ".join(_TAGS.sub(" ", response.text or "").split())
+        return text[:160] or response.reason or f"HTTP {response.status_code}"
+    if not isinstance(body, dict):
+        return str(body)[:160]
+    parts = [str(body["message"])] if body.get("message") else []
+    errors = body.get("errors")
+    if isinstance(errors, dict):
+        for key, msgs in errors.items():
+            parts.append(f"{key}: {'; '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}")
+    elif isinstance(errors, list):
+        parts += [str(e) for e in errors]
+    return "; ".join(parts) or f"HTTP {response.status_code}"
+
+
+def classify(response: requests.Response) -> ProviderError | None:
+    status = response.status_code
+    if status < 400:
+        return None
+    reason = reason_of(response)
+    kw: dict[str, Any] = {"provider": PROVIDER, "status": status, "body": response.text}
+    if status == 401:
+        return AuthenticationFailed(f"API token refused: {reason}", **kw)
+    if status == 403:
+        if any(w in reason.lower() for w in ("block", "too many")):
+            return RateLimited(f"blocked for a while: {reason}", **kw)
+        return AuthenticationFailed(f"API token lacks access: {reason}", **kw)
+    if status == 404:
+        return NotFound(reason, **kw)
+    if status == 422:
+        try:
+            errors = response.json().get("errors")
+        except (ValueError, AttributeError):
+            errors = None
+        return ValidationFailed(reason, errors=errors, **kw)
+    if status == 429:
+        return RateLimited(
+            reason, retry_after=retry_after_seconds(response.headers.get("Retry-After")), **kw
+        )
+    if status >= 500:
+        return TransientError(reason, **kw)
+    return BadConfiguration(reason, **kw)
+
+
+def parse_ref(ref: str | None) -> dict[str, str]:
+    """``"c=12"`` -> ``{"c": "12"}``."""
+    return dict(p.split("=", 1) for p in (ref or "").split(";") if "=" in p and p.split("=", 1)[1])
+
+
+def _id(value: str) -> int | str:
+    return int(value) if value.isdigit() else value
+
+
+class Sendlane(Provider):
+    name = PROVIDER
+    credential_keys: ClassVar[tuple[str, ...]] = ("api_token",)
+    limits = Limits(batch_size=DEFAULT_BATCH, requests_per_second=4, max_concurrency=2)
+
+    def __init__(
+        self,
+        http: HttpClient,
+        *,
+        batch_size: int = DEFAULT_BATCH,
+        cache_ttl: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self.http = http
+        self.stats = http.stats
+        if batch_size != self.limits.batch_size:
+            self.limits = Limits(batch_size, self.limits.requests_per_second, 2)
+        self.cache_ttl = cache_ttl
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._tag_ids: dict[str, str] = {}
+        self._fields: dict[str, str] | None = None
+        self._unsub: dict[str, tuple[float, dict[str, str]]] = {}  # list id -> (read at, map)
+        self._carriers: dict[str, tuple[float, dict[str, str]]] = {}  # tag id -> (read at, map)
+
+    @classmethod
+    def from_credentials(
+        cls,
+        credentials: Mapping[str, str],
+        *,
+        base_url: str | None = None,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Self:
+        """``api_token``; optional ``batch_size`` (contacts per list call, default 100)."""
+        if not credentials.get("api_token"):
+            raise BadConfiguration(
+                "credentials need api_token (Account > API in the Sendlane app)", provider=cls.name
+            )
+        size = str(credentials.get("batch_size") or DEFAULT_BATCH)
+        if not size.isdigit() or int(size) < 1:
+            raise BadConfiguration(
+                f"batch_size must be a whole number >= 1, not {size!r}", provider=cls.name
+            )
+        limiter = None  # the account's shared limiter
+        if sleep is not time.sleep:  # an injected sleep (tests) must govern every wait
+            limiter = RateLimiter(cls.limits.requests_per_second, 2, sleep=sleep)
+        http = HttpClient(
+            cls.name,
+            (base_url or BASE_URL).rstrip("/"),
+            headers={
+                "Authorization": f"Bearer {credentials['api_token']}",
+                "Accept": "application/json",
+            },
+            limits=cls.limits,
+            session=session,
+            sleep=sleep,
+            classify=classify,
+            limiter=limiter,
+        )
+        return cls(http, batch_size=int(size))
+
+    # --- account -------------------------------------------------------------------------
+    def pages(self, path: str) -> Iterator[dict[str, Any]]:
+        """Every item of a ``limit`` + ``page`` listing; stops when ``links.next`` is null."""
+        page = 1
+        while True:
+            body = self.http.json("GET", path, params={"limit": PAGE, "page": page})
+            items = body.get("data") or []
+            yield from items
+            if not items or not (body.get("links") or {}).get("next"):
+                return
+            page += 1
+
+    def check(self) -> AccountInfo:
+        body = self.http.json("GET", "/lists", params={"limit": 1, "page": 1})
+        total = (body.get("meta") or {}).get("total", len(body.get("data") or []))
+        return AccountInfo(self.name, self.http.base_url, f"API token accepted; {total} lists")
+
+    def discover(self) -> Discovery:
+        lists = [ListInfo(str(x["id"]), str(x.get("name", ""))) for x in self.pages("/lists")]
+        tags = [
+            TagInfo(str(t["id"]), str(t.get("name", "")), member_count=t.get("audience_count"))
+            for t in self.pages("/tags")
+        ]
+        fields = [
+            MergeFieldInfo(str(f.get("name", "")), str(f.get("name", "")), str(f.get("type", "")))
+            for f in self.pages("/custom-fields")
+        ]
+        return Discovery(lists, tags, fields)
+
+    def ensure_tag(self, destination: Destination) -> str:
+        return self.tag_id(destination.tag)
+
+    def tag_id(self, name: str) -> str:
+        """The id of tag ``name`` (case-insensitive), created when missing."""
+        if name in self._tag_ids:
+            return self._tag_ids[name]
+        for tag in self.pages("/tags"):
+            if str(tag.get("name", "")).lower() == name.lower():
+                self._tag_ids[name] = str(tag["id"])
+                return self._tag_ids[name]
+        created = self.http.json("POST", "/tags", json={"name": name}, expected=(200, 201))
+        self._tag_ids[name] = str((created.get("data") or created)["id"])
+        return self._tag_ids[name]
+
+    def read_members(self, destination: Destination) -> Iterator[str]:
+        for contact in self.pages(f"/tags/{self.tag_id(destination.tag)}/contacts"):
+            yield str(contact["email"]).lower()
+
+    # --- membership ----------------------------------------------------------------------
+    def apply_batch(self, destination: Destination, changes: Sequence[Change]) -> list[Outcome]:
+        tag_id = self.tag_id(destination.tag)
+        upserts = [c for c in changes if c.kind != ChangeKind.REMOVE]
+        outcomes: list[Outcome] = []
+        if upserts:
+            unsubscribed = self._cached(self._unsub, destination.list_id, self._read_unsubscribed)
+            direct = [c for c in upserts if c.member.email.lower() in unsubscribed]
+            listed = [c for c in upserts if c.member.email.lower() not in unsubscribed]
+            for c in direct:
+                outcomes.append(self._tag_directly(c, unsubscribed[c.member.email.lower()], tag_id))
+            if listed:
+                outcomes += self._add_to_list(destination, tag_id, listed)
+        for change in changes:
+            if change.kind == ChangeKind.REMOVE:
+                outcomes.append(self._remove(destination, tag_id, change))
+        return outcomes
+
+    def confirm(self, destination: Destination, changes: Sequence[Change]) -> list[Outcome]:
+        """APPLIED for the members found carrying the tag; the others stay ACCEPTED."""
+        tag_id = self.tag_id(destination.tag)
+        carriers = self._cached(self._carriers, tag_id, self._read_carriers)
+        outcomes = []
+        for change in changes:
+            contact_id = carriers.get(change.member.email.lower())
+            if contact_id:
+                outcomes.append(
+                    Outcome(change, OutcomeStatus.APPLIED, provider_ref=f"c={contact_id}")
+                )
+            else:
+                outcomes.append(
+                    Outcome(change, OutcomeStatus.ACCEPTED, provider_ref=change.provider_ref)
+                )
+        return outcomes
+
+    def _row(self, change: Change, tag_id: str) -> dict[str, Any]:
+        member = change.member
+        row: dict[str, Any] = {"email": member.email}
+        if member.first_name:  # the API refuses empty names (minLength 1)
+            row["first_name"] = member.first_name
+        if member.last_name:
+            row["last_name"] = member.last_name
+        if change.kind == ChangeKind.ADD and member.consent:
+            row["email_consent"] = True
+        row["tag_ids"] = [_id(tag_id)]
+        fields = self.field_values(member)
+        if fields:
+            row["custom_fields"] = [{"id": _id(k), "value": v} for k, v in fields.items()]
+        return row
+
+    def _add_to_list(
+        self, destination: Destination, tag_id: str, changes: list[Change]
+    ) -> list[Outcome]:
+        pending, rejected = list(changes), []
+        for _ in range(3):
+            payload = {"contacts": [self._row(c, tag_id) for c in pending]}
+            try:
+                self.http.request(
+                    "POST",
+                    f"/lists/{destination.list_id}/contacts",
+                    json=payload,
+                    expected=(200, 201, 202),
+                )
+            except ValidationFailed as err:
+                named = {i: why for i, why in err.members().items() if 0 <= i < len(pending)}
+                if not named:
+                    raise BadConfiguration(err.message, provider=self.name, status=422) from err
+                rejected += [
+                    Outcome(pending[i], OutcomeStatus.REJECTED, reason=why, retryable=False)
+                    for i, why in named.items()
+                ]
+                pending = [c for i, c in enumerate(pending) if i not in named]
+                if not pending:
+                    return rejected
+                continue
+            self._carriers.pop(tag_id, None)  # the read-back must see this add
+            accepted = [
+                Outcome(c, OutcomeStatus.ACCEPTED, provider_ref=c.provider_ref) for c in pending
+            ]
+            return rejected + accepted
+        raise BadConfiguration("the list endpoint kept refusing the batch", provider=self.name)
+
+    def _tag_directly(self, change: Change, contact_id: str, tag_id: str) -> Outcome:
+        """An unsubscribed contact: tag (and custom fields) without touching list membership."""
+        try:
+            fields = self.field_values(change.member)
+            if fields:
+                body = {"custom_fields": [{"id": _id(k), "value": v} for k, v in fields.items()]}
+                self.http.request("POST", f"/contacts/{contact_id}/custom-fields", json=body)
+            self.http.request(
+                "POST", f"/contacts/{contact_id}/tags", json={"tag_ids": [_id(tag_id)]}
+            )
+        except MemberRejected as err:
+            return Outcome(change, OutcomeStatus.REJECTED, reason=err.message)
+        return Outcome(change, OutcomeStatus.APPLIED, provider_ref=f"c={contact_id}")
+
+    def _remove(self, destination: Destination, tag_id: str, change: Change) -> Outcome:
+        contact_id = parse_ref(change.provider_ref).get("c") or self.find_contact(
+            change.member.email
+        )
+        if contact_id is None:  # no such contact: nothing carries the tag
+            return Outcome(change, OutcomeStatus.APPLIED)
+        gone = (200, 202, 204, 404)  # 404: already untagged / not in the list / contact gone
+        self.http.request("DELETE", f"/contacts/{contact_id}/tags/{tag_id}", expected=gone)
+        if destination.on_leave == OnLeave.UNSUBSCRIBE:
+            self.http.request("POST", f"/contacts/{contact_id}/unsubscribe", expected=gone)
+        elif destination.on_leave == OnLeave.ARCHIVE:
+            path = f"/lists/{destination.list_id}/contacts/{contact_id}"
+            self.http.request("DELETE", path, expected=gone)
+        return Outcome(change, OutcomeStatus.APPLIED, provider_ref=f"c={contact_id}")
+
+    def find_contact(self, email: str) -> str | None:
+        """The contact id of ``email`` (``GET /contacts/search``), None if there is none."""
+        query = {"email": email}  # the spec puts it in a GET body; sent as a query too
+        try:
+            body = self.http.json("GET", "/contacts/search", params=query, json=query)
+        except NotFound:
+            return None
+        data = body.get("data")
+        found = data[0] if isinstance(data, list) and data else data
+        return str(found["id"]) if isinstance(found, dict) and found.get("id") else None
+
+    # --- cached reads --------------------------------------------------------------------
+    def _cached(
+        self,
+        cache: dict[str, tuple[float, dict[str, str]]],
+        key: str,
+        read: Callable[[str], dict[str, str]],
+    ) -> dict[str, str]:
+        with self._lock:
+            hit = cache.get(key)
+            if hit is not None and self.clock() - hit[0] < self.cache_ttl:
+                return hit[1]
+            value = read(key)
+            cache[key] = (self.clock(), value)
+            return value
+
+    def _read_unsubscribed(self, list_id: str) -> dict[str, str]:
+        return {
+            str(c["email"]).lower(): str(c["id"])
+            for c in self.pages(f"/lists/{list_id}/unsubscribed")
+        }
+
+    def _read_carriers(self, tag_id: str) -> dict[str, str]:
+        return {
+            str(c["email"]).lower(): str(c["id"]) for c in self.pages(f"/tags/{tag_id}/contacts")
+        }
+
+    def field_values(self, member: Member) -> dict[str, str]:
+        """``merge_fields`` keyed by custom field id (keys may be ids or field names)."""
+        if not member.merge_fields:
+            return {}
+        if self._fields is None:
+            fields: dict[str, str] = {}
+            for f in self.pages("/custom-fields"):
+                fields[str(f["id"])] = fields[str(f.get("name", "")).lower()] = str(f["id"])
+            self._fields = fields
+        out: dict[str, str] = {}
+        for key, value in member.merge_fields.items():
+            if (field_id := self._fields.get(key.lower())) is None:
+                raise BadConfiguration(
+                    f"merge field {key!r} is not a custom field name or id "
+                    "(see `syncer profiles discover`)",
+                    provider=self.name,
+                )
+            out[field_id] = value
+        return out
