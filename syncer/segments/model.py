@@ -46,9 +46,10 @@ WINDOW_FORMS = (
 )
 
 
-def utc_naive(moment: datetime) -> datetime:
-    """``moment`` as a naive UTC datetime (the database's convention)."""
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` as an aware UTC datetime (a naive one is taken to be UTC already); the
+    schema's timestamp columns bind aware UTC values on every database."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def months_before(moment: datetime, months: int) -> datetime:
@@ -92,13 +93,13 @@ class Window(BaseModel):
         return parse_window(data) if not isinstance(data, Window) else data
 
     def range(self, as_of: datetime) -> TimeRange:
-        now = utc_naive(as_of)
+        now = as_utc(as_of)
         if self.kind == "all_time":
             return TimeRange(None, None, True)
         if self.kind == "between":
             assert self.start is not None and self.end is not None
-            start = datetime.combine(self.start, datetime.min.time())
-            end = datetime.combine(self.end + timedelta(days=1), datetime.min.time())
+            start = datetime.combine(self.start, datetime.min.time(), UTC)
+            end = datetime.combine(self.end + timedelta(days=1), datetime.min.time(), UTC)
             return TimeRange(start, end, False)
         assert self.n is not None
         if self.kind == "last_days":

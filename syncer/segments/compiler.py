@@ -1,0 +1,135 @@
+"""A segment -> ONE SQLAlchemy Core select over ``customers`` (values as bound parameters).
+
+    query = members_query(segment, segments, as_of=now)   # customer_id, email, names, consent
+    total = count_query(segment, segments, as_of=now)     # SELECT count(*)
+    for path, text, q in condition_counts(segment, segments, as_of=now): ...
+
+The rule tree becomes one WHERE clause. ``not`` is pushed down to the conditions (De Morgan),
+so every condition is compiled either as itself or as its exact complement; aggregates become
+grouped ``IN`` subqueries or correlated ``EXISTS`` / ``NOT EXISTS`` over the indexed
+``(customer_id, time)`` columns (see ``sqlparts``). ``in_segment`` inlines the other segment's
+rules. Relative windows are computed in Python from ``as_of`` and bound, never left to the
+database's date functions, so SQLite, PostgreSQL and MariaDB give the same members.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+
+from syncer.errors import SegmentError
+from syncer.segments.model import Condition, Group, Not, Rule, Segment, SegmentRef
+from syncer.segments.predicates import condition_sql
+from syncer.segments.sqlparts import CUSTOMERS
+
+Segments = Mapping[str, Segment]
+
+
+def members_query(segment: Segment, segments: Segments, *, as_of: datetime) -> Select[Any]:
+    """customer_id, email, first_name, last_name, accepts_marketing of every member."""
+    c = CUSTOMERS.c
+    return select(
+        c.id.label("customer_id"),
+        c.email,
+        c.first_name,
+        c.last_name,
+        c.accepts_marketing,
+    ).where(compile_rule(segment.rules, segments, as_of, chain=(segment.name,), source=segment))
+
+
+def count_query(segment: Segment, segments: Segments, *, as_of: datetime) -> Select[Any]:
+    """How many customers the segment has (one row, one column ``n``)."""
+    where = compile_rule(segment.rules, segments, as_of, chain=(segment.name,), source=segment)
+    return select(func.count().label("n")).select_from(CUSTOMERS).where(where)
+
+
+def condition_counts(
+    segment: Segment, segments: Segments, *, as_of: datetime
+) -> list[tuple[str, str, Select[Any]]]:
+    """(path, short text, COUNT select) for every node of the tree, in tree order: how many
+    customers that node alone keeps."""
+    out: list[tuple[str, str, Select[Any]]] = []
+    for path, node in walk(segment.rules, "rules"):
+        where = compile_rule(node, segments, as_of, chain=(segment.name,), source=segment)
+        query = select(func.count().label("n")).select_from(CUSTOMERS).where(where)
+        out.append((path, short_text(node), query))
+    return out
+
+
+def walk(rule: Rule, path: str) -> Iterator[tuple[str, Rule]]:
+    """Every node with its path (``rules.all[2].any[0]``), parents before children."""
+    yield path, rule
+    if isinstance(rule, Group):
+        for i, child in enumerate(rule.rules):
+            yield from walk(child, f"{path}.{rule.kind}[{i}]")
+    elif isinstance(rule, Not):
+        yield from walk(rule.rule, f"{path}.not")
+
+
+def short_text(rule: Rule) -> str:
+    if isinstance(rule, Group):
+        return f"{rule.kind} of {len(rule.rules)}"
+    if isinstance(rule, Not):
+        return "not"
+    if isinstance(rule, SegmentRef):
+        return f"in_segment {rule.segment}"
+    value = rule.value
+    if isinstance(value, tuple):
+        value = "[" + ", ".join(str(v) for v in value) + "]"
+    text = f"{rule.field} {rule.op}" + ("" if value is None else f" {value}")
+    return text + (f" ({rule.window.text()})" if rule.window else "")
+
+
+def compile_rule(
+    rule: Rule,
+    segments: Segments,
+    as_of: datetime,
+    *,
+    negate: bool = False,
+    chain: tuple[str, ...] = (),
+    source: Segment | None = None,
+) -> ColumnElement[bool]:
+    """The WHERE clause (over ``customers``) for ``rule``, or for its complement."""
+
+    def again(r: Rule, neg: bool, ch: tuple[str, ...] = chain) -> ColumnElement[bool]:
+        return compile_rule(r, segments, as_of, negate=neg, chain=ch, source=source)
+
+    if isinstance(rule, Condition):
+        return condition_sql(rule, as_of, negate)
+    if isinstance(rule, Not):
+        return again(rule.rule, not negate)
+    if isinstance(rule, Group):
+        parts = [again(r, negate) for r in rule.rules]
+        conjunction = (rule.kind == "all") != negate  # De Morgan: not(all) = any(not)
+        if len(parts) == 1:
+            return parts[0]
+        return and_(*parts) if conjunction else or_(*parts)
+    if isinstance(rule, SegmentRef):
+        return again(
+            _referenced(rule, segments, chain, source).rules, negate, (*chain, rule.segment)
+        )
+    raise TypeError(f"not a rule node: {rule!r}")  # pragma: no cover
+
+
+def _referenced(
+    ref: SegmentRef, segments: Segments, chain: tuple[str, ...], source: Segment | None
+) -> Segment:
+    where = {"file": str(source.source) if source and source.source else None}
+    if ref.segment in chain:
+        loop = " -> ".join((*chain, ref.segment))
+        raise SegmentError(f"segment references loop: {loop}", segment=chain[0], **where)
+    if ref.segment not in segments:
+        known = ", ".join(repr(n) for n in segments) or "none"
+        raise SegmentError(
+            f"in_segment {ref.segment!r}: no such segment",
+            segment=chain[0] if chain else None,
+            hint=f"known: {known}",
+            **where,
+        )
+    return segments[ref.segment]
+
+
+__all__ = ["compile_rule", "condition_counts", "count_query", "members_query", "walk"]

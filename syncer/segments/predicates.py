@@ -1,0 +1,315 @@
+"""One condition -> one SQL boolean over ``customers`` (the per-field half of the compiler).
+
+``condition_sql(cond, as_of, negate)`` returns the test for "the customer matches" or, with
+``negate``, for "the customer does not match" (the exact complement, built directly so that
+negative forms stay anti-joins). Semantics are those written in ``catalog.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, FromClause, Table, and_, exists, func, not_, or_, select
+from sqlalchemy import case as sql_case
+
+from syncer.schema import (
+    DEVICES,
+    CartEvent,
+    Collection,
+    CustomerTag,
+    EmailEvent,
+    Order,
+    OrderLine,
+    Product,
+    ProductCollection,
+    Review,
+    Visit,
+)
+from syncer.segments.catalog import FIELDS, ValueType
+from syncer.segments.model import Condition, TimeRange, as_utc
+from syncer.segments.sqlparts import (
+    CUSTOMERS,
+    Interval,
+    accepted,
+    any_row,
+    contains,
+    grouped,
+    has_text,
+    in_intervals,
+    text_in,
+    text_like,
+)
+
+T = Table
+ORDERS: T = Order.__table__  # type: ignore[attr-defined]
+LINES: T = OrderLine.__table__  # type: ignore[attr-defined]
+PRODUCTS: T = Product.__table__  # type: ignore[attr-defined]
+PCOLL: T = ProductCollection.__table__  # type: ignore[attr-defined]
+COLLECTIONS: T = Collection.__table__  # type: ignore[attr-defined]
+TAGS: T = CustomerTag.__table__  # type: ignore[attr-defined]
+REVIEWS: T = Review.__table__  # type: ignore[attr-defined]
+VISITS: T = Visit.__table__  # type: ignore[attr-defined]
+CARTS: T = CartEvent.__table__  # type: ignore[attr-defined]
+EMAILS: T = EmailEvent.__table__  # type: ignore[attr-defined]
+
+ATTRIBUTE_COLUMNS = {
+    "email": "email",
+    "status": "status",
+    "quality": "quality",
+    "zip": "zip",
+    "country": "country",
+    "loyalty_card": "loyalty_card",
+}
+Bool = ColumnElement[bool]
+Rows = tuple[FromClause, ColumnElement[int], list[Bool]]  # source, customer_id, filters
+
+
+def condition_sql(cond: Condition, as_of: datetime, negate: bool) -> Bool:
+    now = as_utc(as_of)
+    spec = FIELDS[cond.field]
+    span = cond.window.range(now) if cond.window else TimeRange(None, None, True)
+    if cond.field in ATTRIBUTE_COLUMNS:
+        test = _text(CUSTOMERS.c[ATTRIBUTE_COLUMNS[cond.field]], cond.op, cond.value)
+        return not_(test) if negate else test
+    if cond.field == "consent":
+        want = (bool(cond.value) != (cond.op == "ne")) != negate
+        col = CUSTOMERS.c.accepts_marketing
+        return col if want else not_(col)
+    if cond.field == "created":
+        test = _date_test(CUSTOMERS.c.created_at, cond.op, cond.value, span)
+        return not_(test) if negate else test
+    if spec.value_type in (ValueType.COUNT, ValueType.MONEY):
+        rows = COUNTED[cond.field](span)
+        value = cond.value
+        if spec.value_type is ValueType.MONEY:
+            value = _cents(value)
+        return _aggregate(rows, cond.field, accepted(cond.op, value, negate), spec.value_type)
+    if spec.value_type is ValueType.DAYS:
+        return _days_since(cond, now, negate)
+    if cond.field == "preferred_device":
+        return _preferred(cond, span, negate)
+    return _items(cond, span, negate)
+
+
+# --- attributes ----------------------------------------------------------------------------
+def _text(col: ColumnElement[Any], op: str, value: Any) -> Bool:
+    if op in ("eq", "ne"):
+        test = text_in(col, [value])
+        return not_(test) if op == "ne" else test
+    if op in ("in", "not_in"):
+        test = text_in(col, list(value))
+        return not_(test) if op == "not_in" else test
+    if op == "is_set":
+        return has_text(col)
+    if op == "is_not_set":
+        return not_(has_text(col))
+    return text_like(col, op, value)
+
+
+def _day_start(d: date) -> datetime:
+    return datetime.combine(d, datetime.min.time(), UTC)
+
+
+def _date_test(col: ColumnElement[Any], op: str, value: Any, span: TimeRange) -> Bool:
+    if op == "within":
+        parts = _span(col, span)
+        return and_(*parts) if parts else col.is_not(None)
+    if op == "between":
+        start, end = _day_start(value[0]), _day_start(value[1] + timedelta(days=1))
+        return and_(col >= start, col < end)
+    day, next_day = _day_start(value), _day_start(value + timedelta(days=1))
+    return {
+        "eq": lambda: and_(col >= day, col < next_day),
+        "gt": lambda: col >= next_day,
+        "ge": lambda: col >= day,
+        "lt": lambda: col < day,
+        "le": lambda: col < next_day,
+    }[op]()
+
+
+def _span(col: ColumnElement[Any], span: TimeRange) -> list[Bool]:
+    """The tests that keep rows inside ``span`` (none for all time)."""
+    parts: list[Bool] = []
+    if span.start is not None:
+        parts.append(col >= span.start)
+    if span.end is not None:
+        parts.append(col <= span.end if span.end_inclusive else col < span.end)
+    return parts
+
+
+# --- counts and sums -------------------------------------------------------------------------
+def _cents(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return tuple(_cents(v) for v in value)
+    return int(Decimal(value) * 100)
+
+
+def _orders(span: TimeRange, *extra: Bool) -> Rows:
+    return ORDERS, ORDERS.c.customer_id, [*_span(ORDERS.c.placed_at, span), *extra]
+
+
+def _not_cancelled() -> Bool:
+    return ORDERS.c.status != "cancelled"
+
+
+def _abandoned(span: TimeRange) -> Rows:
+    later = exists(
+        select(1)
+        .select_from(ORDERS)
+        .where(
+            ORDERS.c.customer_id == CARTS.c.customer_id,
+            ORDERS.c.placed_at >= CARTS.c.at,
+            _not_cancelled(),
+        )
+    )
+    return CARTS, CARTS.c.customer_id, [*_span(CARTS.c.at, span), not_(later)]
+
+
+def _emails(kind: str) -> Callable[[TimeRange], Rows]:
+    def rows(span: TimeRange) -> Rows:
+        return EMAILS, EMAILS.c.customer_id, [EMAILS.c.kind == kind, *_span(EMAILS.c.at, span)]
+
+    return rows
+
+
+COUNTED: dict[str, Callable[[TimeRange], Rows]] = {
+    "orders": lambda s: _orders(s),
+    "cancelled_orders": lambda s: _orders(s, ORDERS.c.status == "cancelled"),
+    "refunded_orders": lambda s: _orders(
+        s, ORDERS.c.status.in_(("refunded", "partially_refunded"))
+    ),
+    "total_spent": lambda s: _orders(s, _not_cancelled()),
+    "coupon_orders": lambda s: _orders(s, _not_cancelled(), has_text(ORDERS.c.coupon_code)),
+    "visits": lambda s: (VISITS, VISITS.c.customer_id, _span(VISITS.c.at, s)),
+    "cart_adds": lambda s: (CARTS, CARTS.c.customer_id, _span(CARTS.c.at, s)),
+    "abandoned_carts": _abandoned,
+    "email_opens": _emails("open"),
+    "email_clicks": _emails("click"),
+    "email_conversions": _emails("conversion"),
+}
+
+
+def _aggregate(rows: Rows, field: str, ok: list[Interval], vt: ValueType) -> Bool:
+    source, cid, where = rows
+    if vt is ValueType.MONEY:
+        measure: ColumnElement[Any] = func.sum(ORDERS.c.total_cents - ORDERS.c.refunded_cents)
+    else:
+        measure = func.count()
+    empty_ok = contains(ok, 0)
+    if vt is ValueType.COUNT:  # counts are >= 0: "at least one" / "none" need no grouping
+        natural = [(max(lo, 0) if lo is not None else 0, hi) for lo, hi in ok]
+        natural = [(lo, hi) for lo, hi in natural if hi is None or hi >= lo]
+        if natural == [(1, None)]:
+            return any_row(source, cid, where)
+        if natural == [(0, 0)]:
+            return not_(any_row(source, cid, where))
+    return grouped(source, cid, where, in_intervals(measure, ok), accept_empty=empty_ok)
+
+
+# --- days since the last order / visit -------------------------------------------------------
+def _days_since(cond: Condition, now: datetime, negate: bool) -> Bool:
+    table, col = (ORDERS, ORDERS.c.placed_at) if "order" in cond.field else (VISITS, VISITS.c.at)
+    if cond.op in ("is_set", "is_not_set"):
+        test = any_row(table, table.c.customer_id, [])
+        return not_(test) if (cond.op == "is_not_set") != negate else test
+    ok = accepted(cond.op, cond.value, False)
+    last = func.max(col)
+    tests: list[Bool] = []
+    for (
+        lo,
+        hi,
+    ) in ok:  # days >= lo  <=>  last <= now - lo days;  days <= hi  <=>  last > now - (hi+1)
+        parts: list[Bool] = []
+        if lo is not None:
+            parts.append(last <= now - timedelta(days=lo))
+        if hi is not None:
+            parts.append(last > now - timedelta(days=hi + 1))
+        tests.append(and_(*parts) if parts else last.is_not(None))
+    having = or_(*tests) if tests else last.is_(None)
+    if negate:  # the complement: no rows at all, or rows whose last time fails
+        return grouped(table, table.c.customer_id, [], not_(having), accept_empty=True)
+    return grouped(table, table.c.customer_id, [], having, accept_empty=False)
+
+
+# --- preferred device ------------------------------------------------------------------------
+def _prefers(device: str) -> Bool:
+    def n(d: str) -> ColumnElement[Any]:
+        return func.sum(sql_case((VISITS.c.device == d, 1), else_=0))
+
+    return and_(*(n(device) > n(other) for other in DEVICES if other != device))
+
+
+def _preferred(cond: Condition, span: TimeRange, negate: bool) -> Bool:
+    if cond.op in ("is_set", "is_not_set"):
+        devices: Sequence[str] = DEVICES
+    elif cond.op in ("in", "not_in"):
+        devices = list(cond.value)  # type: ignore[arg-type]
+    else:
+        devices = [str(cond.value)]
+    having = or_(*(_prefers(d) for d in devices))
+    where = _span(VISITS.c.at, span)
+    flip = (cond.op in ("ne", "not_in", "is_not_set")) != negate
+    if flip:
+        return grouped(VISITS, VISITS.c.customer_id, where, not_(having), accept_empty=True)
+    return grouped(VISITS, VISITS.c.customer_id, where, having, accept_empty=False)
+
+
+# --- sets of items: tags, coupons, products, vendors, collections, reviews, devices ----------
+def _product_ids(values: Sequence[str], by: str) -> Any:
+    if by == "collection":
+        return (
+            select(PCOLL.c.product_id)
+            .select_from(PCOLL.join(COLLECTIONS, COLLECTIONS.c.id == PCOLL.c.collection_id))
+            .where(text_in(COLLECTIONS.c.name, values))
+        )
+    if by == "vendor":
+        return select(PRODUCTS.c.id).where(text_in(PRODUCTS.c.vendor, values))
+    test = or_(text_in(PRODUCTS.c.name, values), text_in(PRODUCTS.c.sku, values))
+    return select(PRODUCTS.c.id).where(test)
+
+
+def _items(cond: Condition, span: TimeRange, negate: bool) -> Bool:
+    op = cond.op
+    values: list[str] = []
+    if op in ("has", "has_not"):
+        values = [str(cond.value)]
+    elif op in ("in", "not_in"):
+        values = [str(v) for v in cond.value]  # type: ignore[union-attr]
+    rows = _item_rows(cond.field, values, span, any_value=op in ("is_set", "is_not_set"))
+    test = any_row(*rows)
+    return not_(test) if (op in ("has_not", "not_in", "is_not_set")) != negate else test
+
+
+def _item_rows(field: str, values: list[str], span: TimeRange, *, any_value: bool) -> Rows:
+    if field == "tag":
+        where = [has_text(TAGS.c.tag)] if any_value else [text_in(TAGS.c.tag, values)]
+        return TAGS, TAGS.c.customer_id, where
+    if field == "coupon":
+        code = ORDERS.c.coupon_code
+        test = has_text(code) if any_value else text_in(code, values)
+        return _orders(span, _not_cancelled(), test)
+    if field == "visited_device":
+        return (
+            VISITS,
+            VISITS.c.customer_id,
+            [
+                _in_span(VISITS.c.at, span),
+                text_in(VISITS.c.device, values),
+            ],
+        )
+    if field == "reviewed_product":
+        return (
+            REVIEWS,
+            REVIEWS.c.customer_id,
+            [
+                *_span(REVIEWS.c.created_at, span),
+                REVIEWS.c.product_id.in_(_product_ids(values, "product")),
+            ],
+        )
+    by = field.removeprefix("purchased_")
+    joined = ORDERS.join(LINES, LINES.c.order_id == ORDERS.c.id)
+    _, cid, where = _orders(span, _not_cancelled())
+    return joined, cid, [*where, LINES.c.product_id.in_(_product_ids(values, by))]

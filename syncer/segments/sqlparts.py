@@ -1,0 +1,190 @@
+"""SQL building blocks the compiler shares: text matching that behaves the same on SQLite,
+PostgreSQL and MariaDB, integer intervals, and customer-set membership forms.
+
+Text: both sides go through ``lower()`` in SQL (ASCII letters fold on every database), and on
+MariaDB/MySQL the column side is compared under a binary NO PAD collation, so accents and
+trailing spaces count as they do on the other two. LIKE patterns escape ``%``, ``_`` and the
+escape character ``/``: a value is always literal.
+
+Membership: a condition over another table is either "the customer is in this set" or "the
+customer is not in it". Positive forms are ``customers.id IN (grouped subquery)`` or a
+correlated ``EXISTS``; negative forms are always ``NOT EXISTS`` (an anti-join on PostgreSQL),
+never ``NOT IN`` (which PostgreSQL cannot hash once the set outgrows work_mem).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    String,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    not_,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+from syncer.schema import Customer
+
+CUSTOMERS: Table = Customer.__table__  # type: ignore[attr-defined]
+ESCAPE = "/"
+
+Interval = tuple[int | None, int | None]  # inclusive bounds; None = unbounded
+
+
+class exact(FunctionElement[str]):
+    """``expr`` compared byte for byte on MySQL/MariaDB (elsewhere: unchanged)."""
+
+    name = "exact"
+    inherit_cache = True
+    type = String()
+
+
+@compiles(exact)
+def _exact_default(element: exact, compiler: SQLCompiler, **kw: Any) -> str:
+    (inner,) = element.clauses.clauses
+    return compiler.process(inner, **kw)
+
+
+@compiles(exact, "mysql")
+@compiles(exact, "mariadb")
+def _exact_mysql(element: exact, compiler: SQLCompiler, **kw: Any) -> str:
+    (inner,) = element.clauses.clauses
+    mariadb = getattr(compiler.dialect, "is_mariadb", False)
+    collation = "utf8mb4_nopad_bin" if mariadb else "utf8mb4_bin"
+    return f"{compiler.process(inner, **kw)} COLLATE {collation}"
+
+
+def folded(column: ColumnElement[Any]) -> ColumnElement[str]:
+    return exact(func.lower(column))
+
+
+def _param(value: str) -> ColumnElement[str]:
+    return func.lower(bindparam(None, value, type_=String()))
+
+
+def text_in(column: ColumnElement[Any], values: Sequence[str]) -> ColumnElement[bool]:
+    """``column`` equals one of ``values``, ignoring case; false when NULL."""
+    left = folded(column)
+    tests = [left == _param(v) for v in values]
+    return and_(column.is_not(None), or_(*tests) if len(tests) > 1 else tests[0])
+
+
+def escape_like(value: str) -> str:
+    return value.replace(ESCAPE, ESCAPE * 2).replace("%", ESCAPE + "%").replace("_", ESCAPE + "_")
+
+
+def text_like(column: ColumnElement[Any], op: str, value: str) -> ColumnElement[bool]:
+    """starts_with / ends_with / contains, ignoring case; false when NULL."""
+    body = escape_like(value)
+    pattern = {"starts_with": f"{body}%", "ends_with": f"%{body}", "contains": f"%{body}%"}[op]
+    return and_(column.is_not(None), folded(column).like(_param(pattern), escape=ESCAPE))
+
+
+def has_text(column: ColumnElement[Any]) -> ColumnElement[bool]:
+    """A value that is neither NULL nor empty."""
+    return and_(column.is_not(None), func.length(column) > 0)
+
+
+# --- integer intervals -------------------------------------------------------------------
+def op_interval(op: str, value: Any) -> tuple[Interval, bool]:
+    """A comparison as an inclusive interval over integers, and whether it is negated (ne)."""
+    if op == "eq":
+        return (value, value), False
+    if op == "ne":
+        return (value, value), True
+    if op == "gt":
+        return (value + 1, None), False
+    if op == "ge":
+        return (value, None), False
+    if op == "lt":
+        return (None, value - 1), False
+    if op == "le":
+        return (None, value), False
+    if op == "between":
+        return (value[0], value[1]), False
+    raise ValueError(f"not a numeric operator: {op}")
+
+
+def complement(intervals: Sequence[Interval]) -> list[Interval]:
+    """The integers outside ``intervals`` (sorted, disjoint inputs)."""
+    out: list[Interval] = []
+    cursor: int | None = None  # next integer not yet covered; None = minus infinity
+    for lo, hi in intervals:
+        if lo is not None and (cursor is None or lo > cursor):
+            out.append((cursor, lo - 1))
+        if hi is None:
+            return out
+        cursor = hi + 1 if cursor is None else max(cursor, hi + 1)
+    out.append((cursor, None))
+    return out
+
+
+def accepted(op: str, value: Any, negate: bool) -> list[Interval]:
+    """The integers a numeric condition accepts (after ``ne`` and an outer ``not``)."""
+    interval, neg = op_interval(op, value)
+    if interval[0] is not None and interval[1] is not None and interval[0] > interval[1]:
+        intervals: list[Interval] = []
+    else:
+        intervals = [interval]
+    return complement(intervals) if neg != negate else intervals
+
+
+def contains(intervals: Sequence[Interval], n: int) -> bool:
+    return any((lo is None or lo <= n) and (hi is None or n <= hi) for lo, hi in intervals)
+
+
+def in_intervals(expr: ColumnElement[Any], intervals: Sequence[Interval]) -> ColumnElement[bool]:
+    tests: list[ColumnElement[bool]] = []
+    for lo, hi in intervals:
+        parts: list[ColumnElement[bool]] = []
+        if lo is not None:
+            parts.append(expr >= lo)
+        if hi is not None:
+            parts.append(expr <= hi)
+        tests.append(and_(*parts) if parts else true())
+    if not tests:
+        return false()
+    return or_(*tests) if len(tests) > 1 else tests[0]
+
+
+# --- membership ----------------------------------------------------------------------------
+def any_row(
+    source: FromClause, customer_id: ColumnElement[int], where: Sequence[ColumnElement[bool]]
+) -> ColumnElement[bool]:
+    """The customer has at least one row of ``source`` matching ``where`` (correlated EXISTS)."""
+    return exists(select(1).select_from(source).where(customer_id == CUSTOMERS.c.id, *where))
+
+
+def grouped(
+    source: FromClause,
+    customer_id: ColumnElement[int],
+    where: Sequence[ColumnElement[bool]],
+    having: ColumnElement[bool],
+    *,
+    accept_empty: bool,
+) -> ColumnElement[bool]:
+    """Customers whose rows pass ``having``; with ``accept_empty`` also those with no rows.
+
+    The positive form is ``id IN (SELECT customer_id ... GROUP BY ... HAVING ...)``; the form
+    that accepts customers without rows excludes the customers whose rows fail ``having``.
+    """
+    base = select(customer_id.label("customer_id")).select_from(source).where(*where)
+    if not accept_empty:
+        return CUSTOMERS.c.id.in_(base.group_by(customer_id).having(having))
+    failing = base.group_by(customer_id).having(not_(having)).subquery()
+    return not_(
+        exists(select(1).select_from(failing).where(failing.c.customer_id == CUSTOMERS.c.id))
+    )
