@@ -296,7 +296,7 @@ def _item_rows(field: str, values: list[str], span: TimeRange, *, any_value: boo
             VISITS,
             VISITS.c.customer_id,
             [
-                _in_span(VISITS.c.at, span),
+                *_span(VISITS.c.at, span),
                 text_in(VISITS.c.device, values),
             ],
         )
