@@ -6,6 +6,8 @@
         credentials:
           api_key: ${MAILCHIMP_API_KEY}     # always a ${VAR} reference, never the secret itself
         base_url: ${MAILCHIMP_URL:-}        # optional: another API root (an emulator's)
+        options: {}                         # optional: provider settings that are not secret
+                                            # (e.g. Sendlane `batch_size`), plain values
 
 ``${VAR}`` must be set; ``${VAR:-default}`` falls back to ``default`` (empty allowed). A literal
 credential in the file is refused, so a key never lands in version control. Problems are
@@ -44,6 +46,7 @@ class _ProfileFile(BaseModel):
     provider: str
     credentials: dict[str, str]
     base_url: str | None = None
+    options: dict[str, str | int | float | bool] = {}
 
     @field_validator("provider")
     @classmethod
@@ -62,6 +65,7 @@ class Profile:
     credentials: Mapping[str, str] = field(repr=False)
     references: Mapping[str, str]  # credential key -> the ${VAR} text it came from
     base_url: str | None = None
+    options: Mapping[str, str] = field(default_factory=dict)
     source: Path | None = None
 
     def build(
@@ -74,7 +78,10 @@ class Profile:
         try:
             cls = provider_class(self.provider)
             return cls.from_credentials(
-                self.credentials, base_url=self.base_url, session=session, sleep=sleep
+                {**self.options, **self.credentials},
+                base_url=self.base_url,
+                session=session,
+                sleep=sleep,
             )
         except ProviderError as err:
             raise ConfigError(err.message, where=self.where) from err
@@ -90,6 +97,7 @@ class Profile:
             "provider": self.provider,
             "base_url": self.base_url,
             "credentials": dict(self.references),
+            "options": dict(self.options),
         }
 
 
@@ -175,11 +183,20 @@ def _profile(name: str, raw: object, env: Mapping[str, str], path: Path, where: 
         if not resolved[key]:
             raise ConfigError("resolves to an empty value", where=key_where)
     base_url = expand(entry.base_url, env, f"{where}.base_url") if entry.base_url else None
+    clash = sorted(set(entry.options) & set(entry.credentials))
+    if clash:
+        raise ConfigError(
+            f"{', '.join(clash)} given both as credential and option", where=f"{where}.options"
+        )
+    options = {
+        k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in entry.options.items()
+    }
     return Profile(
         name=name,
         provider=entry.provider,
         credentials=resolved,
         references=dict(entry.credentials),
         base_url=base_url or None,
+        options=options,
         source=path,
     )

@@ -42,6 +42,15 @@ def test_references_resolve_from_the_environment_with_defaults(tmp_path: Path) -
     assert profiles["ac"].describe()["credentials"]["api_token"] == "${AC_TOKEN}"
 
 
+def test_options_are_plain_settings_passed_with_the_credentials(tmp_path: Path) -> None:
+    text = GOOD + "    options: {bulk_min: 20, verbose: true}\n"
+    profile = load_profiles(write(tmp_path, text), ENV)["ac-default"]
+    assert profile.options == {"bulk_min": "20", "verbose": "true"}
+    clash = GOOD + "    options: {api_token: x}\n"
+    with pytest.raises(ConfigError, match="api_token given both as credential and option"):
+        load_profiles(write(tmp_path, clash), ENV)
+
+
 @pytest.mark.parametrize(
     ("text", "env", "expected"),
     [
