@@ -1,9 +1,252 @@
-"""`syncer segments` commands (filled in by the issue that owns them)."""
+"""`syncer segments list | validate | count | preview | describe | export` and `syncer fields`.
+
+Every command that touches customers runs the segment's ONE compiled select (count, preview,
+export); nothing is filtered in Python. Bad input ends as one line naming file, segment and
+condition path, exit code 2 (the CLI root prints ``SyncerError``).
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from syncer.cli.as_of import AS_OF_OPTION, parse_as_of
+from syncer.cli.common import JSON_OPTION, console, err_console, print_json, settings
+from syncer.db import make_engine
+from syncer.errors import DatabaseError
+from syncer.export import export_csv
+from syncer.segments.breakdown import breakdown, emptied_by
+from syncer.segments.catalog import FIELDS, OPERATORS
+from syncer.segments.compiler import count_query, members_query
+from syncer.segments.describe import describe
+from syncer.segments.loader import SegmentSet, load_segments
+from syncer.segments.model import Segment
+from syncer.segments.sqlparts import CUSTOMERS
+from syncer.segments.validate import validate_file
+
+SMALL_AUDIENCE = 50
+
+segments_app = typer.Typer(help="Customer segments: list, check, count, preview, export.")
+NAME_ARG = typer.Argument(..., metavar="NAME", help="Segment name (see `syncer segments list`).")
+
+
+def _load(ctx: typer.Context, name: str) -> tuple[Segment, SegmentSet]:
+    segments = load_segments(settings(ctx).segments_dir)
+    return segments.get_or_error(name), segments
+
+
+@contextmanager
+def _database(ctx: typer.Context) -> Iterator[tuple[Engine, Connection]]:
+    """The commerce database; a failing query becomes one DatabaseError line."""
+    engine = make_engine(settings(ctx).database_url)
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        with engine.connect() as conn:
+            yield engine, conn
+    except SQLAlchemyError as err:
+        orig = getattr(err, "orig", None) or err
+        reason = (str(orig).strip().splitlines() or ["error"])[0]
+        hint = ""
+        if "no such table" in reason or "does not exist" in reason or "doesn't exist" in reason:
+            hint = "; create the commerce tables, e.g. `syncer data generate --customers 1000`"
+        raise DatabaseError(f"database {where}: query failed: {reason}{hint}") from err
+    finally:
+        engine.dispose()
+
+
+@segments_app.command("list")
+def list_cmd(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
+    """Every segment in the config folder, with its tags, destinations and schedule."""
+    segments = load_segments(settings(ctx).segments_dir)
+    rows = [
+        {
+            "name": s.name,
+            "description": s.description,
+            "tags": list(s.tags),
+            "file": str(s.source) if s.source else None,
+            "destinations": len(s.destinations),
+            "schedule": s.schedule,
+        }
+        for s in segments.values()
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title=f"segments in {settings(ctx).segments_dir}")
+    for col in ("name", "description", "tags", "file", "destinations", "schedule"):
+        table.add_column(col, justify="right" if col == "destinations" else "left")
+    for s in segments.values():
+        table.add_row(
+            s.name, s.description, ", ".join(s.tags), str(s.source or ""),
+            str(len(s.destinations)), s.schedule or "-",
+        )  # fmt: skip
+    console.print(table)
+
+
+@segments_app.command("validate")
+def validate_cmd(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="A segment YAML file."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Check one segment file, and its references against the other segments in the config."""
+    segment = validate_file(file, settings(ctx).segments_dir)
+    if as_json:
+        print_json({"file": str(file), "segment": segment.name, "valid": True})
+    else:
+        console.print(f"{file}: segment {segment.name!r} is valid")
+
+
+@segments_app.command("count")
+def count_cmd(
+    ctx: typer.Context,
+    name: str = NAME_ARG,
+    as_of: str | None = AS_OF_OPTION,
+    show_breakdown: bool = typer.Option(
+        False, "--breakdown", help="How many customers each condition and group keeps."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """How many customers match (warns under 50, too few for a campaign)."""
+    segment, segments = _load(ctx, name)
+    when = parse_as_of(as_of)
+    started = time.perf_counter()
+    with _database(ctx) as (_engine, conn):
+        count = int(conn.execute(count_query(segment, segments, as_of=when)).scalar_one())
+        seconds = time.perf_counter() - started
+        rows = breakdown(conn, segment, segments, as_of=when) if show_breakdown else []
+    if count < SMALL_AUDIENCE:
+        err_console.print(
+            f"[yellow]warning:[/yellow] segment {name!r} has only {count} customer(s), "
+            f"fewer than {SMALL_AUDIENCE}: a very small audience may not justify a campaign",
+            soft_wrap=True,
+        )
+    if as_json:
+        data: dict[str, object] = {
+            "segment": name, "count": count, "as_of": when.isoformat(),
+            "small": count < SMALL_AUDIENCE, "seconds": round(seconds, 3),
+        }  # fmt: skip
+        if show_breakdown:
+            data["breakdown"] = [r.as_dict() for r in rows]
+        print_json(data)
+        return
+    console.print(f"{name}: [b]{count:,}[/b] customers (as of {when.isoformat()}, {seconds:.2f}s)")
+    if show_breakdown:
+        empty = emptied_by(rows)
+        table = Table(title="how many customers each condition keeps")
+        table.add_column("path")
+        table.add_column("condition")
+        table.add_column("alone", justify="right")
+        table.add_column("with the ones above", justify="right")
+        for r in rows:
+            style = "red" if r is empty else ""
+            running = "" if r.running is None else f"{r.running:,}"
+            table.add_row(r.path, "  " * r.depth + r.text, f"{r.alone:,}", running, style=style)
+        console.print(table)
+        if empty is not None:
+            console.print(f"[red]{empty.path} leaves no customers[/red]: {empty.text}")
+
+
+@segments_app.command("preview")
+def preview_cmd(
+    ctx: typer.Context,
+    name: str = NAME_ARG,
+    limit: int = typer.Option(20, "--limit", "-n", min=1, max=10000, help="How many customers."),
+    as_of: str | None = AS_OF_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """The first matching customer profiles (by id), with a few useful columns."""
+    segment, segments = _load(ctx, name)
+    when = parse_as_of(as_of)
+    c = CUSTOMERS.c
+    query = (
+        members_query(segment, segments, as_of=when)
+        .add_columns(c.country, c.status, c.loyalty_card, c.created_at)
+        .order_by(c.id)
+        .limit(limit)
+    )
+    with _database(ctx) as (_engine, conn):
+        result = conn.execute(query)
+        columns = list(result.keys())
+        rows = [dict(zip(columns, row, strict=True)) for row in result]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title=f"{name}: first {len(rows)} customer(s)")
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row.values()))
+    console.print(table)
+
+
+@segments_app.command("describe")
+def describe_cmd(ctx: typer.Context, name: str = NAME_ARG, as_json: bool = JSON_OPTION) -> None:
+    """The segment's rule as one plain-English sentence."""
+    segment, _segments = _load(ctx, name)
+    sentence = describe(segment)
+    if as_json:
+        print_json(
+            {"segment": segment.name, "description": segment.description, "sentence": sentence}
+        )
+    else:
+        console.print(sentence)
+
+
+@segments_app.command("export")
+def export_cmd(
+    ctx: typer.Context,
+    name: str = NAME_ARG,
+    csv_file: Path = typer.Option(..., "--csv", help="Write the members to this CSV file."),
+    as_of: str | None = AS_OF_OPTION,
+) -> None:
+    """Stream the members to a CSV file (memory does not grow with the audience)."""
+    segment, segments = _load(ctx, name)
+    when = parse_as_of(as_of)
+    query = members_query(segment, segments, as_of=when).order_by(CUSTOMERS.c.id)
+    with _database(ctx) as (engine, conn):
+        total = int(conn.execute(count_query(segment, segments, as_of=when)).scalar_one())
+        bar = Progress(
+            TextColumn(f"export {name}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=err_console, transient=True, disable=not err_console.is_terminal,
+        )  # fmt: skip
+        with bar:
+            task = bar.add_task("export", total=total)
+            written = export_csv(
+                engine, query, csv_file, progress=lambda n: bar.update(task, completed=n)
+            )
+    console.print(f"{written:,} rows written to {csv_file}")
+
+
+def fields_cmd(as_json: bool = JSON_OPTION) -> None:
+    """The fields a condition can test: operators, value type, window, customers with no data."""
+    if as_json:
+        from syncer.segments.catalog import catalog_as_dict
+
+        print_json({"fields": catalog_as_dict(), "operators": OPERATORS})
+        return
+    table = Table(title="segment fields (see config/segments/*.yaml for examples)", show_lines=True)
+    for col in ("field", "value", "operators", "window", "customers with no data"):
+        table.add_column(col, overflow="fold")
+    for spec in FIELDS.values():
+        table.add_row(
+            f"[b]{spec.name}[/b]\n{spec.label}", spec.value_type.value,
+            ", ".join(spec.operators), "yes" if spec.window else "no",
+            f"{spec.no_data}\n[dim]{spec.description}[/dim]",
+        )  # fmt: skip
+    console.print(table)
+    console.print("operators: " + "; ".join(f"{k}: {v}" for k, v in OPERATORS.items()))
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.add_typer(segments_app, name="segments")
+    app.command("fields")(fields_cmd)

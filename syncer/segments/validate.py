@@ -1,0 +1,45 @@
+"""Check one segment file on its own and against the other segments of the config folder."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from syncer.errors import SegmentError, SyncerError
+from syncer.segments.compiler import members_query
+from syncer.segments.loader import load_segment_file
+from syncer.segments.model import Segment
+
+
+def _others(path: Path, directory: Path) -> dict[str, Segment]:
+    """The readable segments of ``directory`` other than ``path`` (broken ones are skipped:
+    they are reported when they are validated themselves)."""
+    if not directory.is_dir():
+        return {}
+    found: dict[str, Segment] = {}
+    me = path.resolve()
+    for other in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
+        if other.resolve() == me:
+            continue
+        try:
+            seg = load_segment_file(other)
+        except SyncerError:
+            continue
+        found.setdefault(seg.name, seg)
+    return found
+
+
+def validate_file(path: Path, directory: Path) -> Segment:
+    """The segment in ``path``; SegmentError (one line) for a problem in it, a name another file
+    already uses, an ``in_segment`` naming no segment, or a loop of references."""
+    segment = load_segment_file(path)
+    others = _others(path, directory)
+    if segment.name in others:
+        raise SegmentError(
+            f"duplicate segment name {segment.name!r}, also in {others[segment.name].source}",
+            file=str(path),
+            hint="give each segment a unique name",
+        )
+    # Compiling resolves every in_segment (unknown names and loops fail with file and segment).
+    members_query(segment, {**others, segment.name: segment}, as_of=datetime.now(UTC))
+    return segment
