@@ -11,8 +11,8 @@ brackets; "design" = ``design/providers.md``):
 
 * ``Api-Token`` header; a missing or wrong token answers 403 (design; the reference declares 403
   on the v3 document rather than 401). Then the account quota: 5 requests a second per account
-  (the rate-limits page), over it 429 with ``Retry-After`` in whole seconds; ``enforce_rate_limits``
-  turns it off.
+  (the rate-limits page), over it 429 with ``Retry-After`` in whole seconds (a token bucket: see
+  ``quota.py``; how the real API counts is unconfirmed); ``enforce_rate_limits`` turns it off.
 * ``GET /users/me`` [get-user-loggedin]; ``GET /lists`` [retrieve-all-lists], ``GET /lists/{id}``;
   ``GET /fields`` [retrieve-fields]; ``GET /tags?search=`` ("contains") [retrieve-all-tags];
   ``POST /tags {tag: {tag, tagType, description}}`` -> 201 [create-a-new-tag]. Lists answer
@@ -29,7 +29,8 @@ brackets; "design" = ``design/providers.md``):
   ``errors[{status, title, detail}]`` for an unknown contact, 422 "Missing attribute"
   [create-contact-tag]. ``DELETE /contactTags/{association id}`` -> 200 ``{}``, 404 ``{"message":
   "No Result found for SubscriberTag with id N"}`` [remove-a-contacts-tag].
-  ``GET /contacts/{id}/contactTags``.
+  ``GET /contacts/{id}/contactTags``. Association ids start at 9001, apart from tag ids, so an
+  adapter removing by tag id gets a 404 here instead of silently removing another association.
 * ``POST /import/bulk_import`` [bulk-import-contacts]: at most 250 contacts; a payload with a bad
   contact is refused whole, 400 ``{success: 0, message, failureReasons: [{contact: index,
   failureReason}]}``; more than 100 imports a minute answers 400 "Rate limit exceeded." with
@@ -71,7 +72,7 @@ from typing import Any
 
 from providers.emulators.activecampaign_import import EMAIL, ImportBook
 from providers.emulators.base import Emulator, Reply, Request
-from providers.emulators.window import Clock, SlidingWindow, whole_seconds
+from providers.emulators.quota import Clock, Quota, whole_seconds
 
 API = "/api/3"
 PAGE_DEFAULT, PAGE_MAX = 20, 100
@@ -148,7 +149,7 @@ class ActiveCampaignEmulator(Emulator):
         self.enforce_rate_limits = enforce_rate_limits
         self.user_email = user_email
         self.clock = clock
-        self.per_second = SlidingWindow(requests_per_second, 1.0, clock)
+        self.per_second = Quota(requests_per_second, 1.0, clock)
         self.imports = ImportBook(self, imports_per_minute, import_polls, import_delay, clock)
         self.reset()
 
@@ -218,7 +219,9 @@ class ActiveCampaignEmulator(Emulator):
 
     # -- state helpers (also for tests and demos) -----------------------------------------
     def next_id(self, kind: str) -> str:
-        self._ids[kind] = self._ids.get(kind, 0) + 1
+        # association ids are numbered apart from tag ids (from 9001), so a removal by tag id
+        # (a classic mistake) answers 404 instead of silently removing some other association
+        self._ids[kind] = self._ids.get(kind, 9000 if kind == "contactTag" else 0) + 1
         return str(self._ids[kind])
 
     def upsert(self, email: str, **values: Any) -> tuple[Contact, bool]:

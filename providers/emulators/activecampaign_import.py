@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from providers.emulators.base import Reply
-from providers.emulators.window import Clock, SlidingWindow
+from providers.emulators.quota import Clock, Quota
 
 if TYPE_CHECKING:
     from providers.emulators.activecampaign import ActiveCampaignEmulator
@@ -61,7 +61,7 @@ class ImportBook:
         self.polls = polls
         self.delay = delay
         self.clock = clock
-        self.window = SlidingWindow(per_minute, 60.0, clock)
+        self.window = Quota(per_minute, 60.0, clock)
         self.batches: dict[str, Import] = {}
 
     def clear(self) -> None:
