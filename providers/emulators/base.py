@@ -181,6 +181,7 @@ class Emulator(ABC):
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.faults = Faults()
+        self.sleep: Callable[[float], None] = time.sleep  # how latency is waited (tests swap it)
         self.calls: Counter[str] = Counter()
         self._seq = 0
         self._in_flight = 0
@@ -253,7 +254,7 @@ class Emulator(ABC):
                 return self.too_many_reply()
             latency = self.faults.latency
             if latency > 0:
-                time.sleep(latency)
+                self.sleep(latency)
             return self._serve(req)
         finally:
             with self._flight_lock:

@@ -174,10 +174,10 @@ def test_drop_next_closes_the_connection_without_an_answer(server: EmulatorServe
     assert emu.calls["get_item"] == 2
 
 
-def test_latency_is_applied_to_every_call(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_latency_is_applied_to_every_call() -> None:
     slept: list[float] = []
-    monkeypatch.setattr("providers.emulators.base.time.sleep", slept.append)
     emu = ToyEmulator()
+    emu.sleep = slept.append
     emu.faults.latency = 0.25
     emu.items["a"] = "x"
     for _ in range(3):
