@@ -1,42 +1,7 @@
-"""Sendlane API v2: a destination is (list id, tag name); membership is carrying the tag.
-
-Calls, and why (240 requests a minute per account; no bulk tag removal exists):
-
-* ADD and UPDATE: ``POST /lists/{list_id}/contacts {contacts: [...]}``, ``batch_size`` contacts a
-  call (default 100: the documented maximum per call is **unconfirmed**, hence a setting), each
-  with ``tag_ids: [tag]``. The answer is 202 Accepted, queued, with no per-contact result, so the
-  outcomes are ACCEPTED; ``confirm`` reads back who carries the tag (``GET /tags/{id}/contacts``,
-  100 a page, read once and shared by every ``confirm`` call until the next add or ``cache_ttl``)
-  and settles those found as APPLIED with their contact id (``c=<id>``); the others stay ACCEPTED
-  and are confirmed on the next run. A 422 keyed ``contacts.N.field`` (validation errors are keyed
-  by attribute) rejects those members; the rest is sent again.
-* Consent, and never re-subscribing: ``email_consent: true`` is sent only for an ADD whose member
-  consents; it is never sent false (that could unsubscribe an existing contact) and never for an
-  UPDATE. Whether adding an existing unsubscribed contact to a list re-subscribes it is **not
-  documented**, so members in the list's unsubscribed set (``GET /lists/{id}/unsubscribed``, read
-  once per ``cache_ttl``) are never sent to the list endpoint: they get the tag with
-  ``POST /contacts/{id}/tags`` (and custom fields with ``POST /contacts/{id}/custom-fields``; their
-  names are left as they are: the API has no other contact update). Whether an account-wide
-  unsubscribe (``/contacts/unsubscribed``) is revived by the list endpoint is **unconfirmed**.
-* UPDATE has no endpoint of its own (there is no contact update in v2), so names and custom fields
-  go through the same list endpoint, without ``email_consent``.
-* REMOVE: ``DELETE /contacts/{contact_id}/tags/{tag_id}`` (the tag's id), 1 call with a stored
-  contact id, 2 without (``GET /contacts/search`` by email first). 404 = already gone: success.
-  on_leave ``unsubscribe``: ``POST /contacts/{id}/unsubscribe`` (+1 call; the API names no list,
-  so this is probably an account-wide unsubscribe: **unconfirmed**); ``archive``: leave the list,
-  ``DELETE /lists/{list_id}/contacts/{contact_id}`` (+1 call; the contact itself is kept).
-* 401 (possibly an HTML page) is AuthenticationFailed; a 403 saying the account is blocked after
-  many errors is RateLimited (retried with backoff, then the run ends partial), any other 403 is
-  AuthenticationFailed; 429 comes without Retry-After: exponential backoff with jitter.
-
-So 10,000 adds cost 100 list calls + ~100 read-back pages (one per 100 tag carriers) = ~200 calls,
-and 2,000 removes after them 2,000 deletes (contact ids come from the read-back): the minimum,
-as there is no bulk untag. About 15 minutes at 4 requests/s.
-"""
+"""The Sendlane adapter; the package docstring says which calls it makes and why."""
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -60,90 +25,13 @@ from providers.base import (
     Provider,
     TagInfo,
 )
-from providers.errors import (
-    AuthenticationFailed,
-    BadConfiguration,
-    MemberRejected,
-    NotFound,
-    ProviderError,
-    RateLimited,
-    TransientError,
-)
-from providers.http import HttpClient, RateLimiter, retry_after_seconds
+from providers.errors import BadConfiguration, MemberRejected, NotFound
+from providers.http import HttpClient, RateLimiter
+from providers.sendlane.errors import PROVIDER, ValidationFailed, classify
 
-PROVIDER = "sendlane"
 BASE_URL = "https://api.sendlane.com/v2"
 PAGE = 100
 DEFAULT_BATCH = 100  # unconfirmed maximum contacts per list call
-_MEMBER_KEY = re.compile(r"^contacts\.(\d+)\.")
-_TAGS = re.compile(r"<[^>]+>")
-
-
-class ValidationFailed(MemberRejected):
-    """A 422: ``errors`` keyed by attribute (``contacts.3.email``) or a list of messages."""
-
-    def __init__(self, message: str, *, errors: Any, **kw: Any) -> None:
-        super().__init__(message, **kw)
-        self.errors = errors
-
-    def members(self) -> dict[int, str]:
-        """Index of each refused contact in the payload -> the messages about it."""
-        out: dict[int, str] = {}
-        if isinstance(self.errors, dict):
-            for key, msgs in self.errors.items():
-                if m := _MEMBER_KEY.match(str(key)):
-                    text = "; ".join(map(str, msgs)) if isinstance(msgs, list) else str(msgs)
-                    i = int(m.group(1))
-                    out[i] = f"{out[i]}; {text}" if i in out else text
-        return out
-
-
-def reason_of(response: requests.Response) -> str:
-    """One line from ``{message, errors}`` (errors keyed by attribute or a list), or HTML/text."""
-    try:
-        body = response.json()
-    except ValueError:
-        text = " ".join(_TAGS.sub(" ", response.text or "").split())
-        return text[:160] or response.reason or f"HTTP {response.status_code}"
-    if not isinstance(body, dict):
-        return str(body)[:160]
-    parts = [str(body["message"])] if body.get("message") else []
-    errors = body.get("errors")
-    if isinstance(errors, dict):
-        for key, msgs in errors.items():
-            parts.append(f"{key}: {'; '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}")
-    elif isinstance(errors, list):
-        parts += [str(e) for e in errors]
-    return "; ".join(parts) or f"HTTP {response.status_code}"
-
-
-def classify(response: requests.Response) -> ProviderError | None:
-    status = response.status_code
-    if status < 400:
-        return None
-    reason = reason_of(response)
-    kw: dict[str, Any] = {"provider": PROVIDER, "status": status, "body": response.text}
-    if status == 401:
-        return AuthenticationFailed(f"API token refused: {reason}", **kw)
-    if status == 403:
-        if any(w in reason.lower() for w in ("block", "too many")):
-            return RateLimited(f"blocked for a while: {reason}", **kw)
-        return AuthenticationFailed(f"API token lacks access: {reason}", **kw)
-    if status == 404:
-        return NotFound(reason, **kw)
-    if status == 422:
-        try:
-            errors = response.json().get("errors")
-        except (ValueError, AttributeError):
-            errors = None
-        return ValidationFailed(reason, errors=errors, **kw)
-    if status == 429:
-        return RateLimited(
-            reason, retry_after=retry_after_seconds(response.headers.get("Retry-After")), **kw
-        )
-    if status >= 500:
-        return TransientError(reason, **kw)
-    return BadConfiguration(reason, **kw)
 
 
 def parse_ref(ref: str | None) -> dict[str, str]:

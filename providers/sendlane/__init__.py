@@ -1,0 +1,53 @@
+"""Sendlane API v2: a destination is (list id, tag name); membership is carrying the tag.
+
+    provider.py   the adapter: account, discovery, tags, adds, confirm, removes
+    errors.py     Sendlane's error shapes -> the provider error tree
+
+Calls, and why (240 requests a minute per account; no bulk tag removal exists):
+
+* ADD and UPDATE: ``POST /lists/{list_id}/contacts {contacts: [...]}``, ``batch_size`` contacts a
+  call (default 100: the documented maximum per call is **unconfirmed**, hence a setting), each
+  with ``tag_ids: [tag]``. The answer is 202 Accepted, queued, with no per-contact result, so the
+  outcomes are ACCEPTED; ``confirm`` reads back who carries the tag (``GET /tags/{id}/contacts``,
+  100 a page, read once and shared by every ``confirm`` call until the next add or ``cache_ttl``)
+  and settles those found as APPLIED with their contact id (``c=<id>``); the others stay ACCEPTED
+  and are confirmed on the next run. A 422 keyed ``contacts.N.field`` (validation errors are keyed
+  by attribute) rejects those members; the rest is sent again.
+* Consent, and never re-subscribing: ``email_consent: true`` is sent only for an ADD whose member
+  consents; it is never sent false (that could unsubscribe an existing contact) and never for an
+  UPDATE. Whether adding an existing unsubscribed contact to a list re-subscribes it is **not
+  documented**, so members in the list's unsubscribed set (``GET /lists/{id}/unsubscribed``, read
+  once per ``cache_ttl``) are never sent to the list endpoint: they get the tag with
+  ``POST /contacts/{id}/tags`` (and custom fields with ``POST /contacts/{id}/custom-fields``; their
+  names are left as they are: the API has no other contact update). Whether an account-wide
+  unsubscribe (``/contacts/unsubscribed``) is revived by the list endpoint is **unconfirmed**.
+* UPDATE has no endpoint of its own (there is no contact update in v2), so names and custom fields
+  go through the same list endpoint, without ``email_consent``.
+* REMOVE: ``DELETE /contacts/{contact_id}/tags/{tag_id}`` (the tag's id), 1 call with a stored
+  contact id, 2 without (``GET /contacts/search`` by email first). 404 = already gone: success.
+  on_leave ``unsubscribe``: ``POST /contacts/{id}/unsubscribe`` (+1 call; the API names no list,
+  so this is probably an account-wide unsubscribe: **unconfirmed**); ``archive``: leave the list,
+  ``DELETE /lists/{list_id}/contacts/{contact_id}`` (+1 call; the contact itself is kept).
+* 401 (possibly an HTML page) is AuthenticationFailed; a 403 saying the account is blocked after
+  many errors is RateLimited (retried with backoff, then the run ends partial), any other 403 is
+  AuthenticationFailed; 429 comes without Retry-After: exponential backoff with jitter.
+
+So 10,000 adds cost 100 list calls + ~100 read-back pages (one per 100 tag carriers) = ~200 calls,
+and 2,000 removes after them 2,000 deletes (contact ids come from the read-back): the minimum,
+as there is no bulk untag. About 15 minutes at 4 requests/s.
+"""
+
+from __future__ import annotations
+
+from providers.sendlane.errors import ValidationFailed, classify, reason_of
+from providers.sendlane.provider import BASE_URL, DEFAULT_BATCH, Sendlane, parse_ref
+
+__all__ = [
+    "BASE_URL",
+    "DEFAULT_BATCH",
+    "Sendlane",
+    "ValidationFailed",
+    "classify",
+    "parse_ref",
+    "reason_of",
+]
