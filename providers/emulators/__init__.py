@@ -29,7 +29,11 @@ _PATHS: dict[str, tuple[str, str]] = {
 
 
 class _Registry(Mapping[str, type[Emulator]]):
-    """Provider name -> emulator class, importing lazily; absent modules have no entry."""
+    """Provider name -> emulator class, importing lazily; absent modules have no entry.
+
+    ``in`` and iteration skip a module that is absent or fails to import; ``[name]`` raises
+    KeyError for an absent one and the ImportError itself for a broken one (a real bug).
+    """
 
     def __getitem__(self, name: str) -> type[Emulator]:
         if name not in _PATHS:
@@ -57,7 +61,7 @@ class _Registry(Mapping[str, type[Emulator]]):
             return False
         try:
             self[name]
-        except KeyError:
+        except (KeyError, ImportError):  # absent, or present but failing to import
             return False
         return True
 

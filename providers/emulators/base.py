@@ -25,6 +25,7 @@ Order of work in ``Emulator.dispatch`` for one request:
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import threading
@@ -217,6 +218,16 @@ class Emulator(ABC):
     @abstractmethod
     def state(self) -> dict[str, Any]:
         """A JSON view of the state (for tests and ``GET /__emulator/state``)."""
+
+    def connection(self, url: str) -> dict[str, str]:
+        """What a client needs to reach this emulator served at ``url``: its base URL and the
+        demo credentials (not secrets). Default: ``url`` and the constructor's string defaults."""
+        info = {"base_url": url}
+        for param in inspect.signature(type(self).__init__).parameters.values():
+            value = getattr(self, param.name, param.default)
+            if isinstance(param.default, str) and isinstance(value, str):
+                info[param.name] = value
+        return info
 
     def rate_limit_reply(self) -> Reply:
         """The provider's 429 (faults add Retry-After when ``faults.retry_after`` is set)."""

@@ -174,6 +174,13 @@ class MailchimpEmulator(MemberRoutes, Emulator):
     def error_reply(self, status: int, message: str) -> Reply:
         return problem(status, message)
 
+    def connection(self, url: str) -> dict[str, str]:
+        return {
+            "base_url": f"{url}/3.0",
+            "api_key": self.api_key,
+            "lists": ", ".join(f"{i} ({a.name})" for i, a in self.audiences.items()),
+        }
+
     def rate_limit_reply(self) -> Reply:
         return problem(429, "You have exceeded the limit of 10 simultaneous connections.")
 
