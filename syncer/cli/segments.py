@@ -233,17 +233,24 @@ def fields_cmd(as_json: bool = JSON_OPTION) -> None:
 
         print_json({"fields": catalog_as_dict(), "operators": OPERATORS})
         return
-    table = Table(title="segment fields (see config/segments/*.yaml for examples)", show_lines=True)
-    for col in ("field", "value", "operators", "window", "customers with no data"):
-        table.add_column(col, overflow="fold")
+    console.print("[b]Segment fields[/b] (examples: config/segments/*.yaml)\n")
     for spec in FIELDS.values():
-        table.add_row(
-            f"[b]{spec.name}[/b]\n{spec.label}", spec.value_type.value,
-            ", ".join(spec.operators), "yes" if spec.window else "no",
-            f"{spec.no_data}\n[dim]{spec.description}[/dim]",
-        )  # fmt: skip
-    console.print(table)
-    console.print("operators: " + "; ".join(f"{k}: {v}" for k, v in OPERATORS.items()))
+        window = "takes a window" if spec.window else "no window"
+        console.print(f"[b]{spec.name}[/b]: {spec.label} ({spec.value_type.value}, {window})")
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(width=11, justify="right", style="dim")
+        grid.add_column()
+        grid.add_row("operators", ", ".join(spec.operators))
+        grid.add_row("no data", spec.no_data)
+        grid.add_row("", f"[dim]{spec.description}[/dim]")
+        console.print(grid)
+    console.print("\n[b]Operators[/b]")
+    ops = Table.grid(padding=(0, 1))
+    ops.add_column(width=11, justify="right")
+    ops.add_column()
+    for op, meaning in OPERATORS.items():
+        ops.add_row(op, meaning)
+    console.print(ops)
 
 
 def register(app: typer.Typer) -> None:

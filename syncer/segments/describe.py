@@ -227,10 +227,7 @@ def _item(f: str, op: str, value: object, window: str) -> str:
     if op == "in":
         return f"who {yes} {choices(value, 'or')}{window}"
     if op == "not_in":
-        items = value if isinstance(value, tuple) else (value,)
-        if len(items) == 1:
-            return f"who {no} {show(items[0])}{window}"
-        return f"who {no} any of {choices(value, 'or')}{window}"
+        return f"who {no} {choices(value, 'or')}{window}"
     if op == "is_set":
         return f"who have any {noun}{window}"
     return f"who have no {noun}{window}"
