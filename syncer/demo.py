@@ -1,0 +1,124 @@
+"""`make demo`: sample data in an SQLite file, then every example segment counted and described.
+
+    python -m syncer.demo [--customers 20000] [--seed 42] [--as-of 2026-03-01]
+
+Each step is a function so later steps (a full sync to the provider emulators) slot in after
+``show_segments``. The data and the reference date are fixed, so every run prints the same
+counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine
+
+from syncer.db import make_engine
+from syncer.errors import SyncerError
+from syncer.sample_data import generate
+from syncer.schema import create_commerce_schema, drop_commerce_schema
+from syncer.segments.compiler import count_query
+from syncer.segments.describe import describe
+from syncer.segments.loader import SegmentSet, load_segments
+
+DEMO_DATABASE = Path("var/demo.db")
+CONFIG_DIR = Path("config")
+CUSTOMERS = 20_000
+SEED = 42
+AS_OF = "2026-03-01"
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+@dataclass(frozen=True)
+class SegmentResult:
+    name: str
+    count: int
+    seconds: float
+    sentence: str
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m syncer.demo", description=__doc__)
+    parser.add_argument("--customers", type=int, default=CUSTOMERS)
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--as-of", default=AS_OF, help="reference date, YYYY-MM-DD")
+    parser.add_argument("--database", type=Path, default=DEMO_DATABASE, help="SQLite file")
+    parser.add_argument("--config-dir", type=Path, default=CONFIG_DIR)
+    return parser.parse_args(argv)
+
+
+def prepare_database(path: Path, customers: int, seed: int, as_of: datetime) -> Engine:
+    """A fresh SQLite file with sample data (replaced on every run)."""
+    engine = make_engine(f"sqlite:///{path}")
+    drop_commerce_schema(engine)
+    create_commerce_schema(engine)
+    started = time.perf_counter()
+    with console.status(f"generating {customers:,} customers into {path}..."):
+        counts = generate(engine, customers=customers, seed=seed, as_of=as_of)
+    seconds = time.perf_counter() - started
+    console.print(
+        f"sample data: {sum(counts.values()):,} rows ({counts['customers']:,} customers, "
+        f"{counts['orders']:,} orders) in {seconds:.1f}s, seed {seed}, as of {as_of:%Y-%m-%d}"
+    )
+    return engine
+
+
+def count_segments(engine: Engine, segments: SegmentSet, as_of: datetime) -> list[SegmentResult]:
+    """Each segment's count (its compiled query) and its plain-English sentence."""
+    results = []
+    with engine.connect() as conn:
+        for segment in segments.values():
+            started = time.perf_counter()
+            count = conn.execute(count_query(segment, segments, as_of=as_of)).scalar_one()
+            seconds = time.perf_counter() - started
+            results.append(SegmentResult(segment.name, int(count), seconds, describe(segment)))
+    return results
+
+
+def show_segments(results: list[SegmentResult], as_of: datetime) -> None:
+    table = Table(title=f"example segments, as of {as_of:%Y-%m-%d}", show_lines=True)
+    table.add_column("segment", style="bold")
+    table.add_column("customers", justify="right")
+    table.add_column("time", justify="right")
+    table.add_column("in plain English")
+    for r in results:
+        count = f"{r.count:,}" if r.count >= 50 else f"[yellow]{r.count:,} (< 50)[/yellow]"
+        table.add_row(r.name, count, f"{r.seconds * 1000:.0f} ms", r.sentence)
+    console.print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        as_of = datetime.fromisoformat(args.as_of)
+    except ValueError:
+        err_console.print(f"error: --as-of {args.as_of!r} is not a date; use YYYY-MM-DD")
+        return 2
+    try:
+        segments = load_segments(args.config_dir / "segments")
+        engine = prepare_database(args.database, args.customers, args.seed, as_of)
+        try:
+            results = count_segments(engine, segments, as_of)
+        finally:
+            engine.dispose()
+    except SyncerError as err:
+        err_console.print(f"[red]error:[/red] {err}", soft_wrap=True)
+        return err.exit_code
+    if not results:
+        console.print(f"no segments in {args.config_dir / 'segments'}")
+        return 0
+    show_segments(results, as_of)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
