@@ -184,6 +184,8 @@ class Emulator(ABC):
         self.faults = Faults()
         self.sleep: Callable[[float], None] = time.sleep  # how latency is waited (tests swap it)
         self.calls: Counter[str] = Counter()
+        self.record = False  # when True, every routed request is kept in ``recorded``
+        self.recorded: list[Request] = []
         self._seq = 0
         self._in_flight = 0
         self.peak_in_flight = 0
@@ -275,6 +277,8 @@ class Emulator(ABC):
         with self.lock:
             name, route, path_matched = self._match(req)
             seq = self._count(name)
+            if self.record:
+                self.recorded.append(req)
             denied = self.authorize(req)
             if denied is not None:
                 return denied
@@ -357,6 +361,7 @@ class Emulator(ABC):
         with self.lock:
             self.reset()
             self.faults.clear()
+            self.recorded.clear()
             with self._flight_lock:
                 self.calls.clear()
                 self._seq = 0

@@ -9,6 +9,7 @@ port until Ctrl-C or SIGTERM, printing its URL and the demo credentials to put i
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from types import FrameType
 from typing import Any
@@ -92,7 +93,8 @@ def list_cmd(as_json: bool = JSON_OPTION) -> None:
         cls: type[Emulator] | None = None
         try:
             cls = EMULATORS[name]
-            summary = cls.__doc__.strip().splitlines()[0] if cls.__doc__ else ""
+            doc = cls.__doc__ or sys.modules[cls.__module__].__doc__ or ""
+            summary = doc.strip().splitlines()[0] if doc.strip() else ""
         except KeyError:
             summary = "not installed"
         except ImportError as err:
