@@ -1,0 +1,127 @@
+"""Hypothesis strategies: small random commerce data and random rule trees."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from hypothesis import strategies as st
+
+from syncer.schema import DEVICES, EMAIL_EVENT_KINDS, ORDER_STATUSES
+from syncer.segments.catalog import FIELDS, LIST_OPS, NO_VALUE_OPS, ValueType
+from syncer.segments.model import Condition, Group, Not, Window
+from tests.segments.reference import World
+
+AS_OF = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
+PRODUCTS = [("Espresso Beans", "SKU-1", "Acme Roasters"), ("Burr Grinder", "SKU-2", "Grind_Co"),
+            ("Mug 100%", "SKU-3", "acme roasters")]  # fmt: skip
+COLLECTIONS = ["Coffee", "Equipment"]
+TEXTS = ["Gold", "gold", "Silver", "A", "B", "94107", "9410", "94_07", "DE", "de", "e", ""]
+COUNTRIES = [None, "DE", "de", "US", "", "E_"]
+ITEMS = ["Espresso Beans", "espresso beans", "SKU-2", "Acme Roasters", "grind_co", "Coffee",
+         "Equipment", "WELCOME10", "spring", "wholesale", "VIP", "Mug 100%", "mobile"]  # fmt: skip
+COUPONS = [None, "WELCOME10", "welcome10", "SPRING", ""]
+TAGS = ["wholesale", "VIP", "vip", "retail"]
+
+
+def moment(days: int, seconds: int = 0) -> datetime:
+    return AS_OF - timedelta(days=days) + timedelta(seconds=seconds)
+
+
+BOUNDARY_DAYS = [0, 1, 2, 29, 30, 31, 32, 90, 91, 364, 365, 366]
+offsets = st.tuples(
+    st.one_of(st.sampled_from(BOUNDARY_DAYS), st.integers(-2, 400)),
+    st.sampled_from([0, 0, 0, 1, -1, 3600]),
+)
+maybe_text = st.sampled_from([None, *TEXTS])
+
+
+@st.composite
+def worlds(draw: Any, customers: int = 8) -> World:
+    w = World()
+    for name, sku, vendor in PRODUCTS:
+        w.add("products", name=name, sku=sku, vendor=vendor)
+    for name in COLLECTIONS:
+        w.add("collections", name=name)
+    w.add("product_collections", product_id=1, collection_id=1)
+    w.add("product_collections", product_id=3, collection_id=1)
+    w.add("product_collections", product_id=2, collection_id=2)
+    for _ in range(draw(st.integers(2, customers))):
+        cid = w.customer(
+            zip=draw(maybe_text), country=draw(st.sampled_from(COUNTRIES)), status=draw(maybe_text),
+            quality=draw(maybe_text), loyalty_card=draw(maybe_text),
+            accepts_marketing=draw(st.booleans()), created_at=moment(*draw(offsets)),
+        )  # fmt: skip
+        for tag in draw(st.sets(st.sampled_from(TAGS), max_size=2)):
+            if tag.lower() not in {t["tag"].lower() for t in w.of("customer_tags", cid)}:
+                w.add("customer_tags", customer_id=cid, tag=tag)
+        for _ in range(draw(st.integers(0, 3))):
+            total = draw(st.sampled_from([0, 999, 25000, 50000, 50001]))
+            order = w.add(
+                "orders", customer_id=cid, placed_at=moment(*draw(offsets)), total_cents=total,
+                status=draw(st.sampled_from(ORDER_STATUSES)),
+                coupon_code=draw(st.sampled_from(COUPONS)),
+                refunded_cents=draw(st.sampled_from([0, 0, total // 2])),
+            )  # fmt: skip
+            for pid in draw(st.sets(st.integers(1, 3), min_size=1, max_size=2)):
+                w.add("order_lines", order_id=order["id"], product_id=pid, price_cents=100)
+        for table, col, extra in (
+            ("visits", "at", lambda: {"device": draw(st.sampled_from(DEVICES))}),
+            ("cart_events", "at", lambda: {"product_id": draw(st.integers(1, 3))}),
+            ("email_events", "at", lambda: {"kind": draw(st.sampled_from(EMAIL_EVENT_KINDS))}),
+            ("reviews", "created_at", lambda: {"product_id": draw(st.integers(1, 3)), "rating": 5}),
+        ):
+            for _ in range(draw(st.integers(0, 3))):
+                w.add(table, customer_id=cid, **{col: moment(*draw(offsets))}, **extra())
+    return w
+
+
+WINDOWS = [None, "all_time", "last_30_days", "last_3_months", "last_year", "last_1_days",
+           {"between": [date(2026, 1, 1), date(2026, 3, 15)]}]  # fmt: skip
+
+
+def _value(vt: ValueType) -> st.SearchStrategy[Any]:
+    return {
+        ValueType.COUNT: st.integers(0, 3),
+        ValueType.DAYS: st.sampled_from([0, 1, 30, 31, 90, 365]),
+        ValueType.MONEY: st.sampled_from([0, 9.99, 250, 250.01, 500, 499.99, 1000]),
+        ValueType.TEXT: st.sampled_from([t for t in TEXTS if t]),
+        ValueType.BOOL: st.booleans(),
+        ValueType.DATE: st.sampled_from([date(2025, 3, 15), date(2026, 3, 14), date(2026, 3, 15)]),
+        ValueType.ITEM: st.sampled_from(ITEMS),
+        ValueType.DEVICE: st.sampled_from(DEVICES),
+    }[vt]
+
+
+@st.composite
+def conditions(draw: Any) -> Condition:
+    spec = FIELDS[draw(st.sampled_from(sorted(FIELDS)))]
+    op = draw(st.sampled_from(spec.operators))
+    window = draw(st.sampled_from(WINDOWS)) if spec.window else None
+    if op == "within" and window is None:
+        window = "last_30_days"
+    value: Any = None
+    if op == "between":
+        value = sorted(draw(st.lists(_value(spec.value_type), min_size=2, max_size=2)))
+    elif op in LIST_OPS:
+        value = draw(st.lists(_value(spec.value_type), min_size=1, max_size=3))
+    elif op not in NO_VALUE_OPS:
+        value = draw(_value(spec.value_type))
+    data: dict[str, Any] = {"field": spec.name, "op": op, "value": value}
+    if window is not None:
+        data["window"] = Window.model_validate(window)
+    return Condition.model_validate(data)
+
+
+rules = st.recursive(
+    conditions(),
+    lambda inner: st.one_of(
+        st.builds(
+            Group,
+            kind=st.sampled_from(["all", "any"]),
+            rules=st.lists(inner, min_size=1, max_size=3).map(tuple),
+        ),
+        st.builds(Not, rule=inner),
+    ),
+    max_leaves=4,
+)  # fmt: skip
