@@ -1,4 +1,6 @@
-"""ActiveCampaign API v3 emulator: the subset ``providers/activecampaign.py`` calls (``/api/3``).
+"""ActiveCampaign API v3 (/api/3): contacts, list status, tags, asynchronous bulk import.
+
+The subset the ``providers.activecampaign`` adapter calls.
 
 Construct it with the token it accepts and the lists the account already has (Syncer never
 creates lists); the demo defaults are ``ActiveCampaignEmulator(api_token="demo-token",
@@ -181,6 +183,13 @@ class ActiveCampaignEmulator(Emulator):
                 return reply
         self.imports.tick()  # queued imports whose time has come complete before any answer
         return None
+
+    def connection(self, url: str) -> dict[str, str]:
+        return {
+            "base_url": f"{url}{API}",
+            "api_token": self.api_token,
+            "lists": ", ".join(f"{i} ({name})" for i, name in self.seed_lists.items()),
+        }
 
     def error_reply(self, status: int, message: str) -> Reply:
         if status == 404 or status == 429 or status >= 500:

@@ -1,4 +1,6 @@
-"""Sendlane API v2 emulator: the subset ``providers/sendlane.py`` calls, under ``/v2``.
+"""Sendlane API v2 (/v2): lists, tags, queued list adds confirmed by reading back.
+
+The subset the ``providers.sendlane`` adapter calls.
 
 Construct it with the token it accepts and the lists the account already has (Syncer never
 creates lists); the demo defaults are ``SendlaneEmulator(api_token="demo-token",
@@ -138,6 +140,13 @@ class SendlaneEmulator(Emulator):
                 job.reads += 1
         self.tick()
         return None
+
+    def connection(self, url: str) -> dict[str, str]:
+        return {
+            "base_url": f"{url}{API}",
+            "api_token": self.api_token,
+            "lists": ", ".join(f"{i} ({name})" for i, name in self.seed_lists.items()),
+        }
 
     def error_reply(self, status: int, message: str) -> Reply:
         return Reply(status, {"message": message, "errors": [message]})

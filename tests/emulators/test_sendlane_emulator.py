@@ -305,3 +305,8 @@ def test_reset_returns_to_the_seeded_start(api: Api) -> None:
     api.emu.reset_all()
     state = api.emu.state()
     assert state["contacts"] == {} and state["tags"] == {} and state["queued"] == 0
+
+
+def test_connection_names_the_api_root_and_demo_token(api: Api) -> None:
+    info = api.emu.connection("http://127.0.0.1:1")
+    assert info["base_url"] == "http://127.0.0.1:1/v2" and info["api_token"] == TOKEN
