@@ -93,6 +93,14 @@ def test_window_is_spoken() -> None:
     assert text == "Customers who spent more than 1,000 in total between 2025-01-01 and 2025-12-31"
 
 
+def test_small_counts_read_naturally() -> None:
+    assert sentence(c("visits", "ge", 1)) == "Customers who visited at least once"
+    assert sentence(c("email_clicks", "gt", 1)) == "Customers who clicked in emails more than once"
+    assert sentence(c("orders", "lt", 1)) == "Customers who placed no orders"
+    assert sentence(c("visits", "eq", 0)) == "Customers who never visited"
+    assert sentence(c("orders", "ge", 1)) == "Customers who placed at least 1 order"
+
+
 def test_not_flips_exact_opposites() -> None:
     assert sentence({"not": c("orders", "gt", 2)}) == "Customers who placed at most 2 orders"
     assert sentence({"not": c("purchased_product", "has", "Burr Grinder")}) == (

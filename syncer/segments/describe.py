@@ -74,6 +74,7 @@ COMPARE = {
     "lt": "fewer than {}",
     "le": "at most {}",
 }
+ONCE = {"eq": "exactly once", "ge": "at least once", "gt": "more than once", "le": "at most once"}
 DATE_COMPARE = {"eq": "on {}", "gt": "after {}", "ge": "on or after {}", "lt": "before {}"}
 DATE_COMPARE["le"] = "on or before {}"
 # the exact complement of an operator (see catalog: ne/not_in/has_not match no-value customers)
@@ -179,10 +180,12 @@ def condition(cond: Condition) -> str:
     window = window_text(cond.window)
     if f in COUNTS:
         verb, one, many = COUNTS[f]
-        if op == "eq" and value == 0:
+        if (op, value) in (("eq", 0), ("lt", 1), ("le", 0)):
             if many == "times":
                 return f"who never {verb}{window}"
             return f"who {verb} no {many}{window}"
+        if many == "times" and value == 1 and op in ONCE:
+            return f"who {verb} {ONCE[op]}{window}"
         return f"who {verb} {quantity(op, value, one, many)}{window}"
     if f == "total_spent":
         if op == "between" and isinstance(value, tuple):
