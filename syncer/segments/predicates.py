@@ -215,7 +215,10 @@ def _days_since(cond: Condition, now: datetime, negate: bool) -> Bool:
     if cond.op in ("is_set", "is_not_set"):
         test = any_row(table, table.c.customer_id, [])
         return not_(test) if (cond.op == "is_not_set") != negate else test
-    ok = accepted(cond.op, cond.value, False)
+    op = cond.op
+    if op == "ne":  # the complement of eq, so it matches customers with no rows too
+        op, negate = "eq", not negate
+    ok = accepted(op, cond.value, False)
     last = func.max(col)
     tests: list[Bool] = []
     for (

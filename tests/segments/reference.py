@@ -15,6 +15,7 @@ from syncer.schema import COMMERCE_TABLES, DEVICES, create_commerce_schema
 from syncer.segments.model import Condition, Group, Not, SegmentRef, TimeRange
 
 TABLES = {t.name: t for t in COMMERCE_TABLES}
+DEFAULTS = {"accepts_marketing": False, "status": None, "refunded_cents": 0, "quantity": 1}
 ORDER = [t.name for t in COMMERCE_TABLES]
 
 
@@ -28,6 +29,10 @@ class World:
         rows = self.rows[table]
         if "id" in TABLES[table].c and "id" not in values:
             values["id"] = len(rows) + 1
+        for col in TABLES[table].c:  # every row names every column (one executemany)
+            values.setdefault(col.name, DEFAULTS.get(col.name))
+        if table == "orders" and values["status"] is None:
+            values["status"] = "paid"
         rows.append(values)
         return values
 
