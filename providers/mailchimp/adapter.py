@@ -75,7 +75,7 @@ from providers.base import (
     TagInfo,
 )
 from providers.errors import BadConfiguration, MemberRejected, NotFound
-from providers.http import RetryPolicy, call_with_retries, shared_limiter
+from providers.http import RateLimiter, RetryPolicy, call_with_retries, shared_limiter
 from providers.mailchimp.client import (
     CONNECTIONS,
     TIMEOUT,
@@ -160,8 +160,11 @@ class Mailchimp(Provider):
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         retry: RetryPolicy | None = None,
+        limiter: RateLimiter | None = None,
+        page_size: int = PAGE,
     ) -> None:
         super().__init__()
+        self.page_size = min(max(1, page_size), PAGE)
         dc = api_key.rsplit("-", 1)[1] if "-" in api_key else ""
         self.host = (base_url or f"https://{dc}.api.mailchimp.com/3.0").rstrip("/")
         api = PooledApiClient({"api_key": api_key, "timeout": TIMEOUT}, pooled_session(session))
@@ -175,7 +178,7 @@ class Mailchimp(Provider):
         self._sleep = sleep
         self._retry = retry
         account = hashlib.sha256(api_key.encode()).hexdigest()[:16]
-        self._limiter = shared_limiter(
+        self._limiter = limiter or shared_limiter(
             f"mailchimp:{account}", replace(self.limits, max_concurrency=CONNECTIONS)
         )
         self._lock = threading.RLock()
@@ -224,7 +227,7 @@ class Mailchimp(Provider):
             yield from items
             offset += len(items)
             total = answer.get("total_items")
-            if len(items) < PAGE or (isinstance(total, int) and offset >= total):
+            if len(items) < self.page_size or (isinstance(total, int) and offset >= total):
                 return
 
     # --- account -------------------------------------------------------------------------
@@ -242,7 +245,9 @@ class Mailchimp(Provider):
             ListInfo(
                 str(a["id"]), str(a.get("name") or ""), (a.get("stats") or {}).get("member_count")
             )
-            for a in self._pages(lambda o: self.lists.get_all_lists(count=PAGE, offset=o), "lists")
+            for a in self._pages(
+                lambda o: self.lists.get_all_lists(count=self.page_size, offset=o), "lists"
+            )
         ]
         tags: list[TagInfo] = []
         fields: list[MergeFieldInfo] = []
@@ -257,7 +262,7 @@ class Mailchimp(Provider):
 
     def _merge_fields(self, list_id: str) -> Iterator[MergeFieldInfo]:
         pages = self._pages(
-            lambda o: self.lists.get_list_merge_fields(list_id, count=PAGE, offset=o),
+            lambda o: self.lists.get_list_merge_fields(list_id, count=self.page_size, offset=o),
             "merge_fields",
         )
         for f in pages:
@@ -271,7 +276,9 @@ class Mailchimp(Provider):
 
     def _static_segments(self, list_id: str) -> Iterator[dict[str, Any]]:
         return self._pages(
-            lambda o: self.lists.list_segments(list_id, type="static", count=PAGE, offset=o),
+            lambda o: self.lists.list_segments(
+                list_id, type="static", count=self.page_size, offset=o
+            ),
             "segments",
         )
 
@@ -465,7 +472,7 @@ class Mailchimp(Provider):
             lambda o: self.lists.get_segment_members_list(
                 destination.list_id,
                 seg,
-                count=PAGE,
+                count=self.page_size,
                 offset=o,
                 fields=["members.email_address", "total_items"],
                 include_cleaned=TRUE,
