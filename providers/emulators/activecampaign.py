@@ -64,68 +64,29 @@ Unconfirmed (not in the published reference; chosen as noted):
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
 from providers.emulators.activecampaign_import import EMAIL, ImportBook
+from providers.emulators.activecampaign_model import (
+    API,
+    STAMP,
+    AccountState,
+    invalid,
+    missing,
+    not_found,
+    perstag,
+)
 from providers.emulators.base import Emulator, Reply, Request
 from providers.emulators.quota import Clock, Quota, whole_seconds
 
-API = "/api/3"
 PAGE_DEFAULT, PAGE_MAX = 20, 100
-SUBSCRIBED, UNSUBSCRIBED = 1, 2
-STAMP = "2024-01-01T00:00:00-06:00"
 
 
-def perstag(title: str) -> str:
-    """A field's personalization tag as the UI derives it: ``Loyalty tier`` -> ``LOYALTY_TIER``."""
-    return re.sub(r"[^A-Z0-9]+", "_", title.upper()).strip("_")
-
-
-@dataclass
-class Contact:
-    id: str
-    email: str
-    first_name: str = ""
-    last_name: str = ""
-    phone: str = ""
-    fields: dict[str, str] = field(default_factory=dict)
-
-    def view(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "email": self.email,
-            "firstName": self.first_name,
-            "lastName": self.last_name,
-            "phone": self.phone,
-            "cdate": STAMP,
-            "udate": STAMP,
-            "deleted": "0",
-            "links": {"contactTags": f"{API}/contacts/{self.id}/contactTags"},
-        }
-
-
-def _missing(pointer: str) -> Reply:
-    """The documented 422 for an absent attribute."""
-    err = {"status": 422, "title": "Missing attribute", "source": {"pointer": pointer}}
-    return Reply(422, {"errors": [err]})
-
-
-def _invalid(title: str, code: str, pointer: str, detail: str = "") -> Reply:
-    err = {"title": title, "detail": detail, "code": code, "source": {"pointer": pointer}}
-    return Reply(422, {"errors": [err]})
-
-
-def _not_found(what: str, ident: str) -> Reply:
-    return Reply(404, {"message": f"No Result found for {what} with id {ident}"})
-
-
-class ActiveCampaignEmulator(Emulator):
+class ActiveCampaignEmulator(AccountState, Emulator):
     name = "activecampaign"
 
     def __init__(
@@ -158,18 +119,9 @@ class ActiveCampaignEmulator(Emulator):
     # -- framework hooks ------------------------------------------------------------------
     def reset(self) -> None:
         with self.lock:
-            self.contacts: dict[str, Contact] = {}
-            self.by_email: dict[str, str] = {}  # lower-cased email -> contact id
-            self.lists: dict[str, str] = dict(self.seed_lists)
-            self.fields: dict[str, str] = dict(self.seed_fields)
-            self.tags: dict[str, dict[str, str]] = {}  # id -> {tag, tagType, description}
-            self.statuses: dict[tuple[str, str], int] = {}  # (contact id, list id) -> 1 | 2
-            self.associations: dict[str, tuple[str, str]] = {}  # contactTag id -> (contact, tag)
-            self._ids: dict[str, int] = {}
+            self.clear_state(self.seed_lists, self.seed_fields, self.seed_tags)
             self.per_second.clear()
             self.imports.clear()
-            for name in self.seed_tags:
-                self.tag_named(name)
 
     def authorize(self, req: Request) -> Reply | None:
         if req.headers.get("api-token") != self.api_token:
@@ -203,80 +155,14 @@ class ActiveCampaignEmulator(Emulator):
 
     def state(self) -> dict[str, Any]:
         with self.lock:
-            contacts = {}
-            for c in self.contacts.values():
-                contacts[c.email.lower()] = {
-                    "id": c.id,
-                    "first_name": c.first_name,
-                    "last_name": c.last_name,
-                    "fields": dict(c.fields),
-                    "lists": {lst: s for (cid, lst), s in self.statuses.items() if cid == c.id},
-                    "tags": sorted(
-                        self.tags[t]["tag"] for cid, t in self.associations.values() if cid == c.id
-                    ),
-                }
-            return {
-                "lists": dict(self.lists),
-                "tags": {i: t["tag"] for i, t in self.tags.items()},
-                "fields": dict(self.fields),
-                "contacts": contacts,
-                "contact_tags": {
-                    a: {"contact": c, "tag": t} for a, (c, t) in self.associations.items()
-                },
-                "imports": self.imports.view(),
-            }
-
-    # -- state helpers (also for tests and demos) -----------------------------------------
-    def next_id(self, kind: str) -> str:
-        # association ids are numbered apart from tag ids (from 9001), so a removal by tag id
-        # (a classic mistake) answers 404 instead of silently removing some other association
-        self._ids[kind] = self._ids.get(kind, 9000 if kind == "contactTag" else 0) + 1
-        return str(self._ids[kind])
-
-    def upsert(self, email: str, **values: Any) -> tuple[Contact, bool]:
-        """The contact with this email, created when missing; non-None ``values`` are set."""
-        cid = self.by_email.get(email.lower())
-        created = cid is None
-        if cid is None:
-            cid = self.next_id("contact")
-            self.contacts[cid] = Contact(cid, email)
-            self.by_email[email.lower()] = cid
-        contact = self.contacts[cid]
-        for key in ("first_name", "last_name", "phone"):
-            if values.get(key) is not None:
-                setattr(contact, key, str(values[key]))
-        contact.fields.update(values.get("fields") or {})
-        return contact, created
-
-    def tag_named(self, name: str, tag_type: str = "contact") -> str:
-        """The id of the tag called ``name`` (any case), created when missing."""
-        for tid, tag in self.tags.items():
-            if tag["tag"].lower() == name.lower() and tag["tagType"] == tag_type:
-                return tid
-        tid = self.next_id("tag")
-        self.tags[tid] = {"tag": name, "tagType": tag_type, "description": ""}
-        return tid
-
-    def associate(self, contact_id: str, tag_id: str) -> tuple[str, bool]:
-        """The contactTag id for (contact, tag), created when missing; and whether it was new."""
-        for aid, pair in self.associations.items():
-            if pair == (contact_id, tag_id):
-                return aid, False
-        aid = self.next_id("contactTag")
-        self.associations[aid] = (contact_id, tag_id)
-        return aid, True
+            return {**self.state_view(), "imports": self.imports.view()}
 
     def seed_contact(
         self, email: str, lists: Mapping[str, int] | None = None, tags: Iterable[str] = ()
     ) -> str:
         """Put a contact in place (e.g. one who unsubscribed: ``lists={"1": 2}``); its id."""
         with self.lock:
-            contact, _ = self.upsert(email)
-            for list_id, status in (lists or {}).items():
-                self.statuses[(contact.id, str(list_id))] = int(status)
-            for name in tags:
-                self.associate(contact.id, self.tag_named(name))
-            return contact.id
+            return self.put_contact(email, lists or {}, tags)
 
     # -- paging ---------------------------------------------------------------------------
     def _page(self, req: Request, key: str, items: list[dict[str, Any]], **extra: Any) -> Reply:
@@ -304,25 +190,15 @@ class ActiveCampaignEmulator(Emulator):
         }
         return Reply(body={"user": user})
 
-    def _list_view(self, list_id: str) -> dict[str, Any]:
-        name = self.lists[list_id]
-        return {
-            "id": list_id,
-            "name": name,
-            "stringid": perstag(name).lower().replace("_", "-"),
-            "cdate": STAMP,
-            "userid": "1",
-        }
-
     @Emulator.route("GET", rf"{API}/lists")
     def get_lists(self, req: Request) -> Reply:
-        return self._page(req, "lists", [self._list_view(i) for i in sorted(self.lists, key=int)])
+        return self._page(req, "lists", [self.list_view(i) for i in sorted(self.lists, key=int)])
 
     @Emulator.route("GET", rf"{API}/lists/(?P<id>\d+)")
     def get_list(self, req: Request) -> Reply:
         if req.params["id"] not in self.lists:
-            return _not_found("List", req.params["id"])
-        return Reply(body={"list": self._list_view(req.params["id"])})
+            return not_found("List", req.params["id"])
+        return Reply(body={"list": self.list_view(req.params["id"])})
 
     @Emulator.route("GET", rf"{API}/fields")
     def get_fields(self, req: Request) -> Reply:
@@ -340,23 +216,20 @@ class ActiveCampaignEmulator(Emulator):
         ]
         return self._page(req, "fields", items, fieldOptions=[], fieldRels=[])
 
-    def _tag_view(self, tag_id: str) -> dict[str, Any]:
-        return {"id": tag_id, **self.tags[tag_id], "cdate": STAMP}
-
     @Emulator.route("GET", rf"{API}/tags")
     def get_tags(self, req: Request) -> Reply:
         search = (req.arg("search") or "").lower()
         ids = [i for i in sorted(self.tags, key=int) if search in self.tags[i]["tag"].lower()]
-        return self._page(req, "tags", [self._tag_view(i) for i in ids])
+        return self._page(req, "tags", [self.tag_view(i) for i in ids])
 
     @Emulator.route("POST", rf"{API}/tags")
     def create_tag(self, req: Request) -> Reply:
         tag = req.body.get("tag") if isinstance(req.body, dict) else None
         if not isinstance(tag, dict) or not str(tag.get("tag") or "").strip():
-            return _missing("/data/attributes/tag")
+            return missing("/data/attributes/tag")
         name, kind = str(tag["tag"]).strip(), str(tag.get("tagType") or "contact")
         if kind not in ("contact", "template"):
-            return _invalid(
+            return invalid(
                 "Invalid tagType",
                 "invalid",
                 "/data/attributes/tagType",
@@ -365,7 +238,7 @@ class ActiveCampaignEmulator(Emulator):
         if any(
             t["tag"].lower() == name.lower() and t["tagType"] == kind for t in self.tags.values()
         ):
-            return _invalid(
+            return invalid(
                 "Duplicate entry",
                 "duplicate",
                 "/data/attributes/tag",
@@ -373,7 +246,7 @@ class ActiveCampaignEmulator(Emulator):
             )
         tid = self.tag_named(name, kind)
         self.tags[tid]["description"] = str(tag.get("description") or "")
-        return Reply(201, {"tag": self._tag_view(tid)})
+        return Reply(201, {"tag": self.tag_view(tid)})
 
     # -- contacts -------------------------------------------------------------------------
     @Emulator.route("GET", rf"{API}/contacts")
@@ -404,19 +277,19 @@ class ActiveCampaignEmulator(Emulator):
     def get_contact(self, req: Request) -> Reply:
         contact = self.contacts.get(req.params["id"])
         if contact is None:
-            return _not_found("Subscriber", req.params["id"])
+            return not_found("Subscriber", req.params["id"])
         return Reply(body={"contact": contact.view()})
 
     @Emulator.route("POST", rf"{API}/contact/sync")
     def sync_contact(self, req: Request) -> Reply:
         data = req.body.get("contact") if isinstance(req.body, dict) else None
         if not isinstance(data, dict) or not str(data.get("email") or "").strip():
-            return _missing("/data/attributes/email")
+            return missing("/data/attributes/email")
         email = str(data["email"]).strip()
         kind = self.faults.reject.get(email.lower())
         if kind is not None or not EMAIL.match(email):
             detail = f"rejected: {kind}" if kind else ""
-            return _invalid(
+            return invalid(
                 "Contact Email Address is not valid.",
                 "email_invalid",
                 "/data/attributes/email",
@@ -426,7 +299,7 @@ class ActiveCampaignEmulator(Emulator):
         for fv in data.get("fieldValues") or []:
             fid = str(fv.get("field")) if isinstance(fv, dict) else ""
             if fid not in self.fields:
-                return _invalid(
+                return invalid(
                     "Field not found",
                     "field_missing",
                     "/data/attributes/fieldValues",
@@ -449,88 +322,68 @@ class ActiveCampaignEmulator(Emulator):
         )
 
     # -- list membership ------------------------------------------------------------------
-    def _contact_list_view(self, contact_id: str, list_id: str) -> dict[str, Any]:
-        status = self.statuses[(contact_id, list_id)]
-        return {
-            "contact": contact_id,
-            "list": list_id,
-            "status": str(status),
-            "sdate": STAMP,
-            "id": f"{contact_id}-{list_id}",
-        }
-
     @Emulator.route("GET", rf"{API}/contacts/(?P<id>\d+)/contactLists")
     def get_contact_lists(self, req: Request) -> Reply:
         cid = req.params["id"]
         if cid not in self.contacts:
-            return _not_found("Subscriber", cid)
-        views = [self._contact_list_view(c, lst) for (c, lst) in sorted(self.statuses) if c == cid]
+            return not_found("Subscriber", cid)
+        views = [self.contact_list_view(c, lst) for (c, lst) in sorted(self.statuses) if c == cid]
         return Reply(body={"contactLists": views})
 
     @Emulator.route("POST", rf"{API}/contactLists")
     def set_list_status(self, req: Request) -> Reply:
         data = req.body.get("contactList") if isinstance(req.body, dict) else None
         if not isinstance(data, dict):
-            return _missing("/data/attributes/contactList")
+            return missing("/data/attributes/contactList")
         for attr in ("list", "contact", "status"):
             if data.get(attr) in (None, ""):
-                return _missing(f"/data/attributes/{attr}")
+                return missing(f"/data/attributes/{attr}")
         cid, list_id, status = str(data["contact"]), str(data["list"]), str(data["status"])
         if status not in ("1", "2"):
-            return _invalid(
+            return invalid(
                 "Invalid status",
                 "invalid",
                 "/data/attributes/status",
                 "status is 1 (subscribe) or 2 (unsubscribe)",
             )
         if cid not in self.contacts:
-            return _not_found("Subscriber", cid)
+            return not_found("Subscriber", cid)
         if list_id not in self.lists:
-            return _not_found("List", list_id)
+            return not_found("List", list_id)
         self.statuses[(cid, list_id)] = int(status)  # status 1 re-subscribes: the real API does
-        view = self._contact_list_view(cid, list_id)
+        view = self.contact_list_view(cid, list_id)
         view["status"] = int(status)
         return Reply(body={"contacts": [self.contacts[cid].view()], "contactList": view})
 
     # -- tags on contacts -----------------------------------------------------------------
-    def _association_view(self, aid: str) -> dict[str, Any]:
-        cid, tid = self.associations[aid]
-        return {
-            "id": aid,
-            "contact": cid,
-            "tag": tid,
-            "cdate": STAMP,
-            "links": {"contact": f"/{aid}/contact", "tag": f"/{aid}/tag"},
-        }
-
     @Emulator.route("POST", rf"{API}/contactTags")
     def add_contact_tag(self, req: Request) -> Reply:
         data = req.body.get("contactTag") if isinstance(req.body, dict) else None
         if not isinstance(data, dict):
-            return _missing("/data/attributes/contactTag")
+            return missing("/data/attributes/contactTag")
         for attr in ("contact", "tag"):
             if data.get(attr) in (None, ""):
-                return _missing(f"/data/attributes/{attr}")
+                return missing(f"/data/attributes/{attr}")
         cid, tid = str(data["contact"]), str(data["tag"])
         for known, what in ((cid in self.contacts, "Contact"), (tid in self.tags, "Tag")):
             if not known:
                 err = {"status": 404, "title": "Not Found", "detail": f"{what} not found"}
                 return Reply(404, {"errors": [err]})
         aid, _new = self.associate(cid, tid)
-        return Reply(201, {"contactTag": self._association_view(aid)})
+        return Reply(201, {"contactTag": self.association_view(aid)})
 
     @Emulator.route("GET", rf"{API}/contacts/(?P<id>\d+)/contactTags")
     def get_contact_tags(self, req: Request) -> Reply:
         cid = req.params["id"]
         if cid not in self.contacts:
-            return _not_found("Subscriber", cid)
+            return not_found("Subscriber", cid)
         aids = sorted((a for a, (c, _t) in self.associations.items() if c == cid), key=int)
-        return Reply(body={"contactTags": [self._association_view(a) for a in aids]})
+        return Reply(body={"contactTags": [self.association_view(a) for a in aids]})
 
     @Emulator.route("DELETE", rf"{API}/contactTags/(?P<id>\d+)")
     def remove_contact_tag(self, req: Request) -> Reply:
         if self.associations.pop(req.params["id"], None) is None:
-            return _not_found("SubscriberTag", req.params["id"])
+            return not_found("SubscriberTag", req.params["id"])
         return Reply(body={})
 
     # -- bulk import ----------------------------------------------------------------------
