@@ -1,0 +1,136 @@
+"""The Mailchimp adapter against the local emulator: real HTTP, real SDK, counted calls."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import pytest
+
+from providers.base import Change, ChangeKind, Destination, Member, OnLeave, OutcomeStatus
+from providers.emulators.base import EmulatorServer
+from providers.emulators.mailchimp import DEMO_API_KEY, MailchimpEmulator
+from providers.errors import AuthenticationFailed, NotFound
+from providers.http import RateLimiter, RetryPolicy
+from providers.mailchimp import Mailchimp
+
+LIST = "demo-list"
+DEST = Destination(LIST, "vip")
+SETUP = 3  # GET the audience, GET its static segments, POST the new tag
+
+
+@pytest.fixture
+def emulator() -> Iterator[tuple[MailchimpEmulator, str]]:
+    emu = MailchimpEmulator()
+    with EmulatorServer(emu) as server:
+        yield emu, f"{server.url}/3.0"
+
+
+def adapter(base_url: str, key: str = DEMO_API_KEY) -> Mailchimp:
+    return Mailchimp(
+        key,
+        base_url=base_url,
+        sleep=lambda _s: None,
+        retry=RetryPolicy(attempts=3),
+        limiter=RateLimiter(0, 10),
+    )
+
+
+def member(i: int, consent: bool = True) -> Member:
+    return Member(f"Person{i}@Example.com", str(i), first_name=f"P{i}", consent=consent)
+
+
+def test_1200_adds_land_in_the_fewest_calls_and_removes_keep_the_contacts(
+    emulator: tuple[MailchimpEmulator, str],
+) -> None:
+    emu, url = emulator
+    emu.seed_member(LIST, "person7@example.com", "unsubscribed")  # left in the UI long ago
+    emu.seed_member(LIST, "person8@example.com", "cleaned")
+    mc = adapter(url)
+    adds = [Change(ChangeKind.ADD, member(i, consent=i % 3 != 0)) for i in range(1200)]
+    outcomes = [o for batch in mc.push(DEST, adds) for o in batch]
+
+    assert len(outcomes) == 1200
+    assert {o.status for o in outcomes} == {OutcomeStatus.APPLIED}
+    calls = emu.stats()["calls"]
+    batches = math.ceil(1200 / mc.limits.batch_size)
+    assert calls["batch_subscribe"] == batches and calls["batch_segment"] == batches
+    assert emu.total_calls == SETUP + 2 * batches == mc.stats.calls
+    assert emu.stats()["peak_in_flight"] <= 10
+    state = emu.state()[LIST]["members"]
+    assert len(emu.tag_members(LIST, "vip")) == 1200
+    assert state["person7@example.com"]["status"] == "unsubscribed"  # tagged, never resubscribed
+    assert state["person8@example.com"]["status"] == "cleaned"
+    assert state["person1@example.com"]["status"] == "subscribed"
+    assert state["person3@example.com"]["status"] == "transactional"  # no consent
+    assert state["person1@example.com"]["merge_fields"]["FNAME"] == "P1"
+
+    before = emu.total_calls
+    removes = [Change(ChangeKind.REMOVE, member(i)) for i in range(1200)]
+    assert all(o.status is OutcomeStatus.APPLIED for b in mc.push(DEST, removes) for o in b)
+    assert emu.total_calls - before == batches  # one members_to_remove call per batch
+    after = emu.state()[LIST]["members"]
+    assert emu.tag_members(LIST, "vip") == set()
+    assert len(after) == 1200  # every contact is still in the audience, status unchanged
+    assert {e: m["status"] for e, m in after.items()} == {e: m["status"] for e, m in state.items()}
+    assert not any(m["archived"] for m in after.values())
+
+
+def test_replayed_adds_and_removes_are_idempotent(
+    emulator: tuple[MailchimpEmulator, str],
+) -> None:
+    emu, url = emulator
+    mc = adapter(url)
+    adds = [Change(ChangeKind.ADD, member(i)) for i in range(3)]
+    mc.apply_batch(DEST, adds)
+    again = mc.apply_batch(DEST, adds)  # a crash before settling: the same batch once more
+    assert [o.status for o in again] == [OutcomeStatus.APPLIED] * 3
+    removes = [Change(ChangeKind.REMOVE, member(i)) for i in range(3)]
+    mc.apply_batch(DEST, removes)
+    assert [o.status for o in mc.apply_batch(DEST, removes)] == [OutcomeStatus.APPLIED] * 3
+    assert emu.tag_members(LIST, "vip") == set()
+
+
+def test_rejections_updates_and_on_leave_against_the_emulator(
+    emulator: tuple[MailchimpEmulator, str],
+) -> None:
+    emu, url = emulator
+    emu.faults.reject = {"fake@example.com": "invalid", "gone@example.com": "forgotten"}
+    mc = adapter(url)
+    changes = [
+        Change(ChangeKind.ADD, Member(e, e, consent=True))
+        for e in ("ok@example.com", "fake@example.com", "gone@example.com")
+    ]
+    out = {o.email: o for o in mc.apply_batch(DEST, changes)}
+    assert out["ok@example.com"].status is OutcomeStatus.APPLIED
+    assert out["fake@example.com"].status is OutcomeStatus.REJECTED
+    assert not out["fake@example.com"].retryable
+    assert out["gone@example.com"].status is OutcomeStatus.REJECTED
+
+    renamed = Member("ok@example.com", "ok", first_name="Zoe", last_name="Roe")
+    (updated,) = mc.apply_batch(DEST, [Change(ChangeKind.UPDATE, renamed)])
+    assert updated.status is OutcomeStatus.APPLIED
+    state = emu.state()[LIST]["members"]["ok@example.com"]
+    assert (state["merge_fields"]["FNAME"], state["status"]) == ("Zoe", "subscribed")
+
+    leave = Destination(LIST, "vip", OnLeave.UNSUBSCRIBE)
+    mc.apply_batch(leave, [Change(ChangeKind.REMOVE, renamed)])
+    assert emu.state()[LIST]["members"]["ok@example.com"]["status"] == "unsubscribed"
+
+
+def test_check_discover_and_errors_against_the_emulator(
+    emulator: tuple[MailchimpEmulator, str],
+) -> None:
+    emu, url = emulator
+    mc = Mailchimp.from_credentials({"api_key": DEMO_API_KEY}, base_url=url, sleep=lambda _s: None)
+    assert mc.check().account == emu.account_name
+    found = mc.discover()
+    assert [a.id for a in found.lists] == [LIST]
+    assert any(f.tag == "FNAME" for f in found.merge_fields)
+    with pytest.raises(NotFound, match="'nope'"):
+        mc.ensure_tag(Destination("nope", "vip"))
+    with pytest.raises(AuthenticationFailed):
+        adapter(url, key="wrong-us1").check()
+    emu.faults.error_next = 1  # one 500, then the call goes through
+    assert mc.ensure_tag(DEST) == mc.ensure_tag(DEST)
+    assert mc.stats.retries == 1
