@@ -46,11 +46,10 @@ is a guard that keeps per-member loops (UPDATE, archive) polite, and is far abov
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, ClassVar, Self
 
 import requests
@@ -76,6 +75,18 @@ from providers.base import (
 )
 from providers.errors import BadConfiguration, MemberRejected, NotFound
 from providers.http import RateLimiter, RetryPolicy, call_with_retries, shared_limiter
+from providers.mailchimp.answers import (
+    ABSENT,
+    ALREADY,
+    APPLIED,
+    Verdict,
+    emails_in,
+    member_errors,
+    merge_fields,
+    rejected,
+    segment_errors,
+    subscriber_hash,
+)
 from providers.mailchimp.client import (
     CONNECTIONS,
     TIMEOUT,
@@ -88,63 +99,6 @@ from providers.mailchimp.client import (
 PAGE = 1000  # documented maximum ``count``
 BATCH = 500  # members per batch subscribe / per members_to_add / per members_to_remove
 TRUE = "true"  # query flags: the SDK would send Python's "True"
-# Segment errors that say the wanted state already holds (Mailchimp's wording is not specified).
-ALREADY = re.compile(r"\balready\b", re.IGNORECASE)
-ABSENT = re.compile(r"\b(not|no longer)\b.{0,20}\b(member|in|on|part|found|exists?)\b", re.I)
-
-
-def subscriber_hash(email: str) -> str:
-    """Mailchimp's member id: MD5 of the lower-cased address."""
-    return hashlib.md5(email.strip().lower().encode(), usedforsecurity=False).hexdigest()
-
-
-def merge_fields(member: Member, *, clear: bool = False) -> dict[str, str]:
-    """FNAME/LNAME and the member's extra merge fields; ``clear`` sends "" for missing names."""
-    fields: dict[str, str] = {}
-    for tag, value in (("FNAME", member.first_name), ("LNAME", member.last_name)):
-        if value is not None or clear:
-            fields[tag] = value or ""
-    fields.update(member.merge_fields)
-    return fields
-
-
-@dataclass(frozen=True)
-class Verdict:
-    status: OutcomeStatus
-    reason: str | None = None
-    retryable: bool = False
-
-
-APPLIED = Verdict(OutcomeStatus.APPLIED)
-
-
-def rejected(reason: str, *, retryable: bool = False) -> Verdict:
-    return Verdict(OutcomeStatus.REJECTED, reason, retryable)
-
-
-def _emails(items: Any, key: str = "email_address") -> set[str]:
-    return {str(m.get(key) or "").lower() for m in items or [] if isinstance(m, dict)}
-
-
-def _member_errors(answer: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
-    """Batch subscribe ``errors``: address -> (error_code, one-line reason)."""
-    found: dict[str, tuple[str, str]] = {}
-    for err in answer.get("errors") or []:
-        email = str(err.get("email_address") or "").lower()
-        reason = str(err.get("error") or "refused")
-        if err.get("field"):
-            reason += f" ({err['field']}: {err.get('field_message') or ''})".replace(": )", ")")
-        found[email] = (str(err.get("error_code") or ""), reason)
-    return found
-
-
-def _segment_errors(answer: Mapping[str, Any]) -> dict[str, str]:
-    """Segment ``errors[{email_addresses, error}]``: address -> reason."""
-    return {
-        str(email).lower(): str(err.get("error") or "refused")
-        for err in answer.get("errors") or []
-        for email in err.get("email_addresses") or []
-    }
 
 
 class Mailchimp(Provider):
@@ -363,15 +317,15 @@ class Mailchimp(Provider):
             lambda: self.lists.batch_list_members(list_id, body, skip_merge_validation=TRUE)
         )
         verdicts: dict[str, Verdict] = {}
-        for email, (code, reason) in _member_errors(answer).items():
+        for email, (code, reason) in member_errors(answer).items():
             if email in members and code != "ERROR_CONTACT_EXISTS":
                 verdicts[email] = rejected(reason)
         to_tag = [e for e in members if e not in verdicts]
         if not to_tag:
             return verdicts
         tagged = self._segment(list_id, seg, {"members_to_add": [members[e].email for e in to_tag]})
-        added = _emails(tagged.get("members_added"))
-        refused = _segment_errors(tagged)
+        added = emails_in(tagged.get("members_added"))
+        refused = segment_errors(tagged)
         for email in to_tag:
             if email in added:
                 verdicts[email] = APPLIED
@@ -427,8 +381,8 @@ class Mailchimp(Provider):
         self, list_id: str, seg: str, emails: list[str], on_leave: OnLeave
     ) -> dict[str, Verdict]:
         answer = self._segment(list_id, seg, {"members_to_remove": emails})
-        removed = _emails(answer.get("members_removed"))
-        refused = _segment_errors(answer)
+        removed = emails_in(answer.get("members_removed"))
+        refused = segment_errors(answer)
         verdicts: dict[str, Verdict] = {}
         for email in emails:
             reason = refused.get(email)
@@ -451,7 +405,7 @@ class Mailchimp(Provider):
         answer = self._call(lambda: self.lists.batch_list_members(list_id, body))
         return {
             email: rejected(f"untagged, but not unsubscribed: {reason}")
-            for email, (_code, reason) in _member_errors(answer).items()
+            for email, (_code, reason) in member_errors(answer).items()
             if email in emails
         }
 
