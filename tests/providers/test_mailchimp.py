@@ -32,7 +32,7 @@ from providers.errors import (
 )
 from providers.http import RateLimiter, RetryPolicy
 from providers.mailchimp import Mailchimp
-from providers.mailchimp.adapter import subscriber_hash
+from providers.mailchimp.answers import subscriber_hash
 from providers.mailchimp.client import MAPPING, error_class, result, translate
 
 KEY = "0123456789abcdef0123456789abcdef-us21"

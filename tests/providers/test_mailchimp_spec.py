@@ -13,7 +13,7 @@ import responses
 from providers.base import Change, ChangeKind, Destination, Member, OnLeave
 from providers.http import RateLimiter
 from providers.mailchimp import Mailchimp
-from providers.mailchimp.adapter import subscriber_hash
+from providers.mailchimp.answers import subscriber_hash
 from tests.providers.spec import MAILCHIMP_SPEC, ApiSpec, SpecMismatch
 
 KEY = "0123456789abcdef0123456789abcdef-us21"
