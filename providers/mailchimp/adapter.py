@@ -102,6 +102,8 @@ TRUE = "true"  # query flags: the SDK would send Python's "True"
 
 
 class Mailchimp(Provider):
+    """One Mailchimp account (API key ``<key>-<dc>``); ``base_url`` points the SDK elsewhere."""
+
     name: ClassVar[str] = "mailchimp"
     credential_keys: ClassVar[tuple[str, ...]] = ("api_key",)
     limits = Limits(batch_size=BATCH, requests_per_second=10.0, max_concurrency=4)
