@@ -95,6 +95,11 @@ class ActiveCampaign(Provider):
                 "https://ACCOUNT.api-us1.com, api_token from Settings > Developer)",
                 provider=cls.name,
             )
+        if not credentials["api_url"].startswith(("https://", "http://")):
+            raise BadConfiguration(
+                "credentials.api_url must be the account URL, like https://ACCOUNT.api-us1.com",
+                provider=cls.name,
+            )
         root = (base_url or credentials["api_url"]).rstrip("/")
         if base_url is None and not root.endswith("/api/3"):
             root += "/api/3"

@@ -85,6 +85,8 @@ def test_from_credentials_builds_the_api_root_and_names_missing_keys(rsps):
     with pytest.raises(BadConfiguration, match="api_token") as err:
         ActiveCampaign.from_credentials({"api_url": ROOT})
     assert "api_url," not in str(err.value)
+    with pytest.raises(BadConfiguration, match="api_url must be the account URL"):
+        ActiveCampaign.from_credentials({"api_url": "shop", "api_token": TOKEN})
 
 
 def test_bad_token_is_authentication_failed_without_the_token(rsps):
