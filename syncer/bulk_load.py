@@ -104,3 +104,18 @@ class BulkWriter:
                 text("SELECT setval(pg_get_serial_sequence(:t, 'id'), :v, false)"),
                 {"t": table.name, "v": largest + 1},
             )
+
+    def analyze(self, conn: Connection, tables: Sequence[Table]) -> None:
+        """Refresh the planner's statistics after a bulk load.
+
+        Without them SQLite may drive a segment's EXISTS subqueries from the wrong index and
+        take minutes instead of milliseconds on 100,000 customers.
+        """
+        quote = self.engine.dialect.identifier_preparer.quote
+        names = ", ".join(quote(t.name) for t in tables)
+        if self.dialect == "sqlite":
+            conn.exec_driver_sql("ANALYZE")
+        elif self.dialect == "postgresql":
+            conn.exec_driver_sql(f"ANALYZE {names}")
+        else:
+            conn.exec_driver_sql(f"ANALYZE TABLE {names}").all()

@@ -16,6 +16,9 @@ The shape, so segments have something to find:
   (abandoned carts come after the customer's last order);
 * email events (open, click, conversion) only for consenting customers, fading over time for
   customers who went quiet.
+
+The planner's statistics are refreshed at the end (ANALYZE): without them SQLite can pick an
+index order that makes a segment count take minutes instead of milliseconds.
 """
 
 from __future__ import annotations
@@ -359,4 +362,5 @@ def generate(
     with engine.begin() as conn:
         tables = [t for t, _c in (*CATALOGUE_COLUMNS.values(), *TABLES.values())]
         writer.finish(conn, tables)
+        writer.analyze(conn, tables)
     return counts

@@ -142,6 +142,17 @@ def test_new_rows_get_fresh_ids_after_generation(engine: Engine) -> None:
         assert new_id.scalar_one() == 21
 
 
+def test_statistics_are_refreshed_for_the_planner(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    try:
+        generate(engine, customers=30, seed=1, as_of=AS_OF)
+        with engine.connect() as conn:
+            analysed = conn.exec_driver_sql("SELECT DISTINCT tbl FROM sqlite_stat1").scalars()
+            assert {"customers", "orders", "order_lines", "visits"} <= set(analysed)
+    finally:
+        engine.dispose()
+
+
 def test_refuses_a_database_with_customers(engine: Engine) -> None:
     generate(engine, customers=5, seed=1, as_of=AS_OF)
     with pytest.raises(ConfigError, match="--reset"):

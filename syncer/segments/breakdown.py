@@ -71,9 +71,10 @@ def breakdown(
             else:
                 parts = [where(r) for r in parent.rules[: index + 1]]
                 running = count(and_(*parts) if parent.kind == "all" else or_(*parts))
-        text = clause(rule).removeprefix("(").removesuffix(")")
         if isinstance(rule, Group):
-            text = f"{rule.kind} of {len(rule.rules)}: " + text
+            text = f"{rule.kind} of these {len(rule.rules)}:"
+        else:
+            text = clause(rule).removeprefix("(").removesuffix(")")
         out.append(NodeCount(path, depth, text, alone, running, parent.kind if parent else None))
     return out
 
