@@ -364,3 +364,29 @@ def test_bad_as_of_and_missing_folder(
     code = main(["--config-dir", str(tmp_path / "nowhere"), "segments", "list"])
     line = one_line_error(capsys.readouterr().err)
     assert code == 2 and "does not exist" in line
+
+
+def test_export_streams_in_batches_on_every_backend(
+    engine: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from syncer import export
+    from syncer.segments.compiler import count_query, members_query
+    from syncer.segments.loader import parse_segment
+
+    generate(engine, customers=120, seed=8, as_of=datetime.fromisoformat(AS_OF))
+    segment = parse_segment(SEGMENTS["consenting"], source="consenting.yaml")
+    when = datetime.fromisoformat(AS_OF)
+    with engine.connect() as conn:
+        expected = conn.execute(count_query(segment, {}, as_of=when)).scalar_one()
+    monkeypatch.setattr(export, "BATCH", 7)
+    seen: list[int] = []
+    target = tmp_path / "members.csv"
+    query = members_query(segment, {}, as_of=when).order_by(CUSTOMERS.c.id)
+    written = export.export_csv(engine, query, target, progress=seen.append)
+    assert written == expected > 14
+    assert seen == sorted(seen) and seen[-1] == expected
+    assert len(seen) == -(-expected // 7)  # one progress step per fetched batch of 7
+    with target.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["customer_id"]) for r in rows] == sorted(int(r["customer_id"]) for r in rows)
+    assert len(rows) == expected
