@@ -328,6 +328,7 @@ class Mailchimp(Provider):
         tagged = self._segment(list_id, seg, {"members_to_add": [members[e].email for e in to_tag]})
         added = emails_in(tagged.get("members_added"))
         refused = segment_errors(tagged)
+        unanswered: list[str] = []
         for email in to_tag:
             if email in added:
                 verdicts[email] = APPLIED
@@ -335,8 +336,24 @@ class Mailchimp(Provider):
                 already = ALREADY.search(refused[email])
                 verdicts[email] = APPLIED if already else rejected(refused[email])
             else:
-                verdicts[email] = self._verify_tag(list_id, seg, email)
+                unanswered.append(email)
+        verdicts.update(self._verify_tags(list_id, seg, unanswered))
         return verdicts
+
+    def _verify_tags(self, list_id: str, seg: str, emails: list[str]) -> dict[str, Verdict]:
+        """Ask Mailchimp whether each address carries the tag (the segment call did not say;
+        a replay after a crash meets members already tagged). One read per address, or one
+        paged read of the tag's members when that takes fewer calls."""
+        if len(emails) <= 2:
+            return {e: self._verify_tag(list_id, seg, e) for e in emails}
+        info = self._call(lambda: self.lists.get_segment(list_id, seg, fields=["member_count"]))
+        pages = -(-int(info.get("member_count") or 0) // self.page_size)
+        if pages >= len(emails):
+            return {e: self._verify_tag(list_id, seg, e) for e in emails}
+        wanted = set(emails)
+        found = {e for e in self._segment_emails(list_id, seg) if e in wanted}
+        missing = rejected("Mailchimp did not confirm the tag", retryable=True)
+        return {e: APPLIED if e in found else missing for e in emails}
 
     @staticmethod
     def _new_member(member: Member, double_optin: bool) -> dict[str, Any]:
@@ -423,10 +440,12 @@ class Mailchimp(Provider):
         return APPLIED
 
     def read_members(self, destination: Destination) -> Iterator[str]:
-        seg = self.ensure_tag(destination)
+        return self._segment_emails(destination.list_id, self.ensure_tag(destination))
+
+    def _segment_emails(self, list_id: str, seg: str) -> Iterator[str]:
         pages = self._pages(
             lambda o: self.lists.get_segment_members_list(
-                destination.list_id,
+                list_id,
                 seg,
                 count=self.page_size,
                 offset=o,

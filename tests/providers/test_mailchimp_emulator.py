@@ -134,3 +134,24 @@ def test_check_discover_and_errors_against_the_emulator(
     emu.faults.error_next = 1  # one 500, then the call goes through
     assert mc.ensure_tag(DEST) == mc.ensure_tag(DEST)
     assert mc.stats.retries == 1
+
+
+def test_replayed_adds_are_confirmed_with_one_read_of_the_tag_not_one_per_member(
+    emulator: tuple[MailchimpEmulator, str],
+) -> None:
+    """After a crash the outbox resends a batch Mailchimp had already applied: the segment call
+    answers nothing for members already tagged, and they are confirmed from the provider's own
+    list of the tag's members (one paged read) rather than one read each."""
+    emu, url = emulator
+    mc = adapter(url)
+    adds = [Change(ChangeKind.ADD, member(i)) for i in range(300)]
+    list(mc.push(DEST, adds))
+    before = emu.total_calls
+    outcomes = [o for batch in mc.push(DEST, adds) for o in batch]
+    assert {o.status for o in outcomes} == {OutcomeStatus.APPLIED}
+    # batch subscribe + segment add + segment info + one page of the tag's 300 members
+    assert emu.total_calls - before == 4
+    few = [Change(ChangeKind.ADD, member(i)) for i in range(2)]
+    before = emu.total_calls
+    assert {o.status for b in mc.push(DEST, few) for o in b} == {OutcomeStatus.APPLIED}
+    assert emu.total_calls - before == 2 + 2  # two members: one read each
