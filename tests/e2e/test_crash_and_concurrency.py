@@ -1,0 +1,70 @@
+"""A run killed mid-push (SIGKILL) is completed by the next run; two processes never both push."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from syncer.db import make_engine
+from syncer.state.store import MEMBERS, OUTBOX
+from tests.e2e.conftest import Workspace
+
+pytestmark = pytest.mark.slow
+
+
+def counts(url: str) -> tuple[int, int]:
+    """(settled snapshot rows, pending outbox rows); (0, 0) before the state tables exist."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            settled = conn.execute(select(func.count()).select_from(MEMBERS)).scalar() or 0
+            pending = conn.execute(select(func.count()).select_from(OUTBOX)).scalar() or 0
+            return int(settled), int(pending)
+    except Exception:  # noqa: BLE001 (tables not created yet)
+        return 0, 0
+    finally:
+        engine.dispose()
+
+
+def test_run_killed_mid_push_is_completed_by_the_next_run(workspace: Workspace, capsys) -> None:
+    workspace.shop.add(2400)
+    workspace.emulator.faults.update({"latency": 0.3})
+    proc = workspace.spawn("sync", "VIP")
+    deadline = time.monotonic() + 120
+    killed_at = None
+    while time.monotonic() < deadline and proc.poll() is None:
+        settled, pending = counts(workspace.db_url)
+        if settled and pending:  # some members settled, others still to send
+            proc.send_signal(signal.SIGKILL)
+            killed_at = (settled, pending)
+            break
+        time.sleep(0.05)
+    _out, err = proc.communicate(timeout=30)
+    assert killed_at is not None, f"the push ended before it could be killed: {err}"
+    assert proc.returncode == -signal.SIGKILL
+    workspace.emulator.faults.clear()
+    code, results = workspace.run(capsys, "sync", "VIP")
+    assert code == 0, results
+    assert results[0]["pending_before"] > 0  # the killed run's outbox was sent first
+    assert counts(workspace.db_url) == (2400, 0)
+    assert workspace.tagged() == workspace.desired()
+    _, runs = workspace.run(capsys, "runs")
+    interrupted = [r for r in runs["runs"] if r["outcome"] == "failed"]
+    assert len(interrupted) == 1 and "interrupted" in interrupted[0]["error"]
+
+
+def test_two_processes_on_one_segment_only_one_pushes(workspace: Workspace) -> None:
+    workspace.shop.add(600)
+    workspace.emulator.faults.update({"latency": 0.2})
+    procs = [workspace.spawn("sync", "VIP", "--json") for _ in range(2)]
+    outputs = [p.communicate(timeout=180) for p in procs]
+    results = [json.loads(out)[0] for out, _err in outputs]
+    outcomes = sorted(r["outcome"] for r in results)
+    assert outcomes == ["ok", "skipped"], [err for _out, err in outputs]
+    skipped = next(r for r in results if r["outcome"] == "skipped")
+    assert skipped["api_calls"] == 0 and "being synced by" in skipped["error"]
+    assert workspace.tagged() == workspace.desired()

@@ -1,0 +1,76 @@
+"""The main job end to end, on each provider's emulator and each configured database."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import Workspace
+
+pytestmark = pytest.mark.slow
+
+
+def test_first_sync_then_no_change_resync_sends_nothing(workspace: Workspace, capsys) -> None:
+    workspace.shop.add(30)
+    workspace.shop.add(5, start=100, card="Silver")
+    code, results = workspace.run(capsys, "sync", "VIP")
+    assert code == 0, results
+    assert (results[0]["outcome"], results[0]["adds"]) == ("ok", 30)
+    assert workspace.tagged() == workspace.desired()
+    calls = workspace.emulator.total_calls
+    code, results = workspace.run(capsys, "sync", "VIP")
+    assert code == 0 and results[0]["api_calls"] == 0
+    assert workspace.emulator.total_calls == calls  # not one request reached the provider
+
+
+def test_incremental_change_sends_only_the_difference(workspace: Workspace, capsys) -> None:
+    shop = workspace.shop
+    shop.add(12)
+    assert workspace.run(capsys, "sync", "VIP")[0] == 0
+    shop.set(2, loyalty_card="Silver")  # leaves
+    shop.set(3, first_name="Renamed")  # merge field change
+    shop.set(4, email="new4@example.com")  # email change: old address leaves, new one enters
+    shop.add(2, start=50)  # join
+    code, results = workspace.run(capsys, "sync", "VIP")
+    assert code == 0, results
+    r = results[0]
+    assert (r["adds"], r["updates"], r["removes"]) == (3, 1, 2)
+    tagged = workspace.tagged()
+    assert tagged == workspace.desired()
+    assert "c2@example.com" not in tagged and "c4@example.com" not in tagged
+
+
+def test_customers_without_consent_are_never_subscribed(workspace: Workspace, capsys) -> None:
+    workspace.shop.add(4, consent=False)
+    workspace.shop.add(3, start=10)
+    assert workspace.run(capsys, "sync", "VIP")[0] == 0
+    assert workspace.tagged() == {f"c{i}@example.com" for i in (10, 11, 12)}
+
+
+def test_dry_run_calls_no_provider_and_writes_no_state(workspace: Workspace, capsys) -> None:
+    workspace.shop.add(6)
+    code, results = workspace.run(capsys, "sync", "VIP", "--dry-run")
+    assert code == 0
+    assert (results[0]["outcome"], results[0]["adds"]) == ("dry-run", 6)
+    assert len(results[0]["samples"]["add"]) == 5
+    assert workspace.emulator.total_calls == 0
+    code, runs = workspace.run(capsys, "runs")
+    assert runs["runs"] == []
+
+
+def test_rate_limit_storms_and_server_errors_are_survived(workspace: Workspace, capsys) -> None:
+    workspace.shop.add(25)
+    workspace.emulator.faults.update({"rate_limit_every": 3, "error_next": 2})
+    code, results = workspace.run(capsys, "sync", "VIP")
+    assert code == 0, results
+    assert results[0]["retries"] >= 2
+    workspace.emulator.faults.clear()
+    assert workspace.tagged() == workspace.desired()
+
+
+def test_removes_leave_the_contact_in_place(workspace: Workspace, capsys) -> None:
+    workspace.shop.add(3)
+    assert workspace.run(capsys, "sync", "VIP")[0] == 0
+    workspace.shop.set(1, loyalty_card="Silver")
+    assert workspace.run(capsys, "sync", "VIP")[0] == 0
+    assert "c1@example.com" not in workspace.tagged()
+    assert "c1@example.com" in str(workspace.emulator.state()).lower()  # still a contact
