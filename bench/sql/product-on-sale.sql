@@ -1,0 +1,9 @@
+-- Product on sale: has orders, never bought the burr grinder.
+SELECT c.id AS customer_id, c.email, c.first_name, c.last_name, c.accepts_marketing
+FROM customers c
+WHERE EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id)
+AND NOT EXISTS (
+  SELECT 1 FROM orders o
+  JOIN order_lines l ON l.order_id = o.id
+  JOIN products p ON p.id = l.product_id
+  WHERE o.customer_id = c.id AND o.status <> :cancelled AND p.sku = :sku)
