@@ -27,12 +27,12 @@ def _slug(name: str) -> str:
     return "-".join(name.lower().split())
 
 
-def measure(db: Database, size: int) -> list[dict[str, Any]]:
+def measure(db: Database, size: int, segments: tuple[str, ...] = SEGMENTS) -> list[dict[str, Any]]:
     """One row per segment: first sync and resync (seconds, calls, peak RSS MiB)."""
     commerce = prepare(db, size)
     rows: list[dict[str, Any]] = []
     with LocalProviders([PROVIDER]) as fleet, db.scratch_state(f"scale-{size}") as state:
-        for name in SEGMENTS:
+        for name in segments:
             job = Job(commerce, state, PROVIDER, fleet.api_url(PROVIDER), name, _slug(name))
             first = sync_in_subprocess(job)
             again = sync_in_subprocess(job)
@@ -75,10 +75,12 @@ def ratios(big: list[dict[str, Any]], small: list[dict[str, Any]]) -> list[dict[
     return out
 
 
-def run(db: Database, size: int) -> dict[str, Any]:
-    big = measure(db, size)
+def run(db: Database, size: int, *, segments: int = len(SEGMENTS)) -> dict[str, Any]:
+    """``segments``: how many of ``SEGMENTS`` to measure (the smoke test takes one)."""
+    chosen = SEGMENTS[: max(1, segments)]
+    big = measure(db, size, chosen)
     ref = reference_size(size)
-    small = measure(db, ref)
+    small = measure(db, ref, chosen)
     return {
         "size": size,
         "reference": ref,

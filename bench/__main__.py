@@ -1,0 +1,95 @@
+"""``python -m bench --size N [--databases sqlite,postgresql] [--out bench/results]``.
+
+Runs, for each database: segment evaluation (compiled vs hand-written), scale (size and its
+reference size), the naive baseline; then, once, the push measurements against the three
+provider emulators. Prints the tables and writes ``<out>/<timestamp>-<size>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import baseline, evaluation, push, report, scale
+from bench.data import AS_OF, DATABASES, SEED, databases, prepare
+from syncer.errors import SyncerError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--size", type=int, default=100_000, help="customers (default 100000)")
+    parser.add_argument("--databases", default=",".join(DATABASES), help="sqlite,postgresql")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per query (median)")
+    parser.add_argument("--push-adds", type=int, default=None, help="default min(1000, size)")
+    parser.add_argument("--latency-adds", type=int, default=None, help="default min(5000, size)")
+    parser.add_argument("--providers", default=",".join(push.PROVIDERS), help="for push")
+    parser.add_argument(
+        "--scale-segments", type=int, default=len(scale.SEGMENTS), help="1..3 (default 3)"
+    )
+    args = parser.parse_args(argv)
+    if args.size < 10:
+        parser.error(f"--size must be at least 10, not {args.size}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    size: int = args.size
+    providers = tuple(p for p in args.providers.split(",") if p)
+    unknown = [p for p in providers if p not in push.PROVIDERS]
+    if unknown:
+        print(f"error: --providers: unknown {', '.join(unknown)}; use {', '.join(push.PROVIDERS)}")
+        return 2
+    data: dict[str, Any] = {
+        "size": size,
+        "seed": SEED,
+        "as_of": AS_OF.isoformat(),
+        "started": started.isoformat(),
+        "machine": report.machine(),
+        "databases": {},
+    }
+    try:
+        dbs = databases([d for d in args.databases.split(",") if d])
+        if not dbs:
+            print("error: no database to measure")
+            return 2
+        baselines: dict[str, dict[str, Any]] = {}
+        for db in dbs:
+            url = prepare(db, size)
+            rows = evaluation.run(url, AS_OF, repeat=args.repeat)
+            report.evaluation(db.kind, size, rows)
+            scaled = scale.run(db, size, segments=args.scale_segments)
+            report.scale(db.kind, scaled)
+            baselines[db.kind] = baseline.run(db, size, AS_OF)
+            data["databases"][db.kind] = {
+                "evaluation": rows,
+                "scale": scaled,
+                "baseline": baselines[db.kind],
+            }
+        report.baseline(baselines)
+        adds = args.push_adds if args.push_adds is not None else min(1000, size)
+        latency_adds = args.latency_adds if args.latency_adds is not None else min(5000, size)
+        pushed = push.run(dbs[0], size, adds=adds, latency_adds=latency_adds, providers=providers)
+        pushed["database"] = dbs[0].kind
+        report.push(pushed)
+        data["push"] = pushed
+    except SyncerError as err:
+        print(f"error: {err}")
+        return 1
+    data["seconds"] = round(time.perf_counter() - t0, 1)
+    path = report.save(data, args.out, size, started)
+    print(f"results: {path} ({data['seconds']}s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,120 @@
+"""The benchmark's tables on stdout (rich) and its JSON file under bench/results/."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.evaluation import TARGET
+
+console = Console(width=None if sys.stdout.isatty() else 160)
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "system": platform.platform(),
+    }
+
+
+def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    table = Table(title=title)
+    for i, col in enumerate(columns):
+        table.add_column(col, justify="left" if i == 0 else "right")
+    for row in rows:
+        table.add_row(*(str(v) for v in row))
+    console.print(table)
+
+
+def evaluation(db: str, size: int, rows: list[dict[str, Any]]) -> None:
+    _table(
+        f"evaluation on {db}, {size:,} customers (compiled / hand-written, median; target "
+        f"<= {TARGET} on postgresql)",
+        ["segment", "members", "compiled ms", "hand-written ms", "ratio"],
+        [
+            [r["segment"], f"{r['members']:,}", r["compiled_ms"], r["handwritten_ms"], r["ratio"]]
+            for r in rows
+        ],
+    )
+
+
+def scale(db: str, data: dict[str, Any]) -> None:
+    _table(
+        f"scale on {db}: first sync and no-change resync to the mailchimp emulator "
+        "(each in a fresh process)",
+        ["segment", "customers", "adds", "first s", "first calls", "first MiB", "resync s",
+         "resync calls", "resync MiB"],
+        [
+            [r["segment"], f"{r['size']:,}", f"{r['adds']:,}", r["first_seconds"],
+             r["first_calls"], r["first_rss_mb"], r["resync_seconds"], r["resync_calls"],
+             r["resync_rss_mb"]]
+            for r in data["rows"]
+        ],
+    )  # fmt: skip
+    _table(
+        f"scale ratios on {db}, {data['size']:,}/{data['reference']:,} (time target "
+        f"~{data['time_target']}, not more; memory target ~1)",
+        ["segment", "first time", "resync time", "first RSS", "resync RSS"],
+        [
+            [r["segment"], r["first_time"], r["resync_time"], r["first_rss"], r["resync_rss"]]
+            for r in data["ratios"]
+        ],
+    )
+
+
+def push(data: dict[str, Any]) -> None:
+    rows = []
+    for p in data["calls"]:
+        for kind in ("adds", "removes"):
+            k = p[kind]
+            rows.append(
+                [p["provider"], kind, f"{k['changes']:,}", k["calls"], k["minimum"], k["ratio"],
+                 k["floor"], k["ratio_to_floor"]]
+            )  # fmt: skip
+    _table(
+        "push: API calls / minimum (ceil(changes / batch size); floor: the API's best, "
+        "no bulk untag on activecampaign and sendlane); target 1.00",
+        ["provider", "kind", "changes", "calls", "minimum", "ratio", "floor", "ratio to floor"],
+        rows,
+    )
+    _table(
+        "push under 100 ms latency: wall / (calls x latency / concurrency); target <= 1.3",
+        ["provider", "adds", "calls", "concurrency", "wall s", "ideal s", "ratio",
+         "rate bound s", "ratio to max(ideal, rate)"],
+        [
+            [r["provider"], f"{r['adds']:,}", r["calls"], r["max_concurrency"], r["wall_s"],
+             r["ideal_s"], r["ratio"], r["rate_bound_s"], r["ratio_to_bound"]]
+            for r in data["latency"]
+        ],
+    )  # fmt: skip
+
+
+def baseline(rows: dict[str, dict[str, Any]]) -> None:
+    _table(
+        "baseline: naive first sync (all rows into Python, one PUT + one tag POST per member) "
+        "vs Syncer",
+        ["database", "customers", "members", "naive s", "naive calls", "syncer s",
+         "syncer calls", "time ratio", "calls ratio"],
+        [
+            [db, f"{r['customers']:,}", f"{r['members']:,}", r["naive_seconds"],
+             f"{r['naive_calls']:,}", r["syncer_seconds"], r["syncer_calls"], r["time_ratio"],
+             r["calls_ratio"]]
+            for db, r in rows.items()
+        ],
+    )  # fmt: skip
+
+
+def save(data: dict[str, Any], out: Path, size: int, started: datetime) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{started:%Y%m%dT%H%M%S}-{size}.json"
+    path.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    return path
