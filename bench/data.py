@@ -1,7 +1,8 @@
 """The benchmark databases: sample data generated once per (database, size) and reused.
 
-SQLite: one file per size under ``var/bench/``. PostgreSQL: one schema per size
-(``syncer_bench_<size>``) reached through ``?options=-csearch_path=...``; state databases get
+SQLite: one file per size under ``var/bench/`` (``SYNCER_BENCH_DATA_DIR`` moves it).
+PostgreSQL: one schema per size (``syncer_bench_<size>``) reached through
+``?options=-csearch_path=...``; state databases get
 their own scratch schemas, created and dropped by the run. A marker table records the seed,
 size and ``as_of`` of the data, so a later run with the same three reuses it (1,000,000
 customers take minutes to generate) and any other value regenerates it.
@@ -27,7 +28,7 @@ from syncer.sample_data import generate
 from syncer.schema import create_commerce_schema, drop_commerce_schema
 
 ROOT = Path(__file__).resolve().parents[1]
-VAR = ROOT / "var" / "bench"
+VAR = Path(os.environ.get("SYNCER_BENCH_DATA_DIR") or ROOT / "var" / "bench")
 SEED = 20240601
 AS_OF = datetime(2025, 6, 1, tzinfo=UTC)
 POSTGRES_VARS = ("SYNCER_BENCH_POSTGRES_URL", "SYNCER_TEST_POSTGRES_URL")
