@@ -1,10 +1,14 @@
-"""`make demo`: sample data in an SQLite file, then every example segment counted and described.
+"""`make demo`: the main job on the embedded default (SQLite + the local provider emulators).
 
-    python -m syncer.demo [--customers 20000] [--seed 42] [--as-of 2026-03-01]
+    python -m syncer.demo [--customers 20000] [--seed 42] [--as-of 2026-03-01] [--no-sync]
 
-Each step is a function so later steps (a full sync to the provider emulators) slot in after
-``show_segments``. The data and the reference date are fixed, so every run prints the same
-counts.
+1. sample data in an SQLite file (``var/demo.db``);
+2. every example segment in config/segments counted and described in plain English;
+3. the three provider emulators started locally, every segment with destinations synced to
+   them; then two weeks of new orders, and a second sync that sends only the difference
+   (``syncer.demo_sync``; state in ``var/demo-state.db``).
+
+The data and the reference date are fixed, so every run prints the same counts.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import argparse
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -21,6 +25,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from syncer.db import make_engine
+from syncer.demo_sync import full_job
 from syncer.errors import SyncerError
 from syncer.sample_data import generate
 from syncer.schema import create_commerce_schema, drop_commerce_schema
@@ -34,7 +39,8 @@ CUSTOMERS = 20_000
 SEED = 42
 AS_OF = "2026-03-01"
 
-console = Console(highlight=False)
+# Wide enough for the sync tables when the output is a file or a CI log (a terminal keeps its own).
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
 err_console = Console(stderr=True, highlight=False)
 
 
@@ -53,6 +59,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--as-of", default=AS_OF, help="reference date, YYYY-MM-DD")
     parser.add_argument("--database", type=Path, default=DEMO_DATABASE, help="SQLite file")
     parser.add_argument("--config-dir", type=Path, default=CONFIG_DIR)
+    parser.add_argument(
+        "--no-sync", action="store_true", help="only count and describe (no emulators, no sync)"
+    )
     return parser.parse_args(argv)
 
 
@@ -117,6 +126,36 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"no segments in {args.config_dir / 'segments'}")
         return 0
     show_segments(results, as_of)
+    if args.no_sync or not any(s.destinations for s in segments.values()):
+        return 0
+    return sync_twice(args, as_of)
+
+
+def stage(text: str) -> None:
+    console.rule(f"[bold]{text}")
+
+
+def sync_twice(args: argparse.Namespace, as_of: datetime) -> int:
+    """Step 3: the full job against the emulators (see ``syncer.demo_sync``)."""
+    url = f"sqlite:///{args.database}"
+    state = args.database.with_name(f"{args.database.stem}-state.db")
+    try:
+        engine = make_engine(url)
+        try:
+            same = full_job(engine, url, state, args.config_dir, as_of.replace(tzinfo=UTC),
+                            args.seed, console, stage)  # fmt: skip
+        finally:
+            engine.dispose()
+    except SyncerError as err:
+        err_console.print(f"[red]error:[/red] {err}", soft_wrap=True)
+        return err.exit_code
+    if not same:
+        err_console.print("[red]a provider does not match its segment[/red] (see the tables)")
+        return 1
+    console.print(
+        "every provider now carries exactly its segment's members; run history: "
+        f"syncer --database-url {url} --state-url sqlite:///{state} runs"
+    )
     return 0
 
 

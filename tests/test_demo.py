@@ -34,3 +34,47 @@ def test_demo_reports_a_bad_segment_as_one_line(
     code = main([*args, "--config-dir", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and "bad.yaml" in err and len(err.strip().splitlines()) == 1
+
+
+def test_demo_syncs_to_the_emulators_twice_and_the_second_run_sends_only_the_difference(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from syncer.emulated import profiles_yaml
+
+    config = tmp_path / "config"
+    (config / "segments").mkdir(parents=True)
+    (config / "profiles.yaml").write_text(profiles_yaml(["mailchimp", "sendlane"]))
+    segment = {
+        "name": "Recent buyers",
+        "rules": {"field": "orders", "op": "ge", "value": 1, "window": "last_30_days"},
+        "destinations": [
+            {"profile": "demo-mailchimp", "list": "demo-list", "tag": "recent"},
+            {"profile": "demo-sendlane", "list": "1", "tag": "recent"},
+        ],
+    }
+    (config / "segments" / "recent.yaml").write_text(yaml.safe_dump(segment))
+    args = ["--customers", "300", "--database", str(tmp_path / "demo.db")]
+    assert main([*args, "--config-dir", str(config)]) == 0
+    out = capsys.readouterr().out
+    first, second = out.split("first sync", 1)[1].split("second sync", 1)
+    assert "Recent buyers → demo-mailchimp / recent" in first
+    assert "Recent buyers → demo-sendlane / recent" in first
+    assert "≠" not in out and "every provider now carries exactly" in out
+
+    # the second run sends only the difference: what the first run added, plus the second
+    # run's adds, less its removes, is exactly what the provider carries at the end
+    def rows(text: str) -> list[list[int]]:
+        cells = [
+            [*r.split("│")[2:6], r.split("│")[7]]
+            for r in text.splitlines()
+            if "→" in r and "│" in r
+        ]
+        return [[int(c.strip().split()[0].replace(",", "")) for c in row] for row in cells]
+
+    first_rows, second_rows = rows(first), rows(second)
+    assert len(first_rows) == len(second_rows) == 2
+    for (adds1, _u1, rem1, _c1, _tagged1), (adds2, _u2, rem2, _c2, tagged2) in zip(
+        first_rows, second_rows, strict=True
+    ):
+        assert adds1 > 0 and rem1 == 0
+        assert adds1 + adds2 - rem2 == tagged2

@@ -1,0 +1,56 @@
+"""Time passing in the sample shop: some customers order again, everyone else grows older.
+
+``simulate_activity(engine, since=T0, until=T1, buyers=N, seed=S)`` adds orders (paid, with one
+line each) for ``N`` existing customers, placed between ``T0`` and ``T1``. Evaluating segments at
+``T1`` instead of ``T0`` then moves people both ways: buyers join "VIP customers" and leave
+"Big spender gone quiet"; customers who did not buy cross "last order more than N days ago".
+The demo and the benchmarks use it for a realistic second sync. Deterministic for (N, S, T0, T1).
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, Table, func, insert, select
+
+from syncer.schema import Customer, Order, OrderLine, Product
+
+CUSTOMERS: Table = Customer.__table__  # type: ignore[attr-defined]
+ORDERS: Table = Order.__table__  # type: ignore[attr-defined]
+LINES: Table = OrderLine.__table__  # type: ignore[attr-defined]
+PRODUCTS: Table = Product.__table__  # type: ignore[attr-defined]
+
+
+def simulate_activity(
+    engine: Engine, *, since: datetime, until: datetime, buyers: int, seed: int
+) -> int:
+    """Orders for ``buyers`` random customers between ``since`` and ``until``; returns how many
+    orders were written."""
+    rng = random.Random(seed)
+    span = max(1, int((until - since).total_seconds()))
+    with engine.begin() as conn:
+        customer_ids = list(conn.execute(select(CUSTOMERS.c.id).order_by(CUSTOMERS.c.id)).scalars())
+        products = conn.execute(select(PRODUCTS.c.id, PRODUCTS.c.name)).all()
+        next_order = int(conn.execute(select(func.max(ORDERS.c.id))).scalar() or 0) + 1
+        next_line = int(conn.execute(select(func.max(LINES.c.id))).scalar() or 0) + 1
+        if not customer_ids or not products:
+            return 0
+        orders, lines = [], []
+        for customer_id in rng.sample(customer_ids, min(buyers, len(customer_ids))):
+            for _ in range(rng.choice((1, 1, 2, 3))):
+                price = rng.choice((1800, 2400, 4900, 8900, 14900, 24900))
+                placed = since + timedelta(seconds=rng.randrange(span))
+                orders.append(
+                    {"id": next_order, "customer_id": customer_id, "placed_at": placed,
+                     "total_cents": price, "status": "paid", "refunded_cents": 0}
+                )  # fmt: skip
+                lines.append(
+                    {"id": next_line, "order_id": next_order, "quantity": 1,
+                     "product_id": rng.choice(products).id, "price_cents": price}
+                )  # fmt: skip
+                next_order += 1
+                next_line += 1
+        conn.execute(insert(ORDERS), orders)
+        conn.execute(insert(LINES), lines)
+    return len(orders)
