@@ -216,7 +216,7 @@ class StateStore:
         """Apply the provider's answers for one batch, in one transaction."""
         result = Settled(Counter())
         upserts: dict[int, dict[str, Any]] = {}
-        gone: list[dict[str, Any]] = []  # snapshot rows to drop (applied/refused removes)
+        gone: list[dict[str, Any]] = []  # snapshot rows to drop (applied removes)
         rehash: list[dict[str, Any]] = []  # refused updates: remember the hash, keep status
         done_ids: list[int] = []
         retry: list[dict[str, Any]] = []
@@ -233,6 +233,14 @@ class StateStore:
                 else:
                     upserts[row.customer_id or 0] = self._member(target_id, row, status, out, now)
                 done_ids.append(row.id)
+            elif row.kind == "remove":
+                # A remove is never given up: it stays pending (and the run partial) until the
+                # provider confirms it; once it has failed ``max_attempts`` times or the provider
+                # calls it permanent, it is also listed with the rejections for a person to see.
+                result.retried += 1
+                retry.append({"oid": row.id, "err": (out.reason or "refused")[:500]})
+                if not out.retryable or row.attempts + 1 >= max_attempts:
+                    rejected.append((row, out))
             elif out.retryable and row.attempts + 1 < max_attempts:
                 result.retried += 1
                 retry.append({"oid": row.id, "err": (out.reason or "retryable")[:500]})
@@ -241,10 +249,8 @@ class StateStore:
                 rejected.append((row, out))
                 if row.kind == "add":
                     upserts[row.customer_id or 0] = self._member(target_id, row, REJECTED, out, now)
-                elif row.kind == "update":
-                    rehash.append({"cid": row.customer_id, "h": row.fields_hash})
                 else:
-                    gone.append({"cid": row.customer_id, "em": row.email})
+                    rehash.append({"cid": row.customer_id, "h": row.fields_hash})
                 done_ids.append(row.id)
         with self.engine.begin() as conn:
             t = MEMBERS.c

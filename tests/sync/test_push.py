@@ -145,6 +145,27 @@ def test_retryable_refusal_stays_pending_then_gives_up(shop, fake, make_engine, 
     assert fake.sent().count("c1@example.com") == 3
 
 
+def test_a_refused_remove_is_never_given_up(shop, fake, make_engine, engine):
+    """A remove the provider refuses, even permanently, stays pending run after run (and is
+    listed with the rejections) until the provider confirms it: a lost remove would leave a
+    customer in an audience they left."""
+    shop.add(2)
+    sync = make_engine(fake, max_attempts=2)
+    sync.sync(SEG, DEST)
+    shop.set(2, loyalty_card="Silver")
+    fake.reject["c2@example.com"] = ("temporarily locked", False)
+    for _ in range(3):
+        result = sync.sync(SEG, DEST)
+        assert (result.outcome, result.pending) == ("partial", 1)
+        assert "c2@example.com" in fake.tagged and count(engine, OUTBOX, kind="remove") == 1
+    assert count(engine, REJECTIONS, email="c2@example.com") == 1
+    del fake.reject["c2@example.com"]
+    result = sync.sync(SEG, DEST)
+    assert (result.outcome, result.removes, result.pending) == ("ok", 1, 0)
+    assert "c2@example.com" not in fake.tagged
+    assert count(engine, REJECTIONS) == 0 and count(engine, MEMBERS) == 1
+
+
 def test_outbox_is_written_before_sending(shop, engine, make_engine):
     shop.add(5)
     seen: list[int] = []
