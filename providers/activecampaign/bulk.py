@@ -4,10 +4,16 @@ The importer upserts the contacts, adds the tag by name (add-only) and subscribe
 the members with consent (``subscribe: [{listid}]``). It refuses to subscribe a contact to a list
 they unsubscribed from, so an unsubscribe is never overwritten. It is asynchronous: the import is
 polled (``GET /import/info``: ``status``, ``success`` contact ids, ``failure`` emails) up to
-``attempts`` times, ``interval`` seconds apart; failures become REJECTED, the rest APPLIED with
-their contact id (``c=<id>``: ``GET /contacts?ids[]=`` maps ids back to emails, 100 a page). An
-import still running after that returns ACCEPTED outcomes with ``b=<batchId>``, which
-``confirm`` settles later.
+``attempts`` times, ``interval`` seconds apart. Each member is settled from the importer's own
+answer for that member: listed in ``failure``, REJECTED (not retryable); among the ``success`` ids
+(``GET /contacts?ids[]=`` maps ids back to emails, 100 a page), APPLIED with its contact id
+(``c=<id>``); in neither, REJECTED and retryable ("the import did not report this member"), so it
+is sent again on the next run instead of being marked synced on silence. Sending such a member
+through the one-member path at once would also settle it, but at 3-4 calls a member: if an import
+answered with an empty or short ``success`` list (a changed answer shape, an importer fault) that
+is up to 1,000 calls for one batch of 250 against a 5 requests/s account budget, where the retry
+costs nothing now and one share of a bulk import later. An import still running after the polls
+returns ACCEPTED outcomes with ``b=<batchId>``, which ``confirm`` settles later.
 
 A 400 naming contacts (``failureReasons[{contact: index}]``) refuses the whole payload: the named
 members go through the one-member path (where each gets its own answer) and the rest is imported
@@ -28,6 +34,7 @@ if TYPE_CHECKING:
 
 ID_PAGE = 100  # contact ids per ``GET /contacts?ids[]=`` call
 IMPORT_TRIES = 2  # refusals naming contacts before falling back to one member at a time
+UNANSWERED = "the bulk import reported neither success nor failure for this address; resent later"
 
 
 class BulkImporter:
@@ -112,9 +119,13 @@ class BulkImporter:
                 outcomes.append(
                     Outcome(change, OutcomeStatus.REJECTED, reason=reason, retryable=False)
                 )
+            elif email in ids:
+                ref = f"c={ids[email]}"
+                outcomes.append(Outcome(change, OutcomeStatus.APPLIED, provider_ref=ref))
             else:
-                cref = f"c={ids[email]}" if email in ids else None
-                outcomes.append(Outcome(change, OutcomeStatus.APPLIED, provider_ref=cref))
+                outcomes.append(
+                    Outcome(change, OutcomeStatus.REJECTED, reason=UNANSWERED, retryable=True)
+                )
         return outcomes
 
     def emails_of(self, contact_ids: list[str]) -> dict[str, str]:

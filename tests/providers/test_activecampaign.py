@@ -189,9 +189,29 @@ def test_bulk_import_sends_one_call_and_maps_ids_and_failures(rsps, ac):
     assert sorted(query(rsps.calls[2])["ids[]"]) == sorted(ids.values())
 
 
+def all_ok(rsps, count: int) -> None:
+    """A completed import that reports every one of ``m0..m{count-1}`` as a success."""
+    ids = {f"m{n}@example.com": str(100 + n) for n in range(count)}
+    bulk_ok(rsps, list(ids.values()), [], ids)
+
+
+def test_bulk_member_in_neither_success_nor_failure_is_not_marked_synced(rsps, ac):
+    ids = {f"m{n}@example.com": str(100 + n) for n in range(10) if n not in (3, 7)}
+    bulk_ok(rsps, list(ids.values()), ["m7@example.com"], ids)
+    outcomes = {o.email: o for o in ac.apply_batch(DEST, adds(10))}
+    silent = outcomes["m3@example.com"]
+    assert silent.status == OutcomeStatus.REJECTED and silent.retryable
+    assert "neither success nor failure" in (silent.reason or "")
+    assert outcomes["m7@example.com"].status == OutcomeStatus.REJECTED
+    assert not outcomes["m7@example.com"].retryable
+    applied = {e for e, o in outcomes.items() if o.status == OutcomeStatus.APPLIED}
+    assert applied == set(ids)
+    assert len(rsps.calls) == 3  # no per-member calls: the retry happens on a later run
+
+
 def test_bulk_updates_carry_no_tag_and_no_subscription(rsps, ac):
     batch = [change(ChangeKind.UPDATE, n) for n in range(10)]
-    bulk_ok(rsps, [], [], {})
+    all_ok(rsps, 10)
     outcomes = ac.apply_batch(DEST, batch)
     assert {o.status for o in outcomes} == {OutcomeStatus.APPLIED}
     assert all(set(r) == {"email", "first_name"} for r in body(rsps.calls[0])["contacts"])
@@ -201,7 +221,10 @@ def test_bulk_polls_until_completed_with_the_injected_sleep(rsps, ac, sleeps):
     rsps.post(f"{BASE}/import/bulk_import", json={"batchId": "B1"})
     rsps.get(f"{BASE}/import/info", json={"status": "running"})
     rsps.get(f"{BASE}/import/info", json={"status": "running"})
-    rsps.get(f"{BASE}/import/info", json={"status": "completed", "success": [], "failure": []})
+    ids = {f"m{n}@example.com": str(n) for n in range(10)}
+    done = {"status": "completed", "success": list(ids.values()), "failure": []}
+    rsps.get(f"{BASE}/import/info", json=done)
+    rsps.get(f"{BASE}/contacts", json={"contacts": [{"id": i, "email": e} for e, i in ids.items()]})
     outcomes = ac.apply_batch(DEST, adds(10))
     assert {o.status for o in outcomes} == {OutcomeStatus.APPLIED}
     assert sleeps.waits == [2.5, 2.5]
@@ -237,7 +260,8 @@ def test_bulk_400_naming_contacts_sends_those_one_by_one(rsps, ac):
         "failureReasons": [{"contact": 2, "failureReason": "Field 'email' incorrect format"}],
     }
     rsps.post(f"{BASE}/import/bulk_import", status=400, json=refused)
-    bulk_ok(rsps, [], [], {})
+    ids = {f"m{n}@example.com": str(100 + n) for n in range(12) if n != 2}
+    bulk_ok(rsps, list(ids.values()), [], ids)
     invalid = {
         "errors": [{"title": "Contact Email Address is not valid.", "code": "email_invalid"}]
     }
@@ -258,7 +282,7 @@ def test_importer_rate_limit_400_waits_a_minute_then_succeeds(rsps, ac, sleeps):
         "failureReasons": ["Up to 100 imports may be requested per minute."],
     }
     rsps.post(f"{BASE}/import/bulk_import", status=400, json=limited)
-    bulk_ok(rsps, [], [], {})
+    all_ok(rsps, 10)
     outcomes = ac.apply_batch(DEST, adds(10))
     assert {o.status for o in outcomes} == {OutcomeStatus.APPLIED}
     assert sleeps.waits == [60.0]
