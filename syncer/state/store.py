@@ -204,6 +204,27 @@ class StateStore:
             counts.update(p.kind for p in chunk)
         return counts
 
+    def rewrite_pending(self, to_remove: Sequence[int], fresh: Sequence[dict[str, Any]]) -> None:
+        """Turn outbox rows ``to_remove`` into removes of the address they carry, and give the
+        ``fresh`` rows (``oid`` + current member values) their new values; one transaction."""
+        o = OUTBOX.c
+        with self.engine.begin() as conn:
+            for part in chunked(to_remove, 500):
+                conn.execute(update(OUTBOX).where(o.id.in_(part)).values(kind="remove"))
+            if fresh:
+                conn.execute(
+                    update(OUTBOX)
+                    .where(o.id == bindparam("oid"))
+                    .values(
+                        email=bindparam("email"),
+                        first_name=bindparam("first_name"),
+                        last_name=bindparam("last_name"),
+                        consent=bindparam("consent"),
+                        fields_hash=bindparam("fields_hash"),
+                    ),
+                    fresh,
+                )
+
     # --- settling outcomes -------------------------------------------------------------------
     def settle(
         self,

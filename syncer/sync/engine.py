@@ -7,7 +7,8 @@ Order of a run (see the design's "say it before you do it"):
 
 1. take the target's lock (else: record a ``skipped`` run and return);
 2. confirm members an asynchronous provider only ACCEPTED last time;
-3. send the outbox rows an earlier run left (a crash, a kill, retryable refusals);
+3. bring the outbox rows an earlier run left (a crash, a kill, retryable refusals) up to date
+   with the shop (``refresh.py``: consent withdrawn, left the segment, new address) and send them;
 4. diff the segment against the snapshot and write every change to the outbox (committed);
 5. send the outbox (removes first, then adds/updates), settling each batch from the provider's
    per-member outcomes in one transaction;
@@ -43,6 +44,7 @@ from syncer.sync.clock import Clock, SystemClock
 from syncer.sync.diff import ACCEPTED, Desired, diff
 from syncer.sync.lock import TargetLock, make_owner, owner_label
 from syncer.sync.members import consent_mode, stream_desired, tally
+from syncer.sync.refresh import refresh_pending
 from syncer.sync.runs import (
     DRY_RUN,
     FAILED,
@@ -218,6 +220,12 @@ class SyncEngine:
             try:
                 self._confirm(run)
                 result.pending_before = sum(self.store.pending_counts(run.target_id).values())
+                if result.pending_before:
+                    refresh_pending(
+                        self.store, self.commerce, run.target_id,
+                        self.query(segment, segments, as_of),
+                        without_consent=destination.without_consent, now=self.clock.now(),
+                    )  # fmt: skip
                 self._send(run, after_id=0, phase="resume")
                 mark = self.store.max_outbox_id()
                 desired = self._desired(segment, segments, as_of)

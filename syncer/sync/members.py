@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import Engine, Row, Select
+from sqlalchemy import Engine, Row, Select, select
 
 from syncer.sync.diff import Desired, Planned, WithoutConsent
 from syncer.sync.runs import RunResult
@@ -32,6 +32,15 @@ def stream_desired(commerce: Engine, query: Select[Any], page_size: int) -> Iter
         options = conn.execution_options(stream_results=True, yield_per=page_size)
         for row in options.execute(query):
             yield to_desired(row)
+
+
+def current_members(commerce: Engine, query: Select[Any], ids: list[int]) -> Iterator[Desired]:
+    """The segment's current rows for the customers ``ids`` (those still in it), ascending."""
+    sub = query.subquery()
+    q = select(sub).where(sub.c.customer_id.in_(ids)).order_by(sub.c.customer_id)
+    with commerce.connect() as conn:
+        for r in conn.execute(q):
+            yield to_desired(r)
 
 
 def tally(plan: Iterable[Planned], result: RunResult, sample: int = SAMPLE) -> None:

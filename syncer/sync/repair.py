@@ -23,8 +23,8 @@ from sqlalchemy import Engine, Select, Table, and_, delete, exists, func, insert
 from providers.base import Destination, Provider
 from syncer.state.models import ProviderTagged
 from syncer.state.store import MEMBERS, StateStore, chunked
-from syncer.sync.diff import APPLIED, Desired, Planned
-from syncer.sync.members import to_desired
+from syncer.sync.diff import APPLIED, Planned
+from syncer.sync.members import current_members
 
 TAGGED: Table = ProviderTagged.__table__  # type: ignore[attr-defined]
 
@@ -94,14 +94,6 @@ def _missing(store: StateStore, target_id: int) -> Iterator[int]:
         last = page[-1]
 
 
-def _current(commerce: Engine, query: Select[Any], ids: list[int]) -> Iterator[Desired]:
-    sub = query.subquery()
-    q = select(sub).where(sub.c.customer_id.in_(ids)).order_by(sub.c.customer_id)
-    with commerce.connect() as conn:
-        for r in conn.execute(q):
-            yield to_desired(r)
-
-
 def plan_repairs(
     store: StateStore,
     commerce: Engine,
@@ -119,7 +111,7 @@ def plan_repairs(
     counts = dict(store.write_plan(target_id, removes, now))
     readd: list[Planned] = []
     for ids in chunked(_missing(store, target_id), store.page_size):
-        for d in _current(commerce, query, ids):
+        for d in current_members(commerce, query, ids):
             if d.consent or without_consent != "skip":
                 readd.append(
                     Planned(

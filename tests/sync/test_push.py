@@ -197,6 +197,34 @@ def test_crash_mid_push_leaves_pending_and_rerun_completes(shop, make_engine, en
     assert len(resent) == 10 and len(set(resent)) == 7  # batch 1 replayed; upserts are idempotent
 
 
+def test_pending_changes_are_brought_up_to_date_before_they_are_resent(shop, make_engine, engine):
+    """A run stops with adds pending; before the next run resends them the shop changes: one
+    customer withdraws consent, one leaves, one changes address, one is renamed. The resent
+    changes follow the shop, not the stale rows: nobody is subscribed who no longer consents."""
+    shop.add(6)
+    fake = FakeProvider(batch_size=3)
+    fake.crash_after_apply_at = 0  # batch 0 (c1..c3) reached the provider, its answer was lost
+    with pytest.raises(Crash):
+        make_engine(fake).sync(SEG, DEST)
+    assert count(engine, OUTBOX) == 6
+    shop.set(1, accepts_marketing=False)  # applied before the crash, consent now withdrawn
+    shop.set(4, accepts_marketing=False)  # never sent; consent withdrawn
+    shop.set(5, loyalty_card="Silver")  # never sent; left the segment
+    shop.set(6, email="new6@example.com")  # never sent; new address
+    shop.set(3, first_name="Renamed")
+    fake.crash_after_apply_at = None
+    fake.batches_sent.clear()
+    result = make_engine(fake).sync(SEG, DEST)
+    assert result.outcome == "ok" and count(engine, OUTBOX) == 0
+    assert set(fake.tagged) == shop.desired_emails() == {
+        "c2@example.com", "c3@example.com", "new6@example.com"
+    }  # fmt: skip
+    sent_adds = set(fake.sent("add"))
+    assert not sent_adds & {"c1@example.com", "c4@example.com", "c5@example.com"}
+    assert fake.tagged["c3@example.com"].first_name == "Renamed"
+    assert "c4@example.com" not in fake.status  # never created, so never subscribed
+
+
 def test_crash_during_removes_loses_no_remove(shop, make_engine, engine):
     shop.add(6)
     fake = FakeProvider(batch_size=2)
