@@ -353,24 +353,79 @@ class StateStore:
     ) -> Settled:
         """Apply ``confirm`` answers for members the provider had only ACCEPTED."""
         result = Settled(Counter())
+        applied: list[dict[str, Any]] = []
+        refused: list[tuple[Pushed, Outcome]] = []
+        for pushed, out in outcomes:
+            if out.status == OutcomeStatus.APPLIED:
+                ref = out.provider_ref or pushed.provider_ref
+                applied.append({"cid": pushed.customer_id, "ref": ref})
+            elif out.status == OutcomeStatus.REJECTED and not out.retryable:
+                refused.append((pushed, out))
+            else:
+                result.accepted += 1  # still queued on the provider's side
         with self.engine.begin() as conn:
             t = MEMBERS.c
-            for pushed, out in outcomes:
-                key = and_(t.target_id == target_id, t.customer_id == pushed.customer_id)
-                if out.status == OutcomeStatus.APPLIED:
-                    ref = out.provider_ref or pushed.provider_ref
-                    conn.execute(
-                        update(MEMBERS).where(key).values(status=APPLIED, provider_ref=ref)
-                    )
-                    result.done["confirmed"] += 1
-                elif out.status == OutcomeStatus.REJECTED and not out.retryable:
-                    conn.execute(update(MEMBERS).where(key).values(status=REJECTED))
-                    row = OutboxRow(
-                        0, "add", pushed.customer_id, pushed.email, None, None, False,
-                        pushed.fields_hash, pushed.provider_ref, 0,
-                    )  # fmt: skip
-                    self._record_rejection(conn, target_id, row, out, now)
-                    result.rejected += 1
-                else:
-                    result.accepted += 1  # still queued on the provider's side
+            key = and_(t.target_id == target_id, t.customer_id == bindparam("cid"))
+            if applied:
+                conn.execute(
+                    update(MEMBERS)
+                    .where(key)
+                    .values(status=APPLIED, provider_ref=bindparam("ref")),
+                    applied,
+                )
+            self._refuse_accepted(conn, target_id, refused, now)
+        result.done["confirmed"] = len(applied)
+        result.rejected = len(refused)
         return result
+
+    def expire_accepted(self, target_id: int, before: datetime, now: datetime) -> int:
+        """Members ACCEPTED before ``before`` and never confirmed: the provider dropped them
+        without a word (an asynchronous API reports nothing per member). They become rejected
+        (recorded with a reason, not resent every run; resent when their data changes)."""
+        t = MEMBERS.c
+        q = (
+            select(t.customer_id, t.email, t.fields_hash, t.status, t.provider_ref)
+            .where(t.target_id == target_id, t.status == ACCEPTED, t.updated_at < before)
+            .order_by(t.customer_id)
+            .limit(self.page_size)
+        )
+        total = 0
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(q).all()
+            if not rows:
+                return total
+            reason = Outcome(
+                Change(ChangeKind.ADD, Member("", "")),
+                OutcomeStatus.REJECTED,
+                reason="accepted by the provider but never applied; resent when the member's "
+                "data changes",
+            )
+            stale = [(Pushed(r.customer_id, r.email, r.fields_hash, r.status, r.provider_ref),
+                      reason) for r in rows]  # fmt: skip
+            with self.engine.begin() as conn:
+                self._refuse_accepted(conn, target_id, stale, now)
+            total += len(rows)
+
+    def _refuse_accepted(
+        self,
+        conn: Connection,
+        target_id: int,
+        refused: Sequence[tuple[Pushed, Outcome]],
+        now: datetime,
+    ) -> None:
+        if not refused:
+            return
+        t = MEMBERS.c
+        for part in chunked([p.customer_id for p, _o in refused], 500):
+            conn.execute(
+                update(MEMBERS)
+                .where(t.target_id == target_id, t.customer_id.in_(part))
+                .values(status=REJECTED)
+            )
+        for pushed, out in refused:
+            row = OutboxRow(
+                0, "add", pushed.customer_id, pushed.email, None, None, False,
+                pushed.fields_hash, pushed.provider_ref, 0,
+            )  # fmt: skip
+            self._record_rejection(conn, target_id, row, out, now)

@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, Select
@@ -130,6 +130,7 @@ class SyncEngine:
         owner: str | None = None,
         lock_ttl: float = 120.0,
         confirm_wait: float = 2.0,
+        accept_timeout: float = 6 * 3600.0,
         max_attempts: int = 5,
         page_size: int = 1000,
     ) -> None:
@@ -141,6 +142,7 @@ class SyncEngine:
         self.owner = owner or make_owner()
         self.lock_ttl = lock_ttl
         self.confirm_wait = confirm_wait
+        self.accept_timeout = accept_timeout  # ACCEPTED this long and never confirmed: rejected
         self.max_attempts = max_attempts
         self.page_size = page_size
         self.store = StateStore(state, page_size=page_size)
@@ -352,6 +354,11 @@ class SyncEngine:
     def _confirm(self, run: _Run) -> None:
         if not self.store.count_members(run.target_id, ACCEPTED):
             return
+        now = self.clock.now()
+        expired = self.store.expire_accepted(
+            run.target_id, now - timedelta(seconds=self.accept_timeout), now
+        )
+        run.result.rejections += expired
         size = max(1, run.provider.limits.batch_size)
         pushed = self.store.snapshot(run.target_id, status=ACCEPTED)
         still = 0

@@ -49,6 +49,7 @@ class FakeProvider(Provider):
         self.raise_at: dict[int, Exception] = {}  # batch number -> raised before applying
         self.crash_after_apply_at: int | None = None  # applies that batch, then raises Crash
         self.asynchronous = False  # answer ACCEPTED for adds; confirm() settles them
+        self.dropped: set[str] = set()  # accepted, then silently never applied (confirm says so)
         self.ensure_tag_calls = 0
         self.read_calls = 0
         self.confirm_calls = 0
@@ -107,6 +108,9 @@ class FakeProvider(Provider):
         self.confirm_calls += 1
         out = []
         for c in changes:
+            if c.member.email.lower() in self.dropped:
+                out.append(Outcome(c, OutcomeStatus.ACCEPTED))
+                continue
             self.tagged[c.member.email.lower()] = c.member
             out.append(Outcome(c, OutcomeStatus.APPLIED))
         return out

@@ -282,6 +282,28 @@ def test_async_provider_members_accepted_then_confirmed(shop, make_engine, engin
     assert count(engine, MEMBERS, status="applied") == 3 and result.accepted == 0
 
 
+def test_accepted_but_never_applied_members_are_rejected_after_the_timeout(
+    shop, make_engine, engine, clock
+):
+    shop.add(3)
+    fake = FakeProvider()
+    fake.asynchronous = True
+    fake.dropped = {"c2@example.com"}  # the provider queued it, then dropped it silently
+    sync = make_engine(fake, accept_timeout=3600)
+    first = sync.sync(SEG, DEST)
+    assert (first.outcome, first.accepted) == ("ok", 1)
+    clock.advance(600)
+    assert sync.sync(SEG, DEST).accepted == 1  # still waiting: confirmed again next run
+    clock.advance(3600)
+    third = sync.sync(SEG, DEST)
+    assert (third.rejections, third.accepted) == (1, 0)
+    assert count(engine, MEMBERS, status="rejected") == 1
+    with engine.connect() as conn:
+        assert "never applied" in conn.execute(select(REJECTIONS.c.reason)).scalar_one()
+    calls = fake.confirm_calls
+    assert sync.sync(SEG, DEST).api_calls == 0 and fake.confirm_calls == calls
+
+
 def test_stop_event_ends_after_the_current_batch(shop, fake, make_engine, engine):
     import threading
 
