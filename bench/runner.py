@@ -134,7 +134,13 @@ def sync_once(job: Job) -> dict[str, Any]:
 
 
 def max_rss_mb() -> float:
-    """This process's peak resident set (ru_maxrss is KiB on Linux)."""
+    """This process's peak resident set in MiB: VmHWM on Linux (ru_maxrss there survives exec,
+    so a child forked from a big parent would report the parent's peak), else ru_maxrss."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
