@@ -11,8 +11,9 @@ from rich.console import Console
 
 from syncer.settings import Settings
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# Tables keep their shape when the output is a file or a CI log (a terminal keeps its width).
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
 
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")
 

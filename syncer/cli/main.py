@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from syncer import __version__
 from syncer.cli import data, db, emulator, profiles, schedule, segments, sync
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         code = exit_.code
         return code if isinstance(code, int) else (0 if code is None else 1)
     except SyncerError as err:
-        err_console.print(f"[red]error:[/red] {err}", markup=True, highlight=False, soft_wrap=True)
+        err_console.print(f"[red]error:[/red] {escape(str(err))}", highlight=False, soft_wrap=True)
         return err.exit_code
     except KeyboardInterrupt:
         err_console.print("interrupted; pending changes stay recorded for the next run")

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -76,7 +77,8 @@ def _results_table(results: list[RunResult], dry_run: bool) -> Table:
         for col in ("rejections", "API calls", "retries", "pending", "time"):
             table.add_column(col, justify="right")
     for r in results:
-        row = [r.segment, r.destination, _style(r.outcome), str(r.adds), str(r.updates)]
+        row = [escape(r.segment), escape(r.destination), _style(r.outcome), str(r.adds)]
+        row.append(str(r.updates))
         row.append(str(r.removes))
         if not dry_run:
             row += [str(r.rejections), str(r.api_calls), str(r.retries), str(r.pending)]
@@ -121,7 +123,8 @@ def sync_cmd(
             results.append(result)
             if not as_json and result.error:
                 paint = "cyan" if result.outcome == "skipped" else "red"
-                err_console.print(f"[{paint}]{seg.name} → {dest.key}:[/{paint}] {result.error}")
+                where = escape(f"{seg.name} → {dest.key}:")
+                err_console.print(f"[{paint}]{where}[/{paint}] {escape(result.error)}")
     finally:
         service.close()
     if as_json:
@@ -196,42 +199,53 @@ def _when(value: datetime | None) -> str:
 
 def _print_statuses(statuses: list[Any]) -> None:
     table = Table(title="destinations")
-    for col in ("segment", "destination", "schedule", "last run", "last success", "state"):
+    for col in ("segment → destination", "schedule", "last run", "last success", "state"):
         table.add_column(col)
     for s in statuses:
-        state = f"[red]STALE[/red] ({s.reason})" if s.stale else "fresh" if s.schedule else "-"
+        state = (
+            f"[red]STALE[/red] ({escape(s.reason)})" if s.stale else "fresh" if s.schedule else "-"
+        )
         last = f"{_when(s.last_run)} {_style(s.last_outcome)}" if s.last_outcome else "-"
         table.add_row(
-            s.segment, s.destination, s.schedule or "-", last, _when(s.last_success), state
-        )
-    console.print(table)
-
-
-def _print_runs(history: list[dict[str, Any]]) -> None:
-    table = Table(title="runs (newest first)")
-    cols = ("id", "started", "segment", "destination", "trigger", "outcome", "adds", "updates")
-    for col in (*cols, "removes", "rejections", "retries", "API calls", "time", "error"):
-        table.add_column(col)
-    for r in history:
-        seconds = f"{r['seconds']:.1f}s" if r["seconds"] is not None else "-"
-        table.add_row(
-            str(r["id"]), _when(r["started_at"]), r["segment"], r["destination"], r["trigger"],
-            _style(r["outcome"]), str(r["adds"]), str(r["updates"]), str(r["removes"]),
-            str(r["rejections"]), str(r["retries"]), str(r["api_calls"]), seconds,
-            r["error"] or "",
+            escape(f"{s.segment} → {s.destination}"), escape(s.schedule or "-"), last,
+            _when(s.last_success), state,
         )  # fmt: skip
     console.print(table)
 
 
+def _print_runs(history: list[dict[str, Any]]) -> None:
+    """One line per run; changes as +adds ~updates -removes; errors listed under the table."""
+    table = Table(title="runs (newest first)")
+    for col in ("run", "started", "segment → destination", "trigger", "outcome"):
+        table.add_column(col)
+    for col in ("changes", "rejected", "API calls (retries)", "time"):
+        table.add_column(col, justify="right")
+    errors: list[str] = []
+    for r in history:
+        seconds = f"{r['seconds']:.1f}s" if r["seconds"] is not None else "-"
+        changes = f"+{r['adds']} ~{r['updates']} -{r['removes']}"
+        table.add_row(
+            str(r["id"]), _when(r["started_at"]), escape(f"{r['segment']} → {r['destination']}"),
+            r["trigger"], _style(r["outcome"]), changes, str(r["rejections"]),
+            f"{r['api_calls']} ({r['retries']})", seconds,
+        )  # fmt: skip
+        if r["error"]:
+            errors.append(f"run {r['id']}: {escape(r['error'])}")
+    console.print(table)
+    for line in errors:
+        console.print(line, soft_wrap=True)
+
+
 def _print_rejections(refused: list[dict[str, Any]]) -> None:
     table = Table(title="rejected members")
-    for col in ("segment", "destination", "email", "change", "reason", "retryable", "last seen"):
+    for col in ("segment → destination", "email", "change", "reason", "retryable", "last seen"):
         table.add_column(col)
     table.add_column("times", justify="right")
     for r in refused:
         table.add_row(
-            r["segment"], r["destination"], r["email"], r["kind"], r["reason"],
-            "yes" if r["retryable"] else "no", _when(r["last_seen"]), str(r["count"]),
+            escape(f"{r['segment']} → {r['destination']}"), escape(r["email"]), r["kind"],
+            escape(r["reason"]), "yes" if r["retryable"] else "no", _when(r["last_seen"]),
+            str(r["count"]),
         )  # fmt: skip
     console.print(table)
 

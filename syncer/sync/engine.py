@@ -169,7 +169,12 @@ class SyncEngine:
         result = RunResult(segment.name, destination.key, trigger=trigger)
         result.started_at = self.clock.now()
         if dry_run:
-            return self._dry_run(segment, destination, segments, as_of, result)
+            try:
+                return self._dry_run(segment, destination, segments, as_of, result)
+            except SQLAlchemyError as err:
+                raise DatabaseError(
+                    f"{segment.name} → {destination.key}: database error: {_db_line(err)}"
+                ) from err
         self._ensure_schema()
         target_id = self.store.target(segment.name, destination.key, result.started_at)
         lock = TargetLock(self.state, target_id, self.owner, self.clock, ttl=self.lock_ttl)

@@ -1,0 +1,72 @@
+"""`syncer sync` / `syncer runs` input and output edges (the main flows are in tests/e2e)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from syncer.cli.main import main
+from syncer.cli.sync import _print_rejections, _print_runs
+from syncer.emulated import profiles_yaml
+
+SEGMENT = """\
+name: VIP
+rules: {field: orders, op: gt, value: 2}
+destinations:
+  - {profile: demo-mailchimp, list: demo-list, tag: vip}
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    folder = tmp_path / "config"
+    (folder / "segments").mkdir(parents=True)
+    (folder / "profiles.yaml").write_text(profiles_yaml(["mailchimp"]))
+    (folder / "segments" / "vip.yaml").write_text(SEGMENT)
+    return folder
+
+
+def test_dry_run_on_a_database_without_the_shop_tables_is_one_line(
+    tmp_path: Path, config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = f"sqlite:///{tmp_path / 'empty.db'}"
+    code = main(["--database-url", db, "--config-dir", str(config), "sync", "--all", "--dry-run"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "VIP → demo-mailchimp/demo-list/vip: database error" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_sync_without_a_segment_name_says_what_to_do(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--config-dir", str(config), "sync"]) == 2
+    assert "name one or more segments, or use --all" in capsys.readouterr().err
+
+
+def test_unknown_profile_in_a_destination_names_the_file_and_key(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (config / "segments" / "vip.yaml").write_text(SEGMENT.replace("demo-mailchimp", "nope"))
+    assert main(["--config-dir", str(config), "sync", "VIP"]) == 2
+    err = capsys.readouterr().err
+    assert "vip.yaml: destinations[0].profile: unknown profile 'nope'" in err
+
+
+def test_provider_words_are_printed_as_text_never_as_markup(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    reason = "Invalid Resource [/bold] looks fake [duplicate]"
+    _print_rejections(
+        [{"segment": "VIP", "destination": "d", "email": "a@b.test", "kind": "add",
+          "reason": reason, "retryable": False, "last_seen": now, "count": 2}]
+    )  # fmt: skip
+    run = {"id": 7, "started_at": now, "segment": "VIP", "destination": "d", "trigger": "cli",
+           "outcome": "failed", "adds": 0, "updates": 0, "removes": 0, "rejections": 0,
+           "retries": 0, "api_calls": 1, "seconds": 0.5, "error": "refused [code]"}  # fmt: skip
+    _print_runs([run])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "[duplicate]" in out and "[/bold]" in out and "run 7: refused [code]" in out
