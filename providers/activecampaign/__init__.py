@@ -18,7 +18,13 @@ Calls, and why (5 requests/s per account is the whole budget, so calls are what 
   (never the tag id). Without a stored association id, ``GET /contacts/{id}/contactTags`` first
   (2 calls; 3 with ``GET /contacts?email=`` when the contact id is unknown too). Reading the
   association ids at add time would cost that call for every member, not only the leavers, so
-  the lookup is deferred to the remove. A 404 (already gone) is success.
+  the lookup is deferred to the remove. A 404 (already gone) is success. Before the first
+  lookup of a batch, ``GET /tags/{id}`` checks the cached tag id (+1 call a batch): a tag deleted
+  in the UI and created again (the bulk importer adds tags by name) has a new id, and filtering
+  associations by the old one would find nothing and look like success.
+* A cached tag id answering NotFound (tag deleted in the UI while the process runs) is forgotten,
+  the tag found or created again and the call retried once (``with_tag``); a second NotFound is
+  raised.
 * on_leave ``unsubscribe``: also ``POST /contactLists`` status 2 (+1 call). ``archive``: there is
   no per-list archive in ActiveCampaign (only deleting the contact, which Syncer never does), so
   it raises Unsupported from ``ensure_tag`` (destination setup) and ``apply_batch``.
@@ -26,9 +32,9 @@ Calls, and why (5 requests/s per account is the whole budget, so calls are what 
 So 10,000 adds cost 40 imports + 40 status polls + 120 id pages (3 per import of 250) = 200
 calls (measured against the emulator; the minimum is 40: 250 contacts per import; the polls
 settle each member from the importer's own answer, the id pages save one lookup per later
-remove), and 2,000 removes after them 4,000 calls (association lookup + delete; the minimum is
-2,000 deletes, reached only for members added one at a time, whose association id is stored):
-4,200 calls, about 14 minutes at 5 requests/s.
+remove), and 2,000 removes after them 4,008 calls (association lookup + delete, + 1 tag check
+per batch of 250; the minimum is 2,000 deletes, reached only for members added one at a time,
+whose association id is stored): 4,208 calls, about 14 minutes at 5 requests/s.
 
 Members without consent are created and tagged but not added to the list (the list statuses the
 API documents are subscribed and unsubscribed only). ``merge_fields`` keys are custom field ids

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 
 import requests
 
@@ -32,6 +32,7 @@ from providers.base import (
 from providers.errors import BadConfiguration, MemberRejected, NotFound, Unsupported
 from providers.http import HttpClient, RateLimiter
 
+T = TypeVar("T")
 PAGE = 100  # the documented maximum ``limit``
 BULK_MAX = 250  # contacts per bulk import
 
@@ -166,8 +167,32 @@ class ActiveCampaign(Provider):
             )
         return self.tag_id(destination.tag)
 
+    def with_tag(self, name: str, call: Callable[[str], T]) -> T:
+        """``call(tag id)``; if it answers NotFound, the cached id may name a tag deleted in the
+        ActiveCampaign UI (or since recreated by the bulk importer, which adds tags by name):
+        the id is forgotten, the tag found or created again and ``call`` retried once. A second
+        NotFound is raised."""
+        tag_id = self.tag_id(name)
+        try:
+            return call(tag_id)
+        except NotFound:
+            if self._tag_ids.get(name) == tag_id:
+                del self._tag_ids[name]
+        return call(self.tag_id(name))
+
+    def live_tag_id(self, name: str) -> str:
+        """The tag's id, checked with ``GET /tags/{id}`` (1 call) so a stale cached id is
+        replaced: for the calls where a deleted tag answers no NotFound of its own (reading or
+        filtering associations by tag id finds nothing, which would look like success)."""
+
+        def exists(tag_id: str) -> str:
+            self.http.json("GET", f"/tags/{tag_id}")
+            return tag_id
+
+        return self.with_tag(name, exists)
+
     def tag_id(self, name: str) -> str:
-        """The id of contact tag ``name`` (case-insensitive), created when missing."""
+        """The id of contact tag ``name`` (case-insensitive), created when missing; cached."""
         if name in self._tag_ids:
             return self._tag_ids[name]
         for tag in self.pages("/tags", "tags", {"search": name}):  # "contains" search
@@ -180,7 +205,7 @@ class ActiveCampaign(Provider):
         return self._tag_ids[name]
 
     def read_members(self, destination: Destination) -> Iterator[str]:
-        tag_id = self.tag_id(destination.tag)
+        tag_id = self.live_tag_id(destination.tag)
         for contact in self.pages("/contacts", "contacts", {"tagid": tag_id}):
             yield str(contact["email"]).lower()
 
@@ -195,7 +220,14 @@ class ActiveCampaign(Provider):
         else:
             outcomes += [self.upsert_one(destination, c) for c in upserts]
         removes = [c for c in changes if c.kind == ChangeKind.REMOVE]
-        outcomes += [self.remove_one(destination, c) for c in removes]
+        checked: list[str] = []
+
+        def tag_id() -> str:  # checked once per batch, and only if a remove needs the tag id
+            if not checked:
+                checked.append(self.live_tag_id(destination.tag))
+            return checked[0]
+
+        outcomes += [self.remove_one(destination, c, tag_id) for c in removes]
         return outcomes
 
     def confirm(self, destination: Destination, changes: Sequence[Change]) -> list[Outcome]:
@@ -237,7 +269,7 @@ class ActiveCampaign(Provider):
                 known = {str(x.get("list")) for x in lists.get("contactLists") or []}
                 if destination.list_id not in known:  # any existing status is left alone
                     self.list_status(destination.list_id, contact_id, 1)
-            association = self.add_tag(contact_id, self.tag_id(destination.tag))
+            association = self.with_tag(destination.tag, lambda t: self.add_tag(contact_id, t))
         except MemberRejected as err:
             return reject(change, err.message)
         ref = make_ref(c=contact_id, ct=association)
@@ -259,9 +291,12 @@ class ActiveCampaign(Provider):
         body = {"contactList": {"list": list_id, "contact": contact_id, "status": status}}
         self.http.request("POST", "/contactLists", json=body, expected=(200, 201))
 
-    def remove_one(self, destination: Destination, change: Change) -> Outcome:
+    def remove_one(
+        self, destination: Destination, change: Change, tag_id: Callable[[], str] | None = None
+    ) -> Outcome:
         """Delete the contactTag association (never the tag); 1 call with a stored association
-        id, 2 with a stored contact id, 3 with neither. A 404 means already gone: success."""
+        id, 2 with a stored contact id, 3 with neither (+1 a batch: ``tag_id`` checks the tag
+        still exists before associations are looked up by it). A 404 means already gone."""
         ref = parse_ref(change.provider_ref)
         contact_id = ref.get("c")
         try:
@@ -274,7 +309,8 @@ class ActiveCampaign(Provider):
             exists = True
             deleted = bool(ref.get("ct")) and self._delete_association(ref["ct"])
             if not deleted:  # no stored association, or it was not there any more: look them up
-                found_ids = self.associations(contact_id, self.tag_id(destination.tag))
+                live = tag_id() if tag_id else self.live_tag_id(destination.tag)
+                found_ids = self.associations(contact_id, live)
                 exists = found_ids is not None
                 for association in found_ids or []:
                     self._delete_association(association)

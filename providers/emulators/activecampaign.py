@@ -16,7 +16,8 @@ brackets; "design" = ``design/providers.md``):
   (the rate-limits page), over it 429 with ``Retry-After`` in whole seconds (a token bucket: see
   ``quota.py``; how the real API counts is unconfirmed); ``enforce_rate_limits`` turns it off.
 * ``GET /users/me`` [get-user-loggedin]; ``GET /lists`` [retrieve-all-lists], ``GET /lists/{id}``;
-  ``GET /fields`` [retrieve-fields]; ``GET /tags?search=`` ("contains") [retrieve-all-tags];
+  ``GET /fields`` [retrieve-fields]; ``GET /tags?search=`` ("contains") [retrieve-all-tags],
+  ``GET /tags/{id}`` (404 once the tag is deleted) [retrieve-a-tag];
   ``POST /tags {tag: {tag, tagType, description}}`` -> 201 [create-a-new-tag]. Lists answer
   ``limit`` (at most 100) + ``offset`` with the count in ``meta.total`` (a string, as documented).
 * ``GET /contacts`` with ``email=``, ``ids[]=`` (repeated), ``tagid=``, ``listid=`` (+ ``status=``)
@@ -221,6 +222,12 @@ class ActiveCampaignEmulator(AccountState, Emulator):
         search = (req.arg("search") or "").lower()
         ids = [i for i in sorted(self.tags, key=int) if search in self.tags[i]["tag"].lower()]
         return self._page(req, "tags", [self.tag_view(i) for i in ids])
+
+    @Emulator.route("GET", rf"{API}/tags/(?P<id>\d+)")
+    def get_tag(self, req: Request) -> Reply:
+        if req.params["id"] not in self.tags:
+            return not_found("Tag", req.params["id"])
+        return Reply(body={"tag": self.tag_view(req.params["id"])})
 
     @Emulator.route("POST", rf"{API}/tags")
     def create_tag(self, req: Request) -> Reply:

@@ -149,11 +149,59 @@ def test_archive_is_unsupported(ac):
         ac.apply_batch(dest, [change(ChangeKind.REMOVE, 1)])
 
 
+def tag_alive(rsps, tag_id: str = TAG_ID) -> None:
+    rsps.get(f"{BASE}/tags/{tag_id}", json={"tag": {"id": tag_id, "tag": "vip"}})
+
+
+def tag_gone(rsps, tag_id: str = TAG_ID) -> None:
+    rsps.get(f"{BASE}/tags/{tag_id}", status=404, json={"message": "No Result found for Tag"})
+
+
 def test_read_members_lists_contacts_by_tag(rsps, ac):
+    tag_alive(rsps)
     contacts = [{"id": "1", "email": "A@x.test"}, {"id": "2", "email": "b@x.test"}]
     rsps.get(f"{BASE}/contacts", json={"contacts": contacts, "meta": {"total": "2"}})
     assert list(ac.read_members(DEST)) == ["a@x.test", "b@x.test"]
-    assert query(rsps.calls[0])["tagid"] == [TAG_ID]
+    assert query(rsps.calls[1])["tagid"] == [TAG_ID]
+
+
+def test_tag_deleted_in_the_ui_is_recreated_and_the_tagging_retried_once(rsps, ac):
+    one_member(rsps, [{"list": "3", "status": "1"}])
+    gone = {"errors": [{"status": 404, "title": "Not Found", "detail": "Tag not found"}]}
+    rsps.post(f"{BASE}/contactTags", status=404, json=gone)
+    rsps.get(f"{BASE}/tags", json={"tags": [], "meta": {"total": "0"}})
+    rsps.post(f"{BASE}/tags", status=201, json={"tag": {"id": "78", "tag": "vip"}})
+    rsps.post(f"{BASE}/contactTags", status=201, json={"contactTag": {"id": "902", "tag": "78"}})
+    [out] = ac.apply_batch(DEST, [change(ChangeKind.ADD, 1)])
+    assert (out.status, out.provider_ref) == (OutcomeStatus.APPLIED, "c=41;ct=902")
+    assert body(rsps.calls[-1]) == {"contactTag": {"contact": "41", "tag": "78"}}
+    assert ac.tag_id("vip") == "78"  # the next batch uses the new id
+
+
+def test_tag_still_not_found_after_recreating_it_is_raised(rsps, ac):
+    tag_gone(rsps)
+    rsps.get(f"{BASE}/tags", json={"tags": [{"id": "78", "tag": "vip"}], "meta": {"total": "1"}})
+    tag_gone(rsps, "78")
+    with pytest.raises(NotFound):
+        list(ac.read_members(DEST))
+    assert len(rsps.calls) == 3
+
+
+def test_removes_check_the_cached_tag_once_a_batch_and_use_a_recreated_one(rsps, ac):
+    # the tag was deleted in the UI, then the bulk importer created "vip" again by name
+    tag_gone(rsps)
+    rsps.get(f"{BASE}/tags", json={"tags": [{"id": "78", "tag": "vip"}], "meta": {"total": "1"}})
+    tag_alive(rsps, "78")
+    for n in (41, 42):
+        tags = [{"id": f"9{n}", "tag": "78"}]
+        rsps.get(f"{BASE}/contacts/{n}/contactTags", json={"contactTags": tags})
+        rsps.delete(f"{BASE}/contactTags/9{n}", json={})
+    removes = [change(ChangeKind.REMOVE, n, ref=f"c={n}") for n in (41, 42)]
+    outcomes = ac.apply_batch(DEST, removes)
+    assert {o.status for o in outcomes} == {OutcomeStatus.APPLIED}
+    deleted = [c.request.url for c in rsps.calls if c.request.method == "DELETE"]
+    assert deleted == [f"{BASE}/contactTags/941", f"{BASE}/contactTags/942"]
+    assert len([c for c in rsps.calls if "/tags" in c.request.url]) == 3  # once a batch
 
 
 # --- bulk path -------------------------------------------------------------------------------
@@ -383,8 +431,9 @@ def test_remove_with_a_contact_id_looks_up_the_association_of_this_tag(rsps, ac)
     tags = [{"id": "900", "tag": "12"}, {"id": "901", "tag": TAG_ID}]
     rsps.get(f"{BASE}/contacts/41/contactTags", json={"contactTags": tags})
     rsps.delete(f"{BASE}/contactTags/901", json={})
+    tag_alive(rsps)
     [out] = ac.apply_batch(DEST, [change(ChangeKind.REMOVE, 1, ref="c=41")])
-    assert out.status == OutcomeStatus.APPLIED and len(rsps.calls) == 2
+    assert out.status == OutcomeStatus.APPLIED and len(rsps.calls) == 3
 
 
 def test_remove_with_unknown_ids_finds_the_contact_by_email(rsps, ac):
@@ -393,6 +442,7 @@ def test_remove_with_unknown_ids_finds_the_contact_by_email(rsps, ac):
         f"{BASE}/contacts/41/contactTags", json={"contactTags": [{"id": "901", "tag": TAG_ID}]}
     )
     rsps.delete(f"{BASE}/contactTags/901", json={})
+    tag_alive(rsps)
     [out] = ac.apply_batch(DEST, [change(ChangeKind.REMOVE, 1)])
     assert (out.status, out.provider_ref) == (OutcomeStatus.APPLIED, "c=41")
     assert query(rsps.calls[0])["email"] == ["m1@example.com"]
@@ -411,6 +461,7 @@ def test_404_on_delete_is_success(rsps, ac):
         json={"message": "No Result found for SubscriberTag with id 900"},
     )
     rsps.get(f"{BASE}/contacts/41/contactTags", json={"contactTags": []})
+    tag_alive(rsps)
     [out] = ac.apply_batch(DEST, [change(ChangeKind.REMOVE, 1, ref="c=41;ct=900")])
     assert out.status == OutcomeStatus.APPLIED
 
@@ -426,9 +477,11 @@ def test_on_leave_unsubscribe_sets_list_status_2(rsps, ac):
 
 def test_unsubscribe_skips_a_contact_that_is_gone(rsps, ac):
     rsps.get(f"{BASE}/contacts/41/contactTags", status=404, json={"message": "No Result found"})
+    tag_alive(rsps)
     dest = Destination("3", "vip", OnLeave.UNSUBSCRIBE)
     [out] = ac.apply_batch(dest, [change(ChangeKind.REMOVE, 1, ref="c=41")])
-    assert out.status == OutcomeStatus.APPLIED and len(rsps.calls) == 1
+    assert out.status == OutcomeStatus.APPLIED and len(rsps.calls) == 2
+    assert not [c for c in rsps.calls if c.request.method == "POST"]
 
 
 def test_a_mixed_batch_gets_exactly_one_outcome_per_change(rsps, ac):

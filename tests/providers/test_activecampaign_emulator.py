@@ -76,7 +76,8 @@ def test_removes_untag_and_leave_the_contact_in_place(emu):
     emulator.calls.clear()
     removed = push(ac, DEST, leaving)
     assert {o.status for o in removed} == {OutcomeStatus.APPLIED}
-    assert emulator.total_calls == 12 * 2  # association lookup + delete per member
+    # association lookup + delete per member, and the tag checked once for the batch
+    assert emulator.total_calls == 12 * 2 + 1
     assert len(list(ac.read_members(DEST))) == 18
     contacts = {c["email"] for c in ac.pages("/contacts", "contacts")}
     assert {m.email for m in members(30)} <= contacts  # every contact is still there
@@ -123,3 +124,21 @@ def test_on_leave_unsubscribe_against_the_emulator(emu):
     lists = ac.http.json("GET", f"/contacts/{contact_id}/contactLists")["contactLists"]
     assert [str(x["status"]) for x in lists] == ["2"]
     assert list(ac.read_members(dest)) == []
+
+
+def test_a_tag_deleted_in_the_ui_is_recreated_in_the_same_process(emu):
+    emulator, url = emu
+    ac = adapter(url)
+    first, second = Member("a@shop.test", "1", consent=True), Member("b@shop.test", "2")
+    assert ac.apply_batch(DEST, [Change(ChangeKind.ADD, first)])[0].status == "applied"
+    old_id = ac.tag_id("vip")
+    with emulator.lock:  # someone deletes the tag in the ActiveCampaign UI
+        del emulator.tags[old_id]
+        emulator.associations.clear()
+    [again] = ac.apply_batch(DEST, [Change(ChangeKind.ADD, second)])
+    assert again.status == OutcomeStatus.APPLIED
+    assert ac.tag_id("vip") != old_id
+    assert list(ac.read_members(DEST)) == ["b@shop.test"]
+    [out] = ac.apply_batch(DEST, [Change(ChangeKind.REMOVE, second, again.provider_ref)])
+    assert out.status == OutcomeStatus.APPLIED
+    assert list(ac.read_members(DEST)) == []
