@@ -8,9 +8,11 @@ import time
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from syncer.db import make_engine
 from syncer.state.store import MEMBERS, OUTBOX
+from syncer.sync.lock import LOCKS
 from tests.e2e.conftest import Workspace
 
 pytestmark = pytest.mark.slow
@@ -24,7 +26,7 @@ def counts(url: str) -> tuple[int, int]:
             settled = conn.execute(select(func.count()).select_from(MEMBERS)).scalar() or 0
             pending = conn.execute(select(func.count()).select_from(OUTBOX)).scalar() or 0
             return int(settled), int(pending)
-    except Exception:  # noqa: BLE001 (tables not created yet)
+    except SQLAlchemyError:  # the state tables are not created yet
         return 0, 0
     finally:
         engine.dispose()
@@ -57,14 +59,28 @@ def test_run_killed_mid_push_is_completed_by_the_next_run(workspace: Workspace, 
     assert len(interrupted) == 1 and "interrupted" in interrupted[0]["error"]
 
 
+def locked(url: str) -> bool:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return bool(conn.execute(select(func.count()).select_from(LOCKS)).scalar())
+    except SQLAlchemyError:
+        return False
+    finally:
+        engine.dispose()
+
+
 def test_two_processes_on_one_segment_only_one_pushes(workspace: Workspace) -> None:
     workspace.shop.add(600)
-    workspace.emulator.faults.update({"latency": 0.2})
-    procs = [workspace.spawn("sync", "VIP", "--json") for _ in range(2)]
-    outputs = [p.communicate(timeout=180) for p in procs]
+    workspace.emulator.faults.update({"latency": 1.0})  # the first push lasts several seconds
+    first = workspace.spawn("sync", "VIP", "--json")
+    deadline = time.monotonic() + 60
+    while not locked(workspace.db_url) and time.monotonic() < deadline and first.poll() is None:
+        time.sleep(0.05)
+    assert locked(workspace.db_url), "the first process never took the lock"
+    second = workspace.spawn("sync", "VIP", "--json")  # starts while the first one pushes
+    outputs = [p.communicate(timeout=180) for p in (first, second)]
     results = [json.loads(out)[0] for out, _err in outputs]
-    outcomes = sorted(r["outcome"] for r in results)
-    assert outcomes == ["ok", "skipped"], [err for _out, err in outputs]
-    skipped = next(r for r in results if r["outcome"] == "skipped")
-    assert skipped["api_calls"] == 0 and "being synced by" in skipped["error"]
+    assert [r["outcome"] for r in results] == ["ok", "skipped"], [e for _o, e in outputs]
+    assert results[1]["api_calls"] == 0 and "being synced by" in results[1]["error"]
     assert workspace.tagged() == workspace.desired()
