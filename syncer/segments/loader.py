@@ -83,7 +83,29 @@ def load_segments(directory: Path) -> SegmentSet:
             )
         found[seg.name] = seg
     check_references(found)
+    check_destinations(found)
     return SegmentSet(found)
+
+
+def check_destinations(segments: Mapping[str, Segment]) -> None:
+    """No two destinations may share a provider tag (profile, list, tag; tags compared without
+    case, as the providers do): each segment's leavers would be untagged while the other
+    segment still wants them, and neither would notice."""
+    owner: dict[tuple[str, str, str], tuple[Segment, int]] = {}
+    for seg in segments.values():
+        for i, dest in enumerate(seg.destinations):
+            key = (dest.profile, dest.list, dest.tag.strip().casefold())
+            if key in owner:
+                other, j = owner[key]
+                raise SegmentError(
+                    f"tag {dest.tag!r} on {dest.profile}/{dest.list} is already the destination "
+                    f"of segment {other.name!r} ({other.source or 'segments'}: destinations[{j}])",
+                    file=str(seg.source) if seg.source else None,
+                    segment=seg.name,
+                    path=f"destinations[{i}].tag",
+                    hint="one tag carries one segment; give this destination its own tag.",
+                )
+            owner[key] = (seg, i)
 
 
 def load_segment_file(path: Path) -> Segment:

@@ -99,3 +99,21 @@ def test_destinations_and_schedule_parse() -> None:
     assert s.destinations[0].key == "mc/L/vip" and s.destinations[0].on_leave == "untag"
     err = bad(ORDERS_GT_2, destinations=[{"profile": "mc", "list": "L"}])
     assert "destinations[0].tag" in str(err)
+
+
+def test_two_segments_may_not_share_a_provider_tag(tmp_path: Path) -> None:
+    for name, tag in (("A", "vip"), ("B", "VIP ")):
+        (tmp_path / f"{name.lower()}.yaml").write_text(
+            f"name: {name}\nrules: {{field: orders, op: gt, value: 1}}\n"
+            f"destinations: [{{profile: p, list: l1, tag: '{tag}'}}]\n"
+        )
+    with pytest.raises(SegmentError) as info:
+        load_segments(tmp_path)
+    text = str(info.value)
+    assert "b.yaml: segment 'B': destinations[0].tag" in text
+    assert "already the destination of segment 'A'" in text and "\n" not in text
+    (tmp_path / "b.yaml").write_text(
+        "name: B\nrules: {field: orders, op: gt, value: 1}\n"
+        "destinations: [{profile: p, list: l2, tag: vip}]\n"
+    )
+    assert set(load_segments(tmp_path)) == {"A", "B"}  # the same tag on another list is fine
