@@ -33,7 +33,9 @@ Calls per batch of up to 500 changes, and why:
 
 Once per audience and tag per process: ``GET /lists/{id}`` (double opt-in; a NotFound naming the
 audience) and ``GET /lists/{id}/segments?type=static`` (+ ``POST`` when the tag is new). So 10,000
-adds cost 20 x 2 + 2..3 calls, and 2,000 removes 4 calls.
+adds cost 20 x 2 + 2..3 calls, and 2,000 removes 4 calls. A tag deleted in Mailchimp while the
+process runs (its segment call answers 404, or 400 "A Static Segment ... does not exist") is
+found or created again and the batch retried once (``_with_tag``); a second failure is raised.
 
 Limits. ``batch_size`` 500 (the documented cap of both bulk endpoints). ``max_concurrency`` 4
 batches: each holds one connection at a time, so 4 leave room under the 10-connection cap for a
@@ -50,7 +52,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, ClassVar, Self
+from itertools import chain, islice
+from typing import Any, ClassVar, Self, TypeVar
 
 import requests
 from mailchimp_marketing.api.lists_api import ListsApi
@@ -79,6 +82,7 @@ from providers.mailchimp.answers import (
     ABSENT,
     ALREADY,
     APPLIED,
+    SEGMENT_GONE,
     Verdict,
     emails_in,
     member_errors,
@@ -96,6 +100,7 @@ from providers.mailchimp.client import (
     translate,
 )
 
+T = TypeVar("T")
 PAGE = 1000  # documented maximum ``count``
 BATCH = 500  # members per batch subscribe / per members_to_add / per members_to_remove
 TRUE = "true"  # query flags: the SDK would send Python's "True"
@@ -280,11 +285,35 @@ class Mailchimp(Provider):
             self._tags[key] = found
             return found
 
+    def _with_tag(self, destination: Destination, call: Callable[[str], T]) -> T:
+        """``call(segment id)``; if the segment is gone (deleted in Mailchimp while this process
+        runs: a 404, or the 400 "A Static Segment ... does not exist"), the cached id is
+        forgotten, the tag found or created again and ``call`` retried once. A second failure
+        is raised."""
+        seg = self.ensure_tag(destination)
+        try:
+            return call(seg)
+        except (NotFound, BadConfiguration) as err:
+            if isinstance(err, BadConfiguration) and not SEGMENT_GONE.search(str(err)):
+                raise
+            with self._lock:
+                if self._tags.get((destination.list_id, destination.tag)) == seg:
+                    del self._tags[(destination.list_id, destination.tag)]
+                    self._audiences.pop(destination.list_id, None)  # a gone audience is named
+        return call(self.ensure_tag(destination))
+
     # --- membership ----------------------------------------------------------------------
     def apply_batch(self, destination: Destination, changes: Sequence[Change]) -> list[Outcome]:
+        """The batch, retried once on a recreated tag if its segment was deleted (``_with_tag``):
+        every step is idempotent (existing members answer ERROR_CONTACT_EXISTS, a member already
+        untagged is APPLIED), so a rerun only costs the calls."""
         if len(changes) > BATCH:
             raise ValueError(f"a Mailchimp batch holds at most {BATCH} changes, got {len(changes)}")
-        seg = self.ensure_tag(destination)
+        return self._with_tag(destination, lambda seg: self._apply(destination, seg, changes))
+
+    def _apply(
+        self, destination: Destination, seg: str, changes: Sequence[Change]
+    ) -> list[Outcome]:
         groups: dict[ChangeKind, dict[str, Member]] = {k: {} for k in ChangeKind}
         for change in changes:
             groups[change.kind].setdefault(change.member.email.strip().lower(), change.member)
@@ -440,7 +469,11 @@ class Mailchimp(Provider):
         return APPLIED
 
     def read_members(self, destination: Destination) -> Iterator[str]:
-        return self._segment_emails(destination.list_id, self.ensure_tag(destination))
+        def start(seg: str) -> Iterator[str]:
+            emails = self._segment_emails(destination.list_id, seg)
+            return chain(list(islice(emails, 1)), emails)  # the first page is read here
+
+        return self._with_tag(destination, start)
 
     def _segment_emails(self, list_id: str, seg: str) -> Iterator[str]:
         pages = self._pages(

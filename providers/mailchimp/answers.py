@@ -19,6 +19,9 @@ from providers.base import Member, OutcomeStatus
 # Segment errors that say the wanted state already holds (Mailchimp's wording is not specified).
 ALREADY = re.compile(r"\balready\b", re.IGNORECASE)
 ABSENT = re.compile(r"\b(not|no longer)\b.{0,20}\b(member|in|on|part|found|exists?)\b", re.I)
+# A 400 on a segment call whose segment id is gone (reported publicly: "A Static Segment with an
+# id of ... does not exist for this list."); a 404 says the same on the other segment calls.
+SEGMENT_GONE = re.compile(r"\bsegment\b.*\bdoes not exist\b", re.IGNORECASE)
 
 
 def subscriber_hash(email: str) -> str:

@@ -212,6 +212,46 @@ def test_ensure_tag_creates_a_missing_tag(rsps: responses.RequestsMock, mc: Mail
     assert bodies(rsps, "POST", "/segments") == [{"name": "new tag", "static_segment": []}]
 
 
+GONE = 'A Static Segment with an id of "4242" does not exist for this list.'
+
+
+def test_a_tag_deleted_in_mailchimp_is_recreated_and_the_batch_retried_once(
+    ready: responses.RequestsMock, mc: Mailchimp
+) -> None:
+    mc.ensure_tag(DEST)  # cached by an earlier run of this process
+    ready.post(f"{HOST}/lists/{LIST}", json={"new_members": [{"email_address": "a@x.io"}]})
+    add_problem(ready, "POST", f"{HOST}/lists/{LIST}/segments/{SEG}", 400, "Invalid Resource", GONE)
+    ready.get(f"{HOST}/lists/{LIST}/segments", json={"segments": [], "total_items": 0})
+    ready.post(f"{HOST}/lists/{LIST}/segments", json={"id": 4343, "name": "vip"})
+    ready.post(f"{HOST}/lists/{LIST}", json={"errors": [], "error_count": 0})
+    ready.post(
+        f"{HOST}/lists/{LIST}/segments/4343", json={"members_added": [{"email_address": "a@x.io"}]}
+    )
+    (out,) = mc.apply_batch(DEST, [change(ChangeKind.ADD, "a@x.io")])
+    assert out.status is OutcomeStatus.APPLIED
+    assert bodies(ready, "POST", "/segments") == [{"name": "vip", "static_segment": []}]
+    assert mc.ensure_tag(DEST) == "4343"
+
+
+def test_a_segment_still_gone_after_recreating_the_tag_is_raised(
+    ready: responses.RequestsMock, mc: Mailchimp
+) -> None:
+    url = f"{HOST}/lists/{LIST}/segments/{SEG}/members"
+    add_problem(ready, "GET", url, 404, "Resource Not Found")
+    with pytest.raises(NotFound):
+        list(mc.read_members(DEST))
+    assert len([c for c in ready.calls if url_of(c) == url]) == 2  # retried once, not more
+
+
+def test_a_bad_request_that_is_not_about_the_segment_is_not_retried(
+    ready: responses.RequestsMock, mc: Mailchimp
+) -> None:
+    add_problem(ready, "POST", f"{HOST}/lists/{LIST}", 400, "Invalid Resource", "members: bad")
+    with pytest.raises(BadConfiguration):
+        mc.apply_batch(DEST, [change(ChangeKind.ADD, "a@x.io")])
+    assert len(bodies(ready, "POST", f"/lists/{LIST}")) == 1
+
+
 def test_unknown_audience_is_not_found_naming_it(
     rsps: responses.RequestsMock, mc: Mailchimp
 ) -> None:

@@ -155,3 +155,22 @@ def test_replayed_adds_are_confirmed_with_one_read_of_the_tag_not_one_per_member
     before = emu.total_calls
     assert {o.status for b in mc.push(DEST, few) for o in b} == {OutcomeStatus.APPLIED}
     assert emu.total_calls - before == 2 + 2  # two members: one read each
+
+
+def test_a_tag_deleted_in_the_ui_is_recreated_in_the_same_process(
+    emulator: tuple[MailchimpEmulator, str],
+) -> None:
+    emu, url = emulator
+    mc = adapter(url)
+    first = mc.apply_batch(DEST, [Change(ChangeKind.ADD, member(1))])
+    assert first[0].status is OutcomeStatus.APPLIED
+    old = mc.ensure_tag(DEST)
+    with emu.lock:  # someone deletes the tag in Mailchimp's UI
+        audience = emu.audiences[LIST]
+        del audience.segments[int(old)]
+        for m in audience.members.values():
+            m.tags.discard(int(old))
+    again = mc.apply_batch(DEST, [Change(ChangeKind.ADD, member(2))])
+    assert again[0].status is OutcomeStatus.APPLIED
+    assert mc.ensure_tag(DEST) != old
+    assert list(mc.read_members(DEST)) == ["person2@example.com"]
