@@ -28,6 +28,10 @@ Calls, and why (240 requests a minute per account; no bulk tag removal exists):
   on_leave ``unsubscribe``: ``POST /contacts/{id}/unsubscribe`` (+1 call; the API names no list,
   so this is probably an account-wide unsubscribe: **unconfirmed**); ``archive``: leave the list,
   ``DELETE /lists/{list_id}/contacts/{contact_id}`` (+1 call; the contact itself is kept).
+* A tag deleted in the UI while the process runs: a cached tag id answering 404 (tag reads) or
+  a 422 keyed ``tag_ids`` (adds) is forgotten, the tag found or created again and the call
+  retried once (``with_tag``); a second failure is raised. A removal answering 404 needs no
+  retry: nothing carries a deleted tag.
 * 401 (possibly an HTML page) is AuthenticationFailed; a 403 saying the account is blocked after
   many errors is RateLimited (retried with backoff, then the run ends partial), any other 403 is
   AuthenticationFailed; 429 comes without Retry-After: exponential backoff with jitter.

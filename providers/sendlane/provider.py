@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, ClassVar, Self
+from itertools import chain, islice
+from typing import Any, ClassVar, Self, TypeVar
 
 import requests
 
@@ -29,9 +31,16 @@ from providers.errors import BadConfiguration, MemberRejected, NotFound
 from providers.http import HttpClient, RateLimiter
 from providers.sendlane.errors import PROVIDER, ValidationFailed, classify
 
+T = TypeVar("T")
 BASE_URL = "https://api.sendlane.com/v2"
+# A 422 keyed ``tag_ids.N`` (or ``contacts.N.tag_ids.M``): the tag id no longer exists.
+_TAG_KEY = re.compile(r"^(contacts\.\d+\.)?tag_ids(\.\d+)?$")
 PAGE = 100
 DEFAULT_BATCH = 100  # unconfirmed maximum contacts per list call
+
+
+class TagRefused(NotFound):
+    """A 422 refusing the cached tag id: the tag was deleted in Sendlane."""
 
 
 def parse_ref(ref: str | None) -> dict[str, str]:
@@ -150,32 +159,70 @@ class Sendlane(Provider):
         self._tag_ids[name] = str((created.get("data") or created)["id"])
         return self._tag_ids[name]
 
+    def with_tag(self, name: str, call: Callable[[str], T], gone: type[NotFound] = NotFound) -> T:
+        """``call(tag id)``; if it answers ``gone`` (NotFound on the tag's own endpoints;
+        ``TagRefused`` where a NotFound could be about the list), the tag was deleted in Sendlane
+        while this process runs: the cached id is forgotten, the tag found or created again and
+        ``call`` retried once. A second failure is raised."""
+        tag_id = self.tag_id(name)
+        try:
+            return call(tag_id)
+        except gone:
+            with self._lock:
+                if self._tag_ids.get(name) == tag_id:
+                    del self._tag_ids[name]
+        return call(self.tag_id(name))
+
+    @staticmethod
+    def _tag_refused(err: ValidationFailed) -> TagRefused | None:
+        """A 422 that refuses the tag id (it was deleted), for ``with_tag``."""
+        keys = err.errors.keys() if isinstance(err.errors, dict) else ()
+        if any(_TAG_KEY.match(str(k)) for k in keys):
+            return TagRefused(f"tag id refused: {err.message}", provider=PROVIDER, status=422)
+        return None
+
     def read_members(self, destination: Destination) -> Iterator[str]:
-        for contact in self.pages(f"/tags/{self.tag_id(destination.tag)}/contacts"):
+        def start(tag_id: str) -> Iterator[dict[str, Any]]:
+            contacts = self.pages(f"/tags/{tag_id}/contacts")
+            return chain(list(islice(contacts, 1)), contacts)  # the first page is read here
+
+        for contact in self.with_tag(destination.tag, start):
             yield str(contact["email"]).lower()
 
     # --- membership ----------------------------------------------------------------------
     def apply_batch(self, destination: Destination, changes: Sequence[Change]) -> list[Outcome]:
-        tag_id = self.tag_id(destination.tag)
         upserts = [c for c in changes if c.kind != ChangeKind.REMOVE]
         outcomes: list[Outcome] = []
         if upserts:
-            unsubscribed = self._cached(self._unsub, destination.list_id, self._read_unsubscribed)
-            direct = [c for c in upserts if c.member.email.lower() in unsubscribed]
-            listed = [c for c in upserts if c.member.email.lower() not in unsubscribed]
-            for c in direct:
-                outcomes.append(self._tag_directly(c, unsubscribed[c.member.email.lower()], tag_id))
-            if listed:
-                outcomes += self._add_to_list(destination, tag_id, listed)
+            outcomes += self.with_tag(
+                destination.tag, lambda t: self._upsert(destination, t, upserts), TagRefused
+            )
+        # a 404 on the tag's removal already means "not carried": no retry needed
+        tag_id = self.tag_id(destination.tag)
         for change in changes:
             if change.kind == ChangeKind.REMOVE:
                 outcomes.append(self._remove(destination, tag_id, change))
         return outcomes
 
+    def _upsert(
+        self, destination: Destination, tag_id: str, upserts: list[Change]
+    ) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        unsubscribed = self._cached(self._unsub, destination.list_id, self._read_unsubscribed)
+        direct = [c for c in upserts if c.member.email.lower() in unsubscribed]
+        listed = [c for c in upserts if c.member.email.lower() not in unsubscribed]
+        for c in direct:
+            outcomes.append(self._tag_directly(c, unsubscribed[c.member.email.lower()], tag_id))
+        if listed:
+            outcomes += self._add_to_list(destination, tag_id, listed)
+        return outcomes
+
     def confirm(self, destination: Destination, changes: Sequence[Change]) -> list[Outcome]:
         """APPLIED for the members found carrying the tag; the others stay ACCEPTED."""
-        tag_id = self.tag_id(destination.tag)
-        carriers = self._cached(self._carriers, tag_id, self._read_carriers)
+        carriers = self.with_tag(
+            destination.tag,
+            lambda tag_id: self._cached(self._carriers, tag_id, self._read_carriers),
+        )
         outcomes = []
         for change in changes:
             contact_id = carriers.get(change.member.email.lower())
@@ -218,6 +265,8 @@ class Sendlane(Provider):
                     expected=(200, 201, 202),
                 )
             except ValidationFailed as err:
+                if gone := self._tag_refused(err):
+                    raise gone from err
                 named = {i: why for i, why in err.members().items() if 0 <= i < len(pending)}
                 if not named:
                     raise BadConfiguration(err.message, provider=self.name, status=422) from err
@@ -246,6 +295,10 @@ class Sendlane(Provider):
             self.http.request(
                 "POST", f"/contacts/{contact_id}/tags", json={"tag_ids": [_id(tag_id)]}
             )
+        except ValidationFailed as err:
+            if gone := self._tag_refused(err):
+                raise gone from err
+            return Outcome(change, OutcomeStatus.REJECTED, reason=err.message)
         except MemberRejected as err:
             return Outcome(change, OutcomeStatus.REJECTED, reason=err.message)
         return Outcome(change, OutcomeStatus.APPLIED, provider_ref=f"c={contact_id}")

@@ -131,6 +131,28 @@ def test_ensure_tag_creates_a_missing_tag(rsps, sleeps):
     assert body(rsps.calls[1]) == {"name": "vip"}
 
 
+def test_a_tag_deleted_in_the_ui_is_recreated_and_the_add_retried_once(rsps, sl):
+    no_unsubscribed(rsps)
+    refused = {"message": "The given data was invalid.", "errors": {}}
+    refused["errors"] = {"contacts.0.tag_ids.0": ["The selected contacts.0.tag_ids.0 is invalid."]}
+    rsps.post(f"{BASE}/lists/3/contacts", status=422, json=refused)
+    rsps.get(f"{BASE}/tags", json=page([]))
+    rsps.post(f"{BASE}/tags", json={"data": {"id": 78, "name": "vip"}})
+    rsps.post(f"{BASE}/lists/3/contacts", status=202, json={"data": {"message": "queued"}})
+    [out] = sl.apply_batch(DEST, [change(ChangeKind.ADD, 0)])
+    assert out.status == OutcomeStatus.ACCEPTED  # not rejected for a tag the UI deleted
+    assert body(rsps.calls[-1])["contacts"][0]["tag_ids"] == [78]
+    assert sl.tag_id("vip") == "78"
+
+
+def test_a_tag_still_refused_after_recreating_it_is_raised(rsps, sl):
+    rsps.get(f"{BASE}/tags/77/contacts", status=404, json={"message": "Tag 77 not found."})
+    rsps.get(f"{BASE}/tags", json=page([{"id": 77, "name": "vip"}]))
+    with pytest.raises(NotFound):
+        sl.confirm(DEST, [change(ChangeKind.ADD, 0)])
+    assert len([c for c in rsps.calls if "/tags/77/contacts" in c.request.url]) == 2
+
+
 def test_read_members_reads_the_tag_contacts(rsps, sl):
     rsps.get(f"{BASE}/tags/77/contacts", json=page([{"id": 1, "email": "A@x.test"}], "next"))
     rsps.get(f"{BASE}/tags/77/contacts", json=page([{"id": 2, "email": "b@x.test"}]))

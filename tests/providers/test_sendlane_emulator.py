@@ -122,3 +122,21 @@ def test_on_leave_archive_leaves_the_list_and_keeps_the_contact(emu):
     in_list = {str(c["email"]) for c in sl.pages("/lists/1/contacts")}
     assert member.email not in in_list
     assert sl.find_contact(member.email) is not None
+
+
+def test_a_tag_deleted_in_the_ui_is_recreated_in_the_same_process(emu):
+    emulator, url = emu
+    sl = adapter(url)
+    first, second = members(2, start=1)
+    push(sl, [Change(ChangeKind.ADD, first)])
+    old = sl.tag_id("vip")
+    with emulator.lock:  # someone deletes the tag in Sendlane's UI
+        del emulator.account.tags[int(old)]
+        for tags in emulator.account.tagged.values():
+            tags.discard(int(old))
+    [out] = push(sl, [Change(ChangeKind.ADD, second)])
+    assert out.status == OutcomeStatus.ACCEPTED
+    assert sl.tag_id("vip") != old
+    [confirmed] = sl.confirm(DEST, [out.change])
+    assert confirmed.status == OutcomeStatus.APPLIED
+    assert list(sl.read_members(DEST)) == [second.email]
