@@ -1,8 +1,9 @@
 """The commerce schema: what segments are evaluated against.
 
 Money is stored in integer cents (exact on every database, no Decimal quirks on SQLite).
-Timestamps are naive UTC. Every table a segment aggregates over is indexed on
-``(customer_id, <time column>)`` so per-customer aggregates and windows are index range scans.
+Timestamps are UTC, written time-zone aware (TIMESTAMPTZ on PostgreSQL). Every table a segment
+aggregates over is indexed on ``(customer_id, <time column>)`` so per-customer aggregates and
+windows are index range scans.
 
 customers      one row per shopper (attributes: consent, status, quality, zip, country, card)
 customer_tags  (customer_id, tag)

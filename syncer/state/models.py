@@ -10,7 +10,7 @@ syncer_runs           one row per sync run: trigger, times, counts, outcome, mas
 syncer_locks          one row per target while a sync holds it (owner + expiry, heartbeat)
 syncer_provider_tagged  scratch: the provider's tagged emails during a ``--full`` repair
 
-Timestamps are naive UTC. Change the tables only together with a migration in
+Timestamps are UTC, time-zone aware. Change the tables only together with a migration in
 ``syncer/migrations/versions`` (a test compares the two).
 """
 
