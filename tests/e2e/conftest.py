@@ -23,6 +23,7 @@ from providers.emulators import EMULATORS
 from syncer.cli.main import main
 from syncer.emulated import ACCOUNTS, LocalProviders, profiles_yaml
 from syncer.profiles import load_profiles
+from tests.dbs import scratch_database
 from tests.sync.fakes import Shop
 
 PROVIDERS = [p for p in ACCOUNTS if p in EMULATORS]
@@ -114,6 +115,14 @@ class Workspace:
 
     def desired(self, *, consent_only: bool = True) -> set[str]:
         return self.shop.desired_emails(consent_only=consent_only)
+
+
+@pytest.fixture(params=("sqlite", "postgresql"))
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """End to end on SQLite and PostgreSQL (the engine's SQL is proven on MariaDB by the sync
+    and segment tests; one more full pass there would double this folder's time)."""
+    with scratch_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture(params=PROVIDERS)
