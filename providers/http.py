@@ -9,6 +9,9 @@ secret masking, HTTP status -> error class.
     shared_limiter      one RateLimiter per account key in this process, whatever the number of
                         clients or threads using it
 
+``request_error`` translates every ``requests`` exception: timeouts, dropped connections and
+answers that break off are TransientError; a malformed URL or header is BadConfiguration.
+
 Retries (tenacity): RetryableError (429, 5xx, timeouts, dropped connections) is retried with
 exponential backoff and jitter, up to ``RetryPolicy.attempts`` tries in all; a 429 that says
 ``Retry-After`` pauses the whole account's limiter that long instead (every thread of the account
@@ -138,6 +141,50 @@ def retry_after_seconds(value: str | None) -> float | None:
     except ValueError:
         return None
     return seconds if seconds >= 0 else None
+
+
+# requests' exceptions that mean the URL or a header is wrong: retrying cannot help.
+URL_ERRORS = (
+    requests.exceptions.InvalidURL,  # also InvalidProxyURL
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.URLRequired,
+)
+# The answer broke off or could not be decoded: worth another try.
+BROKEN_ANSWERS = (
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+    requests.exceptions.RetryError,
+)
+
+
+def request_error(err: requests.RequestException, *, provider: str, what: str) -> ProviderError:
+    """``err`` (anything ``requests`` raises) as a provider error; ``what`` names the call, e.g.
+    ``"GET https://host/v2/lists"``. Messages carry the exception's type, never its text (an
+    invalid header's text is the header value: a credential)."""
+    kind = type(err).__name__
+    if isinstance(err, requests.Timeout):
+        return TransientError(f"{what} timed out ({kind})", provider=provider)
+    if isinstance(err, requests.ConnectionError):
+        return TransientError(f"{what}: connection failed ({kind})", provider=provider)
+    if isinstance(err, BROKEN_ANSWERS):
+        return TransientError(f"{what}: the answer broke off ({kind})", provider=provider)
+    if isinstance(err, URL_ERRORS):
+        return BadConfiguration(
+            f"{what}: not a usable URL ({kind}); base_url must look like https://host/path",
+            provider=provider,
+        )
+    if isinstance(err, requests.exceptions.InvalidHeader):
+        return BadConfiguration(
+            f"{what}: a request header is not valid ({kind}); check the credentials for "
+            "spaces or line breaks",
+            provider=provider,
+        )
+    if isinstance(err, requests.exceptions.TooManyRedirects):
+        return BadConfiguration(f"{what}: too many redirects; check base_url", provider=provider)
+    if isinstance(err, requests.exceptions.InvalidJSONError):
+        return BadConfiguration(f"{what}: the request body is not JSON ({kind})", provider=provider)
+    return TransientError(f"{what}: request failed ({kind})", provider=provider)
 
 
 def default_classifier(provider: str) -> Classifier:
@@ -305,11 +352,9 @@ class HttpClient:
                 raise TransientError(
                     f"{method} {path} timed out after {self.timeout:g}s", provider=self.provider
                 ) from err
-            except requests.ConnectionError as err:
-                raise TransientError(
-                    f"{method} {path}: connection failed ({type(err).__name__})",
-                    provider=self.provider,
-                ) from err
+            except requests.RequestException as err:
+                what = f"{method} {mask(self.url(path), self.secrets)}"
+                raise request_error(err, provider=self.provider, what=what) from err
             if response.status_code in expected:
                 return response
             error = self.classify(response) or BadConfiguration(

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
@@ -150,6 +151,23 @@ def load_profiles(path: Path, env: Mapping[str, str]) -> dict[str, Profile]:
     return profiles
 
 
+def _check_url(url: str, where: str) -> None:
+    """ConfigError unless ``url`` is an http(s) URL with a host (the value is not echoed: it may
+    come from the environment and carry a password)."""
+    try:
+        parts = urlsplit(url)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        parts, port_ok = urlsplit(""), False
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+        raise ConfigError(
+            "must be an http(s) URL with a host",
+            where=where,
+            hint="write it like https://host/path (an emulator: http://127.0.0.1:PORT/...), "
+            "or leave base_url out for the provider's own API.",
+        )
+
+
 def _profile(name: str, raw: object, env: Mapping[str, str], path: Path, where: str) -> Profile:
     if not NAME.match(name):
         raise ConfigError(
@@ -183,6 +201,8 @@ def _profile(name: str, raw: object, env: Mapping[str, str], path: Path, where: 
         if not resolved[key]:
             raise ConfigError("resolves to an empty value", where=key_where)
     base_url = expand(entry.base_url, env, f"{where}.base_url") if entry.base_url else None
+    if base_url:
+        _check_url(base_url.strip(), f"{where}.base_url")
     clash = sorted(set(entry.options) & set(entry.credentials))
     if clash:
         raise ConfigError(

@@ -90,6 +90,31 @@ def test_bad_profiles_name_the_key_to_fix(
     assert "\n" not in str(info.value)
 
 
+BASE_URL_PROFILE = (
+    "profiles:\n  p:\n    provider: activecampaign\n    credentials:\n"
+    "      api_url: ${AC_URL}\n      api_token: ${AC_TOKEN}\n    base_url: ${BASE}\n"
+)
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["127.0.0.1:8080/api/3", "ftp://host/api/3", "https://", "http:///api/3", "https://h:0x/", " "],
+)
+def test_base_url_must_be_an_http_url_with_a_host(tmp_path: Path, base_url: str) -> None:
+    env = {**ENV, "BASE": base_url}
+    with pytest.raises(ConfigError) as info:
+        load_profiles(write(tmp_path, BASE_URL_PROFILE), env)
+    text = str(info.value)
+    assert "profiles.p.base_url: must be an http(s) URL with a host" in text
+    assert "https://host/path" in text and "\n" not in text
+
+
+@pytest.mark.parametrize("base_url", ["http://127.0.0.1:8301/api/3", "https://x.example/v2/"])
+def test_good_base_urls_are_kept(tmp_path: Path, base_url: str) -> None:
+    env = {**ENV, "BASE": base_url}
+    assert load_profiles(write(tmp_path, BASE_URL_PROFILE), env)["p"].base_url == base_url
+
+
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_profiles(write(tmp_path, GOOD), {})

@@ -35,6 +35,7 @@ from providers.errors import (
     RateLimited,
     TransientError,
 )
+from providers.http import request_error
 
 PROVIDER = "mailchimp"
 CONNECTIONS = 10  # documented: at most 10 simultaneous connections per user
@@ -177,8 +178,4 @@ def error_class(status: int, body: Mapping[str, Any]) -> type[ProviderError]:
 
 
 def _connection_error(err: requests.RequestException) -> ProviderError:
-    if isinstance(err, requests.Timeout):
-        return TransientError(f"request timed out ({type(err).__name__})", provider=PROVIDER)
-    if isinstance(err, requests.ConnectionError):
-        return TransientError(f"connection failed ({type(err).__name__})", provider=PROVIDER)
-    return TransientError(f"request failed ({type(err).__name__})", provider=PROVIDER)
+    return request_error(err, provider=PROVIDER, what="request")

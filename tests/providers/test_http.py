@@ -19,7 +19,14 @@ from providers.errors import (
     RateLimited,
     TransientError,
 )
-from providers.http import HttpClient, RateLimiter, RetryPolicy, call_with_retries, mask
+from providers.http import (
+    HttpClient,
+    RateLimiter,
+    RetryPolicy,
+    call_with_retries,
+    mask,
+    request_error,
+)
 
 BASE = "https://api.example.test/v1"
 LIMITS = Limits(batch_size=10, requests_per_second=0, max_concurrency=4)
@@ -111,6 +118,64 @@ def test_timeouts_and_dropped_connections_are_retried() -> None:
     responses.get(f"{BASE}/x", body=requests.ConnectionError("reset by peer"))
     responses.get(f"{BASE}/x", json={"ok": 2})
     assert client(Sleeps()).json("GET", "/x") == {"ok": 2}
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_answers_that_break_off_are_transient_and_retried() -> None:
+    responses.get(f"{BASE}/x", body=requests.exceptions.ChunkedEncodingError("broke off"))
+    responses.get(f"{BASE}/x", body=requests.exceptions.ContentDecodingError("bad gzip"))
+    responses.get(f"{BASE}/x", json={"ok": 3})
+    http = client(Sleeps())
+    assert http.json("GET", "/x") == {"ok": 3}
+    assert http.stats.retries == 2
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        requests.exceptions.InvalidURL("Failed to parse: https://sk-verysecret@"),
+        requests.exceptions.InvalidSchema("No connection adapters were found"),
+        requests.exceptions.MissingSchema("Invalid URL 'x': No scheme supplied"),
+        requests.exceptions.InvalidHeader(
+            "Invalid return character in header: Bearer sk-verysecret"
+        ),
+    ],
+)
+def test_url_and_header_problems_are_bad_configuration_without_secrets(error: Exception) -> None:
+    with responses.RequestsMock() as rsps:
+        rsps.get(f"{BASE}/x", body=error)
+        http = client(Sleeps())
+        with pytest.raises(BadConfiguration) as info:
+            http.json("GET", "/x")
+    assert http.stats.calls == 1  # not retried
+    assert "sk-verysecret" not in str(info.value)
+    assert type(error).__name__ in str(info.value)
+    assert ("header" if isinstance(error, requests.exceptions.InvalidHeader) else "URL") in str(
+        info.value
+    )
+
+
+def _request_exceptions() -> list[type[requests.RequestException]]:
+    found = [requests.RequestException]
+    for cls in found:
+        found += [c for c in cls.__subclasses__() if c not in found]
+    return [c for c in found if c.__module__.startswith("requests")]
+
+
+@pytest.mark.parametrize("cls", _request_exceptions(), ids=lambda c: c.__name__)
+def test_every_requests_exception_is_translated(cls: type[requests.RequestException]) -> None:
+    try:
+        raised = cls("Bearer sk-verysecret")
+    except TypeError:  # JSONDecodeError takes (msg, doc, pos)
+        raised = cls("Bearer sk-verysecret", "{", 0)  # type: ignore[call-arg]
+    err = request_error(raised, provider="demo", what="GET /x")
+    assert isinstance(err, (TransientError, BadConfiguration))
+    assert "sk-verysecret" not in str(err)
+    assert cls.__name__ in str(err) or "redirects" in str(err)
+    if issubclass(cls, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema)):
+        assert isinstance(err, BadConfiguration)
+    if issubclass(cls, (requests.ConnectionError, requests.Timeout)):
+        assert isinstance(err, TransientError)
 
 
 @responses.activate
