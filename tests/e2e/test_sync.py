@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from providers.base import Change, ChangeKind, Destination, Member
 from tests.e2e.conftest import Workspace
 
 pytestmark = pytest.mark.slow
@@ -74,3 +75,39 @@ def test_removes_leave_the_contact_in_place(workspace: Workspace, capsys) -> Non
     assert workspace.run(capsys, "sync", "VIP")[0] == 0
     assert "c1@example.com" not in workspace.tagged()
     assert "c1@example.com" in str(workspace.emulator.state()).lower()  # still a contact
+
+
+def test_per_member_rejections_are_recorded_and_not_resent(workspace: Workspace, capsys) -> None:
+    workspace.shop.add(5)
+    workspace.emulator.faults.update({"reject": {"c3@example.com": "invalid"}})
+    code, results = workspace.run(capsys, "sync", "VIP")
+    assert code == 0, results
+    assert (results[0]["adds"], results[0]["rejections"]) == (4, 1)
+    _, runs = workspace.run(capsys, "runs", "--rejections")
+    assert [r["email"] for r in runs["rejections"]] == ["c3@example.com"]
+    assert runs["rejections"][0]["reason"]
+    calls = workspace.emulator.total_calls
+    code, results = workspace.run(capsys, "sync", "VIP")
+    assert code == 0 and results[0]["api_calls"] == 0  # not resent every run
+    assert workspace.emulator.total_calls == calls
+
+
+def test_full_repairs_tags_changed_by_hand(workspace: Workspace, capsys) -> None:
+    workspace.shop.add(4)
+    assert workspace.run(capsys, "sync", "VIP")[0] == 0
+    client = workspace.provider_client()
+    dest = Destination(workspace.list_id, "vip")
+    by_hand = [
+        Change(ChangeKind.REMOVE, Member("c2@example.com", "2")),  # tag removed in the UI
+        Change(ChangeKind.ADD, Member("stranger@example.com", "", consent=True)),  # added by hand
+    ]
+    for batch in client.push(dest, by_hand):
+        assert all(o.status.value in ("applied", "accepted") for o in batch)
+    if workspace.provider == "sendlane":
+        client.confirm(dest, by_hand[1:])
+    code, results = workspace.run(capsys, "sync", "VIP")
+    assert results[0]["api_calls"] == 0  # a normal run trusts the snapshot
+    code, results = workspace.run(capsys, "sync", "VIP", "--full")
+    assert code == 0, results
+    assert (results[0]["adds"], results[0]["removes"]) == (1, 1)
+    assert workspace.tagged() == workspace.desired()
