@@ -7,7 +7,9 @@ secret masking, HTTP status -> error class.
                         Mailchimp SDK makes its own HTTP requests)
     RateLimiter         requests per second (evenly spaced) and requests in flight, per account
     shared_limiter      one RateLimiter per account key in this process, whatever the number of
-                        clients or threads using it
+                        clients or threads using it; ``account_key`` makes the key from the
+                        provider, base URL and a hash of the credentials (one account, one
+                        limiter; two accounts on one base URL never throttle each other)
 
 ``request_error`` translates every ``requests`` exception: timeouts, dropped connections and
 answers that break off are TransientError; a malformed URL or header is BadConfiguration.
@@ -22,6 +24,7 @@ body the client raises.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import threading
 import time
@@ -124,8 +127,16 @@ _LIMITERS: dict[str, RateLimiter] = {}
 _LIMITERS_GUARD = threading.Lock()
 
 
+def account_key(provider: str, base_url: str, secrets: Iterable[str]) -> str:
+    """``provider:base_url:<hash>``: one key per account. Providers limit per account, and
+    accounts of one provider often share a base URL (Sendlane's is the same for all), so the
+    credentials tell them apart: a short SHA-256 of them, never the secrets themselves."""
+    digest = hashlib.sha256("\0".join(sorted(s for s in secrets if s)).encode()).hexdigest()
+    return f"{provider}:{base_url.rstrip('/')}:{digest[:16]}"
+
+
 def shared_limiter(account: str, limits: Limits) -> RateLimiter:
-    """The process-wide limiter of ``account`` (e.g. ``"activecampaign:https://x.api-us1.com"``)."""
+    """The process-wide limiter of ``account`` (a key from ``account_key``)."""
     with _LIMITERS_GUARD:
         if account not in _LIMITERS:
             _LIMITERS[account] = RateLimiter(limits.requests_per_second, limits.max_concurrency)
@@ -317,11 +328,15 @@ class HttpClient:
         self.classify = classify or default_classifier(provider)
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
-        self.limiter = limiter or shared_limiter(f"{provider}:{self.base_url}", limits)
         self.stats = CallStats()
         header_secrets = [v for k, v in self.headers.items() if k.lower() in SECRET_HEADERS]
         tokens = [v.split(" ", 1)[1] for v in header_secrets if " " in v]
         self.secrets = tuple(s for s in (*secrets, *header_secrets, *tokens) if s)
+        if limiter is None and sleep is not time.sleep:
+            # an injected sleep (tests) must govern the limiter's waits too: a private limiter
+            limiter = RateLimiter(limits.requests_per_second, limits.max_concurrency, sleep=sleep)
+        key = account_key(provider, self.base_url, self.secrets)
+        self.limiter = limiter or shared_limiter(key, limits)
 
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"

@@ -30,7 +30,7 @@ from providers.base import (
     TagInfo,
 )
 from providers.errors import BadConfiguration, MemberRejected, NotFound, Unsupported
-from providers.http import HttpClient, RateLimiter
+from providers.http import HttpClient
 
 T = TypeVar("T")
 PAGE = 100  # the documented maximum ``limit``
@@ -104,9 +104,6 @@ class ActiveCampaign(Provider):
         root = (base_url or credentials["api_url"]).rstrip("/")
         if base_url is None and not root.endswith("/api/3"):
             root += "/api/3"
-        limiter = None  # the account's shared limiter (5 requests/s for every key)
-        if sleep is not time.sleep:  # an injected sleep (tests) must govern every wait
-            limiter = RateLimiter(cls.limits.requests_per_second, 2, sleep=sleep)
         http = HttpClient(
             cls.name,
             root,
@@ -115,7 +112,6 @@ class ActiveCampaign(Provider):
             session=session,
             sleep=sleep,
             classify=classify,
-            limiter=limiter,
         )
         return cls(http, sleep=sleep)
 

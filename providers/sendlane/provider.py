@@ -28,7 +28,7 @@ from providers.base import (
     TagInfo,
 )
 from providers.errors import BadConfiguration, MemberRejected, NotFound
-from providers.http import HttpClient, RateLimiter
+from providers.http import HttpClient
 from providers.sendlane.errors import PROVIDER, ValidationFailed, classify
 
 T = TypeVar("T")
@@ -97,9 +97,6 @@ class Sendlane(Provider):
             raise BadConfiguration(
                 f"batch_size must be a whole number >= 1, not {size!r}", provider=cls.name
             )
-        limiter = None  # the account's shared limiter
-        if sleep is not time.sleep:  # an injected sleep (tests) must govern every wait
-            limiter = RateLimiter(cls.limits.requests_per_second, 2, sleep=sleep)
         http = HttpClient(
             cls.name,
             (base_url or BASE_URL).rstrip("/"),
@@ -111,7 +108,6 @@ class Sendlane(Provider):
             session=session,
             sleep=sleep,
             classify=classify,
-            limiter=limiter,
         )
         return cls(http, batch_size=int(size))
 

@@ -23,9 +23,11 @@ from providers.http import (
     HttpClient,
     RateLimiter,
     RetryPolicy,
+    account_key,
     call_with_retries,
     mask,
     request_error,
+    shared_limiter,
 )
 
 BASE = "https://api.example.test/v1"
@@ -314,3 +316,25 @@ def test_call_with_retries_reraises_what_translate_does_not_know() -> None:
             boom, provider="x", translate=lambda _e: None, limiter=RateLimiter(0, 1),
             stats=CallStats(), sleep=lambda _s: None,
         )  # fmt: skip
+
+
+def test_one_limiter_per_account_and_none_shared_between_accounts() -> None:
+    def make(token: str) -> HttpClient:
+        headers = {"Authorization": f"Bearer {token}"}
+        return HttpClient("demo", "https://same.example.test/v2/", headers=headers, limits=LIMITS)
+
+    first, again, other = make("tok-account-one"), make("tok-account-one"), make("tok-account-two")
+    assert first.limiter is again.limiter  # one account: one budget, however many clients
+    assert first.limiter is not other.limiter  # same base URL, another account: its own
+    key = account_key("demo", "https://same.example.test/v2", first.secrets)
+    assert key.startswith("demo:https://same.example.test/v2:")
+    assert "tok-account-one" not in key and shared_limiter(key, LIMITS) is first.limiter
+
+
+def test_an_injected_sleep_governs_the_limiter_waits() -> None:
+    sleeps = Sleeps()
+    limits = Limits(batch_size=1, requests_per_second=2, max_concurrency=1)
+    http = HttpClient("demo", BASE, headers={"Api-Token": "tok-x1"}, limits=limits, sleep=sleeps)
+    http.limiter.wait_turn()
+    http.limiter.wait_turn()
+    assert sleeps and sleeps[-1] > 0  # the fake sleep was asked to wait, not time.sleep

@@ -423,3 +423,11 @@ def test_error_messages_read_both_error_shapes():
     assert listed is not None and "nope; An error occurred" in str(listed)
     html = classify(response(401, None, "<html><title>401</title><b>Unauthorized</b></html>"))
     assert html is not None and "401 Unauthorized" in str(html)
+
+
+def test_two_accounts_on_the_one_base_url_do_not_share_a_rate_limit():
+    one = Sendlane.from_credentials({"api_token": "account-one-token"})
+    two = Sendlane.from_credentials({"api_token": "account-two-token"})
+    same = Sendlane.from_credentials({"api_token": "account-one-token"})
+    assert one.http.limiter is not two.http.limiter
+    assert one.http.limiter is same.http.limiter
