@@ -25,7 +25,9 @@ Calls, and why (5 requests/s per account is the whole budget, so calls are what 
 * A cached tag id answering NotFound (tag deleted in the UI while the process runs) is forgotten,
   the tag found or created again and the call retried once (``with_tag``); a second NotFound is
   raised.
-* on_leave ``unsubscribe``: also ``POST /contactLists`` status 2 (+1 call). ``archive``: there is
+* on_leave ``unsubscribe``: ``GET /contacts/{id}/contactLists``, then ``POST /contactLists``
+  status 2 only for a contact on the list and not unsubscribed yet (+1-2 calls): status 2 for a
+  contact never on the list would add it, as unsubscribed. ``archive``: there is
   no per-list archive in ActiveCampaign (only deleting the contact, which Syncer never does), so
   it raises Unsupported from ``ensure_tag`` (destination setup) and ``apply_batch``.
 

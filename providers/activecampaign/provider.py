@@ -311,10 +311,24 @@ class ActiveCampaign(Provider):
                 for association in found_ids or []:
                     self._delete_association(association)
             if exists and destination.on_leave == OnLeave.UNSUBSCRIBE:
-                self.list_status(destination.list_id, contact_id, 2)
+                self.unsubscribe(destination.list_id, contact_id)
         except MemberRejected as err:
             return reject(change, err.message)
         return Outcome(change, OutcomeStatus.APPLIED, provider_ref=make_ref(c=contact_id))
+
+    def unsubscribe(self, list_id: str, contact_id: str) -> None:
+        """Status 2 on ``list_id``, only for a contact on that list and not unsubscribed yet
+        (``GET /contacts/{id}/contactLists`` first): ``POST /contactLists`` would otherwise add
+        a contact that was never on the list, as unsubscribed."""
+        try:
+            body = self.http.json("GET", f"/contacts/{contact_id}/contactLists")
+        except NotFound:
+            return  # the contact is gone: nothing to unsubscribe
+        statuses = {
+            str(x.get("list")): str(x.get("status")) for x in body.get("contactLists") or []
+        }
+        if statuses.get(list_id) not in (None, "2"):
+            self.list_status(list_id, contact_id, 2)
 
     def _delete_association(self, association: str) -> bool:
         """True if it was deleted now, False if it was already gone (404)."""

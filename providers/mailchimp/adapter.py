@@ -27,8 +27,11 @@ Calls per batch of up to 500 changes, and why:
   Names are always sent on UPDATE ("" clears a removed name).
 * REMOVE: ``POST /lists/{id}/segments/{seg}`` ``members_to_remove``. Addresses Mailchimp does not
   answer for are not in the audience (the segment endpoint ignores those) or not in the segment:
-  both already the wanted state, so APPLIED. ``on_leave: unsubscribe`` adds one batch subscribe
-  (``update_existing: true``, status ``unsubscribed``); ``archive`` one ``DELETE
+  both already the wanted state, so APPLIED. ``on_leave: unsubscribe`` never creates a member:
+  one batch subscribe (``update_existing: true``, status ``unsubscribed``) for the members the
+  segment call removed (they exist), one ``PATCH .../members/{hash}`` for each address it neither
+  removed nor refused (404: absent, APPLIED), nothing for those refused as not in the audience;
+  ``archive`` one ``DELETE
   /lists/{id}/members/{hash}`` per member (archives; ``delete-permanent`` is never called).
 
 Once per audience and tag per process: ``GET /lists/{id}`` (double opt-in; a NotFound naming the
@@ -440,12 +443,20 @@ class Mailchimp(Provider):
                 verdicts[email] = rejected(reason, retryable=True)
         done = [e for e in emails if verdicts[e].status is OutcomeStatus.APPLIED]
         if done and on_leave is OnLeave.UNSUBSCRIBE:
-            verdicts.update(self._unsubscribe(list_id, done))
+            absent = {e for e in done if e in refused}  # "not a member of this list"
+            verdicts.update(self._unsubscribe(list_id, [e for e in done if e in removed]))
+            for email in done:
+                if email not in removed and email not in absent:
+                    verdicts[email] = self._unsubscribe_one(list_id, email)
         elif done and on_leave is OnLeave.ARCHIVE:
             verdicts.update({e: self._archive(list_id, e) for e in done})
         return verdicts
 
     def _unsubscribe(self, list_id: str, emails: list[str]) -> dict[str, Verdict]:
+        """One batch call for members just untagged (so they exist: ``update_existing`` would
+        create an absent address as an unsubscribed member)."""
+        if not emails:
+            return {}
         body = {
             "members": [{"email_address": e, "status": "unsubscribed"} for e in emails],
             "update_existing": True,
@@ -456,6 +467,23 @@ class Mailchimp(Provider):
             for email, (_code, reason) in member_errors(answer).items()
             if email in emails
         }
+
+    def _unsubscribe_one(self, list_id: str, email: str) -> Verdict:
+        """A member the segment call did not untag: ``PATCH`` (never creates; 404 = absent,
+        nothing to unsubscribe)."""
+        try:
+            self._call(
+                lambda: self.lists.update_list_member(
+                    list_id, subscriber_hash(email), {"status": "unsubscribed"}
+                )
+            )
+        except NotFound:
+            return APPLIED
+        except (MemberRejected, BadConfiguration) as err:
+            if err.status != 400:
+                raise
+            return rejected(f"untagged, but not unsubscribed: {err.message}")
+        return APPLIED
 
     def _archive(self, list_id: str, email: str) -> Verdict:
         try:

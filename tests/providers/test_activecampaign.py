@@ -468,11 +468,26 @@ def test_404_on_delete_is_success(rsps, ac):
 
 def test_on_leave_unsubscribe_sets_list_status_2(rsps, ac):
     rsps.delete(f"{BASE}/contactTags/900", json={})
+    rsps.get(
+        f"{BASE}/contacts/41/contactLists", json={"contactLists": [{"list": "3", "status": "1"}]}
+    )
     rsps.post(f"{BASE}/contactLists", json={})
     dest = Destination("3", "vip", OnLeave.UNSUBSCRIBE)
     [out] = ac.apply_batch(dest, [change(ChangeKind.REMOVE, 1, ref="c=41;ct=900")])
     assert out.status == OutcomeStatus.APPLIED
-    assert body(rsps.calls[1]) == {"contactList": {"list": "3", "contact": "41", "status": 2}}
+    assert body(rsps.calls[2]) == {"contactList": {"list": "3", "contact": "41", "status": 2}}
+
+
+@pytest.mark.parametrize(
+    "lists", [[], [{"list": "9", "status": "1"}], [{"list": "3", "status": "2"}]]
+)
+def test_on_leave_unsubscribe_never_adds_a_contact_to_the_list(rsps, ac, lists):
+    rsps.delete(f"{BASE}/contactTags/900", json={})
+    rsps.get(f"{BASE}/contacts/41/contactLists", json={"contactLists": lists})
+    dest = Destination("3", "vip", OnLeave.UNSUBSCRIBE)
+    [out] = ac.apply_batch(dest, [change(ChangeKind.REMOVE, 1, ref="c=41;ct=900")])
+    assert out.status == OutcomeStatus.APPLIED  # nothing to unsubscribe
+    assert not [c for c in rsps.calls if c.request.method == "POST"]
 
 
 def test_unsubscribe_skips_a_contact_that_is_gone(rsps, ac):

@@ -489,12 +489,17 @@ def test_remove_untags_and_leaves_the_contact(ready: responses.RequestsMock, mc:
     assert [c.request.method for c in ready.calls] == ["GET", "GET", "POST"]
 
 
-def test_remove_with_unsubscribe_sets_status_in_one_batch(
+def test_remove_with_unsubscribe_never_creates_a_member(
     ready: responses.RequestsMock, mc: Mailchimp
 ) -> None:
     ready.post(
         f"{HOST}/lists/{LIST}/segments/{SEG}",
-        json={"members_removed": [{"email_address": "a@x.io"}]},
+        json={
+            "members_removed": [{"email_address": "a@x.io"}, {"email_address": "d@x.io"}],
+            "errors": [
+                {"email_addresses": ["c@x.io"], "error": "c@x.io is not a member of this list"}
+            ],
+        },
     )
     ready.post(
         f"{HOST}/lists/{LIST}",
@@ -502,30 +507,39 @@ def test_remove_with_unsubscribe_sets_status_in_one_batch(
             "updated_members": [{"email_address": "a@x.io"}],
             "errors": [
                 {
-                    "email_address": "b@x.io",
-                    "error": "b@x.io was permanently deleted",
+                    "email_address": "d@x.io",
+                    "error": "d@x.io was permanently deleted",
                     "error_code": "ERROR_GENERIC",
                 }
             ],
         },
     )
+    # b@x.io: neither untagged nor refused (not in the segment, maybe not in the audience)
+    add_problem(
+        ready,
+        "PATCH",
+        f"{HOST}/lists/{LIST}/members/{subscriber_hash('b@x.io')}",
+        404,
+        "Resource Not Found",
+    )
     dest = Destination(LIST, "vip", OnLeave.UNSUBSCRIBE)
-    out = {
-        o.email: o
-        for o in mc.apply_batch(dest, [change(ChangeKind.REMOVE, e) for e in ("a@x.io", "b@x.io")])
-    }
-    assert out["a@x.io"].status is OutcomeStatus.APPLIED
-    assert out["b@x.io"].status is OutcomeStatus.REJECTED
-    assert "permanently deleted" in (out["b@x.io"].reason or "")
+    emails = ("a@x.io", "b@x.io", "c@x.io", "d@x.io")
+    out = {o.email: o for o in mc.apply_batch(dest, [change(ChangeKind.REMOVE, e) for e in emails])}
+    assert [out[e].status for e in emails[:3]] == [OutcomeStatus.APPLIED] * 3
+    assert out["d@x.io"].status is OutcomeStatus.REJECTED
+    assert "permanently deleted" in (out["d@x.io"].reason or "")
+    # only members the segment call untagged (so they exist) go to the batch subscribe
     assert bodies(ready, "POST", f"/lists/{LIST}") == [
         {
             "update_existing": True,
             "members": [
                 {"email_address": "a@x.io", "status": "unsubscribed"},
-                {"email_address": "b@x.io", "status": "unsubscribed"},
+                {"email_address": "d@x.io", "status": "unsubscribed"},
             ],
         }
     ]
+    assert bodies(ready, "PATCH", subscriber_hash("b@x.io")) == [{"status": "unsubscribed"}]
+    assert not [c for c in ready.calls if subscriber_hash("c@x.io") in url_of(c)]
 
 
 def test_remove_with_archive_deletes_one_by_one_never_permanently(

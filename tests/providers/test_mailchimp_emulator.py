@@ -174,3 +174,18 @@ def test_a_tag_deleted_in_the_ui_is_recreated_in_the_same_process(
     assert again[0].status is OutcomeStatus.APPLIED
     assert mc.ensure_tag(DEST) != old
     assert list(mc.read_members(DEST)) == ["person2@example.com"]
+
+
+def test_on_leave_unsubscribe_never_creates_an_absent_member(
+    emulator: tuple[MailchimpEmulator, str],
+) -> None:
+    emu, url = emulator
+    mc = adapter(url)
+    dest = Destination(LIST, "vip", OnLeave.UNSUBSCRIBE)
+    mc.apply_batch(dest, [Change(ChangeKind.ADD, member(1))])
+    leaving = [Change(ChangeKind.REMOVE, member(i)) for i in (1, 2)]  # 2 was never added
+    outcomes = mc.apply_batch(dest, leaving)
+    assert [o.status for o in outcomes] == [OutcomeStatus.APPLIED] * 2
+    members = emu.state()[LIST]["members"]
+    assert "person2@example.com" not in members
+    assert members["person1@example.com"]["status"] == "unsubscribed"

@@ -74,6 +74,7 @@ def _record_everything(rsps: responses.RequestsMock) -> None:
         json={"email_address": "b@x.io", "tags": []},
     )
     rsps.patch(f"{HOST}/lists/{LIST}/members/{subscriber_hash('c@x.io')}", json={"id": "c"})
+    rsps.patch(f"{HOST}/lists/{LIST}/members/{subscriber_hash('e@x.io')}", json={"id": "e"})
     rsps.delete(f"{HOST}/lists/{LIST}/members/{subscriber_hash('d@x.io')}", status=204)
     rsps.get(
         f"{HOST}/lists/{LIST}/segments/{SEG}/members",
