@@ -15,12 +15,19 @@ Calls, and why (240 requests a minute per account; no bulk tag removal exists):
   by attribute) rejects those members; the rest is sent again.
 * Consent, and never re-subscribing: ``email_consent: true`` is sent only for an ADD whose member
   consents; it is never sent false (that could unsubscribe an existing contact) and never for an
-  UPDATE. Whether adding an existing unsubscribed contact to a list re-subscribes it is **not
-  documented**, so members in the list's unsubscribed set (``GET /lists/{id}/unsubscribed``, read
-  once per ``cache_ttl``) are never sent to the list endpoint: they get the tag with
-  ``POST /contacts/{id}/tags`` (and custom fields with ``POST /contacts/{id}/custom-fields``; their
-  names are left as they are: the API has no other contact update). Whether an account-wide
-  unsubscribe (``/contacts/unsubscribed``) is revived by the list endpoint is **unconfirmed**.
+  UPDATE. Whether adding an existing unsubscribed contact to a list (with ``email_consent``)
+  re-subscribes it is **not documented**, so members in the list's unsubscribed set (``GET
+  /lists/{id}/unsubscribed``) or the account-wide one (``GET /contacts/unsubscribed``), each read
+  once per ``cache_ttl``, are never sent to the list endpoint and never get ``email_consent``:
+  they get the tag with ``POST /contacts/{id}/tags`` (and custom fields with ``POST
+  /contacts/{id}/custom-fields``; their names are left as they are: the API has no other contact
+  update). **Unconfirmed**: whether ``email_consent: true`` changes anything for an existing
+  contact that is subscribed (it is still sent for those: only the unsubscribed are known
+  without a per-contact lookup), and whether ``/contacts/unsubscribed`` lists every account-wide
+  unsubscribe. Memory: the two sets are held per ``cache_ttl`` (about 100 bytes a contact), not
+  per batch: the API filters neither by email, and the only per-contact lookup (``GET
+  /contacts/search``) costs one call a member, which would double a 10,000-add run (100 list
+  calls -> 10,100) under a 240-a-minute budget.
 * UPDATE has no endpoint of its own (there is no contact update in v2), so names and custom fields
   go through the same list endpoint, without ``email_consent``.
 * REMOVE: ``DELETE /contacts/{contact_id}/tags/{tag_id}`` (the tag's id), 1 call with a stored
@@ -36,10 +43,11 @@ Calls, and why (240 requests a minute per account; no bulk tag removal exists):
   many errors is RateLimited (retried with backoff, then the run ends partial), any other 403 is
   AuthenticationFailed; 429 comes without Retry-After: exponential backoff with jitter.
 
-So 10,000 adds cost 100 list calls + 1 page of the list's unsubscribed set + 100 read-back pages
-(one per 100 tag carriers) = 201 calls (measured against the emulator; the minimum is 100 at 100
-a call, or fewer if Sendlane takes more per call), and 2,000 removes after them 2,000 deletes
-(contact ids come from the read-back): the minimum, as there is no bulk untag. 2,201 calls, about
+So 10,000 adds cost 100 list calls + 1 page each of the list's and the account's unsubscribed
+sets + 100 read-back pages (one per 100 tag carriers) = 202 calls (measured against the
+emulator; the minimum is 100 at 100 a call, or fewer if Sendlane takes more per call), and
+2,000 removes after them 2,000 deletes (contact ids come from the read-back): the minimum, as
+there is no bulk untag. 2,202 calls, about
 9 minutes at 4 requests/s. A contact added without ``email_consent`` (members without consent,
 when the destination sends them) is created on the list; whether Sendlane then counts it as
 subscribed is **unconfirmed**. A member that Sendlane drops silently (nothing is reported per

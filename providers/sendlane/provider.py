@@ -37,6 +37,7 @@ BASE_URL = "https://api.sendlane.com/v2"
 _TAG_KEY = re.compile(r"^(contacts\.\d+\.)?tag_ids(\.\d+)?$")
 PAGE = 100
 DEFAULT_BATCH = 100  # unconfirmed maximum contacts per list call
+ACCOUNT = ""  # the unsubscribed cache's key for the account-wide set (list ids are never empty)
 
 
 class TagRefused(NotFound):
@@ -204,7 +205,13 @@ class Sendlane(Provider):
         self, destination: Destination, tag_id: str, upserts: list[Change]
     ) -> list[Outcome]:
         outcomes: list[Outcome] = []
-        unsubscribed = self._cached(self._unsub, destination.list_id, self._read_unsubscribed)
+        in_list = self._cached(self._unsub, destination.list_id, self._read_unsubscribed)
+        anywhere = self._cached(self._unsub, ACCOUNT, self._read_unsubscribed)
+        unsubscribed = {
+            e: cid
+            for c in upserts
+            if (cid := in_list.get(e := c.member.email.lower()) or anywhere.get(e))
+        }  # this batch's unsubscribed members only
         direct = [c for c in upserts if c.member.email.lower() in unsubscribed]
         listed = [c for c in upserts if c.member.email.lower() not in unsubscribed]
         for c in direct:
@@ -341,10 +348,9 @@ class Sendlane(Provider):
             return value
 
     def _read_unsubscribed(self, list_id: str) -> dict[str, str]:
-        return {
-            str(c["email"]).lower(): str(c["id"])
-            for c in self.pages(f"/lists/{list_id}/unsubscribed")
-        }
+        """Email -> contact id of the list's unsubscribed (``ACCOUNT``: the account-wide ones)."""
+        path = "/contacts/unsubscribed" if list_id == ACCOUNT else f"/lists/{list_id}/unsubscribed"
+        return {str(c["email"]).lower(): str(c["id"]) for c in self.pages(path)}
 
     def _read_carriers(self, tag_id: str) -> dict[str, str]:
         return {

@@ -60,6 +60,7 @@ def page(items: list[dict[str, Any]], next_url: str | None = None) -> dict[str, 
 
 def no_unsubscribed(rsps: Any) -> None:
     rsps.get(f"{BASE}/lists/3/unsubscribed", json=page([]))
+    rsps.get(f"{BASE}/contacts/unsubscribed", json=page([]))
 
 
 @pytest.fixture
@@ -170,7 +171,7 @@ def test_adds_are_one_list_call_and_accepted(rsps, sl):
     ]
     outcomes = sl.apply_batch(DEST, batch)
     assert [o.status for o in outcomes] == [OutcomeStatus.ACCEPTED] * 3
-    rows = body(rsps.calls[1])["contacts"]
+    rows = body(rsps.calls[2])["contacts"]
     assert rows[0] == {
         "email": "m0@example.com",
         "first_name": "F0",
@@ -184,6 +185,7 @@ def test_adds_are_one_list_call_and_accepted(rsps, sl):
 def test_unsubscribed_members_are_tagged_without_the_list_endpoint(rsps, sl):
     unsub = page([{"id": 41, "email": "M1@example.com"}])
     rsps.get(f"{BASE}/lists/3/unsubscribed", json=unsub)
+    rsps.get(f"{BASE}/contacts/unsubscribed", json=page([]))
     rsps.post(f"{BASE}/lists/3/contacts", status=202, json={})
     rsps.post(f"{BASE}/contacts/41/tags", json={"data": []})
     rsps.post(f"{BASE}/lists/3/contacts", status=202, json={})
@@ -194,10 +196,10 @@ def test_unsubscribed_members_are_tagged_without_the_list_endpoint(rsps, sl):
         OutcomeStatus.APPLIED,
         "c=41",
     )
-    assert [r["email"] for r in body(rsps.calls[2])["contacts"]] == ["m0@example.com"]
-    assert body(rsps.calls[1]) == {"tag_ids": [77]}
-    sl.apply_batch(DEST, [change(ChangeKind.ADD, 5)])  # the unsubscribed set is cached
-    assert len(rsps.calls) == 4
+    assert [r["email"] for r in body(rsps.calls[3])["contacts"]] == ["m0@example.com"]
+    assert body(rsps.calls[2]) == {"tag_ids": [77]}
+    sl.apply_batch(DEST, [change(ChangeKind.ADD, 5)])  # the unsubscribed sets are cached
+    assert len(rsps.calls) == 5
 
 
 def test_the_unsubscribed_set_is_read_again_after_the_cache_ttl(rsps, sl, sleeps):
@@ -208,7 +210,7 @@ def test_the_unsubscribed_set_is_read_again_after_the_cache_ttl(rsps, sl, sleeps
     no_unsubscribed(rsps)
     rsps.post(f"{BASE}/lists/3/contacts", status=202, json={})
     sl.apply_batch(DEST, [change(ChangeKind.ADD, 1)])
-    assert len(rsps.calls) == 4
+    assert len(rsps.calls) == 6  # both unsubscribed sets read again
 
 
 def test_422_keyed_by_member_rejects_those_and_resends_the_rest(rsps, sl):
@@ -225,7 +227,7 @@ def test_422_keyed_by_member_rejects_those_and_resends_the_rest(rsps, sl):
     bad = outcomes["m1@example.com"]
     assert bad.status == OutcomeStatus.REJECTED and "valid email" in (bad.reason or "")
     assert not bad.retryable
-    assert [r["email"] for r in body(rsps.calls[2])["contacts"]] == [
+    assert [r["email"] for r in body(rsps.calls[3])["contacts"]] == [
         "m0@example.com",
         "m2@example.com",
     ]
@@ -249,7 +251,7 @@ def test_merge_fields_are_sent_by_custom_field_id(rsps, sl):
     rsps.post(f"{BASE}/lists/3/contacts", status=202, json={})
     member = Member("a@x.test", "1", merge_fields={"shoe": "44"})
     sl.apply_batch(DEST, [Change(ChangeKind.UPDATE, member)])
-    assert body(rsps.calls[2])["contacts"][0]["custom_fields"] == [{"id": 9, "value": "44"}]
+    assert body(rsps.calls[3])["contacts"][0]["custom_fields"] == [{"id": 9, "value": "44"}]
     with pytest.raises(BadConfiguration, match="'hat'"):
         sl.field_values(Member("a@x.test", "1", merge_fields={"hat": "L"}))
 
@@ -431,3 +433,19 @@ def test_two_accounts_on_the_one_base_url_do_not_share_a_rate_limit():
     same = Sendlane.from_credentials({"api_token": "account-one-token"})
     assert one.http.limiter is not two.http.limiter
     assert one.http.limiter is same.http.limiter
+
+
+def test_an_account_wide_unsubscribe_never_gets_email_consent(rsps, sl):
+    rsps.get(f"{BASE}/lists/3/unsubscribed", json=page([]))
+    rsps.get(f"{BASE}/contacts/unsubscribed", json=page([{"id": 41, "email": "M0@example.com"}]))
+    rsps.post(f"{BASE}/contacts/41/tags", json={"data": []})
+    rsps.post(f"{BASE}/lists/3/contacts", status=202, json={"data": {"message": "queued"}})
+    outcomes = {
+        o.email: o for o in sl.apply_batch(DEST, [change(ChangeKind.ADD, n) for n in (0, 1)])
+    }
+    assert (outcomes["m0@example.com"].status, outcomes["m0@example.com"].provider_ref) == (
+        OutcomeStatus.APPLIED,
+        "c=41",
+    )
+    sent = [c for c in rsps.calls if c.request.url == f"{BASE}/lists/3/contacts"]
+    assert [r["email"] for r in body(sent[0])["contacts"]] == ["m1@example.com"]
