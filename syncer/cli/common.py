@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from syncer.settings import Settings
 
@@ -35,3 +38,32 @@ def print_json(data: Any) -> None:
 
 def warn(message: str) -> None:
     err_console.print(f"[yellow]warning:[/yellow] {message}")
+
+
+PhaseProgress = Callable[[str, int, int], None]  # (phase, done, total)
+
+
+@contextmanager
+def progress_bar(enabled: bool, label: str = "") -> Iterator[PhaseProgress | None]:
+    """A rich progress bar on stderr with one task per phase (``update(phase, done, total)``),
+    or None when disabled (JSON output, not a terminal)."""
+    if not enabled:
+        yield None
+        return
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
+
+    def update(phase: str, done: int, total: int) -> None:
+        if phase not in tasks:
+            tasks[phase] = bar.add_task(f"{label} {phase}".strip(), total=total)
+        bar.update(tasks[phase], completed=done, total=total)
+
+    with bar:
+        yield update

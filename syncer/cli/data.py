@@ -3,47 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from syncer.cli.as_of import AS_OF_OPTION, parse_as_of
-from syncer.cli.common import JSON_OPTION, console, err_console, print_json, settings
+from syncer.cli.common import JSON_OPTION, console, err_console, print_json, progress_bar, settings
 from syncer.db import make_engine
-from syncer.sample_data import Progress as ProgressFn
 from syncer.sample_data import generate
 from syncer.schema import create_commerce_schema, drop_commerce_schema
 
 data_app = typer.Typer(help="Sample data for the commerce database.", no_args_is_help=True)
-
-
-@contextmanager
-def progress_bar(enabled: bool) -> Iterator[ProgressFn | None]:
-    """A rich progress bar on stderr (one task per phase), or nothing when disabled."""
-    if not enabled:
-        yield None
-        return
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    )
-    tasks: dict[str, Any] = {}
-
-    def update(phase: str, done: int, total: int) -> None:
-        if phase not in tasks:
-            tasks[phase] = bar.add_task(phase, total=total)
-        bar.update(tasks[phase], completed=done, total=total)
-
-    with bar:
-        yield update
 
 
 @data_app.command("generate")

@@ -7,61 +7,30 @@ or left pending changes, 2 bad configuration or an unreachable database.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from syncer.cli.common import JSON_OPTION, console, err_console, print_json, settings, warn
+from syncer.cli.as_of import AS_OF_OPTION, parse_as_of
+from syncer.cli.common import (
+    JSON_OPTION,
+    console,
+    err_console,
+    print_json,
+    progress_bar,
+    settings,
+    warn,
+)
 from syncer.db import make_engine
-from syncer.errors import ConfigError, SyncerError
+from syncer.errors import SyncerError
 from syncer.state.migrate import current_revision
-from syncer.sync.engine import Progress as ProgressFn
 from syncer.sync.history import destination_status, list_rejections, list_runs
 from syncer.sync.runs import RunResult
 
 OUTCOME_STYLE = {"ok": "green", "partial": "yellow", "failed": "red", "skipped": "cyan"}
-
-
-def _parse_as_of(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError as err:
-        raise ConfigError(
-            f"--as-of {text!r} is not a date", hint="use YYYY-MM-DD or YYYY-MM-DDTHH:MM."
-        ) from err
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-@contextmanager
-def _progress(enabled: bool, label: str) -> Iterator[ProgressFn | None]:
-    if not enabled:
-        yield None
-        return
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    )
-    tasks: dict[str, Any] = {}
-
-    def update(phase: str, done: int, total: int) -> None:
-        if phase not in tasks:
-            tasks[phase] = bar.add_task(f"{label} {phase}", total=total)
-        bar.update(tasks[phase], completed=done, total=total)
-
-    with bar:
-        yield update
 
 
 def _style(outcome: str) -> str:
@@ -100,13 +69,13 @@ def sync_cmd(
     full: bool = typer.Option(
         False, "--full", help="Also read the provider's tagged members and repair drift."
     ),
-    as_of: str | None = typer.Option(None, "--as-of", help="Evaluate the segment at this date."),
+    as_of: str | None = AS_OF_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Make each destination's tagged members equal to its segment, sending only the changes."""
     from syncer.sync.service import SyncService  # the segment engine loads only when needed
 
-    when = _parse_as_of(as_of)
+    when = parse_as_of(as_of) if as_of else None
     service = SyncService(settings(ctx), os.environ)
     try:
         pairs = service.select(names or [], all_segments=all_segments, destination=destination)
@@ -115,7 +84,7 @@ def sync_cmd(
         results: list[RunResult] = []
         show = not as_json and err_console.is_terminal and not dry_run
         for seg, dest in pairs:
-            with _progress(show, f"{seg.name} → {dest.key}") as progress:
+            with progress_bar(show, f"{seg.name} → {dest.key}") as progress:
                 result = service.engine.sync(
                     seg, dest, segments=service.segments, trigger="cli", dry_run=dry_run,
                     full=full, as_of=when, progress=progress,
