@@ -1,7 +1,8 @@
 """Time passing in the sample shop: some customers order again, everyone else grows older.
 
 ``simulate_activity(engine, since=T0, until=T1, buyers=N, seed=S)`` adds orders (paid, with one
-line each) for ``N`` existing customers, placed between ``T0`` and ``T1``. Evaluating segments at
+line each) for ``N`` existing customers, placed between ``T0`` and ``T1``, and as many cart adds
+that nobody buys (abandoned carts) by other customers. Evaluating segments at
 ``T1`` instead of ``T0`` then moves people both ways: buyers join "VIP customers" and leave
 "Big spender gone quiet"; customers who did not buy cross "last order more than N days ago".
 The demo and the benchmarks use it for a realistic second sync. Deterministic for (N, S, T0, T1).
@@ -14,9 +15,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, Table, func, insert, select
 
-from syncer.schema import Customer, Order, OrderLine, Product
+from syncer.schema import CartEvent, Customer, Order, OrderLine, Product
 
 CUSTOMERS: Table = Customer.__table__  # type: ignore[attr-defined]
+CARTS: Table = CartEvent.__table__  # type: ignore[attr-defined]
 ORDERS: Table = Order.__table__  # type: ignore[attr-defined]
 LINES: Table = OrderLine.__table__  # type: ignore[attr-defined]
 PRODUCTS: Table = Product.__table__  # type: ignore[attr-defined]
@@ -34,10 +36,18 @@ def simulate_activity(
         products = conn.execute(select(PRODUCTS.c.id, PRODUCTS.c.name)).all()
         next_order = int(conn.execute(select(func.max(ORDERS.c.id))).scalar() or 0) + 1
         next_line = int(conn.execute(select(func.max(LINES.c.id))).scalar() or 0) + 1
+        next_cart = int(conn.execute(select(func.max(CARTS.c.id))).scalar() or 0) + 1
         if not customer_ids or not products:
             return 0
-        orders, lines = [], []
-        for customer_id in rng.sample(customer_ids, min(buyers, len(customer_ids))):
+        orders, lines, carts = [], [], []
+        chosen = rng.sample(customer_ids, min(2 * buyers, len(customer_ids)))
+        for customer_id in chosen[buyers:]:  # added to the cart, never bought
+            carts.append(
+                {"id": next_cart, "customer_id": customer_id, "product_id": rng.choice(products).id,
+                 "at": since + timedelta(seconds=rng.randrange(span))}
+            )  # fmt: skip
+            next_cart += 1
+        for customer_id in chosen[:buyers]:
             for _ in range(rng.choice((1, 1, 2, 3))):
                 price = rng.choice((1800, 2400, 4900, 8900, 14900, 24900))
                 placed = since + timedelta(seconds=rng.randrange(span))
@@ -53,4 +63,6 @@ def simulate_activity(
                 next_line += 1
         conn.execute(insert(ORDERS), orders)
         conn.execute(insert(LINES), lines)
+        if carts:
+            conn.execute(insert(CARTS), carts)
     return len(orders)
