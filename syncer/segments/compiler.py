@@ -18,9 +18,10 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, select
 
 from syncer.errors import SegmentError
+from syncer.segments.combine import Item, junction
 from syncer.segments.model import Condition, Group, Not, Rule, Segment, SegmentRef
 from syncer.segments.predicates import condition_sql
 from syncer.segments.sqlparts import CUSTOMERS
@@ -102,16 +103,40 @@ def compile_rule(
     if isinstance(rule, Not):
         return again(rule.rule, not negate)
     if isinstance(rule, Group):
-        parts = [again(r, negate) for r in rule.rules]
         conjunction = (rule.kind == "all") != negate  # De Morgan: not(all) = any(not)
-        if len(parts) == 1:
-            return parts[0]
-        return and_(*parts) if conjunction else or_(*parts)
+        items: list[Item] = []
+        for node, neg, ch in _members(rule, negate, chain, conjunction, segments, source):
+            items.append((node, neg) if isinstance(node, Condition) else again(node, neg, ch))
+        return junction(items, conjunction=conjunction, as_of=as_of)
     if isinstance(rule, SegmentRef):
         return again(
             _referenced(rule, segments, chain, source).rules, negate, (*chain, rule.segment)
         )
     raise TypeError(f"not a rule node: {rule!r}")  # pragma: no cover
+
+
+def _members(
+    rule: Rule,
+    negate: bool,
+    chain: tuple[str, ...],
+    conjunction: bool,
+    segments: Segments,
+    source: Segment | None,
+) -> Iterator[tuple[Rule, bool, tuple[str, ...]]]:
+    """The operands of ``rule`` under ``conjunction`` (AND / OR), nested groups of the same
+    kind, ``not`` and ``in_segment`` flattened: (node, negate, chain) each."""
+    if isinstance(rule, Not):
+        yield from _members(rule.rule, not negate, chain, conjunction, segments, source)
+    elif isinstance(rule, SegmentRef):
+        ref = _referenced(rule, segments, chain, source)
+        yield from _members(
+            ref.rules, negate, (*chain, rule.segment), conjunction, segments, source
+        )
+    elif isinstance(rule, Group) and ((rule.kind == "all") != negate) == conjunction:
+        for child in rule.rules:
+            yield from _members(child, negate, chain, conjunction, segments, source)
+    else:
+        yield rule, negate, chain
 
 
 def _referenced(

@@ -8,11 +8,24 @@ negative forms stay anti-joins). Semantics are those written in ``catalog.py``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, Table, and_, exists, func, not_, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Table,
+    and_,
+    exists,
+    false,
+    func,
+    not_,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy import case as sql_case
 
 from syncer.schema import (
@@ -82,11 +95,7 @@ def condition_sql(cond: Condition, as_of: datetime, negate: bool) -> Bool:
         test = _date_test(CUSTOMERS.c.created_at, cond.op, cond.value, span)
         return not_(test) if negate else test
     if spec.value_type in (ValueType.COUNT, ValueType.MONEY):
-        rows = COUNTED[cond.field](span)
-        value = cond.value
-        if spec.value_type is ValueType.MONEY:
-            value = _cents(value)
-        return _aggregate(rows, cond.field, accepted(cond.op, value, negate), spec.value_type)
+        return _aggregate(cond, span, negate)
     if spec.value_type is ValueType.DAYS:
         return _days_since(cond, now, negate)
     if cond.field == "preferred_device":
@@ -115,7 +124,7 @@ def _day_start(d: date) -> datetime:
 
 def _date_test(col: ColumnElement[Any], op: str, value: Any, span: TimeRange) -> Bool:
     if op == "within":
-        parts = _span(col, span)
+        parts = in_span(col, span)
         return and_(*parts) if parts else col.is_not(None)
     if op == "between":
         start, end = _day_start(value[0]), _day_start(value[1] + timedelta(days=1))
@@ -130,7 +139,7 @@ def _date_test(col: ColumnElement[Any], op: str, value: Any, span: TimeRange) ->
     }[op]()
 
 
-def _span(col: ColumnElement[Any], span: TimeRange) -> list[Bool]:
+def in_span(col: ColumnElement[Any], span: TimeRange) -> list[Bool]:
     """The tests that keep rows inside ``span`` (none for all time)."""
     parts: list[Bool] = []
     if span.start is not None:
@@ -147,84 +156,120 @@ def _cents(value: Any) -> Any:
     return int(Decimal(value) * 100)
 
 
-def _orders(span: TimeRange, *extra: Bool) -> Rows:
-    return ORDERS, ORDERS.c.customer_id, [*_span(ORDERS.c.placed_at, span), *extra]
-
-
 def _not_cancelled() -> Bool:
     return ORDERS.c.status != "cancelled"
 
 
-def _abandoned(span: TimeRange) -> Rows:
-    later = exists(
-        select(1)
-        .select_from(ORDERS)
-        .where(
-            ORDERS.c.customer_id == CARTS.c.customer_id,
-            ORDERS.c.placed_at >= CARTS.c.at,
-            _not_cancelled(),
-        )
+def _not_ordered_after() -> Bool:
+    """The cart add has no order (not cancelled) placed at or after it."""
+    later = select(1).select_from(ORDERS)
+    later = later.where(
+        ORDERS.c.customer_id == CARTS.c.customer_id,
+        ORDERS.c.placed_at >= CARTS.c.at,
+        _not_cancelled(),
     )
-    return CARTS, CARTS.c.customer_id, [*_span(CARTS.c.at, span), not_(later)]
+    return not_(exists(later))
 
 
-def _emails(kind: str) -> Callable[[TimeRange], Rows]:
-    def rows(span: TimeRange) -> Rows:
-        return EMAILS, EMAILS.c.customer_id, [EMAILS.c.kind == kind, *_span(EMAILS.c.at, span)]
+@dataclass(frozen=True)
+class Counted:
+    """What a count / money field counts: rows of ``table`` in the window (on ``time``) that
+    pass ``filters`` (none: every row in the window)."""
 
-    return rows
+    table: Table
+    time: str
+    filters: Callable[[], list[Bool]]
+
+    def rows(self, span: TimeRange) -> Rows:
+        t = self.table
+        return t, t.c.customer_id, [*in_span(t.c[self.time], span), *self.filters()]
 
 
-COUNTED: dict[str, Callable[[TimeRange], Rows]] = {
-    "orders": lambda s: _orders(s),
-    "cancelled_orders": lambda s: _orders(s, ORDERS.c.status == "cancelled"),
-    "refunded_orders": lambda s: _orders(
-        s, ORDERS.c.status.in_(("refunded", "partially_refunded"))
+def _email(kind: str) -> Counted:
+    return Counted(EMAILS, "at", lambda: [EMAILS.c.kind == kind])
+
+
+COUNTED: dict[str, Counted] = {
+    "orders": Counted(ORDERS, "placed_at", list),
+    "cancelled_orders": Counted(ORDERS, "placed_at", lambda: [ORDERS.c.status == "cancelled"]),
+    "refunded_orders": Counted(
+        ORDERS, "placed_at", lambda: [ORDERS.c.status.in_(("refunded", "partially_refunded"))]
     ),
-    "total_spent": lambda s: _orders(s, _not_cancelled()),
-    "coupon_orders": lambda s: _orders(s, _not_cancelled(), has_text(ORDERS.c.coupon_code)),
-    "visits": lambda s: (VISITS, VISITS.c.customer_id, _span(VISITS.c.at, s)),
-    "cart_adds": lambda s: (CARTS, CARTS.c.customer_id, _span(CARTS.c.at, s)),
-    "abandoned_carts": _abandoned,
-    "email_opens": _emails("open"),
-    "email_clicks": _emails("click"),
-    "email_conversions": _emails("conversion"),
+    "total_spent": Counted(ORDERS, "placed_at", lambda: [_not_cancelled()]),
+    "coupon_orders": Counted(
+        ORDERS, "placed_at", lambda: [_not_cancelled(), has_text(ORDERS.c.coupon_code)]
+    ),
+    "visits": Counted(VISITS, "at", list),
+    "cart_adds": Counted(CARTS, "at", list),
+    "abandoned_carts": Counted(CARTS, "at", lambda: [_not_ordered_after()]),
+    "email_opens": _email("open"),
+    "email_clicks": _email("click"),
+    "email_conversions": _email("conversion"),
 }
 
 
-def _aggregate(rows: Rows, field: str, ok: list[Interval], vt: ValueType) -> Bool:
-    source, cid, where = rows
-    if vt is ValueType.MONEY:
-        measure: ColumnElement[Any] = func.sum(ORDERS.c.total_cents - ORDERS.c.refunded_cents)
-    else:
-        measure = func.count()
-    empty_ok = contains(ok, 0)
-    if vt is ValueType.COUNT:  # counts are >= 0: "at least one" / "none" need no grouping
-        natural = [(max(lo, 0) if lo is not None else 0, hi) for lo, hi in ok]
-        natural = [(lo, hi) for lo, hi in natural if hi is None or hi >= lo]
-        if natural == [(1, None)]:
+def _orders(span: TimeRange, *extra: Bool) -> Rows:
+    return ORDERS, ORDERS.c.customer_id, [*in_span(ORDERS.c.placed_at, span), *extra]
+
+
+def measure(field: str, filtered: bool) -> ColumnElement[Any]:
+    """The count / sum of ``field`` over one customer's rows; ``filtered``: the rows are already
+    only the field's own (else its filters become a CASE inside the aggregate)."""
+    filters = [] if filtered else COUNTED[field].filters()
+    if FIELDS[field].value_type is ValueType.MONEY:
+        amount: ColumnElement[Any] = ORDERS.c.total_cents - ORDERS.c.refunded_cents
+        if filters:
+            amount = sql_case((and_(*filters), amount), else_=0)
+        return func.sum(amount)
+    if filters:
+        return func.sum(sql_case((and_(*filters), 1), else_=0))
+    return func.count()
+
+
+def counted_ok(cond: Condition, negate: bool) -> list[Interval]:
+    """The counts (cents for money) a count / money condition accepts."""
+    value = cond.value
+    if FIELDS[cond.field].value_type is ValueType.MONEY:
+        value = _cents(value)
+    return accepted(cond.op, value, negate)
+
+
+def natural(ok: list[Interval]) -> list[Interval]:
+    """``ok`` cut to counts >= 0 (empty intervals dropped)."""
+    cut = [(max(lo, 0) if lo is not None else 0, hi) for lo, hi in ok]
+    return [(lo, hi) for lo, hi in cut if hi is None or hi >= lo]
+
+
+def _aggregate(cond: Condition, span: TimeRange, negate: bool) -> Bool:
+    source, cid, where = COUNTED[cond.field].rows(span)
+    ok = counted_ok(cond, negate)
+    if FIELDS[cond.field].value_type is ValueType.COUNT:  # "at least one" / "none": no grouping
+        if natural(ok) == [(1, None)]:
             return any_row(source, cid, where)
-        if natural == [(0, 0)]:
+        if natural(ok) == [(0, 0)]:
             return not_(any_row(source, cid, where))
-    return grouped(source, cid, where, in_intervals(measure, ok), accept_empty=empty_ok)
+    having = in_intervals(measure(cond.field, True), ok)
+    return grouped(source, cid, where, having, accept_empty=contains(ok, 0))
 
 
 # --- days since the last order / visit -------------------------------------------------------
-def _days_since(cond: Condition, now: datetime, negate: bool) -> Bool:
-    table, col = (ORDERS, ORDERS.c.placed_at) if "order" in cond.field else (VISITS, VISITS.c.at)
+def days_source(field: str) -> Table:
+    return ORDERS if "order" in field else VISITS
+
+
+def days_having(cond: Condition, now: datetime, negate: bool) -> tuple[Bool, bool]:
+    """The HAVING test (over a customer's rows, all time) and whether customers with no rows
+    match: ``days >= lo  <=>  last <= now - lo days;  days <= hi  <=>  last > now - (hi+1)``."""
+    table = days_source(cond.field)
+    last = func.max(table.c.placed_at if table is ORDERS else table.c.at)
     if cond.op in ("is_set", "is_not_set"):
-        test = any_row(table, table.c.customer_id, [])
-        return not_(test) if (cond.op == "is_not_set") != negate else test
+        empty = (cond.op == "is_not_set") != negate
+        return (false() if empty else true()), empty
     op = cond.op
     if op == "ne":  # the complement of eq, so it matches customers with no rows too
         op, negate = "eq", not negate
-    ok = accepted(op, cond.value, False)
-    last = func.max(col)
     tests: list[Bool] = []
-    for (
-        lo,
-        hi,
-    ) in ok:  # days >= lo  <=>  last <= now - lo days;  days <= hi  <=>  last > now - (hi+1)
+    for lo, hi in accepted(op, cond.value, False):
         parts: list[Bool] = []
         if lo is not None:
             parts.append(last <= now - timedelta(days=lo))
@@ -232,9 +277,17 @@ def _days_since(cond: Condition, now: datetime, negate: bool) -> Bool:
             parts.append(last > now - timedelta(days=hi + 1))
         tests.append(and_(*parts) if parts else last.is_not(None))
     having = or_(*tests) if tests else last.is_(None)
-    if negate:  # the complement: no rows at all, or rows whose last time fails
-        return grouped(table, table.c.customer_id, [], not_(having), accept_empty=True)
-    return grouped(table, table.c.customer_id, [], having, accept_empty=False)
+    # negated: the complement, i.e. no rows at all, or rows whose last time fails
+    return (not_(having), True) if negate else (having, False)
+
+
+def _days_since(cond: Condition, now: datetime, negate: bool) -> Bool:
+    table = days_source(cond.field)
+    if cond.op in ("is_set", "is_not_set"):
+        test = any_row(table, table.c.customer_id, [])
+        return not_(test) if (cond.op == "is_not_set") != negate else test
+    having, empty = days_having(cond, now, negate)
+    return grouped(table, table.c.customer_id, [], having, accept_empty=empty)
 
 
 # --- preferred device ------------------------------------------------------------------------
@@ -245,7 +298,9 @@ def _prefers(device: str) -> Bool:
     return and_(*(n(device) > n(other) for other in DEVICES if other != device))
 
 
-def _preferred(cond: Condition, span: TimeRange, negate: bool) -> Bool:
+def preferred_having(cond: Condition, negate: bool) -> tuple[Bool, bool]:
+    """The HAVING test over a customer's visits in the window, and whether customers with no
+    visits match."""
     if cond.op in ("is_set", "is_not_set"):
         devices: Sequence[str] = DEVICES
     elif cond.op in ("in", "not_in"):
@@ -253,11 +308,14 @@ def _preferred(cond: Condition, span: TimeRange, negate: bool) -> Bool:
     else:
         devices = [str(cond.value)]
     having = or_(*(_prefers(d) for d in devices))
-    where = _span(VISITS.c.at, span)
     flip = (cond.op in ("ne", "not_in", "is_not_set")) != negate
-    if flip:
-        return grouped(VISITS, VISITS.c.customer_id, where, not_(having), accept_empty=True)
-    return grouped(VISITS, VISITS.c.customer_id, where, having, accept_empty=False)
+    return (not_(having), True) if flip else (having, False)
+
+
+def _preferred(cond: Condition, span: TimeRange, negate: bool) -> Bool:
+    having, empty = preferred_having(cond, negate)
+    where = in_span(VISITS.c.at, span)
+    return grouped(VISITS, VISITS.c.customer_id, where, having, accept_empty=empty)
 
 
 # --- sets of items: tags, coupons, products, vendors, collections, reviews, devices ----------
@@ -281,12 +339,12 @@ def _items(cond: Condition, span: TimeRange, negate: bool) -> Bool:
         values = [str(cond.value)]
     elif op in ("in", "not_in"):
         values = [str(v) for v in cond.value]  # type: ignore[union-attr]
-    rows = _item_rows(cond.field, values, span, any_value=op in ("is_set", "is_not_set"))
+    rows = item_rows(cond.field, values, span, any_value=op in ("is_set", "is_not_set"))
     test = any_row(*rows)
     return not_(test) if (op in ("has_not", "not_in", "is_not_set")) != negate else test
 
 
-def _item_rows(field: str, values: list[str], span: TimeRange, *, any_value: bool) -> Rows:
+def item_rows(field: str, values: list[str], span: TimeRange, *, any_value: bool) -> Rows:
     if field == "tag":
         where = [has_text(TAGS.c.tag)] if any_value else [text_in(TAGS.c.tag, values)]
         return TAGS, TAGS.c.customer_id, where
@@ -299,7 +357,7 @@ def _item_rows(field: str, values: list[str], span: TimeRange, *, any_value: boo
             VISITS,
             VISITS.c.customer_id,
             [
-                *_span(VISITS.c.at, span),
+                *in_span(VISITS.c.at, span),
                 text_in(VISITS.c.device, values),
             ],
         )
@@ -308,7 +366,7 @@ def _item_rows(field: str, values: list[str], span: TimeRange, *, any_value: boo
             REVIEWS,
             REVIEWS.c.customer_id,
             [
-                *_span(REVIEWS.c.created_at, span),
+                *in_span(REVIEWS.c.created_at, span),
                 REVIEWS.c.product_id.in_(_product_ids(values, "product")),
             ],
         )

@@ -1,0 +1,186 @@
+"""The conditions of one group compiled together, so that a table is read once where it can be.
+
+``junction(items, conjunction=..., as_of=...)`` is the AND (or OR) of ``items``: clauses already
+compiled, or ``(condition, negate)`` pairs still to compile. Conditions that cannot be merged
+are compiled by ``predicates.condition_sql`` as before. Two merges, both exact:
+
+* AND of aggregates over the same table and window (``orders gt 2`` and ``total_spent gt 500``;
+  ``visits gt 10`` and ``days_since_last_visit lt 7``) becomes ONE
+  ``id IN (SELECT customer_id ... GROUP BY customer_id HAVING a AND b)``. When the fields count
+  different rows (all orders / orders not cancelled) each aggregate picks its own rows with a
+  CASE, so a field with no rows of its own still counts 0 as the catalog says. The grouped
+  subquery only holds customers with at least one row, so the merge is made only when at least
+  one of the conditions cannot match a customer without rows: the AND drops those customers
+  anyway, and for every other customer each HAVING test is the field's exact definition.
+* OR of ``EXISTS`` over the same rows (``purchased_product has A`` / ``has B`` in one window:
+  one EXISTS with both values; ``email_clicks ge 1`` / ``email_conversions ge 1``: one EXISTS
+  with either filter), and dually AND of ``NOT EXISTS`` (``has_not A`` and ``has_not B``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, and_, not_, or_
+
+from syncer.segments.catalog import FIELDS, ValueType
+from syncer.segments.model import Condition, TimeRange, as_utc
+from syncer.segments.predicates import (
+    COUNTED,
+    VISITS,
+    Rows,
+    condition_sql,
+    counted_ok,
+    days_having,
+    days_source,
+    in_span,
+    item_rows,
+    measure,
+    natural,
+    preferred_having,
+)
+from syncer.segments.sqlparts import any_row, contains, grouped, in_intervals
+
+Bool = ColumnElement[bool]
+Item = Bool | tuple[Condition, bool]
+ALL_TIME = TimeRange(None, None, True)
+TIME_COLUMN = {"orders": "placed_at", "visits": "at", "cart_events": "at", "email_events": "at"}
+ITEM_VALUE_OPS = ("has", "has_not", "in", "not_in")
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """One condition as a HAVING test over a customer's rows of ``table`` in ``span``."""
+
+    table: Table
+    span: TimeRange
+    own_rows: str | None  # the count / money field whose filters pick its rows (None: all)
+    having: Callable[[bool], Bool]  # True: the rows are already only its own
+    empty: bool  # matches customers with no rows
+
+
+@dataclass(frozen=True)
+class Exists:
+    """One condition as "the customer has a row" (``positive``) or "has none" over rows that
+    conditions with the same ``key`` can share: the rows any of their ``shares`` pick."""
+
+    key: tuple[object, ...]
+    positive: bool
+    share: tuple[Any, ...]  # item values, or row filters
+    rows: Callable[[list[tuple[Any, ...]]], Rows]
+
+
+def _span(cond: Condition, now: datetime) -> TimeRange:
+    return cond.window.range(now) if cond.window else ALL_TIME
+
+
+def aggregate_of(cond: Condition, now: datetime, negate: bool) -> Aggregate | None:
+    """``cond`` as a HAVING test, or None for fields that are no aggregate."""
+    spec = FIELDS[cond.field]
+    if spec.value_type in (ValueType.COUNT, ValueType.MONEY):
+        counted = COUNTED[cond.field]
+        ok = counted_ok(cond, negate)
+        field = cond.field
+
+        def having(filtered: bool) -> Bool:
+            return in_intervals(measure(field, filtered), ok)
+
+        own = field if counted.filters() else None
+        return Aggregate(counted.table, _span(cond, now), own, having, contains(ok, 0))
+    if spec.value_type is ValueType.DAYS:
+        test, empty = days_having(cond, now, negate)
+        return Aggregate(days_source(cond.field), ALL_TIME, None, lambda _f: test, empty)
+    if cond.field == "preferred_device":
+        test, empty = preferred_having(cond, negate)
+        return Aggregate(VISITS, _span(cond, now), None, lambda _f: test, empty)
+    return None
+
+
+def exists_of(cond: Condition, now: datetime, negate: bool) -> Exists | None:
+    """``cond`` as EXISTS / NOT EXISTS over rows it may share, or None."""
+    spec = FIELDS[cond.field]
+    span = _span(cond, now)
+    if spec.value_type is ValueType.COUNT:
+        shape = natural(counted_ok(cond, negate))
+        if shape not in ([(1, None)], [(0, 0)]):
+            return None
+        counted = COUNTED[cond.field]
+        table = counted.table
+
+        def either(shares: list[tuple[Any, ...]]) -> Rows:
+            picks = [and_(*share) for share in shares]
+            where = in_span(table.c[TIME_COLUMN[table.name]], span)
+            if all(shares):  # no share empty (an empty one picks every row)
+                where.append(or_(*picks) if len(picks) > 1 else picks[0])
+            return table, table.c.customer_id, where
+
+        key = ("rows", table.name, span)
+        return Exists(key, shape == [(1, None)], tuple(counted.filters()), either)
+    if spec.value_type in (ValueType.ITEM, ValueType.DEVICE) and cond.op in ITEM_VALUE_OPS:
+        if cond.field == "preferred_device":
+            return None
+        value = cond.value
+        values = tuple(str(v) for v in value) if isinstance(value, tuple) else (str(value),)
+        positive = (cond.op in ("has", "in")) != negate
+        field = cond.field
+
+        def any_of(shares: list[tuple[Any, ...]]) -> Rows:
+            merged = list(dict.fromkeys(str(v) for share in shares for v in share))
+            return item_rows(field, merged, span, any_value=False)
+
+        return Exists(("item", field, span), positive, values, any_of)
+    return None
+
+
+def merged_aggregates(parts: Sequence[Aggregate]) -> Bool:
+    """Customers with rows passing every part's HAVING test: one grouped subquery."""
+    first = parts[0]
+    table = first.table
+    where = in_span(table.c[TIME_COLUMN[table.name]], first.span)
+    filtered = len({p.own_rows for p in parts}) == 1  # the same rows: filter in WHERE
+    if filtered and first.own_rows is not None:
+        where.extend(COUNTED[first.own_rows].filters())
+    having = and_(*(p.having(filtered) for p in parts))
+    return grouped(table, table.c.customer_id, where, having, accept_empty=False)
+
+
+def junction(items: Sequence[Item], *, conjunction: bool, as_of: datetime) -> Bool:
+    """The AND (``conjunction``) or OR of ``items``, merging what reads the same rows."""
+    now = as_utc(as_of)
+    pending = {i: item for i, item in enumerate(items) if isinstance(item, tuple)}
+    out: dict[int, Bool] = {i: item for i, item in enumerate(items) if not isinstance(item, tuple)}
+    if conjunction:
+        by_rows: dict[tuple[object, ...], list[tuple[int, Aggregate]]] = {}
+        for i, (cond, negate) in pending.items():
+            agg = aggregate_of(cond, now, negate)
+            if agg is not None:
+                by_rows.setdefault((agg.table.name, agg.span), []).append((i, agg))
+        for members in by_rows.values():
+            if len(members) > 1 and not all(agg.empty for _i, agg in members):
+                out[members[0][0]] = merged_aggregates([agg for _i, agg in members])
+                for i, _agg in members:
+                    del pending[i]
+    by_key: dict[tuple[object, ...], list[tuple[int, Exists]]] = {}
+    for i, (cond, negate) in pending.items():
+        ex = exists_of(cond, now, negate)
+        if ex is not None and ex.positive != conjunction:  # OR of EXISTS / AND of NOT EXISTS
+            by_key.setdefault(ex.key, []).append((i, ex))
+    for shared in by_key.values():
+        if len(shared) > 1:
+            first = shared[0][1]
+            test = any_row(*first.rows([ex.share for _i, ex in shared]))
+            out[shared[0][0]] = test if first.positive else not_(test)
+            for i, _ex in shared:
+                del pending[i]
+    for i, (cond, negate) in pending.items():
+        out[i] = condition_sql(cond, as_of, negate)
+    parts = [out[i] for i in sorted(out)]
+    if len(parts) == 1:
+        return parts[0]
+    return and_(*parts) if conjunction else or_(*parts)
+
+
+__all__ = ["Aggregate", "Exists", "aggregate_of", "exists_of", "junction", "merged_aggregates"]
