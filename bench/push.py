@@ -82,7 +82,7 @@ def latency(db: Database, size: int, provider: str, adds: int) -> dict[str, Any]
         routes = _routes(fleet, provider, before)
     n = result["api_calls"]
     ideal = n * LATENCY / limits.max_concurrency
-    rate_bound = n / limits.requests_per_second
+    rate_bound = n / limits.requests_per_second if limits.requests_per_second > 0 else 0.0
     wall = result["seconds"]
     return {
         "provider": provider,
