@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Table, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from providers.base import Change, ChangeKind, Member, Outcome, OutcomeStatus
 from syncer.state.models import OutboxChange, Rejection, SnapshotMember, Target
@@ -167,6 +167,28 @@ class StateStore:
     def max_outbox_id(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.max(OUTBOX.c.id))).scalar() or 0)
+
+    # Constant statements, one per dialect: refresh the planner's statistics of the snapshot
+    # and the outbox. Right after a run wrote many rows PostgreSQL has none, and then pages
+    # through the snapshot with a bitmap scan and a sort of every remaining row per page
+    # (quadratic: a no-change resync of 344,000 members took 15 s instead of 1 s).
+    ANALYZE = {
+        "postgresql": ("ANALYZE syncer_members", "ANALYZE syncer_outbox"),
+        "mysql": ("ANALYZE TABLE syncer_members", "ANALYZE TABLE syncer_outbox"),
+        "mariadb": ("ANALYZE TABLE syncer_members", "ANALYZE TABLE syncer_outbox"),
+        "sqlite": ("ANALYZE syncer_members", "ANALYZE syncer_outbox"),
+    }
+
+    def analyze(self) -> bool:
+        """Refresh the state tables' statistics; False if the database refused (e.g. the
+        account may not), which only costs speed."""
+        try:
+            with self.engine.begin() as conn:
+                for statement in self.ANALYZE.get(self.engine.dialect.name, ()):
+                    conn.exec_driver_sql(statement)
+        except SQLAlchemyError:
+            return False
+        return True
 
     def count_members(self, target_id: int, status: str) -> int:
         q = select(func.count()).where(MEMBERS.c.target_id == target_id, MEMBERS.c.status == status)

@@ -84,6 +84,7 @@ QueryBuilder = Callable[[Any, Mapping[str, Any], datetime], "Select[Any]"]
 Progress = Callable[[str, int, int], None]
 
 REMOVES = ("remove",)
+ANALYZE_AFTER = 5000  # changes in one run after which the state tables' statistics are refreshed
 ADDS = ("add", "update")
 
 
@@ -267,6 +268,8 @@ class SyncEngine:
                 result.outcome, result.error = FAILED, _one_line(err)
             except SyncerError as err:
                 result.outcome, result.error = FAILED, _one_line(err)
+            if result.adds + result.updates + result.removes >= ANALYZE_AFTER:
+                self.store.analyze()  # the next run's snapshot reads need fresh statistics
             result.pending = sum(self.store.pending_counts(run.target_id).values())
             if result.outcome == OK and result.pending:
                 result.outcome = PARTIAL
