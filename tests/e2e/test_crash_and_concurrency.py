@@ -34,7 +34,7 @@ def counts(url: str) -> tuple[int, int]:
 
 def test_run_killed_mid_push_is_completed_by_the_next_run(workspace: Workspace, capsys) -> None:
     workspace.shop.add(2400)
-    workspace.emulator.faults.update({"latency": 0.3})
+    workspace.emulator.faults.update({"latency": 0.5})  # the push lasts long enough to kill
     proc = workspace.spawn("sync", "VIP")
     deadline = time.monotonic() + 120
     killed_at = None
