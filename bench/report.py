@@ -1,4 +1,5 @@
-"""The benchmark's tables on stdout (rich) and its JSON file under bench/results/."""
+"""The benchmark's tables on stdout (rich), and its JSON file under bench/results/ with the same
+tables as Markdown next to it (``bench.markdown``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from bench import markdown
 from bench.evaluation import TARGET
 
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -92,7 +94,7 @@ def push(data: dict[str, Any]) -> None:
          "rate bound s", "ratio to max(ideal, rate)"],
         [
             [r["provider"], f"{r['adds']:,}", r["calls"], r["max_concurrency"], r["wall_s"],
-             r["ideal_s"], r["ratio"], r["rate_bound_s"], r["ratio_to_bound"]]
+             r["ideal_s"], r["ratio"], r["rate_bound_s"] or "-", r["ratio_to_bound"]]
             for r in data["latency"]
         ],
     )  # fmt: skip
@@ -114,7 +116,10 @@ def baseline(rows: dict[str, dict[str, Any]]) -> None:
 
 
 def save(data: dict[str, Any], out: Path, size: int, started: datetime) -> Path:
+    """Write ``<out>/<timestamp>-<size>.json`` and the same run as ``.md``; the JSON's path."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{started:%Y%m%dT%H%M%S}-{size}.json"
-    path.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    text = json.dumps(data, indent=2, default=str) + "\n"
+    path.write_text(text)
+    path.with_suffix(".md").write_text(markdown.render(json.loads(text)))
     return path

@@ -22,7 +22,7 @@ LATENCY_ADDS = 20
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def result_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("bench")
     env = {**os.environ, "SYNCER_BENCH_DATA_DIR": str(tmp / "data")}
     args = [
@@ -36,8 +36,27 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     files = list((tmp / "results").glob(f"*-{SIZE}.json"))
     assert len(files) == 1
     assert "evaluation on sqlite" in proc.stdout
-    data: dict[str, Any] = json.loads(files[0].read_text())
+    return files[0]
+
+
+@pytest.fixture(scope="module")
+def results(result_file: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(result_file.read_text())
     return data
+
+
+@pytest.fixture(scope="module")
+def markdown(result_file: Path) -> str:
+    md = result_file.with_suffix(".md")
+    assert md.is_file(), f"no Markdown next to {result_file.name}"
+    return md.read_text()
+
+
+def _section(markdown: str, start: str, end: str) -> list[str]:
+    """The table rows (``| ...``, without heading and alignment rows) between two headings."""
+    text = markdown[markdown.index(start) : markdown.index(end)]
+    rows = [line for line in text.splitlines() if line.startswith("| ")]
+    return rows[2:]
 
 
 def test_evaluation_covers_every_example_segment(results: dict[str, Any]) -> None:
@@ -83,3 +102,50 @@ def test_baseline_sends_the_same_members_both_ways(results: dict[str, Any]) -> N
     assert base["syncer_adds"] == base["members"] > 0
     assert base["naive_calls"] == 2 * base["members"]
     assert base["calls_ratio"] > 1 and base["time_ratio"] > 0
+
+
+def test_markdown_has_every_section_with_the_readme_headings(markdown: str) -> None:
+    assert markdown.startswith(f"# Benchmark: {SIZE} customers on SQLite;")
+    assert "whole run" in markdown
+    for heading in (
+        "### Evaluation: compiled query time ÷ hand-written query time",
+        "| segment | members | SQLite ratio | SQLite compiled / hand-written ms |",
+        "### Scale: first sync and no-change resync",
+        f"Ratios {SIZE} ÷ {SIZE // 10} (time target ≈ 10, not more; memory target ≈ 1):",
+        "| database | segment | first-sync time | resync time | first-sync peak RSS |",
+        "### Push: API calls ÷ minimum",
+        "| provider | kind | changes | calls | minimum | ratio | API floor | calls ÷ floor |",
+        "With every emulator call 100 ms late",
+        "| rate bound s | wall ÷ max(ideal, rate bound) |",
+        "### Baseline: the naive first sync",
+        "| database | members | naive s | naive calls | Syncer s | Syncer calls |",
+    ):
+        assert heading in markdown
+
+
+def test_markdown_has_one_evaluation_row_per_example_segment(
+    markdown: str, results: dict[str, Any]
+) -> None:
+    rows = _section(markdown, "### Evaluation", "### Scale")
+    names = [r["segment"] for r in results["databases"]["sqlite"]["evaluation"]]
+    assert len(rows) == len(list((ROOT / "config" / "segments").glob("*.yaml")))
+    assert [row.split(" | ")[0].removeprefix("| ") for row in rows] == names
+
+
+def test_markdown_rate_bound_is_a_dash_without_a_per_second_limit(
+    markdown: str, results: dict[str, Any]
+) -> None:
+    rows = _section(markdown, "With every emulator call", "### Baseline")
+    latency = results["push"]["latency"]
+    assert len(rows) == len(latency)
+    for row, entry in zip(rows, latency, strict=True):
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[0] == entry["provider"]
+        assert (cells[7] == "-") == (entry["requests_per_second"] == 0)
+
+
+def test_markdown_command_renders_an_existing_result(result_file: Path, markdown: str) -> None:
+    args = [sys.executable, "-m", "bench.markdown", str(result_file)]
+    proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == markdown
