@@ -111,9 +111,9 @@ def exists_of(cond: Condition, now: datetime, negate: bool) -> Exists | None:
         table = counted.table
 
         def either(shares: list[tuple[Any, ...]]) -> Rows:
-            picks = [and_(*share) for share in shares]
             where = in_span(table.c[TIME_COLUMN[table.name]], span)
             if all(shares):  # no share empty (an empty one picks every row)
+                picks = [and_(*share) for share in shares]
                 where.append(or_(*picks) if len(picks) > 1 else picks[0])
             return table, table.c.customer_id, where
 

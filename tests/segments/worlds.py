@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -94,10 +95,14 @@ def _value(vt: ValueType) -> st.SearchStrategy[Any]:
 
 
 @st.composite
-def conditions(draw: Any) -> Condition:
-    spec = FIELDS[draw(st.sampled_from(sorted(FIELDS)))]
+def conditions(
+    draw: Any, fields: Sequence[str] = tuple(sorted(FIELDS)), window: Any = "draw"
+) -> Condition:
+    spec = FIELDS[draw(st.sampled_from(fields))]
     op = draw(st.sampled_from(spec.operators))
-    window = draw(st.sampled_from(WINDOWS)) if spec.window else None
+    if window == "draw":
+        window = draw(st.sampled_from(WINDOWS))
+    window = window if spec.window else None
     if op == "within" and window is None:
         window = "last_30_days"
     value: Any = None
@@ -113,8 +118,28 @@ def conditions(draw: Any) -> Condition:
     return Condition.model_validate(data)
 
 
+# fields read from the same table, which the compiler may merge into one grouped subquery / EXISTS
+SAME_TABLE = [
+    ["orders", "cancelled_orders", "refunded_orders", "total_spent", "coupon_orders",
+     "days_since_last_order", "coupon", "purchased_product", "purchased_collection"],
+    ["visits", "days_since_last_visit", "preferred_device", "visited_device"],
+    ["cart_adds", "abandoned_carts"],
+    ["email_opens", "email_clicks", "email_conversions"],
+]  # fmt: skip
+
+
+@st.composite
+def same_table(draw: Any) -> Group | Not:
+    """A group of 2-4 conditions over one table, most often in one window."""
+    fields = draw(st.sampled_from(SAME_TABLE))
+    window = draw(st.sampled_from([None, "last_year", "draw"]))
+    parts = draw(st.lists(conditions(fields, window), min_size=2, max_size=4))
+    group = Group(kind=draw(st.sampled_from(["all", "all", "any"])), rules=tuple(parts))
+    return Not(rule=group) if draw(st.integers(0, 4)) == 0 else group
+
+
 rules = st.recursive(
-    conditions(),
+    st.one_of(conditions(), same_table()),
     lambda inner: st.one_of(
         st.builds(
             Group,
