@@ -8,7 +8,9 @@ The rule tree becomes one WHERE clause. ``not`` is pushed down to the conditions
 so every condition is compiled either as itself or as its exact complement; aggregates become
 grouped ``IN`` subqueries or correlated ``EXISTS`` / ``NOT EXISTS`` over the indexed
 ``(customer_id, time)`` columns (see ``sqlparts``). ``in_segment`` inlines the other segment's
-rules. Relative windows are computed in Python from ``as_of`` and bound, never left to the
+rules; nested groups of the same kind are flattened, and ``combine.junction`` merges the
+conditions of a group that read the same rows (one GROUP BY for an AND of aggregates, one
+EXISTS with an IN list for an OR of ``has``). Relative windows are computed in Python from ``as_of`` and bound, never left to the
 database's date functions, so SQLite, PostgreSQL and MariaDB give the same members.
 """
 
