@@ -10,8 +10,9 @@ grouped ``IN`` subqueries or correlated ``EXISTS`` / ``NOT EXISTS`` over the ind
 ``(customer_id, time)`` columns (see ``sqlparts``). ``in_segment`` inlines the other segment's
 rules; nested groups of the same kind are flattened, and ``combine.junction`` merges the
 conditions of a group that read the same rows (one GROUP BY for an AND of aggregates, one
-EXISTS with an IN list for an OR of ``has``). Relative windows are computed in Python from ``as_of`` and bound, never left to the
-database's date functions, so SQLite, PostgreSQL and MariaDB give the same members.
+EXISTS with an IN list for an OR of ``has``). Relative windows are computed in Python from
+``as_of`` and bound, never left to the database's date functions, so SQLite, PostgreSQL and
+MariaDB give the same members.
 """
 
 from __future__ import annotations
