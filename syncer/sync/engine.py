@@ -84,7 +84,9 @@ QueryBuilder = Callable[[Any, Mapping[str, Any], datetime], "Select[Any]"]
 Progress = Callable[[str, int, int], None]
 
 REMOVES = ("remove",)
-ANALYZE_AFTER = 5000  # changes in one run after which the state tables' statistics are refreshed
+# Rows written to the outbox or settled in one run after which the state tables' statistics are
+# refreshed: without them PostgreSQL pages through a freshly filled table with a sort per page.
+ANALYZE_AFTER = 5000
 ADDS = ("add", "update")
 
 
@@ -134,6 +136,7 @@ class SyncEngine:
         accept_timeout: float = 6 * 3600.0,
         max_attempts: int = 5,
         page_size: int = 1000,
+        analyze_after: int = ANALYZE_AFTER,
     ) -> None:
         self.commerce = commerce
         self.state = state
@@ -146,6 +149,7 @@ class SyncEngine:
         self.accept_timeout = accept_timeout  # ACCEPTED this long and never confirmed: rejected
         self.max_attempts = max_attempts
         self.page_size = page_size
+        self.analyze_after = analyze_after
         self.store = StateStore(state, page_size=page_size)
         self._schema_ok = False
 
@@ -228,6 +232,8 @@ class SyncEngine:
             try:
                 self._confirm(run)
                 result.pending_before = sum(self.store.pending_counts(run.target_id).values())
+                if result.pending_before >= self.analyze_after:
+                    self.store.analyze()
                 if result.pending_before:
                     refresh_pending(
                         self.store, self.commerce, run.target_id,
@@ -243,7 +249,9 @@ class SyncEngine:
                     self.store.pending_customers(run.target_id),
                     without_consent=consent_mode(destination.without_consent),
                 )
-                self.store.write_plan(run.target_id, plan, self.clock.now())
+                planned = self.store.write_plan(run.target_id, plan, self.clock.now())
+                if sum(planned.values()) >= self.analyze_after:
+                    self.store.analyze()  # pages through the fresh outbox by index, not a sort
                 self._send(run, after_id=mark, phase="push")
                 if full:
                     mark = self.store.max_outbox_id()
@@ -268,7 +276,7 @@ class SyncEngine:
                 result.outcome, result.error = FAILED, _one_line(err)
             except SyncerError as err:
                 result.outcome, result.error = FAILED, _one_line(err)
-            if result.adds + result.updates + result.removes >= ANALYZE_AFTER:
+            if result.adds + result.updates + result.removes >= self.analyze_after:
                 self.store.analyze()  # the next run's snapshot reads need fresh statistics
             result.pending = sum(self.store.pending_counts(run.target_id).values())
             if result.outcome == OK and result.pending:

@@ -393,3 +393,16 @@ def test_state_database_failure_is_one_line(shop, fake, engine, clock):
     assert "\n" not in str(info.value) and "database error" in str(info.value)
     with engine.connect() as conn:
         assert conn.execute(select(RUNS.c.outcome)).scalar() == "failed"
+
+
+def test_statistics_are_refreshed_after_writing_or_settling_many_rows(shop, fake, make_engine):
+    shop.add(6)
+    sync = make_engine(fake, analyze_after=5)
+    calls: list[bool] = []
+    refresh = sync.store.analyze
+    sync.store.analyze = lambda: calls.append(refresh()) or True  # type: ignore[method-assign]
+    sync.sync(SEG, DEST)
+    assert calls == [True, True]  # after writing the 6-row plan, and after settling 6 changes
+    calls.clear()
+    sync.sync(SEG, DEST)  # nothing changed: nothing to refresh
+    assert calls == []
