@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import Engine
 
@@ -120,8 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             engine.dispose()
     except SyncerError as err:
-        err_console.print(f"[red]error:[/red] {err}", soft_wrap=True)
-        return err.exit_code
+        return _error(err)
     if not results:
         console.print(f"no segments in {args.config_dir / 'segments'}")
         return 0
@@ -129,6 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_sync or not any(s.destinations for s in segments.values()):
         return 0
     return sync_twice(args, as_of)
+
+
+def _error(err: SyncerError) -> int:
+    err_console.print(f"[red]error:[/red] {escape(str(err))}", soft_wrap=True)
+    return err.exit_code
 
 
 def stage(text: str) -> None:
@@ -147,8 +152,7 @@ def sync_twice(args: argparse.Namespace, as_of: datetime) -> int:
         finally:
             engine.dispose()
     except SyncerError as err:
-        err_console.print(f"[red]error:[/red] {err}", soft_wrap=True)
-        return err.exit_code
+        return _error(err)
     if not same:
         err_console.print("[red]a provider does not match its segment[/red] (see the tables)")
         return 1
