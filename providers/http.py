@@ -198,26 +198,40 @@ def request_error(err: requests.RequestException, *, provider: str, what: str) -
     return TransientError(f"{what}: request failed ({kind})", provider=provider)
 
 
+def status_error(
+    provider: str,
+    response: requests.Response,
+    reason: str,
+    *,
+    auth: str = "credentials refused",
+) -> ProviderError:
+    """The usual HTTP status -> error class table (401/403 authentication, 404 not found, 429
+    rate limited with its Retry-After, 5xx transient, any other status bad configuration).
+    Providers handle what differs for them first and fall back to this."""
+    status = response.status_code
+    kw: dict[str, Any] = {"provider": provider, "status": status, "body": response.text}
+    if status in (401, 403):
+        return AuthenticationFailed(f"{auth}: {reason}", **kw)
+    if status == 404:
+        return NotFound(reason, **kw)
+    if status == 429:
+        after = retry_after_seconds(response.headers.get("Retry-After"))
+        return RateLimited(f"rate limited: {reason}", retry_after=after, **kw)
+    if status >= 500:
+        return TransientError(f"server error: {reason}", **kw)
+    return BadConfiguration(reason, **kw)
+
+
 def default_classifier(provider: str) -> Classifier:
-    """The usual status -> error mapping; providers with other conventions pass their own."""
+    """``status_error`` with the first line of the body as the reason."""
 
     def classify(response: requests.Response) -> ProviderError | None:
-        status = response.status_code
-        if status < 400:
+        if response.status_code < 400:
             return None
-        reason = (response.text or response.reason or "").strip().splitlines()
-        detail = reason[0][:200] if reason else f"HTTP {status}"
-        kw: dict[str, Any] = {"provider": provider, "status": status, "body": response.text}
-        if status in (401, 403):
-            return AuthenticationFailed(f"credentials refused: {detail}", **kw)
-        if status == 404:
-            return NotFound(detail, **kw)
-        if status == 429:
-            after = retry_after_seconds(response.headers.get("Retry-After"))
-            return RateLimited(f"rate limited: {detail}", retry_after=after, **kw)
-        if status >= 500:
-            return TransientError(f"server error: {detail}", **kw)
-        return BadConfiguration(detail, **kw)
+        lines = (response.text or response.reason or "").strip().splitlines()
+        return status_error(
+            provider, response, lines[0][:200] if lines else f"HTTP {response.status_code}"
+        )
 
     return classify
 

@@ -24,15 +24,12 @@ from typing import Any
 import requests
 
 from providers.errors import (
-    AuthenticationFailed,
     BadConfiguration,
     MemberRejected,
-    NotFound,
     ProviderError,
     RateLimited,
-    TransientError,
 )
-from providers.http import retry_after_seconds
+from providers.http import status_error
 
 PROVIDER = "activecampaign"
 IMPORT_RATE_WAIT = 60.0  # "Up to 100 imports may be requested per minute"
@@ -104,19 +101,10 @@ def classify(response: requests.Response) -> ProviderError | None:
     body = body_of(response)
     reason = error_reason(body, response.reason or f"HTTP {status}")
     kw: dict[str, Any] = {"provider": PROVIDER, "status": status, "body": response.text}
-    if status in (401, 403):
-        return AuthenticationFailed(f"API token refused: {reason}", **kw)
-    if status == 404:
-        return NotFound(reason, **kw)
-    if status == 429:
-        after = retry_after_seconds(response.headers.get("Retry-After"))
-        return RateLimited(reason, retry_after=after, **kw)
-    if status >= 500:
-        return TransientError(reason, **kw)
     if status == 422:
         return MemberRejected(reason, **kw)
     if status == 400 and "rate limit" in reason.lower():
         return RateLimited(reason, retry_after=IMPORT_RATE_WAIT, **kw)
     if status == 400 and (contacts := refused_contacts(body)):
         return ImportRefused(reason, contacts=contacts, **kw)
-    return BadConfiguration(reason, **kw)
+    return status_error(PROVIDER, response, reason, auth="API token refused")

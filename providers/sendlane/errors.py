@@ -23,14 +23,11 @@ import requests
 
 from providers.errors import (
     AuthenticationFailed,
-    BadConfiguration,
     MemberRejected,
-    NotFound,
     ProviderError,
     RateLimited,
-    TransientError,
 )
-from providers.http import retry_after_seconds
+from providers.http import status_error
 
 PROVIDER = "sendlane"
 _MEMBER_KEY = re.compile(r"^contacts\.(\d+)\.")
@@ -81,24 +78,14 @@ def classify(response: requests.Response) -> ProviderError | None:
         return None
     reason = reason_of(response)
     kw: dict[str, Any] = {"provider": PROVIDER, "status": status, "body": response.text}
-    if status == 401:
-        return AuthenticationFailed(f"API token refused: {reason}", **kw)
     if status == 403:
         if any(w in reason.lower() for w in ("block", "too many")):
             return RateLimited(f"blocked for a while: {reason}", **kw)
         return AuthenticationFailed(f"API token lacks access: {reason}", **kw)
-    if status == 404:
-        return NotFound(reason, **kw)
     if status == 422:
         try:
             errors = response.json().get("errors")
         except (ValueError, AttributeError):
             errors = None
         return ValidationFailed(reason, errors=errors, **kw)
-    if status == 429:
-        return RateLimited(
-            reason, retry_after=retry_after_seconds(response.headers.get("Retry-After")), **kw
-        )
-    if status >= 500:
-        return TransientError(reason, **kw)
-    return BadConfiguration(reason, **kw)
+    return status_error(PROVIDER, response, reason, auth="API token refused")
