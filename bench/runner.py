@@ -30,7 +30,7 @@ from providers.base import OnLeave, Provider
 from providers.registry import provider_class
 from syncer.db import make_engine
 from syncer.emulated import ACCOUNTS
-from syncer.segments.sqlparts import CUSTOMERS
+from syncer.schema import CUSTOMERS
 from syncer.sync.engine import SyncEngine
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,15 +13,11 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, Table, func, insert, select
+from sqlalchemy import Engine, func, insert, select
 
-from syncer.schema import CartEvent, Customer, Order, OrderLine, Product
+from syncer.schema import CART_EVENTS, CUSTOMERS, ORDER_LINES, ORDERS, PRODUCTS
 
-CUSTOMERS: Table = Customer.__table__  # type: ignore[attr-defined]
-CARTS: Table = CartEvent.__table__  # type: ignore[attr-defined]
-ORDERS: Table = Order.__table__  # type: ignore[attr-defined]
-LINES: Table = OrderLine.__table__  # type: ignore[attr-defined]
-PRODUCTS: Table = Product.__table__  # type: ignore[attr-defined]
+CARTS, LINES = CART_EVENTS, ORDER_LINES
 
 
 def simulate_activity(

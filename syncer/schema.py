@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, Index
+from sqlalchemy import Engine, Index, Table
 from sqlmodel import Field, SQLModel
 
 ORDER_STATUSES = ("paid", "cancelled", "refunded", "partially_refunded")
@@ -143,7 +143,7 @@ class EmailEvent(SQLModel, table=True):
     at: datetime
 
 
-COMMERCE_TABLES = [
+COMMERCE_TABLES: list[Table] = [
     m.__table__  # type: ignore[attr-defined,union-attr]
     for m in (
         Customer,
@@ -159,6 +159,22 @@ COMMERCE_TABLES = [
         EmailEvent,
     )
 ]
+
+
+# The same tables as SQLAlchemy Core ``Table`` objects, for queries and bulk writes.
+(
+    CUSTOMERS,
+    CUSTOMER_TAGS,
+    PRODUCTS,
+    COLLECTIONS,
+    PRODUCT_COLLECTIONS,
+    ORDERS,
+    ORDER_LINES,
+    REVIEWS,
+    VISITS,
+    CART_EVENTS,
+    EMAIL_EVENTS,
+) = COMMERCE_TABLES
 
 
 def create_commerce_schema(engine: Engine) -> None:

@@ -14,8 +14,8 @@ from sqlalchemy import func, select, text
 from syncer.cli.main import main
 from syncer.db import make_engine
 from syncer.sample_data import generate
+from syncer.schema import CUSTOMERS
 from syncer.segments.catalog import FIELDS
-from syncer.segments.sqlparts import CUSTOMERS
 
 AS_OF = "2026-03-01"
 HOSTILE = "'; DROP TABLE customers; --"

@@ -23,13 +23,13 @@ from syncer.cli.common import JSON_OPTION, console, err_console, print_json, set
 from syncer.db import make_engine
 from syncer.errors import DatabaseError
 from syncer.export import export_csv
+from syncer.schema import CUSTOMERS
 from syncer.segments.breakdown import breakdown, emptied_by
 from syncer.segments.catalog import FIELDS, OPERATORS
 from syncer.segments.compiler import count_query, members_query
 from syncer.segments.describe import describe
 from syncer.segments.loader import SegmentSet, load_segments
 from syncer.segments.model import Segment
-from syncer.segments.sqlparts import CUSTOMERS
 from syncer.segments.validate import validate_file
 
 SMALL_AUDIENCE = 50

@@ -18,10 +18,10 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
+from syncer.schema import CUSTOMERS
 from syncer.segments.compiler import compile_rule
 from syncer.segments.describe import clause
 from syncer.segments.model import Group, Not, Rule, Segment
-from syncer.segments.sqlparts import CUSTOMERS
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, func, select
 
 from syncer.errors import SegmentError
+from syncer.schema import CUSTOMERS
 from syncer.segments.combine import Item, junction
 from syncer.segments.model import Condition, Group, Not, Rule, Segment, SegmentRef
 from syncer.segments.predicates import condition_sql
-from syncer.segments.sqlparts import CUSTOMERS
 
 Segments = Mapping[str, Segment]
 

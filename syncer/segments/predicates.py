@@ -28,23 +28,11 @@ from sqlalchemy import (
 )
 from sqlalchemy import case as sql_case
 
-from syncer.schema import (
-    DEVICES,
-    CartEvent,
-    Collection,
-    CustomerTag,
-    EmailEvent,
-    Order,
-    OrderLine,
-    Product,
-    ProductCollection,
-    Review,
-    Visit,
-)
+from syncer import schema
+from syncer.schema import CUSTOMERS, DEVICES
 from syncer.segments.catalog import FIELDS, ValueType
 from syncer.segments.model import Condition, TimeRange, as_utc
 from syncer.segments.sqlparts import (
-    CUSTOMERS,
     Interval,
     accepted,
     any_row,
@@ -57,16 +45,14 @@ from syncer.segments.sqlparts import (
 )
 
 T = Table
-ORDERS: T = Order.__table__  # type: ignore[attr-defined]
-LINES: T = OrderLine.__table__  # type: ignore[attr-defined]
-PRODUCTS: T = Product.__table__  # type: ignore[attr-defined]
-PCOLL: T = ProductCollection.__table__  # type: ignore[attr-defined]
-COLLECTIONS: T = Collection.__table__  # type: ignore[attr-defined]
-TAGS: T = CustomerTag.__table__  # type: ignore[attr-defined]
-REVIEWS: T = Review.__table__  # type: ignore[attr-defined]
-VISITS: T = Visit.__table__  # type: ignore[attr-defined]
-CARTS: T = CartEvent.__table__  # type: ignore[attr-defined]
-EMAILS: T = EmailEvent.__table__  # type: ignore[attr-defined]
+ORDERS, LINES, PRODUCTS = schema.ORDERS, schema.ORDER_LINES, schema.PRODUCTS
+PCOLL, COLLECTIONS, TAGS = schema.PRODUCT_COLLECTIONS, schema.COLLECTIONS, schema.CUSTOMER_TAGS
+REVIEWS, VISITS, CARTS, EMAILS = (
+    schema.REVIEWS,
+    schema.VISITS,
+    schema.CART_EVENTS,
+    schema.EMAIL_EVENTS,
+)
 
 ATTRIBUTE_COLUMNS = {
     "email": "email",

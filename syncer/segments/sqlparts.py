@@ -21,7 +21,6 @@ from sqlalchemy import (
     ColumnElement,
     FromClause,
     String,
-    Table,
     and_,
     bindparam,
     exists,
@@ -36,9 +35,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from syncer.schema import Customer
+from syncer.schema import CUSTOMERS
 
-CUSTOMERS: Table = Customer.__table__  # type: ignore[attr-defined]
 ESCAPE = "/"
 
 Interval = tuple[int | None, int | None]  # inclusive bounds; None = unbounded
