@@ -27,7 +27,9 @@ Calls, and why (240 requests a minute per account; no bulk tag removal exists):
   unsubscribe. Memory: the two sets are held per ``cache_ttl`` (about 100 bytes a contact), not
   per batch: the API filters neither by email, and the only per-contact lookup (``GET
   /contacts/search``) costs one call a member, which would double a 10,000-add run (100 list
-  calls -> 10,100) under a 240-a-minute budget.
+  calls -> 10,100) under a 240-a-minute budget. The same holds for the tag's carriers that
+  ``confirm`` reads back (email -> contact id, shared by every confirm chunk of a run): reading
+  them again per chunk of 100 would make confirming N members cost N/100 full reads.
 * UPDATE has no endpoint of its own (there is no contact update in v2), so names and custom fields
   go through the same list endpoint, without ``email_consent``.
 * REMOVE: ``DELETE /contacts/{contact_id}/tags/{tag_id}`` (the tag's id), 1 call with a stored
