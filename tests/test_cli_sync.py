@@ -70,3 +70,13 @@ def test_provider_words_are_printed_as_text_never_as_markup(
     _print_runs([run])
     out = " ".join(capsys.readouterr().out.split())
     assert "[duplicate]" in out and "[/bold]" in out and "run 7: refused [code]" in out
+
+
+def test_worker_refuses_to_start_on_bad_config_with_one_line(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (config / "segments" / "vip.yaml").write_text(SEGMENT.replace("demo-mailchimp", "nope"))
+    assert main(["--config-dir", str(config), "schedule"]) == 2
+    err = capsys.readouterr().err
+    assert "vip.yaml: destinations[0].profile: unknown profile 'nope'" in err
+    assert len(err.strip().splitlines()) == 1
