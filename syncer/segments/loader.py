@@ -37,6 +37,26 @@ NODE_FORMS = (
     "{field: ..., op: ..., value: ..., window: ...}"
 )
 CONDITION_KEYS = ("field", "op", "value", "window")
+MAX_FILE_BYTES = 1_000_000  # a segment file; real ones are a few hundred bytes
+MAX_DEPTH = 32  # groups and `not`s nested inside one another
+DEPTH_HINT = "flatten the rule, or move a part into its own segment and use in_segment"
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML whose impossible dates (``2020-02-30``) are YAML errors with their line, not
+    a ValueError from deep inside the reader."""
+
+
+def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError as err:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"impossible date {node.value!r}: {err}", node.start_mark
+        ) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
 class SegmentSet(Mapping[str, Segment]):
@@ -110,11 +130,24 @@ def check_destinations(segments: Mapping[str, Segment]) -> None:
 
 def load_segment_file(path: Path) -> Segment:
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise SegmentError(
+                f"the file is {size:,} bytes; a segment file may be at most {MAX_FILE_BYTES:,}",
+                file=str(path),
+                hint="a rule that large is a mistake: check the file",
+            )
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise SegmentError(f"cannot read the file: {err}", file=str(path)) from err
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
+    except RecursionError:
+        raise SegmentError(
+            f"the file nests deeper than {MAX_DEPTH} levels, the cap for rules",
+            file=str(path),
+            hint=DEPTH_HINT,
+        ) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -160,11 +193,19 @@ def _pydantic_lines(err: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def parse_rule(data: object, path: str, *, file: str | None, segment: str | None) -> Rule:
-    """One node of the rule tree (recursively); SegmentError naming ``path``."""
+def parse_rule(
+    data: object, path: str, *, file: str | None, segment: str | None, depth: int = 0
+) -> Rule:
+    """One node of the rule tree (recursively); SegmentError naming ``path``. ``depth`` counts
+    the groups and ``not``s around the node (at most ``MAX_DEPTH``)."""
 
     def fail(message: str, hint: str | None = None, at: str = path) -> SegmentError:
         return SegmentError(message, file=file, segment=segment, path=at, hint=hint)
+
+    if depth > MAX_DEPTH:
+        raise fail(
+            f"rules nest deeper than {MAX_DEPTH} levels (all / any / not), the cap", DEPTH_HINT
+        )
 
     if isinstance(data, list):
         raise fail("a list here is ambiguous", "write `all: [...]` or `any: [...]`")
@@ -181,14 +222,15 @@ def parse_rule(data: object, path: str, *, file: str | None, segment: str | None
             if not items:
                 raise fail(f"empty `{kind}` group", "add a rule or remove the group")
             rules = tuple(
-                parse_rule(x, f"{path}.{kind}[{i}]", file=file, segment=segment)
+                parse_rule(x, f"{path}.{kind}[{i}]", file=file, segment=segment, depth=depth + 1)
                 for i, x in enumerate(items)
             )
             return Group(kind=kind, rules=rules)
     if "not" in keys:
         if len(keys) != 1:
             raise fail("`not` must be alone in its mapping", NODE_FORMS)
-        return Not(rule=parse_rule(data["not"], f"{path}.not", file=file, segment=segment))
+        inner = parse_rule(data["not"], f"{path}.not", file=file, segment=segment, depth=depth + 1)
+        return Not(rule=inner)
     if "in_segment" in keys:
         ref = data["in_segment"]
         if len(keys) != 1 or not isinstance(ref, str) or not ref.strip():
