@@ -98,7 +98,8 @@ def validate_cmd(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Check one segment file, and its references against the other segments in the config."""
-    segment = validate_file(file, settings(ctx).segments_dir)
+    conf = settings(ctx)
+    segment = validate_file(file, conf.segments_dir, conf.profiles_file)
     if as_json:
         print_json({"file": str(file), "segment": segment.name, "valid": True})
     else:

@@ -107,15 +107,18 @@ def load_segments(directory: Path) -> SegmentSet:
     return SegmentSet(found)
 
 
-def check_destinations(segments: Mapping[str, Segment]) -> None:
+def check_destinations(
+    segments: Mapping[str, Segment], against: Mapping[str, Segment] | None = None
+) -> None:
     """No two destinations may share a provider tag (profile, list, tag; tags compared without
-    case, as the providers do): each segment's leavers would be untagged while the other
-    segment still wants them, and neither would notice."""
+    case, as the providers do), in one segment or two: each segment's leavers would be untagged
+    while the other segment still wants them, and neither would notice. ``against``: other
+    segments whose destinations ``segments`` must not take (clashes among them not reported)."""
     owner: dict[tuple[str, str, str], tuple[Segment, int]] = {}
-    for seg in segments.values():
+    for seg in (*(against or {}).values(), *segments.values()):
         for i, dest in enumerate(seg.destinations):
             key = (dest.profile, dest.list, dest.tag.strip().casefold())
-            if key in owner:
+            if key in owner and seg.name in segments:
                 other, j = owner[key]
                 raise SegmentError(
                     f"tag {dest.tag!r} on {dest.profile}/{dest.list} is already the destination "
@@ -125,7 +128,7 @@ def check_destinations(segments: Mapping[str, Segment]) -> None:
                     path=f"destinations[{i}].tag",
                     hint="one tag carries one segment; give this destination its own tag.",
                 )
-            owner[key] = (seg, i)
+            owner.setdefault(key, (seg, i))
 
 
 def load_segment_file(path: Path) -> Segment:

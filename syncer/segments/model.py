@@ -28,6 +28,7 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -280,6 +281,15 @@ class DestinationConfig(BaseModel):
     tag: str
     on_leave: OnLeave = OnLeave.UNTAG
     without_consent: Literal["skip", "non_subscribed"] = "skip"
+
+    @field_validator("profile", "list", "tag")
+    @classmethod
+    def _given(cls, v: str, info: ValidationInfo) -> str:
+        if not v.strip():
+            raise ValueError(f"{info.field_name} is empty")
+        if "\0" in v or len(v) > 1000:
+            raise ValueError(f"{info.field_name} is not a name (NUL or over 1,000 characters)")
+        return v
 
     @property
     def key(self) -> str:
