@@ -298,3 +298,15 @@ def test_export_to_a_place_that_cannot_hold_a_file(
     assert code == 2, line
     assert str(target) in line and "--csv" in line
     assert (tmp_path / "plain.txt").read_text() == "x"
+
+
+def test_runs_of_an_unknown_segment_with_state_tables(
+    capsys: pytest.CaptureFixture[str], shop: tuple[str, Path], tmp_path: Path
+) -> None:
+    state = f"sqlite:///{tmp_path / 'state.db'}"
+    assert run(capsys, shop, "--state-url", state, "db", "upgrade")[0] == 0
+    code, err = run(capsys, shop, "--state-url", state, "runs", "--segment", "Goood")
+    line = one_line(err)
+    assert code == 2 and "no segment named 'Goood'" in line and "did you mean 'Good'" in line
+    code, err = run(capsys, shop, "--state-url", state, "runs", "--segment", "Good")
+    assert code == 0 and err == ""
