@@ -50,7 +50,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
     config = root / "config"
     (config / "segments").mkdir(parents=True)
     (config / "profiles.yaml").write_text(PROFILES, encoding="utf-8")
-    good = {"name": "Good", "rules": {"field": "orders", "op": "ge", "value": 1, "window": "last_30_days"}}  # fmt: skip
+    rule = {"field": "orders", "op": "ge", "value": 1, "window": "last_30_days"}
+    good = {"name": "Good", "rules": rule}
     (config / "segments" / "good.yaml").write_text(yaml.safe_dump(good), encoding="utf-8")
     yield url, config
 
@@ -198,15 +199,14 @@ def test_a_bad_file_in_the_folder_fails_count_too(
         "name: Big\nrules: {all: [{field: orders, op: ge, value: 0}, "
         "{field: orders, op: gt, value: 99999999999999999999}]}\n"
     )
-    code = main(["--database-url", shop[0], "--config-dir", str(config), "segments", "count", "Big"])
+    args = ["--database-url", shop[0], "--config-dir", str(config), "segments", "count", "Big"]
+    code = main(args)
     line = one_line(capsys.readouterr().err)
     assert code == 2 and str(path) in line and AT in line
 
 
 def profile(provider: str, credentials: str, extra: str = "") -> str:
-    return (
-        f"profiles:\n  p:\n    provider: {provider}\n    credentials:\n{credentials}{extra}"
-    )
+    return f"profiles:\n  p:\n    provider: {provider}\n    credentials:\n{credentials}{extra}"
 
 
 MC = "      api_key: ${BAD_INPUT_MC_KEY:-demo-us1}\n"
