@@ -310,3 +310,21 @@ def test_runs_of_an_unknown_segment_with_state_tables(
     assert code == 2 and "no segment named 'Goood'" in line and "did you mean 'Good'" in line
     code, err = run(capsys, shop, "--state-url", state, "runs", "--segment", "Good")
     assert code == 0 and err == ""
+
+
+def test_a_long_chain_of_in_segment_is_refused_at_the_cap(
+    capsys: pytest.CaptureFixture[str], shop: tuple[str, Path], tmp_path: Path
+) -> None:
+    """1,500 segments each naming the next: once a RecursionError, now the nesting cap."""
+    folder = tmp_path / "segments"
+    folder.mkdir()
+    last = 1499
+    for i in range(last + 1):
+        rule = f"in_segment: S{i + 1}" if i < last else "field: orders, op: ge, value: 0"
+        (folder / f"s{i:04d}.yaml").write_text(f"name: S{i}\nrules: {{not: {{{rule}}}}}\n")
+    first = folder / "s0000.yaml"
+    for args in (["segments", "validate", str(first)], ["segments", "count", "S0"]):
+        code = main(["--database-url", shop[0], "--config-dir", str(tmp_path), *args])
+        line = one_line(capsys.readouterr().err)
+        assert code == 2 and str(first) in line and "segment 'S0'" in line
+        assert "deeper than 32 levels" in line and "in_segment S0 -> ... -> S16" in line

@@ -258,22 +258,39 @@ def parse_rule(
     raise fail(f"unknown rule key {sorted(keys)[0]!r}", NODE_FORMS)
 
 
-def check_references(segments: Mapping[str, Segment]) -> None:
-    """Every ``in_segment`` names a known segment and no chain of references loops."""
+def check_references(
+    segments: Mapping[str, Segment], known: Mapping[str, Segment] | None = None
+) -> None:
+    """Every ``in_segment`` of ``segments`` names a segment of ``known`` (default: the same),
+    no chain of references loops, and the rules nest at most ``MAX_DEPTH`` levels counting the
+    rules of the segments they name (each ``in_segment`` one level more)."""
     for seg in segments.values():
-        _walk_refs(seg, seg.rules, segments, (seg.name,))
+        _walk_refs(seg, seg.rules, known or segments, (seg.name,), 0)
 
 
 def _walk_refs(
-    origin: Segment, rule: Any, segments: Mapping[str, Segment], chain: tuple[str, ...]
+    origin: Segment,
+    rule: Any,
+    segments: Mapping[str, Segment],
+    chain: tuple[str, ...],
+    depth: int,
 ) -> None:
+    where = str(origin.source) if origin.source else None
+    if depth > MAX_DEPTH and not isinstance(rule, Condition):
+        names = " -> ".join(chain) if len(chain) <= 4 else f"{chain[0]} -> ... -> {chain[-1]}"
+        raise SegmentError(
+            f"rules nest deeper than {MAX_DEPTH} levels (all / any / not / in_segment), the cap, "
+            f"through in_segment {names} ({len(chain)} segments)",
+            file=where,
+            segment=origin.name,
+            hint="flatten the rules, or make the chain of in_segment shorter",
+        )
     if isinstance(rule, Group):
         for r in rule.rules:
-            _walk_refs(origin, r, segments, chain)
+            _walk_refs(origin, r, segments, chain, depth + 1)
     elif isinstance(rule, Not):
-        _walk_refs(origin, rule.rule, segments, chain)
+        _walk_refs(origin, rule.rule, segments, chain, depth + 1)
     elif isinstance(rule, SegmentRef):
-        where = str(origin.source) if origin.source else None
         if rule.segment not in segments:
             close = difflib.get_close_matches(rule.segment, segments, n=3, cutoff=0.5)
             raise SegmentError(
@@ -290,6 +307,7 @@ def _walk_refs(
                 segment=origin.name,
                 hint="remove one in_segment of the loop",
             )
-        _walk_refs(origin, segments[rule.segment].rules, segments, (*chain, rule.segment))
+        target = segments[rule.segment].rules
+        _walk_refs(origin, target, segments, (*chain, rule.segment), depth + 1)
     elif isinstance(rule, Condition):
         return

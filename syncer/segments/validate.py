@@ -9,7 +9,7 @@ from syncer.errors import SegmentError, SyncerError
 from syncer.profiles import check_destinations as check_profiles
 from syncer.profiles import load_profiles
 from syncer.segments.compiler import members_query
-from syncer.segments.loader import check_destinations, load_segment_file
+from syncer.segments.loader import check_destinations, check_references, load_segment_file
 from syncer.segments.model import Segment
 
 
@@ -44,6 +44,7 @@ def validate_file(path: Path, directory: Path, profiles_file: Path) -> Segment:
             file=str(path),
             hint="give each segment a unique name",
         )
+    check_references({segment.name: segment}, {**others, segment.name: segment})
     # Compiling resolves every in_segment (unknown names and loops fail with file and segment).
     members_query(segment, {**others, segment.name: segment}, as_of=datetime.now(UTC))
     check_destinations({segment.name: segment}, against=others)
