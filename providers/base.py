@@ -160,6 +160,10 @@ class Provider(ABC):
 
     name: ClassVar[str]
     credential_keys: ClassVar[tuple[str, ...]] = ()  # what ``from_credentials`` needs
+    # The profile options it takes: ``batch_size`` (1 to ``limits.batch_size``) lowers the
+    # members per batch for every provider.
+    option_keys: ClassVar[tuple[str, ...]] = ("batch_size",)
+    on_leave_supported: ClassVar[tuple[OnLeave, ...]] = tuple(OnLeave)  # what leaving can do
     limits: Limits
 
     def __init__(self) -> None:

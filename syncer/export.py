@@ -8,6 +8,7 @@ so a failed export never leaves a half-written file under the name asked for.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 from collections.abc import Callable
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Select
+
+from syncer.errors import ConfigError
 
 BATCH = 2000
 
@@ -30,11 +33,12 @@ def _cell(value: Any) -> Any:
 def export_csv(
     engine: Engine, query: Select[Any], path: Path, *, progress: Progress | None = None
 ) -> int:
-    """Write the rows of ``query`` (with a header) to ``path``; return how many were written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the rows of ``query`` (with a header) to ``path``; return how many were written.
+    ConfigError (one line) if the file cannot be written there."""
     partial = path.with_name(f".{path.name}.partial")
     written = 0
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with (
             engine.connect() as conn,
             partial.open("w", newline="", encoding="utf-8") as handle,
@@ -48,6 +52,9 @@ def export_csv(
                 if progress:
                     progress(written)
         os.replace(partial, path)
+    except OSError as err:
+        raise ConfigError(f"cannot write {path}: {err.strerror or err}") from err
     finally:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # e.g. its folder could not be made
+            partial.unlink(missing_ok=True)
     return written

@@ -6,20 +6,23 @@
         credentials:
           api_key: ${MAILCHIMP_API_KEY}     # always a ${VAR} reference, never the secret itself
         base_url: ${MAILCHIMP_URL:-}        # optional: another API root (an emulator's)
-        options: {}                         # optional: provider settings that are not secret
-                                            # (e.g. Sendlane `batch_size`), plain values
+        options: {}                         # optional: provider settings that are not secret,
+                                            # plain values: `batch_size` (1 to the provider's
+                                            # maximum: Mailchimp 500, ActiveCampaign 250,
+                                            # Sendlane 100)
 
 ``${VAR}`` must be set; ``${VAR:-default}`` falls back to ``default`` (empty allowed). A literal
 credential in the file is refused, so a key never lands in version control. Problems are
-reported all at once, one line each, naming the key to fix.
+reported all at once, one line each, naming the key to fix. ``check_destinations`` checks the
+segments' destinations against the profiles (a known profile, an ``on_leave`` its provider can do).
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -34,6 +37,8 @@ from syncer.errors import ConfigError
 
 if TYPE_CHECKING:
     import requests
+
+    from syncer.segments.model import Segment
 
 REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -78,7 +83,7 @@ class Profile:
         """The provider for this account; ConfigError (naming the profile) if it refuses."""
         try:
             cls = provider_class(self.provider)
-            return cls.from_credentials(
+            provider = cls.from_credentials(
                 {**self.options, **self.credentials},
                 base_url=self.base_url,
                 session=session,
@@ -86,6 +91,10 @@ class Profile:
             )
         except ProviderError as err:
             raise ConfigError(err.message, where=self.where) from err
+        size = int(self.options.get("batch_size") or provider.limits.batch_size)
+        if size != provider.limits.batch_size:
+            provider.limits = replace(provider.limits, batch_size=size)
+        return provider
 
     @property
     def where(self) -> str:
@@ -118,8 +127,12 @@ def expand(text: str, env: Mapping[str, str], where: str) -> str:
     return REFERENCE.sub(one, text)
 
 
-def load_profiles(path: Path, env: Mapping[str, str]) -> dict[str, Profile]:
-    """Every profile of ``path``; one ConfigError listing every problem (one per line)."""
+def load_profiles(
+    path: Path, env: Mapping[str, str], *, resolve: bool = True
+) -> dict[str, Profile]:
+    """Every profile of ``path``; one ConfigError listing every problem (one per line).
+    ``resolve=False`` checks the file without reading the environment (credentials stay
+    ``${VAR}`` text): what ``segments validate`` needs to check destinations."""
     if not path.exists():
         raise ConfigError(
             "file not found",
@@ -143,7 +156,7 @@ def load_profiles(path: Path, env: Mapping[str, str]) -> dict[str, Profile]:
     for name, raw in entries.items():
         where = f"{path}: profiles.{name}"
         try:
-            profiles[str(name)] = _profile(str(name), raw, env, path, where)
+            profiles[str(name)] = _profile(str(name), raw, env, path, where, resolve)
         except ConfigError as err:
             problems.append(str(err))
     if problems:
@@ -168,7 +181,53 @@ def _check_url(url: str, where: str) -> None:
         )
 
 
-def _profile(name: str, raw: object, env: Mapping[str, str], path: Path, where: str) -> Profile:
+def _check_option(cls: type[Provider], key: str, value: str, where: str) -> None:
+    """ConfigError unless ``key`` is an option of the provider and ``value`` fits it."""
+    if key not in cls.option_keys:
+        raise ConfigError(
+            f"unknown option {key!r}",
+            where=where,
+            hint=f"{cls.name} takes: {', '.join(cls.option_keys) or 'no options'}.",
+        )
+    if key == "batch_size":
+        most = cls.limits.batch_size
+        if not value.isdigit() or not 1 <= int(value) <= most:
+            raise ConfigError(
+                f"batch_size must be a whole number from 1 to {most} ({cls.name}'s maximum), "
+                f"not {value!r}",
+                where=where,
+            )
+
+
+def check_destinations(
+    segments: Iterable[Segment], profiles: Mapping[str, Profile], profiles_file: Path
+) -> None:
+    """Every destination names a profile of ``profiles_file`` and asks its provider only for
+    what it can do; ConfigError naming the segment file and ``destinations[i].KEY``."""
+    for seg in segments:
+        for i, dest in enumerate(seg.destinations):
+            at = f"{seg.source or 'segment ' + repr(seg.name)}: destinations[{i}]"
+            profile = profiles.get(dest.profile)
+            if profile is None:
+                known = ", ".join(sorted(profiles)) or "none"
+                raise ConfigError(
+                    f"unknown profile {dest.profile!r} (known: {known})",
+                    where=f"{at}.profile",
+                    hint=f"add it to {profiles_file} or fix the name.",
+                )
+            supported = provider_class(profile.provider).on_leave_supported
+            if dest.on_leave not in supported:
+                raise ConfigError(
+                    f"on_leave {dest.on_leave.value!r} is not possible on {profile.provider} "
+                    f"(profile {dest.profile!r})",
+                    where=f"{at}.on_leave",
+                    hint=f"use {' or '.join(s.value for s in supported)}.",
+                )
+
+
+def _profile(
+    name: str, raw: object, env: Mapping[str, str], path: Path, where: str, resolve: bool
+) -> Profile:
     if not NAME.match(name):
         raise ConfigError(
             "a profile name is letters, digits, '.', '_' or '-' (max 100)", where=where
@@ -179,14 +238,20 @@ def _profile(name: str, raw: object, env: Mapping[str, str], path: Path, where: 
         first = err.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
         raise ConfigError(first["msg"], where=f"{where}.{loc}" if loc else where) from None
-    missing = [
-        k for k in provider_class(entry.provider).credential_keys if k not in entry.credentials
-    ]
+    cls = provider_class(entry.provider)
+    missing = [k for k in cls.credential_keys if k not in entry.credentials]
     if missing:
         raise ConfigError(
             f"{entry.provider} needs credentials {', '.join(missing)}",
             where=f"{where}.credentials",
             hint="give each as a ${VAR} reference.",
+        )
+    extra = [k for k in entry.credentials if k not in cls.credential_keys]
+    if extra:
+        raise ConfigError(
+            f"unknown credential {extra[0]!r}",
+            where=f"{where}.credentials.{extra[0]}",
+            hint=f"{entry.provider} takes {', '.join(cls.credential_keys)}; remove the others.",
         )
     resolved: dict[str, str] = {}
     for key, text in entry.credentials.items():
@@ -197,12 +262,17 @@ def _profile(name: str, raw: object, env: Mapping[str, str], path: Path, where: 
                 where=key_where,
                 hint="move the secret to an environment variable and write ${THAT_VAR}.",
             )
+        if not resolve:
+            resolved[key] = text.strip()
+            continue
         resolved[key] = expand(text.strip(), env, key_where)
         if not resolved[key]:
             raise ConfigError("resolves to an empty value", where=key_where)
-    base_url = expand(entry.base_url, env, f"{where}.base_url") if entry.base_url else None
-    if base_url:
-        _check_url(base_url.strip(), f"{where}.base_url")
+    base_url = entry.base_url
+    if base_url and resolve:
+        base_url = expand(base_url, env, f"{where}.base_url")
+        if base_url:
+            _check_url(base_url.strip(), f"{where}.base_url")
     clash = sorted(set(entry.options) & set(entry.credentials))
     if clash:
         raise ConfigError(
@@ -211,6 +281,8 @@ def _profile(name: str, raw: object, env: Mapping[str, str], path: Path, where: 
     options = {
         k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in entry.options.items()
     }
+    for key, value in options.items():
+        _check_option(cls, key, value, f"{where}.options.{key}")
     return Profile(
         name=name,
         provider=entry.provider,

@@ -43,9 +43,10 @@ def test_references_resolve_from_the_environment_with_defaults(tmp_path: Path) -
 
 
 def test_options_are_plain_settings_passed_with_the_credentials(tmp_path: Path) -> None:
-    text = GOOD + "    options: {bulk_min: 20, verbose: true}\n"
+    text = GOOD + "    options: {batch_size: 200}\n"
     profile = load_profiles(write(tmp_path, text), ENV)["ac-default"]
-    assert profile.options == {"bulk_min": "20", "verbose": "true"}
+    assert profile.options == {"batch_size": "200"}
+    assert profile.build().limits.batch_size == 200
     clash = GOOD + "    options: {api_token: x}\n"
     with pytest.raises(ConfigError, match="api_token given both as credential and option"):
         load_profiles(write(tmp_path, clash), ENV)

@@ -59,6 +59,8 @@ def reject(change: Change, reason: str) -> Outcome:
 class ActiveCampaign(Provider):
     name = PROVIDER
     credential_keys: ClassVar[tuple[str, ...]] = ("api_url", "api_token")
+    # No per-list archive (only deleting the contact, which Syncer never does).
+    on_leave_supported: ClassVar[tuple[OnLeave, ...]] = (OnLeave.UNTAG, OnLeave.UNSUBSCRIBE)
     # 250 = the bulk import's cap; two batches in flight so one can poll while the other sends;
     # the account's limiter keeps the account at 5 requests/s whatever the concurrency.
     limits = Limits(batch_size=BULK_MAX, requests_per_second=5, max_concurrency=2)

@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from syncer.cli.as_of import AS_OF_OPTION, parse_as_of
 from syncer.cli.common import JSON_OPTION, console, err_console, print_json, settings
 from syncer.db import make_engine
-from syncer.errors import DatabaseError
+from syncer.errors import ConfigError, DatabaseError
 from syncer.export import export_csv
 from syncer.schema import CUSTOMERS
 from syncer.segments.breakdown import breakdown, emptied_by
@@ -98,7 +98,8 @@ def validate_cmd(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Check one segment file, and its references against the other segments in the config."""
-    segment = validate_file(file, settings(ctx).segments_dir)
+    conf = settings(ctx)
+    segment = validate_file(file, conf.segments_dir, conf.profiles_file)
     if as_json:
         print_json({"file": str(file), "segment": segment.name, "valid": True})
     else:
@@ -209,6 +210,7 @@ def export_cmd(
     as_of: str | None = AS_OF_OPTION,
 ) -> None:
     """Stream the members to a CSV file (memory does not grow with the audience)."""
+    _check_csv_target(csv_file)
     segment, segments = _load(ctx, name)
     when = parse_as_of(as_of)
     query = members_query(segment, segments, as_of=when).order_by(CUSTOMERS.c.id)
@@ -224,6 +226,20 @@ def export_cmd(
                 engine, query, csv_file, progress=lambda n: bar.update(task, completed=n)
             )
     console.print(f"{written:,} rows written to {csv_file}")
+
+
+def _check_csv_target(path: Path) -> None:
+    """ConfigError unless ``path`` can become a file (checked before the query runs)."""
+    if path.is_dir():
+        raise ConfigError(f"--csv {path} is a folder;", hint="give a file name, e.g. members.csv.")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigError(
+                    f"--csv {path}: {parent} is a file, not a folder;",
+                    hint="choose a path inside a folder.",
+                )
+            return
 
 
 def fields_cmd(as_json: bool = JSON_OPTION) -> None:

@@ -26,6 +26,8 @@ from syncer.cli.common import (
 )
 from syncer.db import make_engine
 from syncer.errors import SyncerError
+from syncer.segments.loader import SegmentSet
+from syncer.settings import Settings
 from syncer.state.migrate import current_revision
 from syncer.sync.history import destination_status, list_rejections, list_runs
 from syncer.sync.runs import RunResult
@@ -75,7 +77,7 @@ def sync_cmd(
     """Make each destination's tagged members equal to its segment, sending only the changes."""
     from syncer.sync.service import SyncService  # the segment engine loads only when needed
 
-    when = parse_as_of(as_of) if as_of else None
+    when = parse_as_of(as_of) if as_of is not None else None
     service = SyncService(settings(ctx), os.environ)
     try:
         pairs = service.select(names or [], all_segments=all_segments, destination=destination)
@@ -127,23 +129,23 @@ def runs_cmd(
     engine = make_engine(conf.effective_state_url)
     try:
         if current_revision(engine) is None:
+            if segment is not None:
+                _known_segment(_segments(conf), segment)
             if as_json:
                 print_json({"destinations": [], "runs": [], "rejections": []})
             else:
                 console.print("no runs recorded yet (no state tables; `syncer sync` creates them)")
             return
-        from syncer.sync.service import SyncService
-
         configured: dict[tuple[str, str], str | None] = {}
-        try:
-            for seg in SyncService(conf, os.environ).segments.values():
-                for dest in seg.destinations:
-                    configured[(seg.name, dest.key)] = seg.schedule
-        except SyncerError as err:
-            warn(f"segments not loaded, so no schedules to check freshness against: {err}")
+        segments = _segments(conf)
+        for seg in (segments or {}).values():
+            for dest in seg.destinations:
+                configured[(seg.name, dest.key)] = seg.schedule
         now = datetime.now(UTC)
         statuses = destination_status(engine, configured, now, segment=segment)
         history = list_runs(engine, segment=segment, limit=limit)
+        if segment is not None and not statuses and not history:
+            _known_segment(segments, segment)  # a removed segment's runs are still shown
         refused = list_rejections(engine, segment=segment) if rejections else []
     finally:
         engine.dispose()
@@ -160,6 +162,23 @@ def runs_cmd(
     _print_runs(history)
     if rejections:
         _print_rejections(refused)
+
+
+def _segments(conf: Settings) -> SegmentSet | None:
+    """The configured segments, or None (with a warning) if they do not load."""
+    from syncer.sync.service import SyncService  # the segment engine loads only when needed
+
+    try:
+        return SyncService(conf, os.environ).segments
+    except SyncerError as err:
+        warn(f"segments not loaded, so no schedules to check freshness against: {err}")
+        return None
+
+
+def _known_segment(segments: SegmentSet | None, name: str) -> None:
+    """ConfigError (with close names) if the segments loaded and none is called ``name``."""
+    if segments is not None:
+        segments.get_or_error(name)
 
 
 def _when(value: datetime | None) -> str:

@@ -43,6 +43,15 @@ class ValueType(enum.StrEnum):
     DEVICE = "device"  # one of desktop, mobile, tablet
 
 
+# Limits on values (the database's ranges, with room for the compiler's +1 / +1 day; stated in
+# docs/segments.md "Limits").
+MAX_COUNT = 10**15  # counts: far inside a signed 64-bit integer on every database
+MAX_DAYS = 36_500  # days since: 100 years
+MAX_MONEY = Decimal(10**13)  # currency units (10^15 cents)
+MAX_TEXT = 10_000  # characters in one text value
+FIRST_DAY = date(1000, 1, 1)  # MariaDB's DATETIME range, less a day at the end
+LAST_DAY = date(9998, 12, 31)
+
 NUMBER_OPS = ("eq", "ne", "gt", "ge", "lt", "le", "between")
 SET_OPS = ("is_set", "is_not_set")
 TEXT_OPS = ("eq", "ne", "in", "not_in", "starts_with", "ends_with", "contains", *SET_OPS)
@@ -216,6 +225,11 @@ def check_condition(field: object, op: object, value: object, has_window: bool) 
     assert isinstance(op, str)
     if has_window and not spec.window:
         raise RuleError(f"field {spec.name!r} takes no window", "remove `window:`")
+    if has_window and spec.value_type is V.DATE and op != "within":
+        raise RuleError(
+            f"field {spec.name!r} takes a window only with operator 'within', not {op!r}",
+            "remove `window:`, or write `op: within` to test the window",
+        )
     if op == "within" and not has_window:
         raise RuleError("operator 'within' needs a window", "add e.g. `window: last_30_days`")
     if op in NO_VALUE_OPS:
@@ -258,6 +272,9 @@ def _scalar(spec: FieldSpec, value: object) -> Any:
     if vt in (V.COUNT, V.DAYS):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise RuleError(f"{name} needs a whole number >= 0, not {value!r}")
+        limit = MAX_DAYS if vt is V.DAYS else MAX_COUNT
+        if value > limit:
+            raise RuleError(f"{name}: {value} is too large; at most {limit:,}")
         return value
     if vt is V.MONEY:
         return _money(name, value)
@@ -271,10 +288,16 @@ def _scalar(spec: FieldSpec, value: object) -> Any:
         if not isinstance(value, str) or value.lower() not in DEVICES:
             raise RuleError(f"{name}: unknown device {value!r}", f"allowed: {', '.join(DEVICES)}")
         return value.lower()
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str):
         raise RuleError(
             f"{name} needs text, not {value!r}", "put it in quotes, e.g. '02134' or 'true'"
         )
+    if not value:
+        raise RuleError(f"{name} is empty", "give the text to compare with, e.g. 'Gold'")
+    if "\0" in value:
+        raise RuleError(f"{name}: the value holds a NUL character (\\0)", "remove it")
+    if len(value) > MAX_TEXT:
+        raise RuleError(f"{name}: the value is {len(value):,} characters; at most {MAX_TEXT:,}")
     return value
 
 
@@ -285,6 +308,8 @@ def _money(name: str, value: object) -> Decimal:
         amount = Decimal(str(value))
     except InvalidOperation:
         raise RuleError(f"{name} needs an amount such as 499.99, not {value!r}") from None
+    if amount.is_finite() and amount > MAX_MONEY:
+        raise RuleError(f"{name}: {value!r} is too large; at most {MAX_MONEY:,}")
     if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
         raise RuleError(f"{name}: {value!r} is not an amount >= 0 with at most 2 decimals")
     return amount
@@ -292,12 +317,21 @@ def _money(name: str, value: object) -> Decimal:
 
 def _date(name: str, value: object) -> date:
     if isinstance(value, datetime):
-        return value.date()
+        return check_day(name, value.date())
     if isinstance(value, date):
-        return value
+        return check_day(name, value)
     if isinstance(value, str):
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             pass
+        else:
+            return check_day(name, day)
     raise RuleError(f"{name} needs a date YYYY-MM-DD, not {value!r}")
+
+
+def check_day(what: str, day: date) -> date:
+    """``day`` if the databases can hold it (with the day after); RuleError saying the range."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise RuleError(f"{what}: {day} is out of range; use a date from {FIRST_DAY} to {LAST_DAY}")
+    return day

@@ -37,6 +37,26 @@ NODE_FORMS = (
     "{field: ..., op: ..., value: ..., window: ...}"
 )
 CONDITION_KEYS = ("field", "op", "value", "window")
+MAX_FILE_BYTES = 1_000_000  # a segment file; real ones are a few hundred bytes
+MAX_DEPTH = 32  # groups and `not`s nested inside one another
+DEPTH_HINT = "flatten the rule, or move a part into its own segment and use in_segment"
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML whose impossible dates (``2020-02-30``) are YAML errors with their line, not
+    a ValueError from deep inside the reader."""
+
+
+def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError as err:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"impossible date {node.value!r}: {err}", node.start_mark
+        ) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
 class SegmentSet(Mapping[str, Segment]):
@@ -87,15 +107,18 @@ def load_segments(directory: Path) -> SegmentSet:
     return SegmentSet(found)
 
 
-def check_destinations(segments: Mapping[str, Segment]) -> None:
+def check_destinations(
+    segments: Mapping[str, Segment], against: Mapping[str, Segment] | None = None
+) -> None:
     """No two destinations may share a provider tag (profile, list, tag; tags compared without
-    case, as the providers do): each segment's leavers would be untagged while the other
-    segment still wants them, and neither would notice."""
+    case, as the providers do), in one segment or two: each segment's leavers would be untagged
+    while the other segment still wants them, and neither would notice. ``against``: other
+    segments whose destinations ``segments`` must not take (clashes among them not reported)."""
     owner: dict[tuple[str, str, str], tuple[Segment, int]] = {}
-    for seg in segments.values():
+    for seg in (*(against or {}).values(), *segments.values()):
         for i, dest in enumerate(seg.destinations):
             key = (dest.profile, dest.list, dest.tag.strip().casefold())
-            if key in owner:
+            if key in owner and seg.name in segments:
                 other, j = owner[key]
                 raise SegmentError(
                     f"tag {dest.tag!r} on {dest.profile}/{dest.list} is already the destination "
@@ -105,16 +128,29 @@ def check_destinations(segments: Mapping[str, Segment]) -> None:
                     path=f"destinations[{i}].tag",
                     hint="one tag carries one segment; give this destination its own tag.",
                 )
-            owner[key] = (seg, i)
+            owner.setdefault(key, (seg, i))
 
 
 def load_segment_file(path: Path) -> Segment:
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise SegmentError(
+                f"the file is {size:,} bytes; a segment file may be at most {MAX_FILE_BYTES:,}",
+                file=str(path),
+                hint="a rule that large is a mistake: check the file",
+            )
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise SegmentError(f"cannot read the file: {err}", file=str(path)) from err
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
+    except RecursionError:
+        raise SegmentError(
+            f"the file nests deeper than {MAX_DEPTH} levels, the cap for rules",
+            file=str(path),
+            hint=DEPTH_HINT,
+        ) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -160,11 +196,19 @@ def _pydantic_lines(err: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def parse_rule(data: object, path: str, *, file: str | None, segment: str | None) -> Rule:
-    """One node of the rule tree (recursively); SegmentError naming ``path``."""
+def parse_rule(
+    data: object, path: str, *, file: str | None, segment: str | None, depth: int = 0
+) -> Rule:
+    """One node of the rule tree (recursively); SegmentError naming ``path``. ``depth`` counts
+    the groups and ``not``s around the node (at most ``MAX_DEPTH``)."""
 
     def fail(message: str, hint: str | None = None, at: str = path) -> SegmentError:
         return SegmentError(message, file=file, segment=segment, path=at, hint=hint)
+
+    if depth > MAX_DEPTH:
+        raise fail(
+            f"rules nest deeper than {MAX_DEPTH} levels (all / any / not), the cap", DEPTH_HINT
+        )
 
     if isinstance(data, list):
         raise fail("a list here is ambiguous", "write `all: [...]` or `any: [...]`")
@@ -181,14 +225,15 @@ def parse_rule(data: object, path: str, *, file: str | None, segment: str | None
             if not items:
                 raise fail(f"empty `{kind}` group", "add a rule or remove the group")
             rules = tuple(
-                parse_rule(x, f"{path}.{kind}[{i}]", file=file, segment=segment)
+                parse_rule(x, f"{path}.{kind}[{i}]", file=file, segment=segment, depth=depth + 1)
                 for i, x in enumerate(items)
             )
             return Group(kind=kind, rules=rules)
     if "not" in keys:
         if len(keys) != 1:
             raise fail("`not` must be alone in its mapping", NODE_FORMS)
-        return Not(rule=parse_rule(data["not"], f"{path}.not", file=file, segment=segment))
+        inner = parse_rule(data["not"], f"{path}.not", file=file, segment=segment, depth=depth + 1)
+        return Not(rule=inner)
     if "in_segment" in keys:
         ref = data["in_segment"]
         if len(keys) != 1 or not isinstance(ref, str) or not ref.strip():
@@ -213,22 +258,39 @@ def parse_rule(data: object, path: str, *, file: str | None, segment: str | None
     raise fail(f"unknown rule key {sorted(keys)[0]!r}", NODE_FORMS)
 
 
-def check_references(segments: Mapping[str, Segment]) -> None:
-    """Every ``in_segment`` names a known segment and no chain of references loops."""
+def check_references(
+    segments: Mapping[str, Segment], known: Mapping[str, Segment] | None = None
+) -> None:
+    """Every ``in_segment`` of ``segments`` names a segment of ``known`` (default: the same),
+    no chain of references loops, and the rules nest at most ``MAX_DEPTH`` levels counting the
+    rules of the segments they name (each ``in_segment`` one level more)."""
     for seg in segments.values():
-        _walk_refs(seg, seg.rules, segments, (seg.name,))
+        _walk_refs(seg, seg.rules, known or segments, (seg.name,), 0)
 
 
 def _walk_refs(
-    origin: Segment, rule: Any, segments: Mapping[str, Segment], chain: tuple[str, ...]
+    origin: Segment,
+    rule: Any,
+    segments: Mapping[str, Segment],
+    chain: tuple[str, ...],
+    depth: int,
 ) -> None:
+    where = str(origin.source) if origin.source else None
+    if depth > MAX_DEPTH and not isinstance(rule, Condition):
+        names = " -> ".join(chain) if len(chain) <= 4 else f"{chain[0]} -> ... -> {chain[-1]}"
+        raise SegmentError(
+            f"rules nest deeper than {MAX_DEPTH} levels (all / any / not / in_segment), the cap, "
+            f"through in_segment {names} ({len(chain)} segments)",
+            file=where,
+            segment=origin.name,
+            hint="flatten the rules, or make the chain of in_segment shorter",
+        )
     if isinstance(rule, Group):
         for r in rule.rules:
-            _walk_refs(origin, r, segments, chain)
+            _walk_refs(origin, r, segments, chain, depth + 1)
     elif isinstance(rule, Not):
-        _walk_refs(origin, rule.rule, segments, chain)
+        _walk_refs(origin, rule.rule, segments, chain, depth + 1)
     elif isinstance(rule, SegmentRef):
-        where = str(origin.source) if origin.source else None
         if rule.segment not in segments:
             close = difflib.get_close_matches(rule.segment, segments, n=3, cutoff=0.5)
             raise SegmentError(
@@ -245,6 +307,7 @@ def _walk_refs(
                 segment=origin.name,
                 hint="remove one in_segment of the loop",
             )
-        _walk_refs(origin, segments[rule.segment].rules, segments, (*chain, rule.segment))
+        target = segments[rule.segment].rules
+        _walk_refs(origin, target, segments, (*chain, rule.segment), depth + 1)
     elif isinstance(rule, Condition):
         return

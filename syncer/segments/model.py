@@ -28,18 +28,20 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from providers.base import OnLeave
-from syncer.segments.catalog import RuleError, check_condition
+from syncer.segments.catalog import RuleError, check_condition, check_day
 
 ScalarValue = bool | int | Decimal | str | date
 Value = ScalarValue | tuple[ScalarValue, ...] | None
 
 _RELATIVE = re.compile(r"^last_(\d+)_(days|months)$")
 PRESETS = {"all_time": None, "last_year": ("months", 12)}
+MAX_WINDOW = {"days": 36_500, "months": 1_200}  # 100 years back from --as-of
 WINDOW_FORMS = (
     "all_time, last_year, last_N_days, last_N_months (e.g. last_3_months), "
     "{last_days: N}, {last_months: N}, {between: [YYYY-MM-DD, YYYY-MM-DD]}"
@@ -118,7 +120,13 @@ class Window(BaseModel):
 def parse_window(data: object) -> dict[str, Any]:
     """The fields of a Window from its YAML form; RuleError listing the forms allowed."""
     bad = RuleError(f"window {data!r} is not understood", f"use {WINDOW_FORMS}")
-    if isinstance(data, dict) and "kind" in data:
+    if isinstance(data, dict) and "kind" in data:  # the model's own form: same limits
+        kind, n = data.get("kind"), data.get("n")
+        if kind in ("last_days", "last_months") and isinstance(n, int):
+            _relative(str(kind)[5:], n)
+        for key in ("start", "end"):
+            if data.get(key) is not None:
+                _day(data[key])
         return data
     if isinstance(data, str):
         if data in PRESETS:
@@ -148,18 +156,23 @@ def parse_window(data: object) -> dict[str, Any]:
 def _relative(unit: str, n: int) -> dict[str, Any]:
     if n < 1:
         raise RuleError(f"window last_{n}_{unit}: N must be 1 or more")
+    if n > MAX_WINDOW[unit]:
+        raise RuleError(
+            f"window last_{n}_{unit} is too long: at most {MAX_WINDOW[unit]:,} {unit} (100 years)"
+        )
     return {"kind": f"last_{unit}", "n": n}
 
 
 def _day(value: object) -> date:
     if isinstance(value, datetime):
-        return value.date()
+        return check_day("window between", value.date())
     if isinstance(value, date):
-        return value
+        return check_day("window between", value)
     try:
-        return date.fromisoformat(str(value))
+        day = date.fromisoformat(str(value))
     except ValueError:
         raise RuleError(f"window date {value!r} is not YYYY-MM-DD") from None
+    return check_day("window between", day)
 
 
 class Condition(BaseModel):
@@ -268,6 +281,15 @@ class DestinationConfig(BaseModel):
     tag: str
     on_leave: OnLeave = OnLeave.UNTAG
     without_consent: Literal["skip", "non_subscribed"] = "skip"
+
+    @field_validator("profile", "list", "tag")
+    @classmethod
+    def _given(cls, v: str, info: ValidationInfo) -> str:
+        if not v.strip():
+            raise ValueError(f"{info.field_name} is empty")
+        if "\0" in v or len(v) > 1000:
+            raise ValueError(f"{info.field_name} is not a name (NUL or over 1,000 characters)")
+        return v
 
     @property
     def key(self) -> str:

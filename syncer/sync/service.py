@@ -22,7 +22,7 @@ from providers.base import Provider
 from providers.errors import ProviderError
 from syncer.db import make_engine
 from syncer.errors import ConfigError
-from syncer.profiles import Profile, load_profiles
+from syncer.profiles import Profile, check_destinations, load_profiles
 from syncer.segments.loader import SegmentSet, load_segments
 from syncer.segments.model import DestinationConfig, Segment
 from syncer.settings import Settings
@@ -83,19 +83,11 @@ class SyncService:
                     where=str(seg.source) if seg.source else None,
                     hint="add a `destinations:` entry (profile, list, tag) to sync it.",
                 )
-            for i, dest in enumerate(seg.destinations):
+        check_destinations(chosen, self.profiles, self.settings.profiles_file)
+        for seg in chosen:
+            for dest in seg.destinations:
                 if destination and not matches(dest, destination):
                     continue
-                if dest.profile not in self.profiles:
-                    known = ", ".join(sorted(self.profiles)) or "none"
-                    where = (
-                        f"{seg.source or 'segment ' + repr(seg.name)}: destinations[{i}].profile"
-                    )
-                    raise ConfigError(
-                        f"unknown profile {dest.profile!r} (known: {known})",
-                        where=where,
-                        hint=f"add it to {self.settings.profiles_file} or fix the name.",
-                    )
                 pairs.append((seg, dest))
         if destination and not pairs:
             raise ConfigError(
@@ -110,13 +102,7 @@ class SyncService:
         destination names an unknown profile."""
         segments = load_segments(self.settings.segments_dir)
         profiles = load_profiles(self.settings.profiles_file, self.env)
-        for seg in segments.values():
-            for i, dest in enumerate(seg.destinations):
-                if dest.profile not in profiles:
-                    raise ConfigError(
-                        f"unknown profile {dest.profile!r} (known: {', '.join(sorted(profiles))})",
-                        where=f"{seg.source or seg.name}: destinations[{i}].profile",
-                    )
+        check_destinations(segments.values(), profiles, self.settings.profiles_file)
         with self._guard:
             self.__dict__["segments"] = segments
             self.__dict__["profiles"] = profiles

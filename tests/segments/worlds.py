@@ -103,6 +103,8 @@ def conditions(
     if window == "draw":
         window = draw(st.sampled_from(WINDOWS))
     window = window if spec.window else None
+    if spec.name == "created" and op != "within":
+        window = None  # a date compared with a value takes no window
     if op == "within" and window is None:
         window = "last_30_days"
     value: Any = None
