@@ -61,6 +61,10 @@ Unconfirmed (not in the published reference; chosen as noted):
   ``failure`` (it does not here: the contact is imported, the list status is kept).
 * unconfirmed: an unknown list id in an import's ``subscribe`` or an unknown custom field id
   refuses the payload (as a bad email does); the wording of the over-250 refusal.
+* unconfirmed: addresses are matched case-insensitively (one contact per lower-cased address:
+  ``/contact/sync``, imports, ``GET /contacts?email=``). The reference does not say; this is the
+  pessimistic reading, under which a remove sent for one address can untag a contact another
+  customer shares (which the syncer must guard against).
 """
 
 from __future__ import annotations

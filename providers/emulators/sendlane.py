@@ -58,6 +58,10 @@ Unconfirmed (not in the published reference; chosen as noted):
   or tag); tag removal and list leave are applied at once although answered 202; a duplicate tag
   name answers 422 ``name: ["The name has already been taken."]``; an unknown contact answers 404
   on ``/contacts/search``.
+* unconfirmed: addresses are matched case-insensitively (one contact per lower-cased address:
+  list adds and ``/contacts/search``). The reference does not say; this is the reading under
+  which a remove sent for one address can untag a contact another customer shares (which the
+  syncer must guard against).
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 syncer_targets        one row per (segment, destination key): the id the other tables use
 syncer_members        snapshot: what the provider was last told per member of a target
                       (email pushed, merge-field hash, status applied/accepted/rejected, ref)
+                      and ``email_key``, the folded address (one provider contact per key)
 syncer_outbox         pending changes, written and committed before they are sent; a row
                       leaves only when the provider's answer for that member is settled
 syncer_rejections     members the provider refused, with its reason (shown by `syncer runs`)
@@ -36,11 +37,16 @@ class Target(SQLModel, table=True):
 
 class SnapshotMember(SQLModel, table=True):
     __tablename__ = "syncer_members"
-    __table_args__ = (Index("ix_syncer_members_email", "target_id", "email"),)
+    __table_args__ = (
+        Index("ix_syncer_members_email", "target_id", "email"),
+        Index("ix_syncer_members_email_key", "target_id", "email_key"),
+    )
 
     target_id: int = Field(foreign_key="syncer_targets.id", primary_key=True)
     customer_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     email: str = Field(max_length=EMAIL)
+    # ``syncer.sync.diff.fold(email)``; set by every write (rows of older versions: migration).
+    email_key: str | None = Field(default=None, max_length=EMAIL)
     fields_hash: str = Field(max_length=32)
     status: str = Field(max_length=10)  # applied | accepted | rejected
     provider_ref: str | None = Field(default=None, max_length=500)
@@ -49,7 +55,10 @@ class SnapshotMember(SQLModel, table=True):
 
 class OutboxChange(SQLModel, table=True):
     __tablename__ = "syncer_outbox"
-    __table_args__ = (Index("ix_syncer_outbox_target_customer", "target_id", "customer_id"),)
+    __table_args__ = (
+        Index("ix_syncer_outbox_target_customer", "target_id", "customer_id"),
+        Index("ix_syncer_outbox_email_key", "target_id", "email_key"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     target_id: int = Field(foreign_key="syncer_targets.id")
@@ -57,6 +66,7 @@ class OutboxChange(SQLModel, table=True):
     # None for an address tagged on the provider by hand (a --full repair removes it).
     customer_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     email: str = Field(max_length=EMAIL)
+    email_key: str | None = Field(default=None, max_length=EMAIL)  # fold(email), as above
     first_name: str | None = Field(default=None, max_length=100)
     last_name: str | None = Field(default=None, max_length=100)
     consent: bool = False

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from providers.base import Change, ChangeKind, Member, Outcome, OutcomeStatus
 from syncer.state.models import OutboxChange, Rejection, SnapshotMember, Target
-from syncer.sync.diff import ACCEPTED, APPLIED, REJECTED, Planned, Pushed
+from syncer.sync.diff import ACCEPTED, APPLIED, REJECTED, Planned, Pushed, fold
 
 TARGETS: Table = Target.__table__  # type: ignore[attr-defined]
 MEMBERS: Table = SnapshotMember.__table__  # type: ignore[attr-defined]
@@ -205,7 +205,8 @@ class StateStore:
             rows = [
                 {
                     "target_id": target_id, "kind": p.kind, "customer_id": p.customer_id,
-                    "email": p.email, "first_name": p.first_name, "last_name": p.last_name,
+                    "email": p.email, "email_key": fold(p.email),
+                    "first_name": p.first_name, "last_name": p.last_name,
                     "consent": p.consent, "fields_hash": p.fields_hash,
                     "provider_ref": p.provider_ref, "attempts": 0, "created_at": now,
                 }
@@ -247,6 +248,55 @@ class StateStore:
                     ),
                     fresh,
                 )
+
+    # --- shared addresses --------------------------------------------------------------------
+    def holders(self, target_id: int, keys: Iterable[str]) -> dict[str, set[int]]:
+        """The customers of ``target_id`` holding each folded address in ``keys``: in the
+        snapshot (any status) or with a pending add/update."""
+        found: dict[str, set[int]] = {}
+        m, o = MEMBERS.c, OUTBOX.c
+        for part in chunked(sorted(set(keys)), 500):
+            queries = (
+                select(m.email_key, m.customer_id).where(
+                    m.target_id == target_id, m.email_key.in_(part)
+                ),
+                select(o.email_key, o.customer_id).where(
+                    o.target_id == target_id,
+                    o.email_key.in_(part),
+                    o.kind.in_(("add", "update")),
+                    o.customer_id.is_not(None),
+                ),
+            )
+            with self.engine.connect() as conn:
+                for q in queries:
+                    for key, cid in conn.execute(q).all():
+                        found.setdefault(key, set()).add(int(cid))
+        return found
+
+    def release(self, target_id: int, rows: Sequence[OutboxRow]) -> None:
+        """Pending removes that are not sent because another member still has the address:
+        drop them with the leaving customer's snapshot row (and any refusal listed for them),
+        in one transaction. The contact stays with the member who still has it."""
+        t, r = MEMBERS.c, REJECTIONS.c
+        gone = [{"cid": row.customer_id, "em": row.email} for row in rows if row.customer_id]
+        with self.engine.begin() as conn:
+            if gone:
+                conn.execute(
+                    delete(MEMBERS).where(
+                        t.target_id == target_id,
+                        t.customer_id == bindparam("cid"),
+                        t.email == bindparam("em"),
+                    ),
+                    gone,
+                )
+            for part in chunked([row.email for row in rows], 500):
+                conn.execute(
+                    delete(REJECTIONS).where(
+                        r.target_id == target_id, r.kind == "remove", r.email.in_(part)
+                    )
+                )
+            for ids in chunked([row.id for row in rows], 500):
+                conn.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(ids)))
 
     # --- settling outcomes -------------------------------------------------------------------
     def settle(
@@ -348,6 +398,7 @@ class StateStore:
             "target_id": target_id,
             "customer_id": row.customer_id,
             "email": row.email,
+            "email_key": fold(row.email),
             "fields_hash": row.fields_hash,
             "status": status,
             "provider_ref": (out.provider_ref or row.provider_ref or None),

@@ -15,6 +15,10 @@ Per customer (D = desired row or none, S = snapshot row or none):
 - Consent is not part of the fields hash: an existing contact's status is never changed, so a
   consent change alone sends nothing (with ``non_subscribed`` the contact stays as created).
 
+Addresses are compared folded (``fold``: trimmed, lower-cased), as providers do: one provider
+contact per folded address. Two customers sharing one each keep their own snapshot row; a remove
+of an address another member still has is dropped before it is sent (``engine._unshared``).
+
 Customers that still have pending (outbox) changes are skipped: their pending change is sent
 again first, and the next run diffs them against the settled snapshot.
 """
@@ -30,6 +34,11 @@ WithoutConsent = Literal["skip", "non_subscribed"]
 PlanKind = Literal["add", "update", "remove", "forget"]
 
 APPLIED, ACCEPTED, REJECTED = "applied", "accepted", "rejected"
+
+
+def fold(email: str) -> str:
+    """The address as providers compare it: case-insensitive (one contact per folded address)."""
+    return email.strip().lower()
 
 
 def fields_hash(
@@ -99,7 +108,7 @@ def compare(d: Desired | None, s: Pushed | None, without_consent: WithoutConsent
         return [] if s is None else [_remove(s)]
     if s is None:
         return [_add(d)]
-    if s.email.lower() != d.email.lower():
+    if fold(s.email) != fold(d.email):
         old = [] if s.status == REJECTED else [_remove(s)]
         return [*old, _add(d)]
     if s.fields_hash != d.fields_hash:

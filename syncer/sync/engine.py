@@ -38,12 +38,18 @@ from providers.errors import FatalError, ProviderError, RetryableError
 from syncer.db import mask_url
 from syncer.errors import DatabaseError, SyncerError
 from syncer.state.migrate import current_revision, ensure_schema
-from syncer.state.store import OutboxRow, StateStore
+from syncer.state.store import OutboxRow, StateStore, chunked
 from syncer.sync import repair
 from syncer.sync.clock import Clock, SystemClock
-from syncer.sync.diff import ACCEPTED, Desired, diff
+from syncer.sync.diff import ACCEPTED, Desired, diff, fold
 from syncer.sync.lock import TargetLock, make_owner, owner_label
-from syncer.sync.members import consent_mode, stream_desired, tally
+from syncer.sync.members import (
+    consent_mode,
+    current_members,
+    members_at,
+    stream_desired,
+    tally,
+)
 from syncer.sync.refresh import refresh_pending
 from syncer.sync.runs import (
     DRY_RUN,
@@ -116,6 +122,8 @@ class _Run:
     lock: TargetLock
     stop: threading.Event | None
     progress: Progress | None
+    query: Select[Any] | None = None  # the segment's members, to check shared addresses
+    without_consent: str = "skip"
     tag_ready: bool = False
     inflight: dict[int, tuple[OutboxRow, Any]] = field(default_factory=dict)
     by_email: dict[tuple[str, str], int] = field(default_factory=dict)  # (kind, email) -> key
@@ -210,6 +218,7 @@ class SyncEngine:
                 return result
             dest = Destination(destination.list, destination.tag, OnLeave(destination.on_leave))
             run = _Run(target_id, provider, dest, result, lock, stop, progress)
+            run.without_consent = destination.without_consent
             self._execute(run, segment, destination, segments, as_of, full)
         finally:
             with suppress(SQLAlchemyError):  # an unreleased lock expires after ``lock_ttl``
@@ -231,6 +240,7 @@ class SyncEngine:
         try:
             try:
                 self._confirm(run)
+                run.query = self.query(segment, segments, as_of)
                 result.pending_before = sum(self.store.pending_counts(run.target_id).values())
                 if result.pending_before >= self.analyze_after:
                     self.store.analyze()
@@ -316,6 +326,8 @@ class SyncEngine:
             if not any(counts[k] for k in kinds):
                 continue
             rows = self.store.outbox(run.target_id, kinds, after_id=after_id)
+            if kinds == REMOVES:
+                rows = self._unshared(run, rows, newcomers=phase == "resume")
             outcomes = run.provider.push(run.destination, self._changes(run, rows))
             try:
                 for batch in outcomes:
@@ -330,6 +342,35 @@ class SyncEngine:
                 outcomes.close()  # type: ignore[attr-defined]
                 run.inflight.clear()
                 run.by_email.clear()
+
+    def _unshared(
+        self, run: _Run, rows: Iterator[OutboxRow], *, newcomers: bool
+    ) -> Iterator[OutboxRow]:
+        """The removes to send: providers compare addresses case-insensitively, so a remove of
+        an address another customer who is still a member has (in any case) would untag that
+        member's contact. Such removes are released (not sent; the leaver's snapshot row is
+        dropped). The other holders are found in the snapshot and the outbox, which after this
+        run's diff know every member; removes pending from an earlier run are sent before the
+        diff, so for them (``newcomers``) the segment is also asked by address."""
+        assert run.query is not None
+        wants = run.without_consent != "skip"
+        for page in chunked(rows, self.store.page_size):
+            keys = sorted({fold(r.email) for r in page})
+            held = self.store.holders(run.target_id, keys)
+            others = {c for r in page for c in held.get(fold(r.email), ()) if c != r.customer_id}
+            found: list[Desired] = []
+            for ids in chunked(sorted(others), self.store.page_size):
+                found += current_members(self.commerce, run.query, ids)
+            if newcomers:
+                found += members_at(self.commerce, run.query, keys)
+            wanted: dict[str, set[int]] = {}
+            for d in found:
+                if d.consent or wants:
+                    wanted.setdefault(fold(d.email), set()).add(d.customer_id)
+            keep = [r for r in page if wanted.get(fold(r.email), set()) - {r.customer_id}]
+            if keep:
+                self.store.release(run.target_id, keep)
+            yield from (r for r in page if r not in keep)
 
     def _changes(self, run: _Run, rows: Iterator[OutboxRow]) -> Iterator[Any]:
         for row in rows:

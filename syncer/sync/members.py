@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import Engine, Row, Select, select
+from sqlalchemy import Engine, Row, Select, func, select
 
 from syncer.sync.diff import Desired, Planned, WithoutConsent
 from syncer.sync.runs import RunResult
@@ -38,6 +38,15 @@ def current_members(commerce: Engine, query: Select[Any], ids: list[int]) -> Ite
     """The segment's current rows for the customers ``ids`` (those still in it), ascending."""
     sub = query.subquery()
     q = select(sub).where(sub.c.customer_id.in_(ids)).order_by(sub.c.customer_id)
+    with commerce.connect() as conn:
+        for r in conn.execute(q):
+            yield to_desired(r)
+
+
+def members_at(commerce: Engine, query: Select[Any], keys: list[str]) -> Iterator[Desired]:
+    """The segment's current rows whose folded address (``diff.fold``) is one of ``keys``."""
+    sub = query.subquery()
+    q = select(sub).where(func.lower(func.trim(sub.c.email)).in_(keys))
     with commerce.connect() as conn:
         for r in conn.execute(q):
             yield to_desired(r)

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Engine, Select
 
 from syncer.state.store import StateStore, chunked
-from syncer.sync.diff import Desired, Planned
+from syncer.sync.diff import Desired, Planned, fold
 from syncer.sync.members import current_members
 
 
@@ -54,7 +54,7 @@ def refresh_pending(
                 d = None
             if d is None:
                 to_remove.append(row.id)
-            elif d.email.lower() != row.email.lower():
+            elif fold(d.email) != fold(row.email):
                 to_remove.append(row.id)
                 adds.append(Planned("add", d.customer_id, d.email, d.fields_hash, d.first_name,
                                     d.last_name, d.consent))  # fmt: skip

@@ -111,3 +111,31 @@ def test_full_repairs_tags_changed_by_hand(workspace: Workspace, capsys) -> None
     assert code == 0, results
     assert (results[0]["adds"], results[0]["removes"]) == (1, 1)
     assert workspace.tagged() == workspace.desired()
+
+
+def test_a_leaver_sharing_a_folded_address_never_untags_the_member(
+    workspace: Workspace, capsys
+) -> None:
+    """Providers treat addresses case-insensitively: two customers whose addresses differ only
+    in case are one contact. One of them leaving must not untag the other, a member still."""
+    shop = workspace.shop
+    shop.add(6)
+    shop.set(2, email="RILEY.HALL.2@EXAMPLE.COM")  # leaves below; the lower id of the pair
+    shop.set(3, email="riley.hall.2@example.com")
+    shop.set(4, email="morgan.lee@example.com")
+    shop.set(5, email="Morgan.Lee@Example.com")  # leaves below; the higher id of the pair
+    code, results = workspace.run(capsys, "sync", "VIP")
+    assert (code, results[0]["outcome"]) == (0, "ok"), results
+    assert {"riley.hall.2@example.com", "morgan.lee@example.com"} <= workspace.tagged()
+    shop.set(2, loyalty_card="Silver")
+    shop.set(5, loyalty_card="Silver")
+    for _ in range(2):
+        code, results = workspace.run(capsys, "sync", "VIP")
+        assert (code, results[0]["outcome"]) == (0, "ok"), results
+        assert workspace.tagged() == workspace.desired()
+        assert {"riley.hall.2@example.com", "morgan.lee@example.com"} <= workspace.tagged()
+    shop.set(3, loyalty_card="Silver")  # the last member with that address leaves: untagged
+    code, results = workspace.run(capsys, "sync", "VIP")
+    assert (code, results[0]["outcome"]) == (0, "ok"), results
+    assert "riley.hall.2@example.com" not in workspace.tagged()
+    assert workspace.tagged() == workspace.desired()

@@ -28,10 +28,9 @@ def clock() -> FakeClock:
 def make_engine(engine: Engine, clock: FakeClock) -> Callable[..., SyncEngine]:
     def build(provider: FakeProvider, **kw: object) -> SyncEngine:
         options: dict[str, object] = {"clock": clock, "confirm_wait": 0.0, "page_size": 4}
+        options.update({"commerce": engine, "state": engine})
         options.update(kw)
         return SyncEngine(
-            commerce=engine,
-            state=engine,
             providers=lambda _profile: provider,
             query=members_query,
             **options,  # type: ignore[arg-type]

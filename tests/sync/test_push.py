@@ -7,7 +7,7 @@ from providers.base import OnLeave
 from providers.errors import AuthenticationFailed, TransientError
 from syncer.state.store import MEMBERS, OUTBOX, REJECTIONS
 from syncer.sync.runs import RUNS
-from tests.sync.fakes import Crash, Dest, FakeProvider, Seg
+from tests.sync.fakes import Crash, Dest, FakeProvider, Seg, Shop
 
 SEG, DEST = Seg(), Dest()
 
@@ -406,3 +406,85 @@ def test_statistics_are_refreshed_after_writing_or_settling_many_rows(shop, fake
     calls.clear()
     sync.sync(SEG, DEST)  # nothing changed: nothing to refresh
     assert calls == []
+
+
+@pytest.fixture
+def case_shop(engine, tmp_path):
+    """A shop whose addresses may differ only in case, and an engine builder syncing it. On
+    MariaDB the commerce table's unique email is case-insensitive, so such a shop cannot exist
+    there: it is kept on SQLite while the state tables stay on MariaDB."""
+    from syncer.db import make_engine as connect
+
+    commerce = (
+        connect(f"sqlite:///{tmp_path / 'shop.db'}") if engine.dialect.name == "mysql" else engine
+    )
+    yield Shop(commerce), commerce
+    if commerce is not engine:
+        commerce.dispose()
+
+
+def test_a_leaver_sharing_a_folded_address_never_untags_a_member(
+    case_shop, fake, make_engine, engine
+):
+    """Addresses differing only in case are one provider contact: it keeps the tag while any
+    customer with that folded address is a member, whichever of them (lower or higher id)
+    leaves; the last one leaving removes it."""
+    shop, commerce = case_shop
+    shop.add(6)
+    shop.set(2, email="RILEY.HALL.2@EXAMPLE.COM")  # leaves: the lower id of its pair
+    shop.set(3, email="riley.hall.2@example.com")
+    shop.set(4, email="morgan.lee@example.com")
+    shop.set(5, email="Morgan.Lee@Example.com")  # leaves: the higher id of its pair
+    sync = make_engine(fake, commerce=commerce)
+    assert sync.sync(SEG, DEST).outcome == "ok"
+    shop.set(2, loyalty_card="Silver")
+    shop.set(5, loyalty_card="Silver")
+    for _ in range(2):
+        result = sync.sync(SEG, DEST)
+        assert (result.outcome, result.pending) == ("ok", 0)
+        assert set(fake.tagged) == shop.desired_emails()
+        assert {"riley.hall.2@example.com", "morgan.lee@example.com"} <= set(fake.tagged)
+    assert fake.removes_seen == []  # the provider was never asked to untag the shared contact
+    assert count(engine, MEMBERS) == 4 and count(engine, OUTBOX) == 0
+    shop.set(3, loyalty_card="Silver")  # the last member with that address leaves
+    result = sync.sync(SEG, DEST)
+    assert (result.outcome, result.removes) == ("ok", 1)
+    assert set(fake.tagged) == shop.desired_emails()
+    assert "riley.hall.2@example.com" not in fake.tagged
+
+
+def test_an_email_change_never_untags_a_contact_another_member_shares(case_shop, fake, make_engine):
+    shop, commerce = case_shop
+    shop.add(3)
+    shop.set(1, email="Shared@Example.com")
+    shop.set(2, email="shared@example.com")
+    sync = make_engine(fake, commerce=commerce)
+    sync.sync(SEG, DEST)
+    shop.set(1, email="moved@example.com")  # the lower id moves away; 2 still has the address
+    result = sync.sync(SEG, DEST)
+    assert (result.outcome, result.adds, result.removes) == ("ok", 1, 0)
+    assert set(fake.tagged) == shop.desired_emails() >= {"shared@example.com"}
+    assert fake.removes_seen == []
+
+
+def test_a_pending_remove_is_not_sent_once_another_member_has_the_address(
+    case_shop, fake, make_engine, engine
+):
+    """A remove left pending by an earlier run is checked again before it is sent: if a
+    customer who joined meanwhile has the same address (in another case), it is dropped."""
+    shop, commerce = case_shop
+    shop.add(2)
+    sync = make_engine(fake, commerce=commerce)
+    sync.sync(SEG, DEST)
+    shop.set(1, loyalty_card="Silver")
+    fake.reject["c1@example.com"] = ("busy", True)
+    assert sync.sync(SEG, DEST).outcome == "partial"  # the remove stays pending
+    del fake.reject["c1@example.com"]
+    shop.add(1, start=9)
+    shop.set(9, email="C1@EXAMPLE.COM")  # joins with the leaver's address
+    fake.removes_seen.clear()
+    result = sync.sync(SEG, DEST)
+    assert (result.outcome, result.pending) == ("ok", 0)
+    assert fake.removes_seen == [] and "c1@example.com" in fake.tagged
+    assert set(fake.tagged) == shop.desired_emails()
+    assert count(engine, OUTBOX) == 0 and count(engine, MEMBERS) == 2

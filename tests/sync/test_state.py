@@ -88,3 +88,26 @@ def test_statistics_refresh_makes_snapshot_pages_index_range_scans(engine: Engin
             plan = "\n".join(conn.exec_driver_sql(f"EXPLAIN {sql}").scalars())
         assert "Sort" not in plan, plan
     assert len(list(store.snapshot(1))) == 20000
+
+
+def test_upgrade_folds_the_addresses_of_an_existing_snapshot_and_outbox(engine: Engine) -> None:
+    """Rows written before the folded-address key existed get it from the migration."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert, select
+
+    from syncer.state.store import MEMBERS, OUTBOX, TARGETS
+
+    upgrade(engine, "0001")
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    old = {"target_id": 1, "customer_id": 7, "email": "Riley.Hall@Example.COM", "fields_hash": "h"}
+    with engine.begin() as conn:
+        conn.execute(insert(TARGETS).values(id=1, segment="s", destination="d", created_at=now))
+        conn.execute(insert(MEMBERS).values(status="applied", updated_at=now, **old))
+        conn.execute(
+            insert(OUTBOX).values(kind="remove", consent=False, attempts=0, created_at=now, **old)
+        )
+    assert upgrade(engine) == ("0001", head_revision())
+    with engine.connect() as conn:
+        assert conn.execute(select(MEMBERS.c.email_key)).scalar_one() == "riley.hall@example.com"
+        assert conn.execute(select(OUTBOX.c.email_key)).scalar_one() == "riley.hall@example.com"
