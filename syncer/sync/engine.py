@@ -38,7 +38,7 @@ from providers.errors import FatalError, ProviderError, RetryableError
 from syncer.db import mask_url
 from syncer.errors import DatabaseError, SyncerError
 from syncer.state.migrate import current_revision, ensure_schema
-from syncer.state.store import OutboxRow, StateStore
+from syncer.state.store import OutboxRow, StateStore, chunked
 from syncer.sync import repair
 from syncer.sync.clock import Clock, SystemClock
 from syncer.sync.diff import ACCEPTED, Desired, diff
@@ -117,6 +117,7 @@ class _Run:
     stop: threading.Event | None
     progress: Progress | None
     tag_ready: bool = False
+    held: int = 0  # removes kept back: the member's add is still queued on the provider's side
     inflight: dict[int, tuple[OutboxRow, Any]] = field(default_factory=dict)
     by_email: dict[tuple[str, str], int] = field(default_factory=dict)  # (kind, email) -> key
 
@@ -281,7 +282,10 @@ class SyncEngine:
             result.pending = sum(self.store.pending_counts(run.target_id).values())
             if result.outcome == OK and result.pending:
                 result.outcome = PARTIAL
-                result.error = f"{result.pending} change(s) refused for now; retried next run"
+                why = "refused for now"
+                if run.held:
+                    why = f"pending ({run.held} remove(s) wait for the provider's queued add)"
+                result.error = f"{result.pending} change(s) {why}; retried next run"
         except SQLAlchemyError as err:
             result.outcome, result.error = FAILED, f"database error: {_db_line(err)}"
             raise DatabaseError(f"{result.segment} → {result.destination}: {result.error}") from err
@@ -316,6 +320,8 @@ class SyncEngine:
             if not any(counts[k] for k in kinds):
                 continue
             rows = self.store.outbox(run.target_id, kinds, after_id=after_id)
+            if kinds == REMOVES and self.store.count_members(run.target_id, ACCEPTED):
+                rows = self._unqueued(run, rows)
             outcomes = run.provider.push(run.destination, self._changes(run, rows))
             try:
                 for batch in outcomes:
@@ -330,6 +336,24 @@ class SyncEngine:
                 outcomes.close()  # type: ignore[attr-defined]
                 run.inflight.clear()
                 run.by_email.clear()
+
+    def _unqueued(self, run: _Run, rows: Iterator[OutboxRow]) -> Iterator[OutboxRow]:
+        """The removes whose customer has no add still queued at the provider (ACCEPTED, not yet
+        seen applied). The others are held, not sent: removing a tag the queued add has not put
+        on yet finds nothing, and the add would put it on later, for good. A held remove stays
+        pending (the run ends partial) and is sent once ``_confirm`` sees the add applied, or
+        gives it up (``accept_timeout``). By customer, not address: an email change's remove of
+        the old address waits for the add of the new one too (a provider applies its queue in
+        order)."""
+        for chunk in chunked(rows, self.page_size):
+            queued = self.store.accepted_among(
+                run.target_id, [r.customer_id for r in chunk if r.customer_id is not None]
+            )
+            for row in chunk:
+                if row.customer_id in queued:
+                    run.held += 1
+                else:
+                    yield row
 
     def _changes(self, run: _Run, rows: Iterator[OutboxRow]) -> Iterator[Any]:
         for row in rows:
