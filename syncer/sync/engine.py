@@ -11,7 +11,8 @@ Order of a run (see the design's "say it before you do it"):
    with the shop (``refresh.py``: consent withdrawn, left the segment, new address) and send them;
 4. diff the segment against the snapshot and write every change to the outbox (committed);
 5. send the outbox (removes first, then adds/updates), settling each batch from the provider's
-   per-member outcomes in one transaction;
+   per-member outcomes in one transaction; a remove whose member's add is still queued at the
+   provider (ACCEPTED) is held, pending, until that add is confirmed (``_unqueued``);
 6. ``full``: read the provider's tagged members and repair drift (see ``repair.py``);
 7. confirm this run's ACCEPTED members after ``confirm_wait`` seconds; record the run.
 
