@@ -53,7 +53,9 @@ there is no bulk untag. 2,202 calls, about
 9 minutes at 4 requests/s. A contact added without ``email_consent`` (members without consent,
 when the destination sends them) is created on the list; whether Sendlane then counts it as
 subscribed is **unconfirmed**. A member that Sendlane drops silently (nothing is reported per
-contact) stays ACCEPTED and is looked for again at every confirm.
+contact) stays ACCEPTED and is looked for again at every confirm. A member who leaves while
+still ACCEPTED is not removed yet: the sync engine holds the remove until the add is read back
+(docs/providers.md, "Queued adds").
 """
 
 from __future__ import annotations

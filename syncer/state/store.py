@@ -196,6 +196,19 @@ class StateStore:
         with self.engine.connect() as conn:
             return int(conn.execute(q).scalar() or 0)
 
+    def accepted_among(self, target_id: int, customer_ids: Sequence[int]) -> set[int]:
+        """Which of ``customer_ids`` have a snapshot row the provider only ACCEPTED: an add
+        still queued on its side, not yet seen applied."""
+        t = MEMBERS.c
+        found: set[int] = set()
+        for part in chunked(customer_ids, 500):
+            q = select(t.customer_id).where(
+                t.target_id == target_id, t.status == ACCEPTED, t.customer_id.in_(part)
+            )
+            with self.engine.connect() as conn:
+                found.update(conn.execute(q).scalars())
+        return found
+
     # --- writing the plan --------------------------------------------------------------------
     def write_plan(self, target_id: int, plan: Iterable[Planned], now: datetime) -> Counter[str]:
         """Record planned changes as outbox rows (committed every page); ``forget`` entries

@@ -11,7 +11,8 @@ Order of a run (see the design's "say it before you do it"):
    with the shop (``refresh.py``: consent withdrawn, left the segment, new address) and send them;
 4. diff the segment against the snapshot and write every change to the outbox (committed);
 5. send the outbox (removes first, then adds/updates), settling each batch from the provider's
-   per-member outcomes in one transaction;
+   per-member outcomes in one transaction; a remove whose member's add is still queued at the
+   provider (ACCEPTED) is held, pending, until that add is confirmed (``_unqueued``);
 6. ``full``: read the provider's tagged members and repair drift (see ``repair.py``);
 7. confirm this run's ACCEPTED members after ``confirm_wait`` seconds; record the run.
 
@@ -125,6 +126,7 @@ class _Run:
     query: Select[Any] | None = None  # the segment's members, to check shared addresses
     without_consent: str = "skip"
     tag_ready: bool = False
+    held: int = 0  # removes kept back: the member's add is still queued on the provider's side
     inflight: dict[int, tuple[OutboxRow, Any]] = field(default_factory=dict)
     by_email: dict[tuple[str, str], int] = field(default_factory=dict)  # (kind, email) -> key
 
@@ -291,7 +293,10 @@ class SyncEngine:
             result.pending = sum(self.store.pending_counts(run.target_id).values())
             if result.outcome == OK and result.pending:
                 result.outcome = PARTIAL
-                result.error = f"{result.pending} change(s) refused for now; retried next run"
+                why = "refused for now"
+                if run.held:
+                    why = f"pending ({run.held} remove(s) wait for the provider's queued add)"
+                result.error = f"{result.pending} change(s) {why}; retried next run"
         except SQLAlchemyError as err:
             result.outcome, result.error = FAILED, f"database error: {_db_line(err)}"
             raise DatabaseError(f"{result.segment} → {result.destination}: {result.error}") from err
@@ -328,6 +333,8 @@ class SyncEngine:
             rows = self.store.outbox(run.target_id, kinds, after_id=after_id)
             if kinds == REMOVES:
                 rows = self._unshared(run, rows, newcomers=phase == "resume")
+                if self.store.count_members(run.target_id, ACCEPTED):
+                    rows = self._unqueued(run, rows)
             outcomes = run.provider.push(run.destination, self._changes(run, rows))
             try:
                 for batch in outcomes:
@@ -371,6 +378,24 @@ class SyncEngine:
             if keep:
                 self.store.release(run.target_id, keep)
             yield from (r for r in page if r not in keep)
+
+    def _unqueued(self, run: _Run, rows: Iterator[OutboxRow]) -> Iterator[OutboxRow]:
+        """The removes whose customer has no add still queued at the provider (ACCEPTED, not yet
+        seen applied). The others are held, not sent: removing a tag the queued add has not put
+        on yet finds nothing, and the add would put it on later, for good. A held remove stays
+        pending (the run ends partial) and is sent once ``_confirm`` sees the add applied, or
+        gives it up (``accept_timeout``). By customer, not address: an email change's remove of
+        the old address waits for the add of the new one too (a provider applies its queue in
+        order)."""
+        for chunk in chunked(rows, self.page_size):
+            queued = self.store.accepted_among(
+                run.target_id, [r.customer_id for r in chunk if r.customer_id is not None]
+            )
+            for row in chunk:
+                if row.customer_id in queued:
+                    run.held += 1
+                else:
+                    yield row
 
     def _changes(self, run: _Run, rows: Iterator[OutboxRow]) -> Iterator[Any]:
         for row in rows:

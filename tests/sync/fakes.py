@@ -50,6 +50,9 @@ class FakeProvider(Provider):
         self.crash_after_apply_at: int | None = None  # applies that batch, then raises Crash
         self.asynchronous = False  # answer ACCEPTED for adds; confirm() settles them
         self.dropped: set[str] = set()  # accepted, then silently never applied (confirm says so)
+        # When a dict: accepted adds wait here, applied only by ``drain()`` (as a provider's
+        # queue does, on its own time); ``confirm`` then only reports who carries the tag.
+        self.queue: dict[str, Member] | None = None
         self.ensure_tag_calls = 0
         self.read_calls = 0
         self.confirm_calls = 0
@@ -99,6 +102,8 @@ class FakeProvider(Provider):
                 email, "subscribed" if change.member.consent else "transactional"
             )
         if self.asynchronous and change.kind == ChangeKind.ADD:
+            if self.queue is not None:
+                self.queue[email] = change.member
             return Outcome(change, OutcomeStatus.ACCEPTED, provider_ref=f"ref-{email}")
         self.tagged[email] = change.member
         return Outcome(change, OutcomeStatus.APPLIED, provider_ref=f"ref-{email}")
@@ -111,9 +116,18 @@ class FakeProvider(Provider):
             if c.member.email.lower() in self.dropped:
                 out.append(Outcome(c, OutcomeStatus.ACCEPTED))
                 continue
+            if self.queue is not None:
+                seen = c.member.email.lower() in self.tagged
+                out.append(Outcome(c, OutcomeStatus.APPLIED if seen else OutcomeStatus.ACCEPTED))
+                continue
             self.tagged[c.member.email.lower()] = c.member
             out.append(Outcome(c, OutcomeStatus.APPLIED))
         return out
+
+    def drain(self) -> None:
+        """The provider applies every queued add (a remove sent meanwhile did not undo it)."""
+        self.tagged.update(self.queue or {})
+        self.queue = {}
 
     def read_members(self, destination: Destination) -> Iterator[str]:
         self.stats.calls += 1

@@ -304,6 +304,55 @@ def test_accepted_but_never_applied_members_are_rejected_after_the_timeout(
     assert sync.sync(SEG, DEST).api_calls == 0 and fake.confirm_calls == calls
 
 
+@pytest.mark.parametrize("leave", [{"loyalty_card": "Silver"}, {"accepts_marketing": False}])
+def test_a_remove_waits_while_the_members_add_is_still_queued(shop, make_engine, engine, leave):
+    shop.add(3)
+    fake = FakeProvider()
+    fake.asynchronous, fake.queue = True, {}  # adds are applied only when the queue drains
+    sync = make_engine(fake)
+    assert sync.sync(SEG, DEST).accepted == 3
+    shop.set(2, **leave)  # leaves (a refund, consent withdrawn) before the add was applied
+    for _ in range(3):  # however many runs pass while the add is queued
+        held = sync.sync(SEG, DEST)
+        assert (held.outcome, held.pending, held.removes) == ("partial", 1, 0)
+        assert "queued add" in (held.error or "")
+    fake.drain()  # the provider applies the queued adds, c2's included
+    done = sync.sync(SEG, DEST)
+    assert (done.outcome, done.pending, done.removes) == ("ok", 0, 1)
+    assert set(fake.tagged) == shop.desired_emails()
+    assert count(engine, OUTBOX) == 0 and count(engine, MEMBERS, status="applied") == 2
+    calls = fake.calls
+    assert sync.sync(SEG, DEST).outcome == "ok" and fake.calls == calls
+
+
+def test_a_held_remove_of_an_old_address_waits_for_the_customers_add(shop, make_engine):
+    shop.add(2)
+    fake = FakeProvider()
+    fake.asynchronous, fake.queue = True, {}
+    sync = make_engine(fake)
+    sync.sync(SEG, DEST)
+    shop.set(1, email="new1@example.com")  # the old address leaves while its add is queued
+    assert sync.sync(SEG, DEST).pending == 1
+    fake.drain()
+    sync.sync(SEG, DEST)  # confirms the new address's add; the old address's remove is sent
+    assert sync.sync(SEG, DEST).outcome == "ok"
+    assert set(fake.tagged) == shop.desired_emails() == {"new1@example.com", "c2@example.com"}
+
+
+def test_a_held_remove_is_sent_once_the_add_is_given_up(shop, make_engine, engine, clock):
+    shop.add(2)
+    fake = FakeProvider()
+    fake.asynchronous, fake.queue = True, {}
+    sync = make_engine(fake, accept_timeout=3600)
+    sync.sync(SEG, DEST)
+    shop.set(2, loyalty_card="Silver")
+    assert sync.sync(SEG, DEST).pending == 1
+    clock.advance(3601)  # never confirmed: the add is taken as dropped, the remove goes out
+    last = sync.sync(SEG, DEST)
+    assert (last.removes, last.pending) == (1, 0)
+    assert "c2@example.com" in fake.removes_seen and count(engine, OUTBOX) == 0
+
+
 def test_stop_event_ends_after_the_current_batch(shop, fake, make_engine, engine):
     import threading
 
