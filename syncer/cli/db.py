@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 
 from syncer.cli.common import JSON_OPTION, console, print_json, settings
-from syncer.db import make_engine
+from syncer.db import make_engine, mask_url
 from syncer.state.migrate import current_revision, head_revision, upgrade
 
 db_app = typer.Typer(help="The state database (run history, snapshot, pending changes).")
@@ -29,7 +29,7 @@ def upgrade_cmd(
         before, after = upgrade(engine, revision)
     finally:
         engine.dispose()
-    where = engine.url.render_as_string(hide_password=True)
+    where = mask_url(engine.url)
     if as_json:
         print_json({"database": where, "before": before, "after": after})
     elif before == after:
@@ -47,7 +47,7 @@ def current_cmd(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     finally:
         engine.dispose()
     head = head_revision()
-    where = engine.url.render_as_string(hide_password=True)
+    where = mask_url(engine.url)
     if as_json:
         print_json({"database": where, "current": current, "head": head})
         return
