@@ -2,7 +2,7 @@
 
 ``syncer sync`` creates the state tables by itself in a database that has none; a database at
 an older revision must be upgraded with ``syncer db upgrade`` (a deliberate step on a shared
-database).
+database), which also completes a half-created state (some tables, no version row).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def upgrade_cmd(
     revision: str = typer.Option("head", "--revision", help="Target revision."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Create or upgrade the syncer_ tables in the state database."""
+    """Create or upgrade the syncer_ tables in the state database (completes a half-created one)."""
     url = settings(ctx).effective_state_url
     engine = make_engine(url)
     try:
