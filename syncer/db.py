@@ -12,12 +12,13 @@ from sqlalchemy.exc import DatabaseError as SADatabaseError
 
 from syncer.errors import DatabaseError
 
-# user:password@ after a scheme; the password may hold anything but "@" (and no blank in text).
-_USERINFO = re.compile(r"(://[^:/@\s]*:)[^@\s]*(@)")
-# password=..., ?token=..., &api_key=..., "pwd='x y'" (libpq key=value strings too), any case.
+# user:password@ after a scheme; the password runs to the last "@" before a blank.
+_USERINFO = re.compile(r"(://[^:/@\s]*:)\S*(@)")
+# password=..., ?token=..., &api_key=..., pwd='x y' (libpq key=value strings too), any case;
+# the value ends at a delimiter, or at a quote that closes a quoted URL (which is kept).
 _SECRET_PARAM = re.compile(
     r"((?:^|[?&;\s])[\w.-]*(?:pass|pwd|secret|token|key|credential)[\w.-]*\s*=\s*)"
-    r"(?:'[^']*'|\"[^\"]*\"|[^&;\s#]*)",
+    r"(?:'[^']*'|\"[^\"]*\"|[^&;\s#]*?(?=[&;\s#]|$|['\"](?:[\s:,)]|$)))",
     re.IGNORECASE,
 )
 
@@ -26,8 +27,9 @@ def mask_url(url: str | URL) -> str:
     """``url`` (a URL, or any text holding URLs or ``key=value`` pairs, parsable or not) with
     every password replaced by ``***``: in the user info and in parameters such as
     ``password``, ``pwd``, ``secret``, ``token`` or ``api_key``."""
-    raw = url.render_as_string(hide_password=True) if isinstance(url, URL) else url
-    return _SECRET_PARAM.sub(r"\1***", _USERINFO.sub(r"\1***\2", raw))
+    if isinstance(url, URL):
+        return _SECRET_PARAM.sub(r"\1***", url.render_as_string(hide_password=True))
+    return _SECRET_PARAM.sub(r"\1***", _USERINFO.sub(r"\1***\2", url))
 
 
 def dialect_of(engine: Engine) -> str:
@@ -49,7 +51,7 @@ def make_engine(url: str, *, check: bool = True) -> Engine:
     """An engine for ``url``; with ``check``, a database that does not answer is a DatabaseError."""
     try:
         parsed = make_url(url)
-    except ArgumentError as err:
+    except (ArgumentError, ValueError) as err:  # ValueError: a port that is not a number
         raise DatabaseError(
             f"database URL {mask_url(url)!r} is not a valid URL; "
             "use e.g. sqlite:///var/syncer.db or postgresql+psycopg://user@host/db"
