@@ -6,18 +6,30 @@ import re
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.exc import DatabaseError as SADatabaseError
 
 from syncer.errors import DatabaseError
 
-_PASSWORD = re.compile(r"(://[^:/@]+:)[^@]*(@)")
+# user:password@ after a scheme; the password runs to the last "@" before a blank.
+_USERINFO = re.compile(r"(://[^:/@\s]*:)\S*(@)")
+# password=..., ?token=..., &api_key=..., pwd='x y' (libpq key=value strings too), any case;
+# the value ends at a delimiter, or at a quote that closes a quoted URL (which is kept).
+_SECRET_PARAM = re.compile(
+    r"((?:^|[?&;\s])[\w.-]*(?:pass|pwd|secret|token|key|credential)[\w.-]*\s*=\s*)"
+    r"(?:'[^']*'|\"[^\"]*\"|[^&;\s#]*?(?=[&;\s#]|$|['\"](?:[\s:,)]|$)))",
+    re.IGNORECASE,
+)
 
 
-def mask_url(url: str) -> str:
-    """The URL with any password replaced by ``***``."""
-    return _PASSWORD.sub(r"\1***\2", url)
+def mask_url(url: str | URL) -> str:
+    """``url`` (a URL, or any text holding URLs or ``key=value`` pairs, parsable or not) with
+    every password replaced by ``***``: in the user info and in parameters such as
+    ``password``, ``pwd``, ``secret``, ``token`` or ``api_key``."""
+    if isinstance(url, URL):
+        return _SECRET_PARAM.sub(r"\1***", url.render_as_string(hide_password=True))
+    return _SECRET_PARAM.sub(r"\1***", _USERINFO.sub(r"\1***\2", url))
 
 
 def dialect_of(engine: Engine) -> str:
@@ -39,7 +51,7 @@ def make_engine(url: str, *, check: bool = True) -> Engine:
     """An engine for ``url``; with ``check``, a database that does not answer is a DatabaseError."""
     try:
         parsed = make_url(url)
-    except ArgumentError as err:
+    except (ArgumentError, ValueError) as err:  # ValueError: a port that is not a number
         raise DatabaseError(
             f"database URL {mask_url(url)!r} is not a valid URL; "
             "use e.g. sqlite:///var/syncer.db or postgresql+psycopg://user@host/db"
@@ -55,7 +67,9 @@ def make_engine(url: str, *, check: bool = True) -> Engine:
     try:
         engine = create_engine(parsed, **kwargs)  # type: ignore[arg-type]
     except (ArgumentError, ImportError) as err:
-        raise DatabaseError(f"cannot use database URL {mask_url(url)!r}: {err}") from err
+        raise DatabaseError(
+            f"cannot use database URL {mask_url(url)!r}: {mask_url(str(err))}"
+        ) from err
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     if check:
@@ -71,7 +85,6 @@ def check_connection(engine: Engine) -> None:
     except (OperationalError, SADatabaseError) as err:
         reason = str(err.orig).strip().splitlines()[0] if err.orig else str(err)
         raise DatabaseError(
-            f"database {engine.url.render_as_string(hide_password=True)} "
-            f"does not answer: {reason}; check SYNCER_DATABASE_URL / --database-url "
-            "and that the server is running"
+            f"database {mask_url(engine.url)} does not answer: {mask_url(reason)}; "
+            "check SYNCER_DATABASE_URL / --database-url and that the server is running"
         ) from err

@@ -32,6 +32,7 @@ from typing import cast
 from sqlalchemy import Engine, Table, func, select
 
 from syncer.bulk_load import BulkWriter, Row
+from syncer.db import mask_url
 from syncer.errors import ConfigError
 from syncer.sample_catalogue import (
     CARDS,
@@ -332,8 +333,7 @@ def generate(
         existing += conn.execute(select(func.count()).select_from(_table(Product))).scalar_one()
     if existing:
         raise ConfigError(
-            f"database {engine.url.render_as_string(hide_password=True)} already has customers "
-            "or products;",
+            f"database {mask_url(engine.url)} already has customers or products;",
             hint="use --reset to replace them with sample data",
         )
     writer = BulkWriter(engine)

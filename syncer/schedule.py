@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from syncer.db import mask_url
 from syncer.errors import SyncerError
 
 log = logging.getLogger("syncer.schedule")
@@ -132,7 +133,7 @@ class SyncScheduler:
         except SyncerError as err:
             log_line("run_failed", segment=name, error=str(err))
         except Exception as err:  # a scheduler must outlive one failing run
-            log_line("run_crashed", segment=name, error=f"{type(err).__name__}: {err}")
+            log_line("run_crashed", segment=name, error=mask_url(f"{type(err).__name__}: {err}"))
         finally:
             elapsed = (datetime.now(UTC) - started).total_seconds()
             log_line("run_done", segment=name, seconds=round(elapsed, 3))

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from syncer.cli.as_of import AS_OF_OPTION, parse_as_of
 from syncer.cli.common import JSON_OPTION, console, err_console, print_json, progress_bar, settings
-from syncer.db import make_engine
+from syncer.db import make_engine, mask_url
 from syncer.sample_data import generate
 from syncer.schema import create_commerce_schema, drop_commerce_schema
 
@@ -40,7 +40,7 @@ def generate_cmd(
         seconds = time.perf_counter() - started
     finally:
         engine.dispose()
-    where = engine.url.render_as_string(hide_password=True)
+    where = mask_url(engine.url)
     if as_json:
         print_json(
             {

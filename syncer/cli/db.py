@@ -2,7 +2,7 @@
 
 ``syncer sync`` creates the state tables by itself in a database that has none; a database at
 an older revision must be upgraded with ``syncer db upgrade`` (a deliberate step on a shared
-database).
+database), which also completes a half-created state (some tables, no version row).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import typer
 
 from syncer.cli.common import JSON_OPTION, console, print_json, settings
-from syncer.db import make_engine
+from syncer.db import make_engine, mask_url
 from syncer.state.migrate import current_revision, head_revision, upgrade
 
 db_app = typer.Typer(help="The state database (run history, snapshot, pending changes).")
@@ -22,14 +22,14 @@ def upgrade_cmd(
     revision: str = typer.Option("head", "--revision", help="Target revision."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Create or upgrade the syncer_ tables in the state database."""
+    """Create or upgrade the syncer_ tables in the state database (completes a half-created one)."""
     url = settings(ctx).effective_state_url
     engine = make_engine(url)
     try:
         before, after = upgrade(engine, revision)
     finally:
         engine.dispose()
-    where = engine.url.render_as_string(hide_password=True)
+    where = mask_url(engine.url)
     if as_json:
         print_json({"database": where, "before": before, "after": after})
     elif before == after:
@@ -47,7 +47,7 @@ def current_cmd(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     finally:
         engine.dispose()
     head = head_revision()
-    where = engine.url.render_as_string(hide_password=True)
+    where = mask_url(engine.url)
     if as_json:
         print_json({"database": where, "current": current, "head": head})
         return

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from syncer.cli.as_of import AS_OF_OPTION, parse_as_of
 from syncer.cli.common import JSON_OPTION, console, err_console, print_json, settings
-from syncer.db import make_engine
+from syncer.db import make_engine, mask_url
 from syncer.errors import ConfigError, DatabaseError
 from syncer.export import export_csv
 from syncer.schema import CUSTOMERS
@@ -47,7 +47,7 @@ def _load(ctx: typer.Context, name: str) -> tuple[Segment, SegmentSet]:
 def _database(ctx: typer.Context) -> Iterator[tuple[Engine, Connection]]:
     """The commerce database; a failing query becomes one DatabaseError line."""
     engine = make_engine(settings(ctx).database_url)
-    where = engine.url.render_as_string(hide_password=True)
+    where = mask_url(engine.url)
     try:
         with engine.connect() as conn:
             yield engine, conn

@@ -2,7 +2,9 @@
 
 The connection comes in through ``config.attributes["connection"]``; only ``syncer_`` tables are
 considered, and the version is kept in ``syncer_alembic_version`` so a commerce database that
-has its own Alembic history is left alone.
+has its own Alembic history is left alone. The caller holds the schema lock and the transaction
+(``syncer.state.migrate``); every migration creates only what is missing, so running it again
+completes a state that an interrupted run left half-done (MariaDB commits each DDL on its own).
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ Create Date: 2026-11-24
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -26,8 +28,20 @@ TABLES = (
 )
 
 
+def _create_table(name: str, *elements: Any) -> None:
+    """Create ``name`` unless it is there: MariaDB commits each CREATE on its own, so running
+    this revision again completes what an interrupted first run left half-created."""
+    if not sa.inspect(op.get_bind()).has_table(name):
+        op.create_table(name, *elements)
+
+
+def _create_index(name: str, table: str, columns: list[str], *, unique: bool) -> None:
+    if name not in {ix["name"] for ix in sa.inspect(op.get_bind()).get_indexes(table)}:
+        op.create_index(name, table, columns, unique=unique)
+
+
 def upgrade() -> None:
-    op.create_table(
+    _create_table(
         "syncer_targets",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("segment", sa.String(length=200), nullable=False),
@@ -36,7 +50,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("segment", "destination", name="uq_syncer_targets"),
     )
-    op.create_table(
+    _create_table(
         "syncer_locks",
         sa.Column("target_id", sa.Integer(), nullable=False),
         sa.Column("owner", sa.String(length=200), nullable=False),
@@ -48,7 +62,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("target_id"),
     )
-    op.create_table(
+    _create_table(
         "syncer_members",
         sa.Column("target_id", sa.Integer(), nullable=False),
         sa.Column("customer_id", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -63,11 +77,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("target_id", "customer_id"),
     )
-    op.create_index(
-        "ix_syncer_members_email", "syncer_members", ["target_id", "email"], unique=False
-    )
+    _create_index("ix_syncer_members_email", "syncer_members", ["target_id", "email"], unique=False)
 
-    op.create_table(
+    _create_table(
         "syncer_outbox",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("target_id", sa.Integer(), nullable=False),
@@ -88,14 +100,14 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index(
+    _create_index(
         "ix_syncer_outbox_target_customer",
         "syncer_outbox",
         ["target_id", "customer_id"],
         unique=False,
     )
 
-    op.create_table(
+    _create_table(
         "syncer_provider_tagged",
         sa.Column("target_id", sa.Integer(), nullable=False),
         sa.Column("email", sa.String(length=320), nullable=False),
@@ -105,7 +117,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("target_id", "email"),
     )
-    op.create_table(
+    _create_table(
         "syncer_rejections",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("target_id", sa.Integer(), nullable=False),
@@ -124,7 +136,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("target_id", "email", name="uq_syncer_rejections"),
     )
-    op.create_table(
+    _create_table(
         "syncer_runs",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("target_id", sa.Integer(), nullable=False),
@@ -150,8 +162,8 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index("ix_syncer_runs_segment", "syncer_runs", ["segment"], unique=False)
-    op.create_index(
+    _create_index("ix_syncer_runs_segment", "syncer_runs", ["segment"], unique=False)
+    _create_index(
         "ix_syncer_runs_target_started", "syncer_runs", ["target_id", "started_at"], unique=False
     )
 

@@ -23,13 +23,22 @@ TABLES = {
 
 
 def upgrade() -> None:
+    # Each step only if it is missing: MariaDB commits each DDL statement on its own, so running
+    # this revision again completes what an interrupted run left half-done.
+    inspect = sa.inspect(op.get_bind())
     for table, index in TABLES.items():
-        op.add_column(table, sa.Column("email_key", sa.String(length=320), nullable=True))
+        if "email_key" not in {c["name"] for c in inspect.get_columns(table)}:
+            op.add_column(table, sa.Column("email_key", sa.String(length=320), nullable=True))
         # SQL lower() folds ASCII letters on every supported database, which is what provider
         # addresses are in practice; rows written from now on are folded by Python.
         rows = sa.table(table, sa.column("email"), sa.column("email_key"))
-        op.execute(rows.update().values(email_key=sa.func.lower(sa.func.trim(rows.c.email))))
-        op.create_index(index, table, ["target_id", "email_key"], unique=False)
+        op.execute(
+            rows.update()
+            .where(rows.c.email_key.is_(None))
+            .values(email_key=sa.func.lower(sa.func.trim(rows.c.email)))
+        )
+        if index not in {ix["name"] for ix in inspect.get_indexes(table)}:
+            op.create_index(index, table, ["target_id", "email_key"], unique=False)
 
 
 def downgrade() -> None:
