@@ -55,12 +55,12 @@ class RetryableError(ProviderError):
         self.beyond_budget = False
         self.asked_to_wait(retry_after)
 
-    def asked_to_wait(self, seconds: float | None) -> RetryableError:
-        """Record the provider's ``Retry-After`` (seconds from now); returns self."""
+    def asked_to_wait(self, seconds: float | None, now: datetime | None = None) -> RetryableError:
+        """Record the provider's ``Retry-After``: ``seconds`` from ``now`` (the time the answer
+        arrived, default the current time); returns self."""
         self.retry_after = seconds
-        self.resume_at: datetime | None = (
-            None if seconds is None else datetime.now(UTC) + timedelta(seconds=seconds)
-        )
+        at = now or datetime.now(UTC)
+        self.resume_at: datetime | None = None if seconds is None else at + timedelta(seconds=seconds)
         return self
 
 
