@@ -60,7 +60,9 @@ class RetryableError(ProviderError):
         arrived, default the current time); returns self."""
         self.retry_after = seconds
         at = now or datetime.now(UTC)
-        self.resume_at: datetime | None = None if seconds is None else at + timedelta(seconds=seconds)
+        self.resume_at: datetime | None = (
+            None if seconds is None else at + timedelta(seconds=seconds)
+        )
         return self
 
 

@@ -62,9 +62,15 @@ def test_retry_after_900_ends_the_run_partial_and_the_worker_waits(
     assert "asked to wait until" in result["error"]
     assert elapsed < 30
 
+    by_hand = workspace.spawn("sync", "VIP")  # tries anyway, and says what the provider asked
+    _out, err = by_hand.communicate(timeout=60)
+    assert by_hand.returncode == 1
+    assert "the provider asked not to be called before" in " ".join(err.split())
+    assert "trying now" in " ".join(err.split())
+
     _code, runs = workspace.run(capsys, "runs")
     assert runs["runs"][0]["retry_not_before"] is not None
-    assert runs["destinations"][0]["retry_not_before"] is not None
+    until = datetime.fromisoformat(runs["destinations"][0]["retry_not_before"])
 
     settings = Settings(database_url=workspace.db_url, config_dir=Path(workspace.config))
     now = SyncService(settings, workspace.env, clock=ShiftedClock(timedelta(0)))
