@@ -1,8 +1,9 @@
 """Provider errors, sorted by what a retry means.
 
     ProviderError                 base: provider name, HTTP status, truncated body (secrets masked)
-    ├── RetryableError            worth retrying the same request later
-    │   ├── RateLimited           429 (``retry_after`` seconds when the provider says)
+    ├── RetryableError            worth retrying the same request later (``retry_after`` seconds
+    │   │                         and ``resume_at``, the UTC time, when the provider says when)
+    │   ├── RateLimited           429
     │   └── TransientError        5xx, timeout, connection reset, dropped connection
     ├── FatalError                the run cannot go on; retrying will not help
     │   ├── AuthenticationFailed  401/403 on credentials
@@ -16,6 +17,8 @@ A per-member rejection inside a batch answer is not raised: it becomes an ``Outc
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
 
 
 class ProviderError(Exception):
@@ -41,13 +44,30 @@ class ProviderError(Exception):
 
 
 class RetryableError(ProviderError):
+    """``retry_after``: the seconds the provider asked to wait (``Retry-After``), None if it did
+    not say; ``resume_at``: the UTC time that comes to, fixed when the answer arrived.
+    ``beyond_budget``: the HTTP layer did not wait that long (see ``RetryPolicy``)."""
+
     retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+        self.beyond_budget = False
+        self.asked_to_wait(retry_after)
+
+    def asked_to_wait(self, seconds: float | None, now: datetime | None = None) -> RetryableError:
+        """Record the provider's ``Retry-After``: ``seconds`` from ``now`` (the time the answer
+        arrived, default the current time); returns self."""
+        self.retry_after = seconds
+        at = now or datetime.now(UTC)
+        self.resume_at: datetime | None = (
+            None if seconds is None else at + timedelta(seconds=seconds)
+        )
+        return self
 
 
 class RateLimited(RetryableError):
-    def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
-        super().__init__(message, **kw)  # type: ignore[arg-type]
-        self.retry_after = retry_after
+    pass
 
 
 class TransientError(RetryableError):

@@ -15,9 +15,13 @@ secret masking, HTTP status -> error class.
 answers that break off are TransientError; a malformed URL or header is BadConfiguration.
 
 Retries (tenacity): RetryableError (429, 5xx, timeouts, dropped connections) is retried with
-exponential backoff and jitter, up to ``RetryPolicy.attempts`` tries in all; a 429 that says
-``Retry-After`` pauses the whole account's limiter that long instead (every thread of the account
-waits, not just the one that was told). Every other error is raised at once. Secrets (credential
+exponential backoff and jitter, up to ``RetryPolicy.attempts`` tries in all; a 429 (or 5xx) that
+says ``Retry-After`` pauses the whole account's limiter that long instead (every thread of the
+account waits, not just the one that was told). A ``Retry-After`` that would take one call's
+pauses past ``RetryPolicy.max_retry_after`` (60 s) is not waited for at all: the error is raised
+at once, marked ``beyond_budget``, with the provider's ``resume_at``, and the limiter is not
+paused (the run ends partial and records when to come back). Every other error is raised at
+once. Secrets (credential
 header values, and any passed in ``secrets``) are replaced by ``***`` in every error message and
 body the client raises.
 """
@@ -34,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import requests
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from providers.base import CallStats, Limits
 from providers.errors import (
@@ -64,7 +68,10 @@ class RetryPolicy:
     attempts: int = 6
     initial: float = 0.5
     maximum: float = 30.0
-    max_retry_after: float = 120.0  # a longer Retry-After is capped (and the run ends partial)
+    # Retry-After pauses of one call add up to at most this; a longer one is not waited for (the
+    # error is raised at once and the run ends partial, recording when the provider said to come
+    # back).
+    max_retry_after: float = 60.0
 
 
 def mask(text: str, secrets: Iterable[str]) -> str:
@@ -218,7 +225,8 @@ def status_error(
         after = retry_after_seconds(response.headers.get("Retry-After"))
         return RateLimited(f"rate limited: {reason}", retry_after=after, **kw)
     if status >= 500:
-        return TransientError(f"server error: {reason}", **kw)
+        after = retry_after_seconds(response.headers.get("Retry-After"))
+        return TransientError(f"server error: {reason}", retry_after=after, **kw)
     return BadConfiguration(reason, **kw)
 
 
@@ -237,7 +245,7 @@ def default_classifier(provider: str) -> Classifier:
 
 
 class _Wait:
-    """tenacity wait: the 429's Retry-After when given, else exponential backoff, full jitter."""
+    """tenacity wait: the answer's Retry-After when given, else exponential backoff, full jitter."""
 
     def __init__(self, policy: RetryPolicy, rng: random.Random) -> None:
         self.policy = policy
@@ -245,7 +253,7 @@ class _Wait:
 
     def __call__(self, state: RetryCallState) -> float:
         err = state.outcome.exception() if state.outcome else None
-        if isinstance(err, RateLimited) and err.retry_after is not None:
+        if isinstance(err, RetryableError) and err.retry_after is not None:
             return 0.0  # the account's limiter is paused for Retry-After (see ``_note``)
         ceiling = min(self.policy.maximum, self.policy.initial * 2 ** (state.attempt_number - 1))
         return self.rng.uniform(ceiling / 2, ceiling)
@@ -258,11 +266,15 @@ def _retrying(policy: RetryPolicy, stats: CallStats, sleep: Sleep) -> Retrying:
     return Retrying(
         stop=stop_after_attempt(max(1, policy.attempts)),
         wait=_Wait(policy, random.Random()),
-        retry=retry_if_exception_type(RetryableError),
+        retry=retry_if_exception(_worth_retrying),
         sleep=sleep,
         before_sleep=count_retry,
         reraise=True,
     )
+
+
+def _worth_retrying(err: BaseException) -> bool:
+    return isinstance(err, RetryableError) and not err.beyond_budget
 
 
 def _scrub(err: ProviderError, secrets: Sequence[str]) -> ProviderError:
@@ -289,6 +301,7 @@ def call_with_retries(
     ``HttpClient.request``. ``translate`` maps the call's own exceptions to the error tree;
     None means "not a provider error": it is re-raised as it is."""
     policy = retry or RetryPolicy()
+    paused = [0.0]  # Retry-After seconds this call has waited so far
 
     def once() -> T:
         with limiter.slot():
@@ -296,23 +309,33 @@ def call_with_retries(
             try:
                 return fn()
             except ProviderError as err:
-                raise _note(_scrub(err, secrets), limiter, stats, policy)  # noqa: B904 (keeps its cause)
+                raise _note(_scrub(err, secrets), limiter, stats, policy, paused)  # noqa: B904 (keeps its cause)
             except Exception as err:
                 mapped = translate(err)
                 if mapped is None:
                     raise
-                raise _note(_scrub(mapped, secrets), limiter, stats, policy) from err
+                raise _note(_scrub(mapped, secrets), limiter, stats, policy, paused) from err
 
     return _retrying(policy, stats, sleep)(once)
 
 
 def _note(
-    err: ProviderError, limiter: RateLimiter, stats: CallStats, policy: RetryPolicy
+    err: ProviderError,
+    limiter: RateLimiter,
+    stats: CallStats,
+    policy: RetryPolicy,
+    paused: list[float],
 ) -> ProviderError:
+    """Count a 429; pause the account for a Retry-After within the call's budget, or mark the
+    error ``beyond_budget`` (not retried, no pause) when waiting would exceed it."""
     if isinstance(err, RateLimited):
         stats.add(rate_limited=1)
-        if err.retry_after is not None:
-            limiter.pause(min(err.retry_after, policy.max_retry_after))
+    if isinstance(err, RetryableError) and err.retry_after is not None:
+        if paused[0] + err.retry_after > policy.max_retry_after:
+            err.beyond_budget = True
+        else:
+            paused[0] += err.retry_after
+            limiter.pause(err.retry_after)
     return err
 
 

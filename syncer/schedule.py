@@ -10,6 +10,10 @@
 - Each run is logged as one structured line (JSON).
 - SIGTERM or SIGINT: no new runs start; the run in flight is asked to stop after its current
   batch (``stop`` event), which leaves its pending changes for the next run; then the process exits.
+  ``stop_on_signals`` is that handling; ``syncer sync`` uses it too.
+- A destination whose provider asked not to be called before a time (a long ``Retry-After``)
+  is not started before then: its line says ``"outcome": "waiting"`` and the time
+  (``SyncService.run_segment``).
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ import json
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -65,6 +70,27 @@ def log_line(event: str, **fields: object) -> None:
     """One structured log line: ``{"event": ..., ...}``."""
     record = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "event": event, **fields}
     log.info(json.dumps(record, default=str, sort_keys=False))
+
+
+@contextmanager
+def stop_on_signals(
+    stop: threading.Event, on_signal: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """While inside, SIGTERM and SIGINT set ``stop`` (the run in flight ends after its current
+    batch, its pending changes kept) instead of killing the process; ``on_signal`` is told the
+    signal's name. The previous handlers are restored on leaving. Main thread only."""
+
+    def _on_signal(signum: int, _frame: FrameType | None) -> None:
+        if on_signal is not None:
+            on_signal(signal.Signals(signum).name)
+        stop.set()
+
+    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 class SyncScheduler:
@@ -167,17 +193,10 @@ class SyncScheduler:
 
     def serve_forever(self) -> None:
         """Run until SIGTERM/SIGINT, then shut down cleanly."""
-
-        def _on_signal(signum: int, _frame: FrameType | None) -> None:
-            log_line("signal", signal=signal.Signals(signum).name)
-            self.stop_event.set()
-
-        previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
-        try:
-            self.start()
-            while not self.stop_event.wait(0.5):
-                pass
-        finally:
-            self.shutdown()
-            for s, handler in previous.items():
-                signal.signal(s, handler)
+        with stop_on_signals(self.stop_event, lambda name: log_line("signal", signal=name)):
+            try:
+                self.start()
+                while not self.stop_event.wait(0.5):
+                    pass
+            finally:
+                self.shutdown()

@@ -12,8 +12,10 @@ The SDK (``mailchimp_marketing``) builds every URL, query and body; two things a
   arrive as text. ``result`` turns every answer into a dict or an ``ApiClientError``.
 
 ``translate`` maps ``ApiClientError`` (and the connection errors it wraps, status None) to the
-error tree; ``MAPPING`` is the table the tests walk. Messages never contain the API key: the SDK
-sends it only in the Basic auth header, and every raised error is masked again by the HTTP layer.
+error tree; a retryable answer with ``Retry-After`` is translated in ``PooledApiClient.request``
+already (the SDK's error drops the headers), with the provider's wait, and passed through;
+``MAPPING`` is the table the tests walk. Messages never contain the API key: the SDK sends it
+only in the Basic auth header, and every raised error is masked again by the HTTP layer.
 """
 
 from __future__ import annotations
@@ -33,9 +35,10 @@ from providers.errors import (
     NotFound,
     ProviderError,
     RateLimited,
+    RetryableError,
     TransientError,
 )
-from providers.http import request_error
+from providers.http import request_error, retry_after_seconds
 
 PROVIDER = "mailchimp"
 CONNECTIONS = 10  # documented: at most 10 simultaneous connections per user
@@ -82,7 +85,7 @@ class PooledApiClient(ApiClient):  # type: ignore[misc]  # the SDK is untyped
         if self.is_oauth:
             headers["Authorization"] = "Bearer " + self.access_token
         data = json.dumps(body) if method in ("POST", "PUT", "PATCH") else None
-        return self.session.request(
+        response = self.session.request(
             method,
             url,
             params=query_params,
@@ -91,6 +94,12 @@ class PooledApiClient(ApiClient):  # type: ignore[misc]  # the SDK is untyped
             data=data,
             timeout=self.timeout,
         )
+        after = None if response.ok else retry_after_seconds(response.headers.get("Retry-After"))
+        if after is not None:
+            error = translate(ApiClientError(text=response.text, status_code=response.status_code))
+            if isinstance(error, RetryableError):
+                raise error.asked_to_wait(after)  # the SDK wraps it; ``translate`` unwraps it
+        return response
 
 
 def pooled_session(session: requests.Session | None = None) -> requests.Session:
@@ -155,6 +164,8 @@ def translate(err: Exception) -> ProviderError | None:
     status = err.status_code
     if status is None:  # the SDK wraps whatever ``request`` raised
         cause = err.text
+        if isinstance(cause, ProviderError):  # raised by ``PooledApiClient.request``
+            return cause
         if isinstance(cause, requests.RequestException):
             return _connection_error(cause)
         return None

@@ -1,12 +1,17 @@
 """`syncer sync` and `syncer runs`.
 
 Exit codes: 0 all synced (or skipped because another process holds the lock), 1 a sync failed
-or left pending changes, 2 bad configuration or an unreachable database.
+or left pending changes (or SIGTERM/SIGINT stopped it: the batch in flight is finished, the run
+recorded ``partial``, the rest left pending), 2 bad configuration or an unreachable database.
+
+A destination whose provider asked not to be called before a time (a long ``Retry-After``) is
+skipped by the worker until then; ``syncer sync`` run by hand says so and tries anyway.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +31,7 @@ from syncer.cli.common import (
 )
 from syncer.db import make_engine
 from syncer.errors import SyncerError
+from syncer.schedule import stop_on_signals
 from syncer.segments.loader import SegmentSet
 from syncer.settings import Settings
 from syncer.state.migrate import current_revision
@@ -85,17 +91,30 @@ def sync_cmd(
             service.provider(dest.profile)  # bad credentials config fails before any sync
         results: list[RunResult] = []
         show = not as_json and err_console.is_terminal and not dry_run
-        for seg, dest in pairs:
-            with progress_bar(show, f"{seg.name} → {dest.key}") as progress:
-                result = service.engine.sync(
-                    seg, dest, segments=service.segments, trigger="cli", dry_run=dry_run,
-                    full=full, as_of=when, progress=progress,
-                )  # fmt: skip
-            results.append(result)
-            if not as_json and result.error:
-                paint = "cyan" if result.outcome == "skipped" else "red"
-                where = escape(f"{seg.name} → {dest.key}:")
-                err_console.print(f"[{paint}]{where}[/{paint}] {escape(result.error)}")
+        stop = threading.Event()
+        signals: list[str] = []
+        with stop_on_signals(stop, signals.append):
+            for seg, dest in pairs:
+                if stop.is_set():
+                    break
+                if not dry_run:
+                    _say_if_asked_to_wait(service.engine, seg.name, dest.key, as_json)
+                with progress_bar(show, f"{seg.name} → {dest.key}") as progress:
+                    result = service.engine.sync(
+                        seg, dest, segments=service.segments, trigger="cli", dry_run=dry_run,
+                        full=full, as_of=when, progress=progress, stop=stop,
+                    )  # fmt: skip
+                results.append(result)
+                if not as_json and result.error:
+                    paint = "cyan" if result.outcome == "skipped" else "red"
+                    where = escape(f"{seg.name} → {dest.key}:")
+                    err_console.print(f"[{paint}]{where}[/{paint}] {escape(result.error)}")
+        if signals:
+            left = len(pairs) - len(results)
+            err_console.print(
+                f"[yellow]{signals[0]}:[/yellow] stopped after the batch in flight; "
+                f"{left} destination(s) not started; pending changes stay for the next run"
+            )
     finally:
         service.close()
     if as_json:
@@ -111,8 +130,18 @@ def sync_cmd(
                         )
                 if r.pending_before:
                     console.print(f"  {r.pending_before} change(s) pending from an earlier run")
-    if any(r.failed for r in results):
+    if signals or any(r.failed for r in results):
         raise typer.Exit(1)
+
+
+def _say_if_asked_to_wait(engine: Any, segment: str, destination: str, as_json: bool) -> None:
+    """A run by hand is not held back by the provider's Retry-After, but says it was given."""
+    until = engine.retry_not_before(segment, destination)
+    if until is not None and not as_json and until > datetime.now(UTC):
+        warn(
+            escape(f"{segment} → {destination}: the provider asked not to be called before ")
+            + f"{_when(until)} UTC (the worker waits for it); trying now, as asked by hand"
+        )
 
 
 def runs_cmd(
@@ -193,6 +222,8 @@ def _print_statuses(statuses: list[Any]) -> None:
         state = (
             f"[red]STALE[/red] ({escape(s.reason)})" if s.stale else "fresh" if s.schedule else "-"
         )
+        if s.retry_not_before is not None:
+            state += f"; provider asked to wait until {_when(s.retry_not_before)} UTC"
         last = f"{_when(s.last_run)} {_style(s.last_outcome)}" if s.last_outcome else "-"
         table.add_row(
             escape(f"{s.segment} → {s.destination}"), escape(s.schedule or "-"), last,

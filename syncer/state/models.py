@@ -115,6 +115,8 @@ class Run(SQLModel, table=True):
     api_calls: int = 0
     pending: int = 0  # outbox rows left for the next run
     error: str | None = Field(default=None, max_length=1000)
+    # the provider asked not to be called before this (Retry-After); the worker waits for it
+    retry_not_before: datetime | None = None
 
 
 class Lock(SQLModel, table=True):

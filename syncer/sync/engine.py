@@ -17,7 +17,9 @@ Order of a run (see the design's "say it before you do it"):
 7. confirm this run's ACCEPTED members after ``confirm_wait`` seconds; record the run.
 
 A whole-call RetryableError (after the HTTP layer's retries) ends the run ``partial`` with its
-pending rows kept; a FatalError ends it ``failed``. The provider is never asked to unsubscribe
+pending rows kept, and the time the provider asked to be called again (a ``Retry-After`` longer
+than the HTTP layer waits) recorded as the run's ``retry_not_before``; a FatalError ends it
+``failed``. The provider is never asked to unsubscribe
 or delete: removes carry the destination's ``on_leave`` and the provider does what it says.
 """
 
@@ -61,6 +63,7 @@ from syncer.sync.runs import (
     RunResult,
     finish_run,
     record_skipped,
+    retry_not_before,
     start_run,
 )
 
@@ -227,6 +230,12 @@ class SyncEngine:
                 lock.release()
         return result
 
+    def retry_not_before(self, segment: str, destination_key: str) -> datetime | None:
+        """When the provider asked this target's last run to come back (None: any time)."""
+        self._ensure_schema()
+        target_id = self.store.find_target(segment, destination_key)
+        return None if target_id is None else retry_not_before(self.state, target_id)
+
     # --- the run -----------------------------------------------------------------------------
     def _execute(
         self,
@@ -282,6 +291,12 @@ class SyncEngine:
                 result.outcome, result.error = PARTIAL, "stopped before the end; pending kept"
             except RetryableError as err:
                 result.outcome, result.error = PARTIAL, f"{_one_line(err)}; pending kept"
+                if err.resume_at is not None:
+                    result.retry_not_before = err.resume_at
+                    result.error = (
+                        f"{_one_line(err)}; the provider asked to wait until "
+                        f"{err.resume_at:%Y-%m-%d %H:%M:%S} UTC; pending kept"
+                    )
             except FatalError as err:
                 result.outcome, result.error = FAILED, _one_line(err)
             except ProviderError as err:

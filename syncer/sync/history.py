@@ -90,6 +90,7 @@ class DestinationStatus:
     last_success: datetime | None
     stale: bool
     reason: str = ""
+    retry_not_before: datetime | None = None  # the last run's provider asked to wait until then
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -118,7 +119,14 @@ def destination_status(
         .subquery()
     )
     q = (
-        select(t.segment, t.destination, last_ok.c.at, RUNS.c.started_at, RUNS.c.outcome)
+        select(
+            t.segment,
+            t.destination,
+            last_ok.c.at,
+            RUNS.c.started_at,
+            RUNS.c.outcome,
+            RUNS.c.retry_not_before,
+        )
         .select_from(TARGETS)
         .outerjoin(last_ok, last_ok.c.target_id == t.id)
         .outerjoin(last_any, last_any.c.target_id == t.id)
@@ -139,6 +147,10 @@ def destination_status(
             row.outcome if row is not None else None,
             success, False,
         )  # fmt: skip
+        until = row.retry_not_before if row is not None else None
+        if until is not None:
+            until = until if until.tzinfo else until.replace(tzinfo=UTC)
+            status.retry_not_before = until if until > now else None
         if cron:
             interval = schedule_interval(cron, now)
             if success is None:

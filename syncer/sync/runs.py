@@ -2,15 +2,19 @@
 
 A run whose process died stays ``running``; the next run of the same target (which holds the
 lock, so the old one is surely gone) closes it as ``failed`` ("interrupted").
+
+A run the provider stopped with a ``Retry-After`` longer than a run waits records the time it
+asked for (``retry_not_before``); ``retry_not_before`` reads it back from the target's latest
+finished run, and the worker does not start that target before then.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, insert, update
+from sqlalchemy import Engine, Table, insert, select, update
 
 from syncer.state.models import Run
 
@@ -47,6 +51,7 @@ class RunResult:
     accepted: int = 0  # members an asynchronous provider has queued but not yet confirmed
     pending: int = 0  # outbox rows left for the next run
     error: str | None = None
+    retry_not_before: datetime | None = None  # the provider asked not to be called before this
     # dry run: planned counts and a few addresses per kind; pending rows from earlier runs
     samples: dict[str, list[str]] = field(default_factory=dict)
     pending_before: int = 0
@@ -110,8 +115,28 @@ def finish_run(engine: Engine, result: RunResult) -> None:
                 api_calls=result.api_calls,
                 pending=result.pending,
                 error=(result.error or None) and result.error[:1000],
+                retry_not_before=result.retry_not_before,
             )
         )
+
+
+def retry_not_before(engine: Engine, target_id: int) -> datetime | None:
+    """When the provider asked the target's latest finished run (skipped ones aside) to come
+    back; None if it did not (or that run is older than a run that did not need to wait)."""
+    q = (
+        select(RUNS.c.retry_not_before)
+        .where(
+            RUNS.c.target_id == target_id,
+            RUNS.c.outcome.not_in((SKIPPED, RUNNING)),
+        )
+        .order_by(RUNS.c.id.desc())
+        .limit(1)
+    )
+    with engine.connect() as conn:
+        value: datetime | None = conn.execute(q).scalar()
+    if value is not None and value.tzinfo is None:  # SQLite and MariaDB keep no zone: UTC
+        value = value.replace(tzinfo=UTC)
+    return value
 
 
 def record_skipped(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from functools import cached_property
 from typing import Any
 
@@ -135,10 +136,16 @@ class SyncService:
     def run_segment(
         self, name: str, stop: threading.Event | None = None, *, trigger: str = "schedule"
     ) -> Iterator[dict[str, Any]]:
-        """Sync every destination of segment ``name``; one summary per destination."""
+        """Sync every destination of segment ``name``; one summary per destination. A
+        destination whose provider asked not to be called yet is not started: its summary says
+        ``waiting`` and until when."""
         for segment, destination in self.select([name]):
             if stop is not None and stop.is_set():
                 return
+            until = deferred_until(self.engine, segment.name, destination.key)
+            if until is not None:
+                yield waiting(destination.key, until)
+                continue
             result: RunResult = self.engine.sync(
                 segment, destination, segments=self.segments, trigger=trigger, stop=stop
             )
@@ -150,6 +157,24 @@ class SyncService:
             self.engine.state.dispose()
 
 
+def deferred_until(engine: SyncEngine, segment: str, destination: str) -> datetime | None:
+    """The worker's decision: None to start (segment, destination) now, else the time its
+    provider asked not to be called before (by the engine's clock)."""
+    until = engine.retry_not_before(segment, destination)
+    return until if until is not None and engine.clock.now() < until else None
+
+
+def waiting(destination: str, until: datetime) -> dict[str, Any]:
+    """The scheduler's line for a destination it did not start: the provider said when."""
+    at = until.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return {
+        "destination": destination,
+        "outcome": "waiting",
+        "retry_not_before": until.isoformat(timespec="seconds"),
+        "error": f"the provider asked not to be called before {at}; not started",
+    }
+
+
 def summary(result: RunResult) -> dict[str, Any]:
     """The short form the scheduler logs."""
     keys = ("destination", "outcome", "run_id", "adds", "updates", "removes", "rejections")
@@ -158,4 +183,6 @@ def summary(result: RunResult) -> dict[str, Any]:
     data["seconds"] = round(result.seconds, 3)
     if result.error:
         data["error"] = result.error
+    if result.retry_not_before is not None:
+        data["retry_not_before"] = result.retry_not_before.isoformat(timespec="seconds")
     return data

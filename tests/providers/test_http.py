@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -90,6 +91,42 @@ def test_429_with_retry_after_waits_that_long_then_succeeds() -> None:
     assert http.json("GET", "/x") == {"ok": True}
     assert sum(sleeps) == 7.0  # the account's limiter waited Retry-After once
     assert (http.stats.calls, http.stats.retries, http.stats.rate_limited) == (2, 1, 1)
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_retry_after_beyond_the_budget_is_not_waited_for() -> None:
+    responses.get(f"{BASE}/x", status=429, headers={"Retry-After": "900"})
+    responses.get(f"{BASE}/x", json={"ok": True})
+    sleeps = Sleeps()
+    http = client(sleeps)
+    before = datetime.now(UTC)
+    with pytest.raises(RateLimited) as info:
+        http.json("GET", "/x")
+    after = datetime.now(UTC)
+    err = info.value
+    assert err.beyond_budget and err.retry_after == 900.0
+    assert err.resume_at is not None
+    assert before + timedelta(seconds=900) <= err.resume_at <= after + timedelta(seconds=900)
+    assert sum(sleeps) == 0.0  # not waited for, and the account's limiter is not paused
+    http.limiter.wait_turn()
+    assert sum(sleeps) == 0.0
+    assert (http.stats.calls, http.stats.retries, http.stats.rate_limited) == (1, 0, 1)
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_retry_after_pauses_of_one_call_add_up_to_the_budget() -> None:
+    for _ in range(2):
+        responses.get(f"{BASE}/x", status=503, headers={"Retry-After": "40"})
+    responses.get(f"{BASE}/x", json={"ok": True})
+    sleeps = Sleeps()
+    http = client(sleeps)
+    with pytest.raises(TransientError) as info:
+        http.json("GET", "/x")
+    assert info.value.beyond_budget and info.value.retry_after == 40.0
+    assert sum(sleeps) == 40.0  # the first pause fits in 60 s, the second would not
+    assert http.stats.calls == 2
+    sleeps.clear()
+    assert client(sleeps, retry=RetryPolicy(max_retry_after=100)).json("GET", "/x") == {"ok": True}
 
 
 @responses.activate(registry=registries.OrderedRegistry)

@@ -612,6 +612,22 @@ def test_a_retryable_failure_then_success(
     assert len(bodies(ready, "POST", f"/lists/{LIST}")) == 2
 
 
+def test_a_long_retry_after_is_not_waited_for(ready: responses.RequestsMock) -> None:
+    sleeps: list[float] = []
+    mc = Mailchimp(
+        KEY, sleep=sleeps.append, retry=RETRY, limiter=RateLimiter(0, 10, sleep=sleeps.append)
+    )
+    ready.add(
+        "POST", f"{HOST}/lists/{LIST}", status=429, headers={"Retry-After": "900"},
+        json=problem(429, "Too Many Requests"), content_type="application/problem+json",
+    )  # fmt: skip
+    with pytest.raises(RateLimited) as info:
+        mc.apply_batch(DEST, [change(ChangeKind.ADD, "a@x.io")])
+    assert info.value.beyond_budget and info.value.retry_after == 900.0
+    assert info.value.resume_at is not None and "Too Many Requests" in str(info.value)
+    assert sum(sleeps) == 0.0 and (mc.stats.calls, mc.stats.retries) == (3, 0)
+
+
 def test_a_bare_403_under_load_is_retried(ready: responses.RequestsMock, mc: Mailchimp) -> None:
     ready.post(f"{HOST}/lists/{LIST}", status=403, body="")
     ready.post(f"{HOST}/lists/{LIST}", json={"new_members": [{"email_address": "a@x.io"}]})
