@@ -41,9 +41,7 @@ def excerpt(text: str) -> str:
     return repr(flat[:EXCERPT] + ("..." if len(flat) > EXCERPT else ""))
 
 
-def decode(
-    text: str, *, provider: str, what: str, status: int | None = None
-) -> dict[str, Any]:
+def decode(text: str, *, provider: str, what: str, status: int | None = None) -> dict[str, Any]:
     """A success body as a JSON object; ``{}`` when it is empty."""
     if not text.strip():
         return {}
@@ -58,16 +56,14 @@ def decode(
     return object_of(data, provider=provider, what=what, status=status)
 
 
-def object_of(
-    data: Any, *, provider: str, what: str, status: int | None = None
-) -> dict[str, Any]:
+def object_of(data: Any, *, provider: str, what: str, status: int | None = None) -> dict[str, Any]:
     """``data`` (decoded JSON) if it is an object, else UnexpectedAnswer saying what it is."""
     if isinstance(data, dict):
         return data
-    kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(data), "a number"
+    kinds = {list: "a JSON array", str: "a JSON string", bool: "a JSON boolean"}
+    problem = (
+        f"{kinds.get(type(data), 'JSON null' if data is None else 'a JSON number')}, not an object"
     )
-    problem = f"a JSON {kind}, not an object" if data is not None else "JSON null, not an object"
     raise UnexpectedAnswer(what, problem, provider=provider, status=status)
 
 

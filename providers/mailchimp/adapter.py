@@ -82,7 +82,6 @@ from providers.base import (
 )
 from providers.errors import BadConfiguration, MemberRejected, NotFound, UnexpectedAnswer
 from providers.http import RateLimiter, RetryPolicy, call_with_retries, shared_limiter
-from providers.shapes import Shape, parse
 from providers.mailchimp.answers import (
     ABSENT,
     ALREADY,
@@ -115,6 +114,7 @@ from providers.mailchimp.client import (
     result,
     translate,
 )
+from providers.shapes import Shape, parse
 
 T = TypeVar("T")
 S = TypeVar("S", bound=Shape)
