@@ -18,8 +18,9 @@ Each provider's models sit next to its adapter (``mailchimp/answers.py``,
 from __future__ import annotations
 
 import json
+from collections.abc import Hashable
 from functools import cache
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -68,14 +69,14 @@ def object_of(data: Any, *, provider: str, what: str, status: int | None = None)
 
 
 @cache
-def _adapter(shape: Any) -> TypeAdapter[Any]:
-    return TypeAdapter(shape)
+def _adapter(shape: Hashable) -> TypeAdapter[Any]:
+    return TypeAdapter(cast(Any, shape))
 
 
 def parse(shape: type[T], data: Any, *, provider: str, what: str, at: str = "") -> T:
     """``data`` as ``shape``; ``at`` prefixes the field path in the error (a listing's key)."""
     try:
-        return _adapter(shape).validate_python(data)  # type: ignore[no-any-return]
+        return _adapter(cast(Hashable, shape)).validate_python(data)  # type: ignore[no-any-return]
     except ValidationError as err:
         raise UnexpectedAnswer(what, _problem(err, at), provider=provider) from None
 

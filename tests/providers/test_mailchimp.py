@@ -279,31 +279,28 @@ def test_add_creates_new_members_and_tags_existing_ones_without_touching_status(
 ) -> None:
     ready.post(
         f"{HOST}/lists/{LIST}",
-        json=batch_answer(
-            {
-                "new_members": [{"email_address": "new@x.io"}, {"email_address": "quiet@x.io"}],
-                "errors": [
-                    {
-                        "email_address": "old@x.io",
-                        "error": "old@x.io is already a list member",
-                        "error_code": "ERROR_CONTACT_EXISTS",
-                    }
-                ],
-                "error_count": 1,
-            }
-        ),
+        json={
+            "updated_members": [],
+            "new_members": [{"email_address": "new@x.io"}, {"email_address": "quiet@x.io"}],
+            "errors": [
+                {
+                    "email_address": "old@x.io",
+                    "error": "old@x.io is already a list member",
+                    "error_code": "ERROR_CONTACT_EXISTS",
+                }
+            ],
+            "error_count": 1,
+        },
     )
     ready.post(
         f"{HOST}/lists/{LIST}/segments/{SEG}",
-        json=segment_answer(
-            {
-                "members_added": [
-                    {"email_address": e} for e in ("new@x.io", "quiet@x.io", "old@x.io")
-                ],
-                "total_added": 3,
-                "error_count": 0,
-            }
-        ),
+        json={
+            "members_removed": [],
+            "errors": [],
+            "members_added": [{"email_address": e} for e in ("new@x.io", "quiet@x.io", "old@x.io")],
+            "total_added": 3,
+            "error_count": 0,
+        },
     )
     changes = [
         change(ChangeKind.ADD, "new@x.io"),
@@ -349,31 +346,30 @@ def test_per_member_refusals_are_rejected_outcomes_not_run_failures(
 ) -> None:
     ready.post(
         f"{HOST}/lists/{LIST}",
-        json=batch_answer(
-            {
-                "new_members": [{"email_address": "ok@x.io"}],
-                "errors": [
-                    {
-                        "email_address": "fake@x.io",
-                        "error_code": "ERROR_GENERIC",
-                        "error": "fake@x.io looks fake or invalid, please enter a real email address.",
-                    },
-                    {
-                        "email_address": "gone@x.io",
-                        "error_code": "ERROR_GENERIC",
-                        "error": "gone@x.io is in a compliance state due to unsubscribe, bounce, or "
-                        "compliance review and cannot be subscribed.",
-                    },
-                    {
-                        "email_address": "bad@x.io",
-                        "error_code": "ERROR_GENERIC",
-                        "error": "Invalid",
-                        "field": "merge_fields.BDAY",
-                        "field_message": "bad date",
-                    },
-                ],
-            }
-        ),
+        json={
+            "updated_members": [],
+            "new_members": [{"email_address": "ok@x.io"}],
+            "errors": [
+                {
+                    "email_address": "fake@x.io",
+                    "error_code": "ERROR_GENERIC",
+                    "error": "fake@x.io looks fake or invalid, please enter a real email address.",
+                },
+                {
+                    "email_address": "gone@x.io",
+                    "error_code": "ERROR_GENERIC",
+                    "error": "gone@x.io is in a compliance state due to unsubscribe, bounce, or "
+                    "compliance review and cannot be subscribed.",
+                },
+                {
+                    "email_address": "bad@x.io",
+                    "error_code": "ERROR_GENERIC",
+                    "error": "Invalid",
+                    "field": "merge_fields.BDAY",
+                    "field_message": "bad date",
+                },
+            ],
+        },
     )
     ready.post(
         f"{HOST}/lists/{LIST}/segments/{SEG}",
@@ -401,26 +397,25 @@ def test_an_add_the_tag_call_does_not_answer_for_is_read_back(
 ) -> None:
     ready.post(
         f"{HOST}/lists/{LIST}",
-        json=batch_answer(
-            {
-                "errors": [
-                    {"email_address": e, "error_code": "ERROR_CONTACT_EXISTS", "error": "exists"}
-                    for e in ("tagged@x.io", "untagged@x.io", "dup@x.io", "no@x.io")
-                ]
-            }
-        ),
+        json={
+            "new_members": [],
+            "updated_members": [],
+            "errors": [
+                {"email_address": e, "error_code": "ERROR_CONTACT_EXISTS", "error": "exists"}
+                for e in ("tagged@x.io", "untagged@x.io", "dup@x.io", "no@x.io")
+            ],
+        },
     )
     ready.post(
         f"{HOST}/lists/{LIST}/segments/{SEG}",
-        json=segment_answer(
-            {
-                "members_added": [],
-                "errors": [
-                    {"email_addresses": ["dup@x.io"], "error": "Email address already in segment"},
-                    {"email_addresses": ["no@x.io"], "error": "Segment refused the address"},
-                ],
-            }
-        ),
+        json={
+            "members_removed": [],
+            "members_added": [],
+            "errors": [
+                {"email_addresses": ["dup@x.io"], "error": "Email address already in segment"},
+                {"email_addresses": ["no@x.io"], "error": "Segment refused the address"},
+            ],
+        },
     )
     ready.get(
         f"{HOST}/lists/{LIST}/members/{subscriber_hash('tagged@x.io')}",
@@ -498,19 +493,18 @@ def test_update_patches_merge_fields_only(ready: responses.RequestsMock, mc: Mai
 def test_remove_untags_and_leaves_the_contact(ready: responses.RequestsMock, mc: Mailchimp) -> None:
     ready.post(
         f"{HOST}/lists/{LIST}/segments/{SEG}",
-        json=segment_answer(
-            {
-                "members_removed": [{"email_address": "a@x.io"}],
-                "total_removed": 1,
-                "errors": [
-                    {
-                        "email_addresses": ["b@x.io"],
-                        "error": "Email address is not a member of this segment",
-                    },
-                    {"email_addresses": ["c@x.io"], "error": "Something went wrong"},
-                ],
-            }
-        ),
+        json={
+            "members_added": [],
+            "members_removed": [{"email_address": "a@x.io"}],
+            "total_removed": 1,
+            "errors": [
+                {
+                    "email_addresses": ["b@x.io"],
+                    "error": "Email address is not a member of this segment",
+                },
+                {"email_addresses": ["c@x.io"], "error": "Something went wrong"},
+            ],
+        },
     )
     emails = ["a@x.io", "b@x.io", "c@x.io", "absent@x.io"]
     out = {o.email: o for o in mc.apply_batch(DEST, [change(ChangeKind.REMOVE, e) for e in emails])}
@@ -527,29 +521,27 @@ def test_remove_with_unsubscribe_never_creates_a_member(
 ) -> None:
     ready.post(
         f"{HOST}/lists/{LIST}/segments/{SEG}",
-        json=segment_answer(
-            {
-                "members_removed": [{"email_address": "a@x.io"}, {"email_address": "d@x.io"}],
-                "errors": [
-                    {"email_addresses": ["c@x.io"], "error": "c@x.io is not a member of this list"}
-                ],
-            }
-        ),
+        json={
+            "members_added": [],
+            "members_removed": [{"email_address": "a@x.io"}, {"email_address": "d@x.io"}],
+            "errors": [
+                {"email_addresses": ["c@x.io"], "error": "c@x.io is not a member of this list"}
+            ],
+        },
     )
     ready.post(
         f"{HOST}/lists/{LIST}",
-        json=batch_answer(
-            {
-                "updated_members": [{"email_address": "a@x.io"}],
-                "errors": [
-                    {
-                        "email_address": "d@x.io",
-                        "error": "d@x.io was permanently deleted",
-                        "error_code": "ERROR_GENERIC",
-                    }
-                ],
-            }
-        ),
+        json={
+            "new_members": [],
+            "updated_members": [{"email_address": "a@x.io"}],
+            "errors": [
+                {
+                    "email_address": "d@x.io",
+                    "error": "d@x.io was permanently deleted",
+                    "error_code": "ERROR_GENERIC",
+                }
+            ],
+        },
     )
     # b@x.io: neither untagged nor refused (not in the segment, maybe not in the audience)
     add_problem(
