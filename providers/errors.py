@@ -9,6 +9,7 @@
     │   ├── AuthenticationFailed  401/403 on credentials
     │   ├── NotFound              the list or tag is gone (404)
     │   ├── BadConfiguration      the provider refuses the destination or the request shape
+    │   ├── UnexpectedAnswer      a success status whose body is not the answer the call documents
     │   └── Unsupported           the provider cannot do what was asked
     └── MemberRejected            permanent for one member (invalid email, compliance state)
 
@@ -92,6 +93,22 @@ class BadConfiguration(FatalError):
 
 class Unsupported(FatalError):
     pass
+
+
+class UnexpectedAnswer(FatalError):
+    """A call succeeded (2xx) but its body is not the answer it documents: an HTML page, JSON
+    that does not parse, an array, an empty body, or an object missing a field the adapter
+    relies on. The message names the call (``what``: method and path, no query, no secret) and
+    the ``problem``. Nothing is settled from such an answer.
+
+    Not retried: repeating a write whose answer could not be read may repeat the write, and a
+    changed shape answers the same next time. The run ends ``failed`` with its changes still
+    pending; the next run sends them again."""
+
+    def __init__(self, what: str, problem: str, **kw: object) -> None:
+        super().__init__(f"{what}: unexpected answer: {problem}", **kw)  # type: ignore[arg-type]
+        self.what = what
+        self.problem = problem
 
 
 class MemberRejected(ProviderError):

@@ -49,7 +49,9 @@ from providers.errors import (
     RateLimited,
     RetryableError,
     TransientError,
+    UnexpectedAnswer,
 )
+from providers.shapes import decode
 
 T = TypeVar("T")
 Classifier = Callable[[requests.Response], ProviderError | None]
@@ -428,17 +430,17 @@ class HttpClient:
             secrets=self.secrets,
         )
 
-    def json(self, method: str, path: str, **kw: Any) -> Any:
-        """``request`` and the decoded JSON body (``{}`` for an empty one)."""
+    def json(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
+        """``request`` and the decoded JSON object (``{}`` for an empty body); any other body
+        (an HTML page, JSON that does not parse, an array) is an ``UnexpectedAnswer`` naming
+        ``method path``."""
         response = self.request(method, path, **kw)
-        if not response.content:
-            return {}
         try:
-            return response.json()
-        except ValueError as err:
-            raise BadConfiguration(
-                f"{method} {path}: answer is not JSON (is the base URL right?)",
+            return decode(
+                response.text,
                 provider=self.provider,
+                what=f"{method} {path}",
                 status=response.status_code,
-                body=mask(response.text[:200], self.secrets),
-            ) from err
+            )
+        except UnexpectedAnswer as err:
+            raise _scrub(err, self.secrets) from None

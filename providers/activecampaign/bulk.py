@@ -25,9 +25,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from providers.activecampaign.answers import Contacts, ImportResults, ImportStarted, ImportStatus
 from providers.activecampaign.errors import ImportRefused
 from providers.base import Change, ChangeKind, Destination, Outcome, OutcomeStatus
-from providers.errors import BadConfiguration
+from providers.shapes import parse
 
 if TYPE_CHECKING:
     from providers.activecampaign.provider import ActiveCampaign
@@ -75,8 +76,12 @@ class BulkImporter:
         for _ in range(IMPORT_TRIES):
             payload = {"contacts": [self.row(destination, c) for c in pending]}
             try:
-                body = self.http.json(
-                    "POST", "/import/bulk_import", json=payload, expected=(200, 201, 202)
+                started = self.provider.answer(
+                    ImportStarted,
+                    "POST",
+                    "/import/bulk_import",
+                    json=payload,
+                    expected=(200, 201, 202),
                 )
             except ImportRefused as err:
                 named = {i for i in err.contacts if 0 <= i < len(pending)}
@@ -87,12 +92,7 @@ class BulkImporter:
                 if not pending:
                     break
                 continue
-            batch_id = str(body.get("batchId") or "")
-            if not batch_id:
-                raise BadConfiguration(
-                    "bulk import answered without a batchId", provider=self.provider.name
-                )
-            settled = self.settle(batch_id, pending, self.attempts)
+            settled = self.settle(started.batchId, pending, self.attempts)
             return settled + [self.provider.upsert_one(destination, c) for c in singles]
         singles += pending
         return [self.provider.upsert_one(destination, c) for c in singles]
@@ -100,17 +100,20 @@ class BulkImporter:
     def settle(self, batch_id: str, changes: Sequence[Change], attempts: int) -> list[Outcome]:
         """Poll import ``batch_id``; per-member outcomes once it is completed, else ACCEPTED."""
         info: dict[str, Any] = {}
+        what = "GET /import/info"
         for attempt in range(max(1, attempts)):
             if attempt:
                 self.sleep(self.interval)
             info = self.http.json("GET", "/import/info", params={"batchId": batch_id})
-            if str(info.get("status", "")).lower() == "completed":
+            status = parse(ImportStatus, info, provider=self.provider.name, what=what).status
+            if status.lower() == "completed":
                 break
         else:
             ref = f"b={batch_id}"
             return [Outcome(c, OutcomeStatus.ACCEPTED, provider_ref=ref) for c in changes]
-        failed = {str(e).strip().lower() for e in info.get("failure") or []}
-        ids = self.emails_of([str(i) for i in info.get("success") or []])
+        results = parse(ImportResults, info, provider=self.provider.name, what=what)
+        failed = {e.strip().lower() for e in results.failure}
+        ids = self.emails_of([str(i) for i in results.success])
         outcomes = []
         for change in changes:
             email = change.member.email.lower()
@@ -133,7 +136,8 @@ class BulkImporter:
         found: dict[str, str] = {}
         for start in range(0, len(contact_ids), ID_PAGE):
             chunk = contact_ids[start : start + ID_PAGE]
-            body = self.http.json("GET", "/contacts", params={"ids[]": chunk, "limit": ID_PAGE})
-            for contact in body.get("contacts") or []:
-                found[str(contact["email"]).lower()] = str(contact["id"])
+            params = {"ids[]": chunk, "limit": ID_PAGE}
+            body = self.provider.answer(Contacts, "GET", "/contacts", params=params)
+            for contact in body.contacts:
+                found[contact.email.lower()] = str(contact.id)
         return found

@@ -11,6 +11,20 @@ from typing import Any, ClassVar, Self, TypeVar
 
 import requests
 
+from providers.activecampaign.answers import (
+    Contact,
+    ContactAnswer,
+    ContactLists,
+    Contacts,
+    ContactTagAnswer,
+    ContactTags,
+    FieldItem,
+    ListItem,
+    Meta,
+    TagAnswer,
+    TagItem,
+    UserAnswer,
+)
 from providers.activecampaign.bulk import BulkImporter
 from providers.activecampaign.errors import PROVIDER, classify
 from providers.base import (
@@ -29,10 +43,18 @@ from providers.base import (
     Provider,
     TagInfo,
 )
-from providers.errors import BadConfiguration, MemberRejected, NotFound, Unsupported
+from providers.errors import (
+    BadConfiguration,
+    MemberRejected,
+    NotFound,
+    UnexpectedAnswer,
+    Unsupported,
+)
 from providers.http import HttpClient
+from providers.shapes import Shape, parse
 
 T = TypeVar("T")
+S = TypeVar("S", bound=Shape)
 PAGE = 100  # the documented maximum ``limit``
 BULK_MAX = 250  # contacts per bulk import
 
@@ -118,41 +140,44 @@ class ActiveCampaign(Provider):
         return cls(http, sleep=sleep)
 
     # --- account -------------------------------------------------------------------------
-    def check(self) -> AccountInfo:
-        user = self.http.json("GET", "/users/me").get("user") or {}
-        who = user.get("email") or user.get("username") or "?"
-        return AccountInfo(self.name, str(who), f"user id {user.get('id')}")
+    def answer(self, shape: type[S], method: str, path: str, **kw: Any) -> S:
+        """``http.json``, its answer checked against ``shape`` (UnexpectedAnswer if not)."""
+        body = self.http.json(method, path, **kw)
+        return parse(shape, body, provider=self.name, what=f"{method} {path}")
 
-    def pages(self, path: str, key: str, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
-        """Every item of a ``limit`` + ``offset`` listing (total in ``meta.total``)."""
+    def check(self) -> AccountInfo:
+        user = self.answer(UserAnswer, "GET", "/users/me").user
+        return AccountInfo(self.name, user.email, f"user id {user.id}")
+
+    def pages(
+        self, path: str, key: str, item: type[S], params: Mapping[str, Any] | None = None
+    ) -> Iterator[S]:
+        """Every ``item`` of a ``limit`` + ``offset`` listing (total in ``meta.total``)."""
         offset = 0
+        what = f"GET {path}"
         while True:
             query = {**(params or {}), "limit": PAGE, "offset": offset}
             body = self.http.json("GET", path, params=query)
-            items = body.get(key) or []
+            for field in (key, "meta"):
+                if field not in body:
+                    raise UnexpectedAnswer(what, f"{field}: Field required", provider=self.name)
+            items = parse(list[item], body[key], provider=self.name, what=what, at=key)  # type: ignore[valid-type]
+            total = parse(Meta, body["meta"], provider=self.name, what=what, at="meta").total
             yield from items
             offset += len(items)
-            total = int((body.get("meta") or {}).get("total") or 0)
             if not items or offset >= total:
                 return
 
     def discover(self) -> Discovery:
-        lists = [
-            ListInfo(str(x["id"]), str(x.get("name", ""))) for x in self.pages("/lists", "lists")
-        ]
+        lists = [ListInfo(str(x.id), x.name) for x in self.pages("/lists", "lists", ListItem)]
         tags = [
-            TagInfo(str(t["id"]), str(t.get("tag", "")))
-            for t in self.pages("/tags", "tags")
-            if t.get("tagType", "contact") == "contact"
+            TagInfo(str(t.id), t.tag)
+            for t in self.pages("/tags", "tags", TagItem)
+            if t.tagType == "contact"
         ]
         fields = [
-            MergeFieldInfo(
-                str(f.get("perstag") or f["id"]),
-                str(f.get("title", "")),
-                str(f.get("type", "")),
-                str(f.get("isrequired", "0")) == "1",
-            )
-            for f in self.pages("/fields", "fields")
+            MergeFieldInfo(f.perstag or str(f.id), f.title, f.type, str(f.isrequired) == "1")
+            for f in self.pages("/fields", "fields", FieldItem)
         ]
         return Discovery(lists, tags, fields)
 
@@ -184,7 +209,7 @@ class ActiveCampaign(Provider):
         filtering associations by tag id finds nothing, which would look like success)."""
 
         def exists(tag_id: str) -> str:
-            self.http.json("GET", f"/tags/{tag_id}")
+            self.answer(TagAnswer, "GET", f"/tags/{tag_id}")
             return tag_id
 
         return self.with_tag(name, exists)
@@ -193,19 +218,19 @@ class ActiveCampaign(Provider):
         """The id of contact tag ``name`` (case-insensitive), created when missing; cached."""
         if name in self._tag_ids:
             return self._tag_ids[name]
-        for tag in self.pages("/tags", "tags", {"search": name}):  # "contains" search
-            if str(tag.get("tag", "")).lower() == name.lower():
-                self._tag_ids[name] = str(tag["id"])
+        for tag in self.pages("/tags", "tags", TagItem, {"search": name}):  # "contains" search
+            if tag.tag.lower() == name.lower():
+                self._tag_ids[name] = str(tag.id)
                 return self._tag_ids[name]
         body = {"tag": {"tag": name, "tagType": "contact", "description": "Managed by Syncer"}}
-        created = self.http.json("POST", "/tags", json=body, expected=(200, 201))
-        self._tag_ids[name] = str(created["tag"]["id"])
+        created = self.answer(TagAnswer, "POST", "/tags", json=body, expected=(200, 201))
+        self._tag_ids[name] = str(created.tag.id)
         return self._tag_ids[name]
 
     def read_members(self, destination: Destination) -> Iterator[str]:
         tag_id = self.live_tag_id(destination.tag)
-        for contact in self.pages("/contacts", "contacts", {"tagid": tag_id}):
-            yield str(contact["email"]).lower()
+        for contact in self.pages("/contacts", "contacts", Contact, {"tagid": tag_id}):
+            yield contact.email.lower()
 
     # --- membership ----------------------------------------------------------------------
     def apply_batch(self, destination: Destination, changes: Sequence[Change]) -> list[Outcome]:
@@ -255,16 +280,20 @@ class ActiveCampaign(Provider):
         if fields:
             contact["fieldValues"] = [{"field": k, "value": v} for k, v in fields.items()]
         try:
-            synced = self.http.json(
-                "POST", "/contact/sync", json={"contact": contact}, expected=(200, 201)
+            synced = self.answer(
+                ContactAnswer,
+                "POST",
+                "/contact/sync",
+                json={"contact": contact},
+                expected=(200, 201),
             )
-            contact_id = str(synced["contact"]["id"])
+            contact_id = str(synced.contact.id)
             if change.kind == ChangeKind.UPDATE:
                 ref = change.provider_ref or make_ref(c=contact_id)
                 return Outcome(change, OutcomeStatus.APPLIED, provider_ref=ref)
             if member.consent:
-                lists = self.http.json("GET", f"/contacts/{contact_id}/contactLists")
-                known = {str(x.get("list")) for x in lists.get("contactLists") or []}
+                lists = self.answer(ContactLists, "GET", f"/contacts/{contact_id}/contactLists")
+                known = {str(x.list) for x in lists.contactLists}
                 if destination.list_id not in known:  # any existing status is left alone
                     self.list_status(destination.list_id, contact_id, 1)
             association = self.with_tag(destination.tag, lambda t: self.add_tag(contact_id, t))
@@ -277,13 +306,15 @@ class ActiveCampaign(Provider):
         """``POST /contactTags``; a 422 (already tagged) is answered from the existing ones."""
         body = {"contactTag": {"contact": contact_id, "tag": tag_id}}
         try:
-            tagged = self.http.json("POST", "/contactTags", json=body, expected=(200, 201))
+            tagged = self.answer(
+                ContactTagAnswer, "POST", "/contactTags", json=body, expected=(200, 201)
+            )
         except MemberRejected:
             existing = self.associations(contact_id, tag_id)
             if not existing:
                 raise
             return existing[0]
-        return str((tagged.get("contactTag") or {}).get("id") or "") or None
+        return str(tagged.contactTag.id)
 
     def list_status(self, list_id: str, contact_id: str, status: int) -> None:
         body = {"contactList": {"list": list_id, "contact": contact_id, "status": status}}
@@ -299,11 +330,12 @@ class ActiveCampaign(Provider):
         contact_id = ref.get("c")
         try:
             if not contact_id:
-                found = self.http.json("GET", "/contacts", params={"email": change.member.email})
-                contacts = found.get("contacts") or []
-                if not contacts:  # no such contact: nothing carries the tag
+                found = self.answer(
+                    Contacts, "GET", "/contacts", params={"email": change.member.email}
+                )
+                if not found.contacts:  # no such contact: nothing carries the tag
                     return Outcome(change, OutcomeStatus.APPLIED)
-                contact_id = str(contacts[0]["id"])
+                contact_id = str(found.contacts[0].id)
             exists = True
             deleted = bool(ref.get("ct")) and self._delete_association(ref["ct"])
             if not deleted:  # no stored association, or it was not there any more: look them up
@@ -323,12 +355,10 @@ class ActiveCampaign(Provider):
         (``GET /contacts/{id}/contactLists`` first): ``POST /contactLists`` would otherwise add
         a contact that was never on the list, as unsubscribed."""
         try:
-            body = self.http.json("GET", f"/contacts/{contact_id}/contactLists")
+            body = self.answer(ContactLists, "GET", f"/contacts/{contact_id}/contactLists")
         except NotFound:
             return  # the contact is gone: nothing to unsubscribe
-        statuses = {
-            str(x.get("list")): str(x.get("status")) for x in body.get("contactLists") or []
-        }
+        statuses = {str(x.list): str(x.status) for x in body.contactLists}
         if statuses.get(list_id) not in (None, "2"):
             self.list_status(list_id, contact_id, 2)
 
@@ -340,11 +370,10 @@ class ActiveCampaign(Provider):
     def associations(self, contact_id: str, tag_id: str) -> list[str] | None:
         """The contact's contactTag ids for ``tag_id``; None if the contact is gone."""
         try:
-            body = self.http.json("GET", f"/contacts/{contact_id}/contactTags")
+            body = self.answer(ContactTags, "GET", f"/contacts/{contact_id}/contactTags")
         except NotFound:
             return None
-        tags = body.get("contactTags") or []
-        return [str(a["id"]) for a in tags if str(a.get("tag")) == tag_id]
+        return [str(a.id) for a in body.contactTags if str(a.tag) == tag_id]
 
     # --- custom fields -------------------------------------------------------------------
     def field_values(self, member: Member) -> dict[str, str]:
@@ -353,10 +382,10 @@ class ActiveCampaign(Provider):
             return {}
         if self._fields is None:
             fields: dict[str, str] = {}
-            for f in self.pages("/fields", "fields"):
-                fields[str(f["id"])] = str(f["id"])
-                if f.get("perstag"):
-                    fields[str(f["perstag"]).lower()] = str(f["id"])
+            for f in self.pages("/fields", "fields", FieldItem):
+                fields[str(f.id)] = str(f.id)
+                if f.perstag:
+                    fields[f.perstag.lower()] = str(f.id)
             self._fields = fields
         out: dict[str, str] = {}
         for key, value in member.merge_fields.items():

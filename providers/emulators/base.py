@@ -18,7 +18,8 @@ Order of work in ``Emulator.dispatch`` for one request:
    route matches), whatever the answer turns out to be.
 5. ``authorize``: the provider's auth failure, if any.
 6. Faults, in this order: ``drop_next`` (the connection is closed without an answer, raised as
-   ``DropConnection``), ``rate_limit_next``, ``error_next``, ``rate_limit_every``.
+   ``DropConnection``), ``rate_limit_next``, ``error_next``, ``bad_body_next`` (200 with
+   ``bad_body``: an HTML page unless set to other text), ``rate_limit_every``.
 7. The handler runs holding ``self.lock`` (so handlers need no locking of their own); a path no
    route matches answers 404, a known path with another method 405, both in the provider's shape.
 """
@@ -40,6 +41,7 @@ from typing import Any, ClassVar, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 ADMIN_PREFIX = "/__emulator/"
+BAD_BODY = "<!DOCTYPE html><html><head><title>Sign in</title></head><body>Proxy</body></html>"
 UNMATCHED = "unmatched"
 
 Handler = Callable[[Any, "Request"], "Reply"]
@@ -114,6 +116,8 @@ class Faults:
     error_next: int = 0  # the next N calls answer ``error_status``
     error_status: int = 500
     drop_next: int = 0  # the next N calls: the connection is closed without an answer
+    bad_body_next: int = 0  # the next N calls answer 200 with ``bad_body``
+    bad_body: str = BAD_BODY  # "<" first: sent as text/html, else as application/json
     latency: float = 0.0  # seconds added to every call
     reject: dict[str, str] = field(default_factory=dict)  # lower-cased email -> rejection kind
 
@@ -129,6 +133,10 @@ class Faults:
                 self.reject = {str(k).lower(): str(v) for k, v in value.items()}
             elif key == "retry_after":
                 self.retry_after = None if value is None else _number(key, value)
+            elif key == "bad_body":
+                if not isinstance(value, str):
+                    raise ValueError(f"fault 'bad_body' must be a string, got {value!r}")
+                self.bad_body = value
             elif key in ("latency",):
                 self.latency = _number(key, value)
             else:
@@ -320,6 +328,10 @@ class Emulator(ABC):
         if f.error_next > 0:
             f.error_next -= 1
             return self.error_reply(f.error_status, "Injected server error")
+        if f.bad_body_next > 0:
+            f.bad_body_next -= 1
+            html = f.bad_body.lstrip().startswith("<")
+            return Reply(200, f.bad_body, content_type="text/html" if html else "application/json")
         if f.rate_limit_every > 0 and seq % f.rate_limit_every == 0:
             return self._with_retry_after(self.rate_limit_reply())
         return None

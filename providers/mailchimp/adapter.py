@@ -80,13 +80,24 @@ from providers.base import (
     Provider,
     TagInfo,
 )
-from providers.errors import BadConfiguration, MemberRejected, NotFound
+from providers.errors import BadConfiguration, MemberRejected, NotFound, UnexpectedAnswer
 from providers.http import RateLimiter, RetryPolicy, call_with_retries, shared_limiter
 from providers.mailchimp.answers import (
     ABSENT,
     ALREADY,
     APPLIED,
     SEGMENT_GONE,
+    Audience,
+    AudienceItem,
+    BatchAnswer,
+    Health,
+    MemberRef,
+    MemberTags,
+    MergeFieldItem,
+    Root,
+    Segment,
+    SegmentAnswer,
+    SegmentCount,
     Verdict,
     emails_in,
     member_errors,
@@ -103,8 +114,10 @@ from providers.mailchimp.client import (
     result,
     translate,
 )
+from providers.shapes import Shape, parse
 
 T = TypeVar("T")
+S = TypeVar("S", bound=Shape)
 PAGE = 1000  # documented maximum ``count``
 BATCH = 500  # members per batch subscribe / per members_to_add / per members_to_remove
 TRUE = "true"  # query flags: the SDK would send Python's "True"
@@ -147,7 +160,7 @@ class Mailchimp(Provider):
             f"mailchimp:{account}", replace(self.limits, max_concurrency=CONNECTIONS)
         )
         self._lock = threading.RLock()
-        self._audiences: dict[str, dict[str, Any]] = {}
+        self._audiences: dict[str, Audience] = {}
         self._tags: dict[tuple[str, str], str] = {}
 
     @classmethod
@@ -171,10 +184,11 @@ class Mailchimp(Provider):
             )
         return cls(key, base_url=base_url, session=session, sleep=sleep)
 
-    def _call(self, fn: Callable[[], Any]) -> dict[str, Any]:
-        """One SDK call: limited, counted, retried, errors translated and masked."""
+    def _call(self, what: str, fn: Callable[[], Any]) -> dict[str, Any]:
+        """One SDK call, ``what`` naming it (method and path): limited, counted, retried, errors
+        translated and masked; a success body that is not a JSON object is UnexpectedAnswer."""
         return call_with_retries(
-            lambda: result(fn()),
+            lambda: result(fn(), what),
             provider=self.name,
             translate=translate,
             limiter=self._limiter,
@@ -184,11 +198,20 @@ class Mailchimp(Provider):
             secrets=self._secrets,
         )
 
-    def _pages(self, fetch: Callable[[int], dict[str, Any]], key: str) -> Iterator[dict[str, Any]]:
+    def _answer(self, shape: type[S], what: str, fn: Callable[[], Any]) -> S:
+        """``_call``, its answer checked against ``shape`` (UnexpectedAnswer naming the field)."""
+        return parse(shape, self._call(what, fn), provider=self.name, what=what)
+
+    def _pages(
+        self, what: str, fetch: Callable[[int], Any], key: str, item: type[S]
+    ) -> Iterator[S]:
+        """Every ``item`` of a ``count`` + ``offset`` listing whose answer lists them in ``key``."""
         offset = 0
         while True:
-            answer = self._call(lambda at=offset: fetch(at))  # type: ignore[misc]
-            items = answer.get(key) or []
+            answer = self._call(what, lambda at=offset: fetch(at))  # type: ignore[misc]
+            if key not in answer:
+                raise UnexpectedAnswer(what, f"{key}: Field required", provider=self.name)
+            items = parse(list[item], answer[key], provider=self.name, what=what, at=key)  # type: ignore[valid-type]
             yield from items
             offset += len(items)
             total = answer.get("total_items")
@@ -198,62 +221,62 @@ class Mailchimp(Provider):
     # --- account -------------------------------------------------------------------------
     def check(self) -> AccountInfo:
         try:
-            root = self._call(lambda: self.root.get_root(fields=["account_id", "account_name"]))
+            root = self._answer(
+                Root, "GET /", lambda: self.root.get_root(fields=["account_id", "account_name"])
+            )
         except NotFound:  # an API without the account root still answers the health check
-            health = self._call(lambda: self.ping.get())
-            return AccountInfo(self.name, self.host, str(health.get("health_status") or ""))
-        who = str(root.get("account_name") or root.get("account_id") or "?")
-        return AccountInfo(self.name, who, f"account id {root.get('account_id')} at {self.host}")
+            health = self._answer(Health, "GET /ping", lambda: self.ping.get())
+            return AccountInfo(self.name, self.host, health.health_status)
+        who = root.account_name or str(root.account_id)
+        return AccountInfo(self.name, who, f"account id {root.account_id} at {self.host}")
 
     def discover(self) -> Discovery:
         lists = [
-            ListInfo(
-                str(a["id"]), str(a.get("name") or ""), (a.get("stats") or {}).get("member_count")
-            )
+            ListInfo(str(a.id), a.name, a.stats.member_count if a.stats else None)
             for a in self._pages(
-                lambda o: self.lists.get_all_lists(count=self.page_size, offset=o), "lists"
+                "GET /lists",
+                lambda o: self.lists.get_all_lists(count=self.page_size, offset=o),
+                "lists",
+                AudienceItem,
             )
         ]
         tags: list[TagInfo] = []
         fields: list[MergeFieldInfo] = []
         for audience in lists:
             for seg in self._static_segments(audience.id):
-                tags.append(
-                    TagInfo(str(seg["id"]), str(seg.get("name") or ""), audience.id,
-                            seg.get("member_count"))
-                )  # fmt: skip
+                tags.append(TagInfo(str(seg.id), seg.name, audience.id, seg.member_count))
             fields.extend(self._merge_fields(audience.id))
         return Discovery(lists, tags, fields)
 
     def _merge_fields(self, list_id: str) -> Iterator[MergeFieldInfo]:
         pages = self._pages(
+            f"GET /lists/{list_id}/merge-fields",
             lambda o: self.lists.get_list_merge_fields(list_id, count=self.page_size, offset=o),
             "merge_fields",
+            MergeFieldItem,
         )
         for f in pages:
-            yield MergeFieldInfo(
-                str(f.get("tag")),
-                str(f.get("name") or ""),
-                str(f.get("type") or ""),
-                bool(f.get("required")),
-                list_id,
-            )
+            yield MergeFieldInfo(f.tag, f.name, f.type, f.required, list_id)
 
-    def _static_segments(self, list_id: str) -> Iterator[dict[str, Any]]:
+    def _static_segments(self, list_id: str) -> Iterator[Segment]:
         return self._pages(
+            f"GET /lists/{list_id}/segments",
             lambda o: self.lists.list_segments(
                 list_id, type="static", count=self.page_size, offset=o
             ),
             "segments",
+            Segment,
         )
 
-    def _audience(self, list_id: str) -> dict[str, Any]:
+    def _audience(self, list_id: str) -> Audience:
         """The audience (read once): its ``double_optin``; NotFound naming it when it is gone."""
         with self._lock:
             if list_id not in self._audiences:
                 try:
-                    self._audiences[list_id] = self._call(
-                        lambda: self.lists.get_list(list_id, fields=["id", "name", "double_optin"])
+                    self._audiences[list_id] = self._answer(
+                        Audience,
+                        f"GET /lists/{list_id}",
+                        lambda: self.lists.get_list(list_id, fields=["id", "name", "double_optin"]),
                     )
                 except NotFound as err:
                     raise NotFound(
@@ -273,19 +296,21 @@ class Mailchimp(Provider):
             wanted = destination.tag.strip().casefold()
             found = next(
                 (
-                    str(s["id"])
+                    str(s.id)
                     for s in self._static_segments(destination.list_id)
-                    if str(s.get("name") or "").strip().casefold() == wanted
+                    if s.name.strip().casefold() == wanted
                 ),
                 None,
             )
             if found is None:
-                created = self._call(
+                created = self._answer(
+                    Segment,
+                    f"POST /lists/{destination.list_id}/segments",
                     lambda: self.lists.create_segment(
                         destination.list_id, {"name": destination.tag, "static_segment": []}
-                    )
+                    ),
                 )
-                found = str(created["id"])
+                found = str(created.id)
             self._tags[key] = found
             return found
 
@@ -339,17 +364,23 @@ class Mailchimp(Provider):
             outcomes.append(Outcome(change, v.status, v.reason, v.retryable))
         return outcomes
 
-    def _segment(self, list_id: str, seg: str, body: dict[str, list[str]]) -> dict[str, Any]:
-        return self._call(lambda: self.lists.batch_segment_members(body, list_id, seg))
+    def _segment(self, list_id: str, seg: str, body: dict[str, list[str]]) -> SegmentAnswer:
+        return self._answer(
+            SegmentAnswer,
+            f"POST /lists/{list_id}/segments/{seg}",
+            lambda: self.lists.batch_segment_members(body, list_id, seg),
+        )
 
     def _add(self, list_id: str, seg: str, members: dict[str, Member]) -> dict[str, Verdict]:
-        double = bool(self._audience(list_id).get("double_optin"))
+        double = self._audience(list_id).double_optin
         body = {
             "members": [self._new_member(m, double) for m in members.values()],
             "update_existing": False,
         }
-        answer = self._call(
-            lambda: self.lists.batch_list_members(list_id, body, skip_merge_validation=TRUE)
+        answer = self._answer(
+            BatchAnswer,
+            f"POST /lists/{list_id}",
+            lambda: self.lists.batch_list_members(list_id, body, skip_merge_validation=TRUE),
         )
         verdicts: dict[str, Verdict] = {}
         for email, (code, reason) in member_errors(answer).items():
@@ -359,7 +390,7 @@ class Mailchimp(Provider):
         if not to_tag:
             return verdicts
         tagged = self._segment(list_id, seg, {"members_to_add": [members[e].email for e in to_tag]})
-        added = emails_in(tagged.get("members_added"))
+        added = emails_in(tagged.members_added)
         refused = segment_errors(tagged)
         unanswered: list[str] = []
         for email in to_tag:
@@ -379,8 +410,12 @@ class Mailchimp(Provider):
         paged read of the tag's members when that takes fewer calls."""
         if len(emails) <= 2:
             return {e: self._verify_tag(list_id, seg, e) for e in emails}
-        info = self._call(lambda: self.lists.get_segment(list_id, seg, fields=["member_count"]))
-        pages = -(-int(info.get("member_count") or 0) // self.page_size)
+        info = self._answer(
+            SegmentCount,
+            f"GET /lists/{list_id}/segments/{seg}",
+            lambda: self.lists.get_segment(list_id, seg, fields=["member_count"]),
+        )
+        pages = -(-info.member_count // self.page_size)
         if pages >= len(emails):
             return {e: self._verify_tag(list_id, seg, e) for e in emails}
         wanted = set(emails)
@@ -402,14 +437,16 @@ class Mailchimp(Provider):
     def _verify_tag(self, list_id: str, seg: str, email: str) -> Verdict:
         """Ask Mailchimp whether ``email`` carries the tag (the segment call did not say)."""
         try:
-            member = self._call(
+            member = self._answer(
+                MemberTags,
+                f"GET /lists/{list_id}/members/{subscriber_hash(email)}",
                 lambda: self.lists.get_list_member(
                     list_id, subscriber_hash(email), fields=["email_address", "status", "tags"]
-                )
+                ),
             )
         except NotFound:
             return rejected("not in the audience after the add", retryable=True)
-        if any(str(t.get("id")) == seg for t in member.get("tags") or []):
+        if any(str(t.id) == seg for t in member.tags):
             return APPLIED
         return rejected("Mailchimp did not confirm the tag", retryable=True)
 
@@ -417,9 +454,10 @@ class Mailchimp(Provider):
         body = {"merge_fields": merge_fields(member, clear=True)}
         try:
             self._call(
+                f"PATCH /lists/{list_id}/members/{subscriber_hash(member.email)}",
                 lambda: self.lists.update_list_member(
                     list_id, subscriber_hash(member.email), body, skip_merge_validation=TRUE
-                )
+                ),
             )
         except NotFound:
             return rejected("not in the audience (archived or deleted in Mailchimp)")
@@ -433,7 +471,7 @@ class Mailchimp(Provider):
         self, list_id: str, seg: str, emails: list[str], on_leave: OnLeave
     ) -> dict[str, Verdict]:
         answer = self._segment(list_id, seg, {"members_to_remove": emails})
-        removed = emails_in(answer.get("members_removed"))
+        removed = emails_in(answer.members_removed)
         refused = segment_errors(answer)
         verdicts: dict[str, Verdict] = {}
         for email in emails:
@@ -462,7 +500,11 @@ class Mailchimp(Provider):
             "members": [{"email_address": e, "status": "unsubscribed"} for e in emails],
             "update_existing": True,
         }
-        answer = self._call(lambda: self.lists.batch_list_members(list_id, body))
+        answer = self._answer(
+            BatchAnswer,
+            f"POST /lists/{list_id}",
+            lambda: self.lists.batch_list_members(list_id, body),
+        )
         return {
             email: rejected(f"untagged, but not unsubscribed: {reason}")
             for email, (_code, reason) in member_errors(answer).items()
@@ -474,9 +516,10 @@ class Mailchimp(Provider):
         nothing to unsubscribe)."""
         try:
             self._call(
+                f"PATCH /lists/{list_id}/members/{subscriber_hash(email)}",
                 lambda: self.lists.update_list_member(
                     list_id, subscriber_hash(email), {"status": "unsubscribed"}
-                )
+                ),
             )
         except NotFound:
             return APPLIED
@@ -488,7 +531,10 @@ class Mailchimp(Provider):
 
     def _archive(self, list_id: str, email: str) -> Verdict:
         try:
-            self._call(lambda: self.lists.delete_list_member(list_id, subscriber_hash(email)))
+            self._call(
+                f"DELETE /lists/{list_id}/members/{subscriber_hash(email)}",
+                lambda: self.lists.delete_list_member(list_id, subscriber_hash(email)),
+            )
         except NotFound:
             return APPLIED  # already archived or never there
         except (MemberRejected, BadConfiguration) as err:
@@ -506,6 +552,7 @@ class Mailchimp(Provider):
 
     def _segment_emails(self, list_id: str, seg: str) -> Iterator[str]:
         pages = self._pages(
+            f"GET /lists/{list_id}/segments/{seg}/members",
             lambda o: self.lists.get_segment_members_list(
                 list_id,
                 seg,
@@ -517,6 +564,7 @@ class Mailchimp(Provider):
                 include_unsubscribed=TRUE,
             ),
             "members",
+            MemberRef,
         )
         for member in pages:
-            yield str(member.get("email_address") or "").strip().lower()
+            yield member.email_address.strip().lower()

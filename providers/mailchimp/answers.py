@@ -4,17 +4,21 @@ Batch subscribe answers ``new_members``, ``updated_members`` and ``errors[{email
 error_code, error, field, field_message}]``; the static-segment endpoint answers
 ``members_added``, ``members_removed`` and ``errors[{email_addresses, error}]``. Addresses are
 compared lower-cased (Mailchimp's member id is the MD5 of the lower-cased address).
+
+The models below are the shapes the adapter relies on (``providers.shapes``): every per-member
+result list is required, and every member result must carry its address, so an answer missing
+them is an ``UnexpectedAnswer`` before anything is settled from it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from providers.base import Member, OutcomeStatus
+from providers.shapes import Email, Id, Shape
 
 # Segment errors that say the wanted state already holds (Mailchimp's wording is not specified).
 ALREADY = re.compile(r"\balready\b", re.IGNORECASE)
@@ -53,26 +57,108 @@ def rejected(reason: str, *, retryable: bool = False) -> Verdict:
     return Verdict(OutcomeStatus.REJECTED, reason, retryable)
 
 
-def emails_in(items: Any, key: str = "email_address") -> set[str]:
-    return {str(m.get(key) or "").lower() for m in items or [] if isinstance(m, dict)}
+class Root(Shape):
+    account_id: Id
+    account_name: str = ""
 
 
-def member_errors(answer: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+class Health(Shape):
+    health_status: str
+
+
+class Audience(Shape):
+    id: Id
+    double_optin: bool = False
+
+
+class ListStats(Shape):
+    member_count: int | None = None
+
+
+class AudienceItem(Shape):
+    id: Id
+    name: str = ""
+    stats: ListStats | None = None
+
+
+class MergeFieldItem(Shape):
+    tag: str
+    name: str = ""
+    type: str = ""
+    required: bool = False
+
+
+class Segment(Shape):
+    id: Id
+    name: str = ""
+    member_count: int | None = None
+
+
+class SegmentCount(Shape):
+    member_count: int
+
+
+class MemberRef(Shape):
+    email_address: Email
+
+
+class TagRef(Shape):
+    id: Id
+
+
+class MemberTags(Shape):
+    email_address: Email
+    tags: list[TagRef]
+
+
+class MemberError(Shape):
+    email_address: Email
+    error_code: str | None = None
+    error: str | None = None
+    field: str | None = None
+    field_message: str | None = None
+
+
+class BatchAnswer(Shape):
+    """Batch subscribe (``POST /lists/{id}``)."""
+
+    new_members: list[MemberRef]
+    updated_members: list[MemberRef]
+    errors: list[MemberError]
+
+
+class SegmentError(Shape):
+    email_addresses: list[Email]
+    error: str | None = None
+
+
+class SegmentAnswer(Shape):
+    """Static segment members (``POST /lists/{id}/segments/{seg}``)."""
+
+    members_added: list[MemberRef]
+    members_removed: list[MemberRef]
+    errors: list[SegmentError]
+
+
+def emails_in(items: Iterable[MemberRef]) -> set[str]:
+    return {m.email_address.lower() for m in items}
+
+
+def member_errors(answer: BatchAnswer) -> dict[str, tuple[str, str]]:
     """Batch subscribe ``errors``: address -> (error_code, one-line reason)."""
     found: dict[str, tuple[str, str]] = {}
-    for err in answer.get("errors") or []:
-        email = str(err.get("email_address") or "").lower()
-        reason = str(err.get("error") or "refused")
-        if err.get("field"):
-            reason += f" ({err['field']}: {err.get('field_message') or ''})".replace(": )", ")")
-        found[email] = (str(err.get("error_code") or ""), reason)
+    for err in answer.errors:
+        reason = err.error or "refused"
+        if err.field:
+            reason += f" ({err.field}: {err.field_message or ''})".replace(": )", ")")
+        found[err.email_address.lower()] = (err.error_code or "", reason)
     return found
 
 
-def segment_errors(answer: Mapping[str, Any]) -> dict[str, str]:
+def segment_errors(answer: SegmentAnswer) -> dict[str, str]:
     """Segment ``errors[{email_addresses, error}]``: address -> reason."""
     return {
-        str(email).lower(): str(err.get("error") or "refused")
-        for err in answer.get("errors") or []
-        for email in err.get("email_addresses") or []
+        email.lower(): err.error or "refused"
+        for err in answer.errors
+        for email in err.email_addresses
     }

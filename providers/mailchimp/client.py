@@ -9,7 +9,9 @@ The SDK (``mailchimp_marketing``) builds every URL, query and body; two things a
 * Answers. ``call_api`` returns the decoded JSON for a JSON answer, raises ``ApiClientError(text,
   status_code)`` for an error with a body, but returns the raw ``requests.Response`` when the body
   is empty or has no content type, *even for an error*; and ``application/problem+json`` bodies
-  arrive as text. ``result`` turns every answer into a dict or an ``ApiClientError``.
+  arrive as text. ``result`` turns every answer into a dict, an ``ApiClientError``, or an
+  ``UnexpectedAnswer`` naming the call when a success body is not a JSON object (an HTML page,
+  JSON that does not parse, an array).
 
 ``translate`` maps ``ApiClientError`` (and the connection errors it wraps, status None) to the
 error tree; a retryable answer with ``Retry-After`` is translated in ``PooledApiClient.request``
@@ -39,6 +41,7 @@ from providers.errors import (
     TransientError,
 )
 from providers.http import request_error, retry_after_seconds
+from providers.shapes import decode, object_of
 
 PROVIDER = "mailchimp"
 CONNECTIONS = 10  # documented: at most 10 simultaneous connections per user
@@ -113,18 +116,16 @@ def pooled_session(session: requests.Session | None = None) -> requests.Session:
     return session
 
 
-def result(answer: Any) -> dict[str, Any]:
-    """The SDK's answer as a dict; an error the SDK let through raises ``ApiClientError``."""
+def result(answer: Any, what: str = "request") -> dict[str, Any]:
+    """The SDK's answer to call ``what`` as a dict (``{}`` for an empty body); an error the SDK
+    let through raises ``ApiClientError``, a body that is not a JSON object ``UnexpectedAnswer``."""
     if isinstance(answer, requests.Response):
         if not answer.ok:
             raise ApiClientError(text=answer.text, status_code=answer.status_code)
-        answer = answer.text
+        return decode(answer.text, provider=PROVIDER, what=what, status=answer.status_code)
     if isinstance(answer, str):
-        try:
-            answer = json.loads(answer) if answer.strip() else {}
-        except ValueError:
-            return {}
-    return answer if isinstance(answer, dict) else {}
+        return decode(answer, provider=PROVIDER, what=what)
+    return object_of(answer, provider=PROVIDER, what=what)
 
 
 def problem(text: Any) -> dict[str, Any]:

@@ -29,9 +29,22 @@ from providers.base import (
 )
 from providers.errors import BadConfiguration, MemberRejected, NotFound
 from providers.http import HttpClient
+from providers.sendlane.answers import (
+    Contact,
+    Created,
+    FieldItem,
+    Found,
+    ListsPage,
+    Named,
+    Page,
+    Ref,
+    TagItem,
+)
 from providers.sendlane.errors import PROVIDER, ValidationFailed, classify
+from providers.shapes import Shape, parse
 
 T = TypeVar("T")
+S = TypeVar("S", bound=Shape)
 BASE_URL = "https://api.sendlane.com/v2"
 # A 422 keyed ``tag_ids.N`` (or ``contacts.N.tag_ids.M``): the tag id no longer exists.
 _TAG_KEY = re.compile(r"^(contacts\.\d+\.)?tag_ids(\.\d+)?$")
@@ -113,31 +126,39 @@ class Sendlane(Provider):
         return cls(http, batch_size=int(size))
 
     # --- account -------------------------------------------------------------------------
+    def answer(self, shape: type[S], method: str, path: str, **kw: Any) -> S:
+        """``http.json``, its answer checked against ``shape`` (UnexpectedAnswer if not)."""
+        body = self.http.json(method, path, **kw)
+        return parse(shape, body, provider=self.name, what=f"{method} {path}")
+
     def pages(self, path: str) -> Iterator[dict[str, Any]]:
         """Every item of a ``limit`` + ``page`` listing; stops when ``links.next`` is null."""
         page = 1
         while True:
-            body = self.http.json("GET", path, params={"limit": PAGE, "page": page})
-            items = body.get("data") or []
-            yield from items
-            if not items or not (body.get("links") or {}).get("next"):
+            body = self.answer(Page, "GET", path, params={"limit": PAGE, "page": page})
+            yield from body.data
+            if not body.data or not body.links.next:
                 return
             page += 1
 
+    def items(self, path: str, item: type[S]) -> Iterator[S]:
+        """``pages``, each item checked against ``item``."""
+        for raw in self.pages(path):
+            yield parse(item, raw, provider=self.name, what=f"GET {path}", at="data")
+
     def check(self) -> AccountInfo:
-        body = self.http.json("GET", "/lists", params={"limit": 1, "page": 1})
-        total = (body.get("meta") or {}).get("total", len(body.get("data") or []))
+        body = self.answer(ListsPage, "GET", "/lists", params={"limit": 1, "page": 1})
+        total = body.meta.total if body.meta and body.meta.total is not None else len(body.data)
         return AccountInfo(self.name, self.http.base_url, f"API token accepted; {total} lists")
 
     def discover(self) -> Discovery:
-        lists = [ListInfo(str(x["id"]), str(x.get("name", ""))) for x in self.pages("/lists")]
+        lists = [ListInfo(str(x.id), x.name) for x in self.items("/lists", Named)]
         tags = [
-            TagInfo(str(t["id"]), str(t.get("name", "")), member_count=t.get("audience_count"))
-            for t in self.pages("/tags")
+            TagInfo(str(t.id), t.name, member_count=t.audience_count)
+            for t in self.items("/tags", TagItem)
         ]
         fields = [
-            MergeFieldInfo(str(f.get("name", "")), str(f.get("name", "")), str(f.get("type", "")))
-            for f in self.pages("/custom-fields")
+            MergeFieldInfo(f.name, f.name, f.type) for f in self.items("/custom-fields", FieldItem)
         ]
         return Discovery(lists, tags, fields)
 
@@ -148,12 +169,14 @@ class Sendlane(Provider):
         """The id of tag ``name`` (case-insensitive), created when missing."""
         if name in self._tag_ids:
             return self._tag_ids[name]
-        for tag in self.pages("/tags"):
-            if str(tag.get("name", "")).lower() == name.lower():
-                self._tag_ids[name] = str(tag["id"])
+        for tag in self.items("/tags", Named):
+            if tag.name.lower() == name.lower():
+                self._tag_ids[name] = str(tag.id)
                 return self._tag_ids[name]
         created = self.http.json("POST", "/tags", json={"name": name}, expected=(200, 201))
-        self._tag_ids[name] = str((created.get("data") or created)["id"])
+        body = created if "data" in created else {"data": created}  # the tag, wrapped or bare
+        what = "POST /tags"
+        self._tag_ids[name] = str(parse(Created, body, provider=self.name, what=what).data.id)
         return self._tag_ids[name]
 
     def with_tag(self, name: str, call: Callable[[str], T], gone: type[NotFound] = NotFound) -> T:
@@ -179,12 +202,12 @@ class Sendlane(Provider):
         return None
 
     def read_members(self, destination: Destination) -> Iterator[str]:
-        def start(tag_id: str) -> Iterator[dict[str, Any]]:
-            contacts = self.pages(f"/tags/{tag_id}/contacts")
+        def start(tag_id: str) -> Iterator[Contact]:
+            contacts = self.items(f"/tags/{tag_id}/contacts", Contact)
             return chain(list(islice(contacts, 1)), contacts)  # the first page is read here
 
         for contact in self.with_tag(destination.tag, start):
-            yield str(contact["email"]).lower()
+            yield contact.email.lower()
 
     # --- membership ----------------------------------------------------------------------
     def apply_batch(self, destination: Destination, changes: Sequence[Change]) -> list[Outcome]:
@@ -325,12 +348,11 @@ class Sendlane(Provider):
         """The contact id of ``email`` (``GET /contacts/search``), None if there is none."""
         query = {"email": email}  # the spec puts it in a GET body; sent as a query too
         try:
-            body = self.http.json("GET", "/contacts/search", params=query, json=query)
+            body = self.answer(Found, "GET", "/contacts/search", params=query, json=query)
         except NotFound:
             return None
-        data = body.get("data")
-        found = data[0] if isinstance(data, list) and data else data
-        return str(found["id"]) if isinstance(found, dict) and found.get("id") else None
+        found = body.data[0] if isinstance(body.data, list) and body.data else body.data
+        return str(found.id) if isinstance(found, Ref) else None
 
     # --- cached reads --------------------------------------------------------------------
     def _cached(
@@ -350,12 +372,10 @@ class Sendlane(Provider):
     def _read_unsubscribed(self, list_id: str) -> dict[str, str]:
         """Email -> contact id of the list's unsubscribed (``ACCOUNT``: the account-wide ones)."""
         path = "/contacts/unsubscribed" if list_id == ACCOUNT else f"/lists/{list_id}/unsubscribed"
-        return {str(c["email"]).lower(): str(c["id"]) for c in self.pages(path)}
+        return {c.email.lower(): str(c.id) for c in self.items(path, Contact)}
 
     def _read_carriers(self, tag_id: str) -> dict[str, str]:
-        return {
-            str(c["email"]).lower(): str(c["id"]) for c in self.pages(f"/tags/{tag_id}/contacts")
-        }
+        return {c.email.lower(): str(c.id) for c in self.items(f"/tags/{tag_id}/contacts", Contact)}
 
     def field_values(self, member: Member) -> dict[str, str]:
         """``merge_fields`` keyed by custom field id (keys may be ids or field names)."""
@@ -363,8 +383,8 @@ class Sendlane(Provider):
             return {}
         if self._fields is None:
             fields: dict[str, str] = {}
-            for f in self.pages("/custom-fields"):
-                fields[str(f["id"])] = fields[str(f.get("name", "")).lower()] = str(f["id"])
+            for f in self.items("/custom-fields", Named):
+                fields[str(f.id)] = fields[f.name.lower()] = str(f.id)
             self._fields = fields
         out: dict[str, str] = {}
         for key, value in member.merge_fields.items():

@@ -108,7 +108,8 @@ def sync_cmd(
                 if not as_json and result.error:
                     paint = "cyan" if result.outcome == "skipped" else "red"
                     where = escape(f"{seg.name} → {dest.key}:")
-                    err_console.print(f"[{paint}]{where}[/{paint}] {escape(result.error)}")
+                    line = f"[{paint}]{where}[/{paint}] {escape(result.error)}"
+                    err_console.print(line, soft_wrap=True)  # one line, whatever its length
         if signals:
             left = len(pairs) - len(results)
             err_console.print(

@@ -174,6 +174,21 @@ def test_drop_next_closes_the_connection_without_an_answer(server: EmulatorServe
     assert emu.calls["get_item"] == 2
 
 
+def test_bad_body_next_answers_200_with_a_body_that_is_not_the_api(server: EmulatorServer) -> None:
+    emu = toy(server)
+    emu.items["a"] = "x"
+    url = server.url + "/__emulator/faults"
+    assert requests.post(url, json={"bad_body_next": 1}, timeout=5).status_code == 200
+    r = requests.get(server.url + "/items/a", headers=KEY, timeout=5)
+    assert (r.status_code, r.headers["Content-Type"]) == (200, "text/html")
+    assert r.text.startswith("<!DOCTYPE html>")
+    assert requests.post(url, json={"bad_body_next": 1, "bad_body": "[]"}, timeout=5).ok
+    r = requests.get(server.url + "/items/a", headers=KEY, timeout=5)
+    assert (r.text, r.headers["Content-Type"]) == ("[]", "application/json")
+    assert requests.get(server.url + "/items/a", headers=KEY, timeout=5).json() != []
+    assert requests.post(url, json={"bad_body": 3}, timeout=5).status_code == 400
+
+
 def test_latency_is_applied_to_every_call() -> None:
     slept: list[float] = []
     emu = ToyEmulator()

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from providers.activecampaign import ActiveCampaign, classify
+from providers.activecampaign.answers import Contact
 from providers.base import Change, ChangeKind, Destination, Member, OnLeave, OutcomeStatus
 from providers.emulators.activecampaign import ActiveCampaignEmulator
 from providers.emulators.base import EmulatorServer
@@ -79,7 +80,7 @@ def test_removes_untag_and_leave_the_contact_in_place(emu):
     # association lookup + delete per member, and the tag checked once for the batch
     assert emulator.total_calls == 12 * 2 + 1
     assert len(list(ac.read_members(DEST))) == 18
-    contacts = {c["email"] for c in ac.pages("/contacts", "contacts")}
+    contacts = {c.email for c in ac.pages("/contacts", "contacts", Contact)}
     assert {m.email for m in members(30)} <= contacts  # every contact is still there
 
 

@@ -19,6 +19,7 @@ from providers.errors import (
     ProviderError,
     RateLimited,
     TransientError,
+    UnexpectedAnswer,
 )
 from providers.http import (
     HttpClient,
@@ -245,11 +246,40 @@ def test_mask_leaves_short_or_empty_secrets_alone() -> None:
     assert mask("a key abcd and ab", ["abcd", "ab", ""]) == "a key *** and ab"
 
 
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("<html>login</html>", "an HTML page, not JSON ('<html>login</html>')"),
+        ('{"data": [', "not JSON ('{\"data\": [')"),
+        ("[]", "a JSON array, not an object"),
+        ('"ok"', "a JSON string, not an object"),
+        ("null", "JSON null, not an object"),
+    ],
+)
 @responses.activate
-def test_non_json_answer_is_a_clear_error() -> None:
-    responses.get(f"{BASE}/x", body="<html>login</html>")
-    with pytest.raises(BadConfiguration, match="not JSON"):
+def test_an_answer_that_is_not_a_json_object_is_unexpected_not_configuration(
+    body: str, problem: str
+) -> None:
+    responses.get(f"{BASE}/x", body=body)
+    with pytest.raises(UnexpectedAnswer) as info:
         client(Sleeps()).json("GET", "/x")
+    assert str(info.value).startswith(f"demo: GET /x: unexpected answer: {problem}")
+    assert not isinstance(info.value, BadConfiguration) and not info.value.retryable
+    assert len(responses.calls) == 1  # not retried
+
+
+@responses.activate
+def test_secrets_echoed_in_an_unexpected_answer_are_masked() -> None:
+    responses.get(f"{BASE}/x", body="<html>token sk-verysecret</html>")
+    with pytest.raises(UnexpectedAnswer) as info:
+        client(Sleeps(), secrets=["sk-verysecret"]).json("GET", "/x")
+    assert "sk-verysecret" not in str(info.value) and "***" in str(info.value)
+
+
+@responses.activate
+def test_an_empty_body_is_an_empty_object() -> None:
+    responses.get(f"{BASE}/x", body="", status=204)
+    assert client(Sleeps()).json("GET", "/x") == {}
 
 
 def test_limiter_spaces_request_starts_evenly() -> None:

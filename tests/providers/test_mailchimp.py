@@ -65,6 +65,16 @@ def add_problem(
     )
 
 
+def batch_answer(parts: dict[str, Any]) -> dict[str, Any]:
+    """A batch subscribe answer: every per-member list Mailchimp documents, with ``parts``."""
+    return {"new_members": [], "updated_members": [], "errors": [], **parts}
+
+
+def segment_answer(parts: dict[str, Any]) -> dict[str, Any]:
+    """A static segment members answer: every per-member list, with ``parts``."""
+    return {"members_added": [], "members_removed": [], "errors": [], **parts}
+
+
 def member(email: str, *, consent: bool = True, first: str | None = "Ann") -> Member:
     return Member(
         email=email,
@@ -219,13 +229,16 @@ def test_a_tag_deleted_in_mailchimp_is_recreated_and_the_batch_retried_once(
     ready: responses.RequestsMock, mc: Mailchimp
 ) -> None:
     mc.ensure_tag(DEST)  # cached by an earlier run of this process
-    ready.post(f"{HOST}/lists/{LIST}", json={"new_members": [{"email_address": "a@x.io"}]})
+    ready.post(
+        f"{HOST}/lists/{LIST}", json=batch_answer({"new_members": [{"email_address": "a@x.io"}]})
+    )
     add_problem(ready, "POST", f"{HOST}/lists/{LIST}/segments/{SEG}", 400, "Invalid Resource", GONE)
     ready.get(f"{HOST}/lists/{LIST}/segments", json={"segments": [], "total_items": 0})
     ready.post(f"{HOST}/lists/{LIST}/segments", json={"id": 4343, "name": "vip"})
-    ready.post(f"{HOST}/lists/{LIST}", json={"errors": [], "error_count": 0})
+    ready.post(f"{HOST}/lists/{LIST}", json=batch_answer({"errors": [], "error_count": 0}))
     ready.post(
-        f"{HOST}/lists/{LIST}/segments/4343", json={"members_added": [{"email_address": "a@x.io"}]}
+        f"{HOST}/lists/{LIST}/segments/4343",
+        json=segment_answer({"members_added": [{"email_address": "a@x.io"}]}),
     )
     (out,) = mc.apply_batch(DEST, [change(ChangeKind.ADD, "a@x.io")])
     assert out.status is OutcomeStatus.APPLIED
@@ -267,6 +280,7 @@ def test_add_creates_new_members_and_tags_existing_ones_without_touching_status(
     ready.post(
         f"{HOST}/lists/{LIST}",
         json={
+            "updated_members": [],
             "new_members": [{"email_address": "new@x.io"}, {"email_address": "quiet@x.io"}],
             "errors": [
                 {
@@ -281,6 +295,8 @@ def test_add_creates_new_members_and_tags_existing_ones_without_touching_status(
     ready.post(
         f"{HOST}/lists/{LIST}/segments/{SEG}",
         json={
+            "members_removed": [],
+            "errors": [],
             "members_added": [{"email_address": e} for e in ("new@x.io", "quiet@x.io", "old@x.io")],
             "total_added": 3,
             "error_count": 0,
@@ -314,9 +330,12 @@ def test_add_creates_new_members_and_tags_existing_ones_without_touching_status(
 def test_double_optin_audience_takes_pending(rsps: responses.RequestsMock, mc: Mailchimp) -> None:
     rsps.get(f"{HOST}/lists/{LIST}", json={"id": LIST, "double_optin": True})
     rsps.get(f"{HOST}/lists/{LIST}/segments", json={"segments": [{"id": SEG, "name": "vip"}]})
-    rsps.post(f"{HOST}/lists/{LIST}", json={"new_members": [{"email_address": "a@x.io"}]})
     rsps.post(
-        f"{HOST}/lists/{LIST}/segments/{SEG}", json={"members_added": [{"email_address": "a@x.io"}]}
+        f"{HOST}/lists/{LIST}", json=batch_answer({"new_members": [{"email_address": "a@x.io"}]})
+    )
+    rsps.post(
+        f"{HOST}/lists/{LIST}/segments/{SEG}",
+        json=segment_answer({"members_added": [{"email_address": "a@x.io"}]}),
     )
     mc.apply_batch(DEST, [change(ChangeKind.ADD, "a@x.io")])
     assert bodies(rsps, "POST", f"/lists/{LIST}")[0]["members"][0]["status"] == "pending"
@@ -328,6 +347,7 @@ def test_per_member_refusals_are_rejected_outcomes_not_run_failures(
     ready.post(
         f"{HOST}/lists/{LIST}",
         json={
+            "updated_members": [],
             "new_members": [{"email_address": "ok@x.io"}],
             "errors": [
                 {
@@ -353,7 +373,7 @@ def test_per_member_refusals_are_rejected_outcomes_not_run_failures(
     )
     ready.post(
         f"{HOST}/lists/{LIST}/segments/{SEG}",
-        json={"members_added": [{"email_address": "ok@x.io"}]},
+        json=segment_answer({"members_added": [{"email_address": "ok@x.io"}]}),
     )
     emails = ["ok@x.io", "fake@x.io", "gone@x.io", "bad@x.io"]
     outcomes = {
@@ -378,15 +398,18 @@ def test_an_add_the_tag_call_does_not_answer_for_is_read_back(
     ready.post(
         f"{HOST}/lists/{LIST}",
         json={
+            "new_members": [],
+            "updated_members": [],
             "errors": [
                 {"email_address": e, "error_code": "ERROR_CONTACT_EXISTS", "error": "exists"}
                 for e in ("tagged@x.io", "untagged@x.io", "dup@x.io", "no@x.io")
-            ]
+            ],
         },
     )
     ready.post(
         f"{HOST}/lists/{LIST}/segments/{SEG}",
         json={
+            "members_removed": [],
             "members_added": [],
             "errors": [
                 {"email_addresses": ["dup@x.io"], "error": "Email address already in segment"},
@@ -419,9 +442,12 @@ def test_an_add_the_tag_call_does_not_answer_for_is_read_back(
 def test_duplicates_in_a_batch_are_sent_once_and_each_gets_an_outcome(
     ready: responses.RequestsMock, mc: Mailchimp
 ) -> None:
-    ready.post(f"{HOST}/lists/{LIST}", json={"new_members": [{"email_address": "a@x.io"}]})
     ready.post(
-        f"{HOST}/lists/{LIST}/segments/{SEG}", json={"members_added": [{"email_address": "a@x.io"}]}
+        f"{HOST}/lists/{LIST}", json=batch_answer({"new_members": [{"email_address": "a@x.io"}]})
+    )
+    ready.post(
+        f"{HOST}/lists/{LIST}/segments/{SEG}",
+        json=segment_answer({"members_added": [{"email_address": "a@x.io"}]}),
     )
     changes = [change(ChangeKind.ADD, "a@x.io"), change(ChangeKind.ADD, "A@x.io")]
     outcomes = mc.apply_batch(DEST, changes)
@@ -468,6 +494,7 @@ def test_remove_untags_and_leaves_the_contact(ready: responses.RequestsMock, mc:
     ready.post(
         f"{HOST}/lists/{LIST}/segments/{SEG}",
         json={
+            "members_added": [],
             "members_removed": [{"email_address": "a@x.io"}],
             "total_removed": 1,
             "errors": [
@@ -495,6 +522,7 @@ def test_remove_with_unsubscribe_never_creates_a_member(
     ready.post(
         f"{HOST}/lists/{LIST}/segments/{SEG}",
         json={
+            "members_added": [],
             "members_removed": [{"email_address": "a@x.io"}, {"email_address": "d@x.io"}],
             "errors": [
                 {"email_addresses": ["c@x.io"], "error": "c@x.io is not a member of this list"}
@@ -504,6 +532,7 @@ def test_remove_with_unsubscribe_never_creates_a_member(
     ready.post(
         f"{HOST}/lists/{LIST}",
         json={
+            "new_members": [],
             "updated_members": [{"email_address": "a@x.io"}],
             "errors": [
                 {
@@ -547,7 +576,7 @@ def test_remove_with_archive_deletes_one_by_one_never_permanently(
 ) -> None:
     ready.post(
         f"{HOST}/lists/{LIST}/segments/{SEG}",
-        json={"members_removed": [{"email_address": "a@x.io"}]},
+        json=segment_answer({"members_removed": [{"email_address": "a@x.io"}]}),
     )
     ready.delete(f"{HOST}/lists/{LIST}/members/{subscriber_hash('a@x.io')}", status=204)
     add_problem(
@@ -591,7 +620,8 @@ def test_read_members_pages_the_segment_including_every_status(
 # --- retries and whole-call errors --------------------------------------------------------------
 def _one_add(rsps: responses.RequestsMock) -> None:
     rsps.post(
-        f"{HOST}/lists/{LIST}/segments/{SEG}", json={"members_added": [{"email_address": "a@x.io"}]}
+        f"{HOST}/lists/{LIST}/segments/{SEG}",
+        json=segment_answer({"members_added": [{"email_address": "a@x.io"}]}),
     )
 
 
@@ -603,7 +633,9 @@ def test_a_retryable_failure_then_success(
     ready: responses.RequestsMock, mc: Mailchimp, status: int, title: str
 ) -> None:
     add_problem(ready, "POST", f"{HOST}/lists/{LIST}", status, title)
-    ready.post(f"{HOST}/lists/{LIST}", json={"new_members": [{"email_address": "a@x.io"}]})
+    ready.post(
+        f"{HOST}/lists/{LIST}", json=batch_answer({"new_members": [{"email_address": "a@x.io"}]})
+    )
     _one_add(ready)
     (out,) = mc.apply_batch(DEST, [change(ChangeKind.ADD, "a@x.io")])
     assert out.status is OutcomeStatus.APPLIED
@@ -630,7 +662,9 @@ def test_a_long_retry_after_is_not_waited_for(ready: responses.RequestsMock) -> 
 
 def test_a_bare_403_under_load_is_retried(ready: responses.RequestsMock, mc: Mailchimp) -> None:
     ready.post(f"{HOST}/lists/{LIST}", status=403, body="")
-    ready.post(f"{HOST}/lists/{LIST}", json={"new_members": [{"email_address": "a@x.io"}]})
+    ready.post(
+        f"{HOST}/lists/{LIST}", json=batch_answer({"new_members": [{"email_address": "a@x.io"}]})
+    )
     _one_add(ready)
     (out,) = mc.apply_batch(DEST, [change(ChangeKind.ADD, "a@x.io")])
     assert out.status is OutcomeStatus.APPLIED and mc.stats.rate_limited == 1
@@ -654,7 +688,9 @@ def test_a_timeout_is_transient(ready: responses.RequestsMock, mc: Mailchimp) ->
 
 def test_a_dropped_connection_then_success(ready: responses.RequestsMock, mc: Mailchimp) -> None:
     ready.post(f"{HOST}/lists/{LIST}", body=requests.exceptions.ConnectionError("reset by peer"))
-    ready.post(f"{HOST}/lists/{LIST}", json={"new_members": [{"email_address": "a@x.io"}]})
+    ready.post(
+        f"{HOST}/lists/{LIST}", json=batch_answer({"new_members": [{"email_address": "a@x.io"}]})
+    )
     _one_add(ready)
     assert mc.apply_batch(DEST, [change(ChangeKind.ADD, "a@x.io")])[0].status is (
         OutcomeStatus.APPLIED

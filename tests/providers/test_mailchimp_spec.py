@@ -15,6 +15,7 @@ from providers.http import RateLimiter
 from providers.mailchimp import Mailchimp
 from providers.mailchimp.answers import subscriber_hash
 from tests.providers.spec import MAILCHIMP_SPEC, ApiSpec, SpecMismatch
+from tests.providers.test_mailchimp import batch_answer, segment_answer
 
 KEY = "0123456789abcdef0123456789abcdef-us21"
 HOST = "https://us21.api.mailchimp.com/3.0"
@@ -55,15 +56,22 @@ def _record_everything(rsps: responses.RequestsMock) -> None:
     rsps.post(f"{HOST}/lists/{LIST}/segments", json={"id": int(SEG), "name": "vip"})
     rsps.post(
         f"{HOST}/lists/{LIST}",
-        json={
-            "new_members": [{"email_address": "a@x.io"}],
-            "errors": [
-                {"email_address": "b@x.io", "error_code": "ERROR_CONTACT_EXISTS", "error": "exists"}
-            ],
-        },
+        json=batch_answer(
+            {
+                "new_members": [{"email_address": "a@x.io"}],
+                "errors": [
+                    {
+                        "email_address": "b@x.io",
+                        "error_code": "ERROR_CONTACT_EXISTS",
+                        "error": "exists",
+                    }
+                ],
+            }
+        ),
     )
     rsps.post(
-        f"{HOST}/lists/{LIST}/segments/{SEG}", json={"members_added": [], "members_removed": []}
+        f"{HOST}/lists/{LIST}/segments/{SEG}",
+        json=segment_answer({"members_added": [], "members_removed": []}),
     )
     rsps.get(
         f"{HOST}/lists/{LIST}/members/{subscriber_hash('a@x.io')}",
