@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
+from emulators.base import Emulator, EmulatorServer
 from providers.base import Change, ChangeKind, Destination, Member, Outcome, OutcomeStatus, Provider
-from providers.emulators.base import Emulator, EmulatorServer
 from providers.errors import AuthenticationFailed
 from providers.registry import provider_class
 from tests.providers.conftest import Sleeps
@@ -43,7 +43,7 @@ class Harness:
 HARNESSES = [
     Harness(
         "mailchimp",
-        "providers.emulators.mailchimp:MailchimpEmulator",
+        "emulators.mailchimp:MailchimpEmulator",
         {"api_key": "demo-us1"},
         "/3.0",
         {"api_key": "demo-us1"},
@@ -52,7 +52,7 @@ HARNESSES = [
     ),
     Harness(
         "activecampaign",
-        "providers.emulators.activecampaign:ActiveCampaignEmulator",
+        "emulators.activecampaign:ActiveCampaignEmulator",
         {"api_token": "emu-token", "enforce_rate_limits": False},
         "/api/3",
         {"api_url": "https://shop.api-us1.com", "api_token": "emu-token"},
@@ -62,7 +62,7 @@ HARNESSES = [
     ),
     Harness(
         "sendlane",
-        "providers.emulators.sendlane:SendlaneEmulator",
+        "emulators.sendlane:SendlaneEmulator",
         {"api_token": "emu-token", "enforce_rate_limits": False},
         "/v2",
         {"api_token": "emu-token"},

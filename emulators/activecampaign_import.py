@@ -12,11 +12,11 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from providers.emulators.base import Reply
-from providers.emulators.quota import Clock, Quota
+from emulators.base import Reply
+from emulators.quota import Clock, Quota
 
 if TYPE_CHECKING:
-    from providers.emulators.activecampaign import ActiveCampaignEmulator
+    from emulators.activecampaign import ActiveCampaignEmulator
 
 IMPORT_MAX = 250
 EMAIL = re.compile(r"^[^@\s'\"]+@[^@\s]+\.[A-Za-z]{2,}$")

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from providers.emulators.base import Reply
+from emulators.base import Reply
 
 API = "/api/3"
 STAMP = "2024-01-01T00:00:00-06:00"
