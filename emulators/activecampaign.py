@@ -75,7 +75,7 @@ from emulators.activecampaign_import import EMAIL, ImportBook
 from emulators.activecampaign_model import (
     API,
     STAMP,
-    AccountState,
+    ImportingAccount,
     invalid,
     missing,
     not_found,
@@ -87,7 +87,7 @@ from emulators.quota import Clock, Quota, whole_seconds
 PAGE_DEFAULT, PAGE_MAX = 20, 100
 
 
-class ActiveCampaignEmulator(AccountState, Emulator):
+class ActiveCampaignEmulator(ImportingAccount):
     name = "activecampaign"
 
     def __init__(
