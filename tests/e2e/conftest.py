@@ -21,8 +21,8 @@ from sqlalchemy import Engine
 from emulators import EMULATORS
 from providers.base import Destination
 from syncer.cli.main import main
-from syncer.emulated import ACCOUNTS, LocalProviders, profiles_yaml
 from syncer.profiles import load_profiles
+from syncer.sample.emulated import ACCOUNTS, LocalProviders, profiles_yaml
 from tests.dbs import scratch_database
 from tests.sync.fakes import Shop
 
