@@ -21,7 +21,7 @@ from bench.data import Database, prepare
 from bench.evaluation import MismatchError, example_segments
 from bench.runner import Job, sync_once
 from syncer.db import make_engine
-from syncer.emulated import ACCOUNTS, LocalProviders
+from syncer.sample.emulated import ACCOUNTS, LocalProviders
 from syncer.segments.compiler import members_query
 
 SEGMENT = "Product on sale"

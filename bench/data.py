@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from syncer.db import make_engine
 from syncer.errors import ConfigError
-from syncer.sample_data import generate
+from syncer.sample.shop import generate
 from syncer.schema import create_commerce_schema, drop_commerce_schema
 
 ROOT = Path(__file__).resolve().parents[1]

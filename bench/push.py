@@ -20,7 +20,7 @@ from typing import Any
 from bench.data import Database, prepare
 from bench.runner import Job, sync_once
 from providers.registry import provider_class
-from syncer.emulated import LocalProviders
+from syncer.sample.emulated import LocalProviders
 
 PROVIDERS = ("mailchimp", "activecampaign", "sendlane")
 LATENCY = 0.1

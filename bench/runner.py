@@ -29,7 +29,7 @@ from bench.evaluation import example_segments
 from providers.base import OnLeave, Provider
 from providers.registry import provider_class
 from syncer.db import make_engine
-from syncer.emulated import ACCOUNTS
+from syncer.sample.emulated import ACCOUNTS
 from syncer.schema import CUSTOMERS
 from syncer.sync.engine import SyncEngine
 

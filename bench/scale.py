@@ -12,7 +12,7 @@ from typing import Any
 
 from bench.data import Database, prepare
 from bench.runner import Job, sync_in_subprocess
-from syncer.emulated import LocalProviders
+from syncer.sample.emulated import LocalProviders
 
 # large (~half the customers), medium (~a fifth), small (~1-2%)
 SEGMENTS = ("Product on sale", "Highlight a product", "VIP customers")

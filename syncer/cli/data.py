@@ -10,7 +10,7 @@ from rich.table import Table
 from syncer.cli.as_of import AS_OF_OPTION, parse_as_of
 from syncer.cli.common import JSON_OPTION, console, err_console, print_json, progress_bar, settings
 from syncer.db import make_engine, mask_url
-from syncer.sample_data import generate
+from syncer.sample.shop import generate
 from syncer.schema import create_commerce_schema, drop_commerce_schema
 
 data_app = typer.Typer(help="Sample data for the commerce database.", no_args_is_help=True)

@@ -1,6 +1,6 @@
 """`syncer emulator serve | list`: local stand-ins of the providers' APIs for demos and tests.
 
-``serve`` runs one emulator (``providers.emulators.EMULATORS``) in the foreground on a real HTTP
+``serve`` runs one emulator (``emulators.EMULATORS``) in the foreground on a real HTTP
 port until Ctrl-C or SIGTERM, printing its URL and the demo credentials to put in a profile
 (they are the emulator's fixed demo values, not secrets). Faults are switched over HTTP:
 ``POST {url}/__emulator/faults`` with JSON such as ``{"rate_limit_next": 3}``.
@@ -17,7 +17,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from providers.emulators import EMULATORS, KNOWN_PROVIDERS, Emulator, EmulatorServer
+from emulators import EMULATORS, KNOWN_PROVIDERS, Emulator, EmulatorServer
 from syncer.cli.common import JSON_OPTION, console, print_json
 from syncer.errors import ConfigError
 

@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from emulators import EMULATORS
 from providers.base import Destination
-from providers.emulators import EMULATORS
 from syncer.cli.main import main
-from syncer.emulated import ACCOUNTS, LocalProviders, profiles_yaml
 from syncer.profiles import load_profiles
+from syncer.sample.emulated import ACCOUNTS, LocalProviders, profiles_yaml
 from tests.dbs import scratch_database
 from tests.sync.fakes import Shop
 

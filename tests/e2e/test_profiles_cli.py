@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from syncer.cli.main import main
-from syncer.emulated import ACCOUNTS, LocalProviders, profiles_yaml
+from syncer.sample.emulated import ACCOUNTS, LocalProviders, profiles_yaml
 from tests.e2e.conftest import PROVIDERS
 
 pytestmark = pytest.mark.slow

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import insert
 
 from providers.activecampaign.bulk import BulkImporter
-from syncer.emulated import LocalProviders
+from syncer.sample.emulated import LocalProviders
 from syncer.schema import Order
 from syncer.sync.clock import SystemClock
 from tests.e2e.conftest import FAST, Workspace

@@ -5,8 +5,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from providers.emulators import EmulatorServer
-from providers.emulators.mailchimp import DEMO_API_KEY, MailchimpEmulator
+from emulators import EmulatorServer
+from emulators.mailchimp import DEMO_API_KEY, MailchimpEmulator
 
 
 class MailchimpClient:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import requests
 
-from providers.emulators import EMULATORS, EmulatorServer
-from providers.emulators.activecampaign import ActiveCampaignEmulator
+from emulators import EMULATORS, EmulatorServer
+from emulators.activecampaign import ActiveCampaignEmulator
 
 TOKEN = "demo-token"
 

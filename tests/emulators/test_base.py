@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import requests
 
-from providers.emulators import EMULATORS, KNOWN_PROVIDERS, Emulator, EmulatorServer, Reply, Request
-from providers.emulators.base import Faults, Headers
+from emulators import EMULATORS, KNOWN_PROVIDERS, Emulator, EmulatorServer, Reply, Request
+from emulators.base import Faults, Headers
 
 KEY = {"X-Key": "good"}
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import requests
 
-from providers.emulators import EMULATORS, EmulatorServer
-from providers.emulators.mailchimp import MailchimpEmulator
+from emulators import EMULATORS, EmulatorServer
+from emulators.mailchimp import MailchimpEmulator
 from tests.emulators.conftest import MailchimpClient
 
 LIST = "/lists/demo-list"

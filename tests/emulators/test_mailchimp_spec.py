@@ -14,10 +14,10 @@ from typing import Any
 
 from openapi_schema_validator import OAS30Validator
 
+from emulators import EmulatorServer
+from emulators.base import Request
+from emulators.mailchimp import MailchimpEmulator
 from providers.base import Change, ChangeKind, Destination, Member, OnLeave
-from providers.emulators import EmulatorServer
-from providers.emulators.base import Request
-from providers.emulators.mailchimp import MailchimpEmulator
 from tests.providers.spec import MAILCHIMP_SPEC
 
 SPEC = MAILCHIMP_SPEC  # the committed copy: this test always runs, also on a fresh clone

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import requests
 
-from providers.emulators import EMULATORS, EmulatorServer
-from providers.emulators.sendlane import SendlaneEmulator
+from emulators import EMULATORS, EmulatorServer
+from emulators.sendlane import SendlaneEmulator
 
 TOKEN = "demo-token"
 

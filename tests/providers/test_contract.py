@@ -1,8 +1,8 @@
 """The contract every provider adapter keeps, proven against its local emulator (real HTTP).
 
 Each provider is built the way Syncer builds it (``from_credentials`` with the emulator's URL as
-``base_url``) with a recording sleep, so backoffs and rate-limit spacing cost no time. A provider
-whose adapter or emulator module is missing is skipped with the reason.
+``base_url``) with a recording sleep, so backoffs and rate-limit spacing cost no time. Adapters
+and emulators are imported directly: a broken import fails the suite, it is never skipped.
 
 The contract: adding twice leaves one tagged member; removing an absent member is APPLIED; a 429
 is retried and then succeeds; refused credentials are a fatal AuthenticationFailed; a batch gets
@@ -11,17 +11,22 @@ exactly one Outcome per Change (a refused address is REJECTED, not an exception)
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
+from emulators.activecampaign import ActiveCampaignEmulator
+from emulators.base import Emulator, EmulatorServer
+from emulators.mailchimp import MailchimpEmulator
+from emulators.sendlane import SendlaneEmulator
+from providers.activecampaign import ActiveCampaign
 from providers.base import Change, ChangeKind, Destination, Member, Outcome, OutcomeStatus, Provider
-from providers.emulators.base import Emulator, EmulatorServer
 from providers.errors import AuthenticationFailed
+from providers.mailchimp import Mailchimp
 from providers.registry import provider_class
+from providers.sendlane import Sendlane
 from tests.providers.conftest import Sleeps
 
 pytestmark = pytest.mark.slow
@@ -30,7 +35,8 @@ pytestmark = pytest.mark.slow
 @dataclass(frozen=True)
 class Harness:
     provider: str
-    emulator: str  # module:class
+    adapter: type[Provider]
+    emulator: type[Emulator]
     emulator_kw: dict[str, Any]
     root: str
     credentials: dict[str, str]
@@ -43,7 +49,8 @@ class Harness:
 HARNESSES = [
     Harness(
         "mailchimp",
-        "providers.emulators.mailchimp:MailchimpEmulator",
+        Mailchimp,
+        MailchimpEmulator,
         {"api_key": "demo-us1"},
         "/3.0",
         {"api_key": "demo-us1"},
@@ -52,7 +59,8 @@ HARNESSES = [
     ),
     Harness(
         "activecampaign",
-        "providers.emulators.activecampaign:ActiveCampaignEmulator",
+        ActiveCampaign,
+        ActiveCampaignEmulator,
         {"api_token": "emu-token", "enforce_rate_limits": False},
         "/api/3",
         {"api_url": "https://shop.api-us1.com", "api_token": "emu-token"},
@@ -62,7 +70,8 @@ HARNESSES = [
     ),
     Harness(
         "sendlane",
-        "providers.emulators.sendlane:SendlaneEmulator",
+        Sendlane,
+        SendlaneEmulator,
         {"api_token": "emu-token", "enforce_rate_limits": False},
         "/v2",
         {"api_token": "emu-token"},
@@ -92,23 +101,11 @@ class Rig:
         return Destination(self.harness.list_id, "contract-vip")
 
 
-def _load(target: str) -> type[Emulator]:
-    module, _, name = target.partition(":")
-    try:
-        cls: type[Emulator] = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as err:
-        pytest.skip(f"{target} is not there yet ({err})")
-    return cls
-
-
 @pytest.fixture(params=HARNESSES, ids=lambda h: h.provider)
 def rig(request: pytest.FixtureRequest) -> Iterator[Rig]:
     harness: Harness = request.param
-    try:
-        provider_class(harness.provider)
-    except ImportError as err:
-        pytest.skip(f"the {harness.provider} adapter is not there yet ({err})")
-    emulator = _load(harness.emulator)(**harness.emulator_kw)
+    assert provider_class(harness.provider) is harness.adapter  # the registry builds this one
+    emulator = harness.emulator(**harness.emulator_kw)
     with EmulatorServer(emulator) as server:
         yield Rig(harness, emulator, server.url, Sleeps())
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from providers.emulators import EMULATORS, Emulator, EmulatorServer
+from emulators import EMULATORS, Emulator, EmulatorServer
 
 
 @dataclass(frozen=True)

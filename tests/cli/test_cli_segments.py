@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 
 from syncer.cli.main import main
 from syncer.db import make_engine
-from syncer.sample_data import generate
+from syncer.sample.shop import generate
 from syncer.schema import CUSTOMERS
 from syncer.segments.catalog import FIELDS
 

@@ -1,7 +1,8 @@
 """The benchmark at a tiny size, so its code cannot rot: every section is there and sane.
 
 Never asserts a time: only that the numbers exist, are positive where they must be, and that
-counts (members, changes, calls against their minimum) add up.
+counts (members, changes, calls against their minimum) add up; members are checked against each
+segment's count computed here, apart from the bench, on the database the bench generated.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench.data import AS_OF
+from syncer.db import make_engine
+from syncer.segments.compiler import count_query
+from syncer.segments.loader import load_segments
+
+ROOT = Path(__file__).resolve().parents[2]
 SIZE = 400
 PUSH_ADDS = 40
 LATENCY_ADDS = 20
@@ -65,7 +71,25 @@ def test_evaluation_covers_every_example_segment(results: dict[str, Any]) -> Non
     assert len(rows) == len(segments)
     for row in rows:
         assert row["ratio"] > 0 and row["compiled_ms"] > 0 and row["handwritten_ms"] > 0
-        assert row["members"] >= 0
+
+
+def test_evaluation_members_are_each_segments_own_count(
+    result_file: Path, results: dict[str, Any]
+) -> None:
+    segments = load_segments(ROOT / "config" / "segments")
+    data = result_file.parent.parent / "data" / f"commerce-{SIZE}.db"  # SYNCER_BENCH_DATA_DIR
+    engine = make_engine(f"sqlite:///{data}")
+    try:
+        with engine.connect() as conn:
+            counts = {
+                name: conn.execute(count_query(seg, segments, as_of=AS_OF)).scalar_one()
+                for name, seg in segments.items()
+            }
+    finally:
+        engine.dispose()
+    rows = results["databases"]["sqlite"]["evaluation"]
+    assert {row["segment"]: row["members"] for row in rows} == counts
+    assert 0 < max(counts.values()) < SIZE  # the seeded shop: some members, never everyone
 
 
 def test_scale_measures_size_and_reference_with_quiet_resyncs(results: dict[str, Any]) -> None:

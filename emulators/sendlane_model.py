@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from providers.emulators.base import Reply
+from emulators.base import Reply
 
 EMAIL = re.compile(r"^[^@\s'\"]+@[^@\s]+\.[A-Za-z]{2,}$")
 PAGE_MAX = 100

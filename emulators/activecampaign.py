@@ -75,23 +75,23 @@ from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
-from providers.emulators.activecampaign_import import EMAIL, ImportBook
-from providers.emulators.activecampaign_model import (
+from emulators.activecampaign_import import EMAIL, ImportBook
+from emulators.activecampaign_model import (
     API,
     STAMP,
-    AccountState,
+    ImportingAccount,
     invalid,
     missing,
     not_found,
     perstag,
 )
-from providers.emulators.base import Emulator, Reply, Request
-from providers.emulators.quota import Clock, Quota, whole_seconds
+from emulators.base import Emulator, Reply, Request
+from emulators.quota import Clock, Quota, whole_seconds
 
 PAGE_DEFAULT, PAGE_MAX = 20, 100
 
 
-class ActiveCampaignEmulator(AccountState, Emulator):
+class ActiveCampaignEmulator(ImportingAccount):
     name = "activecampaign"
 
     def __init__(

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from emulators.base import EmulatorServer
+from emulators.sendlane import SendlaneEmulator
 from providers.base import Change, ChangeKind, Destination, Member, OnLeave, Outcome, OutcomeStatus
-from providers.emulators.base import EmulatorServer
-from providers.emulators.sendlane import SendlaneEmulator
 from providers.sendlane import Sendlane, classify
 from tests.providers.conftest import Sleeps, fast_client
 

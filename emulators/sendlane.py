@@ -70,9 +70,9 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from providers.emulators.base import Emulator, Reply, Request
-from providers.emulators.quota import Clock, Quota
-from providers.emulators.sendlane_model import (
+from emulators.base import Emulator, Reply, Request
+from emulators.quota import Clock, Quota
+from emulators.sendlane_model import (
     ACCEPTED,
     Account,
     Job,

@@ -66,9 +66,9 @@ import base64
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
-from providers.emulators.base import Emulator, Reply, Request
-from providers.emulators.mailchimp_members import MemberRoutes
-from providers.emulators.mailchimp_model import (
+from emulators.base import Emulator, Reply, Request
+from emulators.mailchimp_members import MemberRoutes
+from emulators.mailchimp_model import (
     DEFAULT_MERGE_FIELDS,
     Audience,
     Member,

@@ -31,10 +31,10 @@ from typing import cast
 
 from sqlalchemy import Engine, Table, func, select
 
-from syncer.bulk_load import BulkWriter, Row
 from syncer.db import mask_url
 from syncer.errors import ConfigError
-from syncer.sample_catalogue import (
+from syncer.sample.bulk_load import BulkWriter, Row
+from syncer.sample.catalogue import (
     CARDS,
     CATALOGUE,
     COLLECTIONS,

@@ -2,7 +2,7 @@
 
 Shapes follow the Marketing API 3.0 reference (response schemas ``SubscriberList``,
 ``ListMembers``, ``List`` (segment), ``ProblemDetailDocument``), trimmed to the fields Syncer
-reads. See ``providers.emulators.mailchimp`` for the sources and what is unconfirmed.
+reads. See ``emulators.mailchimp`` for the sources and what is unconfirmed.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from providers.emulators.base import Reply
+from emulators.base import Reply
 
 ERROR_DOCS = "https://mailchimp.com/developer/marketing/docs/errors/"
 STATUSES = ("subscribed", "unsubscribed", "cleaned", "pending", "transactional")

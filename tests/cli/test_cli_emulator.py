@@ -94,7 +94,7 @@ def test_list_json_names_every_provider(capsys: pytest.CaptureFixture[str]) -> N
     by_name = {r["provider"]: r for r in rows}
     assert set(by_name) == {"mailchimp", "activecampaign", "sendlane"}
     assert by_name["mailchimp"]["available"] is True
-    assert by_name["mailchimp"]["module"] == "providers.emulators.mailchimp"
+    assert by_name["mailchimp"]["module"] == "emulators.mailchimp"
 
 
 def test_serve_unknown_provider_is_a_one_line_config_error(

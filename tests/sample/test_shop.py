@@ -12,7 +12,7 @@ from sqlalchemy import Engine, func, select
 from syncer.cli.main import main
 from syncer.db import make_engine
 from syncer.errors import ConfigError
-from syncer.sample_data import CARDS, COLLECTIONS, COUPONS, PRODUCTS, VENDORS, generate
+from syncer.sample.shop import CARDS, COLLECTIONS, COUPONS, PRODUCTS, VENDORS, generate
 from syncer.schema import (
     COMMERCE_TABLES,
     Customer,

@@ -1,6 +1,6 @@
 """The Mailchimp emulator's member routes (batch subscribe, members, member tags) and helpers.
 
-Split from ``providers.emulators.mailchimp`` (which documents sources and unconfirmed facts);
+Split from ``emulators.mailchimp`` (which documents sources and unconfirmed facts);
 ``MailchimpEmulator`` inherits these routes.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from providers.emulators.base import Emulator, Reply, Request
-from providers.emulators.mailchimp_model import (
+from emulators.base import Emulator, Reply, Request
+from emulators.mailchimp_model import (
     COMPLIANCE_STATES,
     EMAIL,
     STATUSES,

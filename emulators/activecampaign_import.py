@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from providers.emulators.base import Reply
-from providers.emulators.quota import Clock, Quota
-
-if TYPE_CHECKING:
-    from providers.emulators.activecampaign import ActiveCampaignEmulator
+from emulators.activecampaign_model import ImportingAccount
+from emulators.base import Reply
+from emulators.quota import Clock, Quota
 
 IMPORT_MAX = 250
 EMAIL = re.compile(r"^[^@\s'\"]+@[^@\s]+\.[A-Za-z]{2,}$")
@@ -51,7 +49,7 @@ class ImportBook:
 
     def __init__(
         self,
-        emulator: ActiveCampaignEmulator,
+        emulator: ImportingAccount,
         per_minute: int,
         polls: int,
         delay: float,

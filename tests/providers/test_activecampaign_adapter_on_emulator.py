@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
+from emulators.activecampaign import ActiveCampaignEmulator
+from emulators.base import EmulatorServer
 from providers.activecampaign import ActiveCampaign, classify
 from providers.activecampaign.answers import Contact
 from providers.base import Change, ChangeKind, Destination, Member, OnLeave, OutcomeStatus
-from providers.emulators.activecampaign import ActiveCampaignEmulator
-from providers.emulators.base import EmulatorServer
 from tests.providers.conftest import Sleeps, fast_client
 
 pytestmark = pytest.mark.slow

@@ -6,8 +6,8 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 
 from syncer.db import make_engine
-from syncer.sample_activity import CARTS, ORDERS, simulate_activity
-from syncer.sample_data import generate
+from syncer.sample.activity import CARTS, ORDERS, simulate_activity
+from syncer.sample.shop import generate
 
 AS_OF = datetime(2026, 3, 1, tzinfo=UTC)
 LATER = AS_OF + timedelta(days=14)

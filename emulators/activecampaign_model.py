@@ -6,11 +6,12 @@ the emulator's lock. What each rule rests on is in ``activecampaign.py``'s docst
 from __future__ import annotations
 
 import re
+from abc import abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from providers.emulators.base import Reply
+from emulators.base import Emulator, Reply
 
 API = "/api/3"
 STAMP = "2024-01-01T00:00:00-06:00"
@@ -180,3 +181,15 @@ class AccountState:
                 a: {"contact": c, "tag": t} for a, (c, t) in self.associations.items()
             },
         }
+
+
+class ImportingAccount(AccountState, Emulator):
+    """The emulator as its bulk importer (``activecampaign_import.ImportBook``) sees it: the
+    account's data, the faults and rate-limit switch of every emulator, and new batch ids. Both
+    modules import it from here, so neither imports the other's module."""
+
+    enforce_rate_limits: bool
+
+    @abstractmethod
+    def new_batch_id(self) -> str:
+        """A new ``batchId`` for a queued import."""

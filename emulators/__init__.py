@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator, Mapping
 
-from providers.emulators.base import (
+from emulators.base import (
     DropConnection,
     Emulator,
     EmulatorServer,
@@ -22,9 +22,9 @@ from providers.emulators.base import (
 
 # provider name -> (module, class name)
 _PATHS: dict[str, tuple[str, str]] = {
-    "mailchimp": ("providers.emulators.mailchimp", "MailchimpEmulator"),
-    "activecampaign": ("providers.emulators.activecampaign", "ActiveCampaignEmulator"),
-    "sendlane": ("providers.emulators.sendlane", "SendlaneEmulator"),
+    "mailchimp": ("emulators.mailchimp", "MailchimpEmulator"),
+    "activecampaign": ("emulators.activecampaign", "ActiveCampaignEmulator"),
+    "sendlane": ("emulators.sendlane", "SendlaneEmulator"),
 }
 
 

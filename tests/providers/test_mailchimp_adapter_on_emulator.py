@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from emulators.base import EmulatorServer
+from emulators.mailchimp import DEMO_API_KEY, MailchimpEmulator
 from providers.base import Change, ChangeKind, Destination, Member, OnLeave, OutcomeStatus
-from providers.emulators.base import EmulatorServer
-from providers.emulators.mailchimp import DEMO_API_KEY, MailchimpEmulator
 from providers.errors import AuthenticationFailed, NotFound
 from providers.http import RateLimiter, RetryPolicy
 from providers.mailchimp import Mailchimp

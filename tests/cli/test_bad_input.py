@@ -16,7 +16,7 @@ import yaml
 
 from syncer.cli.main import main
 from syncer.db import make_engine
-from syncer.sample_data import generate
+from syncer.sample.shop import generate
 
 AS_OF = "2026-03-01"
 OK_RULE = {"field": "orders", "op": "ge", "value": 0}

@@ -9,7 +9,7 @@ import pytest
 
 from syncer.cli.main import main
 from syncer.cli.sync import _print_rejections, _print_runs
-from syncer.emulated import profiles_yaml
+from syncer.sample.emulated import profiles_yaml
 
 SEGMENT = """\
 name: VIP

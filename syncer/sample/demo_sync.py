@@ -24,8 +24,8 @@ from rich.table import Table
 from sqlalchemy import Engine, func, select
 
 from providers.base import Destination
-from syncer.emulated import LocalProviders
-from syncer.sample_activity import simulate_activity
+from syncer.sample.activity import simulate_activity
+from syncer.sample.emulated import LocalProviders
 from syncer.segments.compiler import members_query
 from syncer.settings import Settings
 from syncer.sync.runs import RunResult

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from syncer.demo import main
+from syncer.sample.demo import main
 
 
 def test_demo_counts_and_describes_each_segment(
@@ -39,7 +39,7 @@ def test_demo_reports_a_bad_segment_as_one_line(
 def test_demo_syncs_to_the_emulators_twice_and_the_second_run_sends_only_the_difference(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from syncer.emulated import profiles_yaml
+    from syncer.sample.emulated import profiles_yaml
 
     config = tmp_path / "config"
     (config / "segments").mkdir(parents=True)
