@@ -40,21 +40,9 @@ from providers.base import Destination, OnLeave, Outcome, Provider
 from providers.errors import FatalError, ProviderError, RetryableError
 from syncer.db import mask_url
 from syncer.errors import DatabaseError, SyncerError
+from syncer.state.lock import TargetLock, make_owner, owner_label
 from syncer.state.migrate import current_revision, ensure_schema
-from syncer.state.store import OutboxRow, StateStore, chunked
-from syncer.sync import repair
-from syncer.sync.clock import Clock, SystemClock
-from syncer.sync.diff import ACCEPTED, Desired, diff, fold
-from syncer.sync.lock import TargetLock, make_owner, owner_label
-from syncer.sync.members import (
-    consent_mode,
-    current_members,
-    members_at,
-    stream_desired,
-    tally,
-)
-from syncer.sync.refresh import refresh_pending
-from syncer.sync.runs import (
+from syncer.state.runs import (
     DRY_RUN,
     FAILED,
     OK,
@@ -66,6 +54,18 @@ from syncer.sync.runs import (
     retry_not_before,
     start_run,
 )
+from syncer.state.store import OutboxRow, StateStore, chunked
+from syncer.sync import repair
+from syncer.sync.clock import Clock, SystemClock
+from syncer.sync.diff import ACCEPTED, Desired, diff, fold
+from syncer.sync.members import (
+    consent_mode,
+    current_members,
+    members_at,
+    stream_desired,
+    tally,
+)
+from syncer.sync.refresh import refresh_pending
 
 
 class SegmentLike(Protocol):

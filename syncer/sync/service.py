@@ -27,9 +27,9 @@ from syncer.profiles import Profile, check_destinations, load_profiles
 from syncer.segments.loader import SegmentSet, load_segments
 from syncer.segments.model import DestinationConfig, Segment
 from syncer.settings import Settings
+from syncer.state.runs import RunResult
 from syncer.sync.clock import Clock
 from syncer.sync.engine import SyncEngine
-from syncer.sync.runs import RunResult
 
 
 def matches(destination: DestinationConfig, wanted: str) -> bool:
