@@ -1,8 +1,9 @@
 """Reads and writes of the state tables for one sync: snapshot, outbox, settlement, rejections.
 
 Streams page through the tables with keyset pagination (``WHERE key > last ORDER BY key
-LIMIT n``), so no cursor stays open while the same run writes, and memory stays flat.
-Settlement of one provider batch is one transaction.
+LIMIT n``, ``keyset``), so no cursor stays open while the same run writes, and memory stays
+flat. Settlement of one provider batch is decided in ``settle.py`` and written here in one
+transaction.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ REJECTIONS: Table = Rejection.__table__  # type: ignore[attr-defined]
 
 T = TypeVar("T")
 
-# Answers the provider never gave: its members were ACCEPTED and never seen applied.
+# The reason listed for members an asynchronous provider ACCEPTED and never applied.
 NEVER_APPLIED = "accepted by the provider but never applied; resent when the member's data changes"
 
 
