@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import enum
 import threading
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -176,7 +175,7 @@ class Provider(ABC):
         *,
         base_url: str | None = None,
         session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> Self:
         """Build the provider for one account. ``base_url`` replaces the API root (as the
         provider's docs write it: ``.../3.0``, ``.../api/3``, ``.../v2``), e.g. an emulator's.

@@ -20,7 +20,6 @@ segments' destinations against the profiles (a known profile, an ``on_leave`` it
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -78,7 +77,7 @@ class Profile:
         self,
         *,
         session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> Provider:
         """The provider for this account; ConfigError (naming the profile) if it refuses."""
         try:

@@ -111,7 +111,7 @@ class ActiveCampaign(Provider):
         *,
         base_url: str | None = None,
         session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> Self:
         missing = [k for k in cls.credential_keys if not credentials.get(k)]
         if missing:
@@ -137,7 +137,7 @@ class ActiveCampaign(Provider):
             sleep=sleep,
             classify=classify,
         )
-        return cls(http, sleep=sleep)
+        return cls(http, sleep=http.sleep)
 
     # --- account -------------------------------------------------------------------------
     def answer(self, shape: type[S], method: str, path: str, **kw: Any) -> S:

@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from itertools import chain, islice
@@ -80,7 +79,13 @@ from providers.base import (
     Provider,
     TagInfo,
 )
-from providers.errors import BadConfiguration, MemberRejected, NotFound, UnexpectedAnswer
+from providers.errors import (
+    BadConfiguration,
+    MemberRejected,
+    NotFound,
+    RefusedRequest,
+    UnexpectedAnswer,
+)
 from providers.http import RateLimiter, RetryPolicy, call_with_retries, shared_limiter
 from providers.mailchimp.answers import (
     ABSENT,
@@ -136,7 +141,7 @@ class Mailchimp(Provider):
         *,
         base_url: str | None = None,
         session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         retry: RetryPolicy | None = None,
         limiter: RateLimiter | None = None,
         page_size: int = PAGE,
@@ -170,7 +175,7 @@ class Mailchimp(Provider):
         *,
         base_url: str | None = None,
         session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> Self:
         key = credentials.get("api_key") or ""
         if not key:
@@ -322,8 +327,8 @@ class Mailchimp(Provider):
         seg = self.ensure_tag(destination)
         try:
             return call(seg)
-        except (NotFound, BadConfiguration) as err:
-            if isinstance(err, BadConfiguration) and not SEGMENT_GONE.search(str(err)):
+        except (NotFound, RefusedRequest) as err:
+            if isinstance(err, RefusedRequest) and not SEGMENT_GONE.search(str(err)):
                 raise
             with self._lock:
                 if self._tags.get((destination.list_id, destination.tag)) == seg:
@@ -461,7 +466,7 @@ class Mailchimp(Provider):
             )
         except NotFound:
             return rejected("not in the audience (archived or deleted in Mailchimp)")
-        except (MemberRejected, BadConfiguration) as err:
+        except (MemberRejected, RefusedRequest) as err:
             if err.status != 400:
                 raise
             return rejected(err.message)
@@ -523,7 +528,7 @@ class Mailchimp(Provider):
             )
         except NotFound:
             return APPLIED
-        except (MemberRejected, BadConfiguration) as err:
+        except (MemberRejected, RefusedRequest) as err:
             if err.status != 400:
                 raise
             return rejected(f"untagged, but not unsubscribed: {err.message}")
@@ -537,7 +542,7 @@ class Mailchimp(Provider):
             )
         except NotFound:
             return APPLIED  # already archived or never there
-        except (MemberRejected, BadConfiguration) as err:
+        except (MemberRejected, RefusedRequest) as err:
             if err.status != 400:
                 raise
             return rejected(f"untagged, but not archived: {err.message}")

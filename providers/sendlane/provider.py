@@ -27,7 +27,7 @@ from providers.base import (
     Provider,
     TagInfo,
 )
-from providers.errors import BadConfiguration, MemberRejected, NotFound
+from providers.errors import BadConfiguration, MemberRejected, NotFound, RefusedRequest
 from providers.http import HttpClient
 from providers.sendlane.answers import (
     Contact,
@@ -99,7 +99,7 @@ class Sendlane(Provider):
         *,
         base_url: str | None = None,
         session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> Self:
         """``api_token``; optional ``batch_size`` (contacts per list call, default 100)."""
         if not credentials.get("api_token"):
@@ -295,7 +295,7 @@ class Sendlane(Provider):
                     raise gone from err
                 named = {i: why for i, why in err.members().items() if 0 <= i < len(pending)}
                 if not named:
-                    raise BadConfiguration(err.message, provider=self.name, status=422) from err
+                    raise RefusedRequest(err.message, provider=self.name, status=422) from err
                 rejected += [
                     Outcome(pending[i], OutcomeStatus.REJECTED, reason=why, retryable=False)
                     for i, why in named.items()
@@ -309,7 +309,7 @@ class Sendlane(Provider):
                 Outcome(c, OutcomeStatus.ACCEPTED, provider_ref=c.provider_ref) for c in pending
             ]
             return rejected + accepted
-        raise BadConfiguration("the list endpoint kept refusing the batch", provider=self.name)
+        raise RefusedRequest("the list endpoint kept refusing the batch", provider=self.name)
 
     def _tag_directly(self, change: Change, contact_id: str, tag_id: str) -> Outcome:
         """An unsubscribed contact: tag (and custom fields) without touching list membership."""

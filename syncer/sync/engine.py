@@ -297,11 +297,7 @@ class SyncEngine:
                         f"{_one_line(err)}; the provider asked to wait until "
                         f"{err.resume_at:%Y-%m-%d %H:%M:%S} UTC; pending kept"
                     )
-            except FatalError as err:
-                result.outcome, result.error = FAILED, _one_line(err)
-            except ProviderError as err:
-                result.outcome, result.error = FAILED, _one_line(err)
-            except SyncerError as err:
+            except (FatalError, ProviderError, SyncerError) as err:  # LockLost is a SyncerError
                 result.outcome, result.error = FAILED, _one_line(err)
             if result.adds + result.updates + result.removes >= self.analyze_after:
                 self.store.analyze()  # the next run's snapshot reads need fresh statistics

@@ -17,6 +17,7 @@ from providers.errors import (
     MemberRejected,
     NotFound,
     RateLimited,
+    RefusedRequest,
     TransientError,
     Unsupported,
 )
@@ -337,9 +338,9 @@ def test_importer_rate_limit_400_waits_a_minute_then_succeeds(rsps, ac, sleeps):
     assert ac.stats.rate_limited == 1
 
 
-def test_bulk_400_without_member_reasons_is_bad_configuration(rsps, ac):
+def test_bulk_400_without_member_reasons_is_a_refused_request(rsps, ac):
     rsps.post(f"{BASE}/import/bulk_import", status=400, json={"message": "contacts is required"})
-    with pytest.raises(BadConfiguration, match="contacts is required"):
+    with pytest.raises(RefusedRequest, match="contacts is required"):
         ac.apply_batch(DEST, adds(10))
 
 
@@ -566,7 +567,7 @@ def response(status: int, payload: Any, headers: dict[str, str] | None = None) -
         (429, {"message": "slow"}, RateLimited),
         (500, {}, TransientError),
         (503, {}, TransientError),
-        (400, {"message": "bad"}, BadConfiguration),
+        (400, {"message": "bad"}, RefusedRequest),
         (400, {"message": "Rate limit exceeded.", "failureReasons": ["100 a minute"]}, RateLimited),
         (400, {"failureReasons": [{"contact": 0, "failureReason": "x"}]}, ImportRefused),
     ],
@@ -587,3 +588,4 @@ def test_retry_after_and_refused_indexes_are_read():
         response(400, {"failureReasons": [{"contact": 230, "failureReason": "bad"}]})
     )
     assert isinstance(refused, ImportRefused) and refused.contacts == {230: "bad"}
+    assert isinstance(refused, RefusedRequest) and not isinstance(refused, BadConfiguration)
