@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from providers.base import Provider
+from providers.base import OnLeave, Provider
 from providers.errors import ProviderError
 from providers.registry import PROVIDERS, provider_class
 from syncer.errors import ConfigError
@@ -215,9 +215,9 @@ def check_destinations(
                     hint=f"add it to {profiles_file} or fix the name.",
                 )
             supported = provider_class(profile.provider).on_leave_supported
-            if dest.on_leave not in supported:
+            if OnLeave(dest.on_leave) not in supported:
                 raise ConfigError(
-                    f"on_leave {dest.on_leave.value!r} is not possible on {profile.provider} "
+                    f"on_leave {dest.on_leave!r} is not possible on {profile.provider} "
                     f"(profile {dest.profile!r})",
                     where=f"{at}.on_leave",
                     hint=f"use {' or '.join(s.value for s in supported)}.",

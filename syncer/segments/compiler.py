@@ -30,18 +30,20 @@ from syncer.segments.model import Condition, Group, Not, Rule, Segment, SegmentR
 from syncer.segments.predicates import condition_sql
 
 Segments = Mapping[str, Segment]
+# What ``members_query`` selects, the columns the sync layer reads (``sync.members.to_desired``).
+MEMBER_COLUMNS = (
+    CUSTOMERS.c.id.label("customer_id"),
+    CUSTOMERS.c.email,
+    CUSTOMERS.c.first_name,
+    CUSTOMERS.c.last_name,
+    CUSTOMERS.c.accepts_marketing,
+)
 
 
 def members_query(segment: Segment, segments: Segments, *, as_of: datetime) -> Select[Any]:
     """customer_id, email, first_name, last_name, accepts_marketing of every member."""
-    c = CUSTOMERS.c
-    return select(
-        c.id.label("customer_id"),
-        c.email,
-        c.first_name,
-        c.last_name,
-        c.accepts_marketing,
-    ).where(compile_rule(segment.rules, segments, as_of, chain=(segment.name,), source=segment))
+    where = compile_rule(segment.rules, segments, as_of, chain=(segment.name,), source=segment)
+    return select(*MEMBER_COLUMNS).where(where)
 
 
 def count_query(segment: Segment, segments: Segments, *, as_of: datetime) -> Select[Any]:
@@ -160,4 +162,11 @@ def _referenced(
     return segments[ref.segment]
 
 
-__all__ = ["compile_rule", "condition_counts", "count_query", "members_query", "walk"]
+__all__ = [
+    "MEMBER_COLUMNS",
+    "compile_rule",
+    "condition_counts",
+    "count_query",
+    "members_query",
+    "walk",
+]

@@ -9,7 +9,7 @@ from syncer.state.migrate import upgrade
 from syncer.state.store import StateStore
 from syncer.sync.lock import TargetLock, owner_label
 from syncer.sync.runs import RUNS
-from tests.sync.fakes import Dest, FakeClock, Seg
+from tests.sync.fakes import DEST, QUERY, SEG, FakeClock
 
 
 def target(engine: Engine, clock: FakeClock) -> int:
@@ -68,7 +68,7 @@ def test_locked_target_run_is_recorded_as_skipped(engine, shop, fake, make_engin
     tid = target(engine, clock)
     other = TargetLock(engine, tid, "otherhost:4242:zzzz", clock, ttl=600)
     assert other.acquire() is None
-    result = make_engine(fake).sync(Seg(), Dest())
+    result = make_engine(fake).sync(SEG, DEST, QUERY)
     assert result.outcome == "skipped" and fake.calls == 0 and not result.failed
     assert result.error == (
         "segment 'VIP' → destination fake/L1/vip is being synced by otherhost:4242 "
@@ -77,4 +77,4 @@ def test_locked_target_run_is_recorded_as_skipped(engine, shop, fake, make_engin
     with engine.connect() as conn:
         assert conn.execute(select(RUNS.c.outcome)).scalar() == "skipped"
     other.release()
-    assert make_engine(fake).sync(Seg(), Dest()).outcome == "ok"
+    assert make_engine(fake).sync(SEG, DEST, QUERY).outcome == "ok"
