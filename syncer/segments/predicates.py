@@ -36,13 +36,19 @@ from syncer.segments.sqlparts import (
     Interval,
     accepted,
     any_row,
+    before,
     contains,
     grouped,
     has_text,
     in_intervals,
+    latest_after,
+    latest_until,
     moment,
+    since,
     text_in,
     text_like,
+    until,
+    until_unranged,
 )
 
 T = Table
@@ -81,7 +87,7 @@ def window_span(cond: Condition, now: datetime) -> TimeRange:
 
 def existed(as_of: datetime) -> Bool:
     """The customer was created at or before ``as_of`` (nobody else is a member as of then)."""
-    return moment(CUSTOMERS.c.created_at) <= as_utc(as_of)
+    return until_unranged(CUSTOMERS.c.created_at, as_utc(as_of))
 
 
 def condition_sql(cond: Condition, as_of: datetime, negate: bool) -> Bool:
@@ -126,32 +132,31 @@ def _day_start(d: date) -> datetime:
     return datetime.combine(d, datetime.min.time(), UTC)
 
 
-def _date_test(column: ColumnElement[Any], op: str, value: Any, span: TimeRange) -> Bool:
-    col = moment(column)
+def _date_test(col: ColumnElement[Any], op: str, value: Any, span: TimeRange) -> Bool:
     if op == "within":
         parts = in_span(col, span)
         return and_(*parts) if parts else col.is_not(None)
     if op == "between":
         start, end = _day_start(value[0]), _day_start(value[1] + timedelta(days=1))
-        return and_(col >= start, col < end)
+        return and_(since(col, start), before(col, end))
     day, next_day = _day_start(value), _day_start(value + timedelta(days=1))
-    return {
-        "eq": lambda: and_(col >= day, col < next_day),
-        "gt": lambda: col >= next_day,
-        "ge": lambda: col >= day,
-        "lt": lambda: col < day,
-        "le": lambda: col < next_day,
-    }[op]()
+    tests: dict[str, Callable[[], Bool]] = {
+        "eq": lambda: and_(since(col, day), before(col, next_day)),
+        "gt": lambda: since(col, next_day),
+        "ge": lambda: since(col, day),
+        "lt": lambda: before(col, day),
+        "le": lambda: before(col, next_day),
+    }
+    return tests[op]()
 
 
 def in_span(col: ColumnElement[Any], span: TimeRange) -> list[Bool]:
     """The tests that keep rows inside ``span`` (none for all time)."""
     parts: list[Bool] = []
-    col = moment(col)
     if span.start is not None:
-        parts.append(col >= span.start)
-    if span.end is not None:
-        parts.append(col <= span.end if span.end_inclusive else col < span.end)
+        parts.append(since(col, span.start))
+    if span.end is not None:  # an inclusive end is as-of, which (nearly) every row passes
+        parts.append(until_unranged(col, span.end) if span.end_inclusive else before(col, span.end))
     return parts
 
 
@@ -172,7 +177,7 @@ def _not_ordered_after(now: datetime) -> Bool:
     later = later.where(
         ORDERS.c.customer_id == CARTS.c.customer_id,
         moment(ORDERS.c.placed_at) >= moment(CARTS.c.at),
-        moment(ORDERS.c.placed_at) <= now,
+        until(ORDERS.c.placed_at, now),
         _not_cancelled(),
     )
     return not_(exists(later))
@@ -283,9 +288,9 @@ def days_having(cond: Condition, now: datetime, negate: bool) -> tuple[Bool, boo
     for lo, hi in accepted(op, cond.value, False):
         parts: list[Bool] = []
         if lo is not None:
-            parts.append(last <= now - timedelta(days=lo))
+            parts.append(latest_until(days_time(table), now - timedelta(days=lo)))
         if hi is not None:
-            parts.append(last > now - timedelta(days=hi + 1))
+            parts.append(latest_after(days_time(table), now - timedelta(days=hi + 1)))
         tests.append(and_(*parts) if parts else last.is_not(None))
     having = or_(*tests) if tests else last.is_(None)
     # negated: the complement, i.e. no rows at all, or rows whose last time fails

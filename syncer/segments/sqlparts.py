@@ -5,13 +5,17 @@ Text: every letter is compared in its Unicode lower case (``syncer.db.fold_case`
 time): the value is folded in Python and bound; the column is folded by the database, with
 ``lower()`` on PostgreSQL (the database's UTF-8 character type), ``lower()`` under the server's
 newest Unicode collation on MariaDB/MySQL, then compared under a binary NO PAD collation so
-accents and trailing spaces count as they do elsewhere, and on SQLite by ``syncer_fold`` (the
-same Python function, registered on every connection by ``syncer.db``). LIKE patterns escape
+accents and trailing spaces count as they do elsewhere, and on SQLite by ``lower()`` for ASCII
+text and otherwise ``syncer_fold`` (the same Python function, registered on every connection by
+``syncer.db``). LIKE patterns escape
 ``%``, ``_`` and the escape character ``/``: a value is always literal.
 
 Times: on SQLite a time column is text, so ``moment(column)`` reads it as UTC in the one form
 that compares as text (the form SQLAlchemy writes and binds); other ISO forms go through
-``syncer_utc``. Elsewhere the column is a timestamp and is left as it is.
+``syncer_utc``. Elsewhere the column is a timestamp and is left as it is. A column against a
+bound time (``since`` / ``until`` / ``before``) reads the column only for rows stored within a
+day or two of the bound: every ISO form starts with its local date, and offsets are under 15
+hours, so the text alone decides for every other row (as fast as a plain comparison).
 
 Membership: a condition over another table is either "the customer is in this set" or "the
 customer is not in it". Positive forms are ``customers.id IN (grouped subquery)`` or a
@@ -22,9 +26,11 @@ never ``NOT IN`` (which PostgreSQL cannot hash once the set outgrows work_mem).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     DateTime,
     FromClause,
@@ -68,7 +74,9 @@ def _folded_default(element: folded, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(folded, "sqlite")
 def _folded_sqlite(element: folded, compiler: SQLCompiler, **kw: Any) -> str:
     (inner,) = element.clauses.clauses
-    return f"syncer_fold({compiler.process(inner, **kw)})"
+    col = compiler.process(inner, **kw)
+    ascii_only = f"length({col}) = length(CAST({col} AS BLOB))"  # SQLite's lower() is enough
+    return f"(CASE WHEN {ascii_only} THEN lower({col}) ELSE syncer_fold({col}) END)"
 
 
 @compiles(folded, "mysql")
@@ -100,13 +108,112 @@ def _moment_default(element: moment, compiler: SQLCompiler, **kw: Any) -> str:
     return compiler.process(inner, **kw)
 
 
-@compiles(moment, "sqlite")
-def _moment_sqlite(element: moment, compiler: SQLCompiler, **kw: Any) -> str:
-    (inner,) = element.clauses.clauses
-    col = compiler.process(inner, **kw)
+def _sqlite_moment(col: str) -> str:
     # the form SQLAlchemy writes is compared as it is (no Python call per row)
     written = f"{col} LIKE '____-__-__ __:__:__.______'"
     return f"(CASE WHEN {written} THEN {col} ELSE syncer_utc({col}) END)"
+
+
+@compiles(moment, "sqlite")
+def _moment_sqlite(element: moment, compiler: SQLCompiler, **kw: Any) -> str:
+    (inner,) = element.clauses.clauses
+    return _sqlite_moment(compiler.process(inner, **kw))
+
+
+class _TimeTest(FunctionElement[bool]):
+    """``column <op> at`` for a time column and a bound UTC time (see above)."""
+
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True  # a comparison: never rendered as "(...) = 1" on MariaDB
+    sql_op: ClassVar[str]
+    lower: ClassVar[bool]  # a lower bound (the rows at or after ``at``)
+    ranged: ClassVar[bool] = True  # offer SQLite's planner an index range on the column
+
+    def __init__(self, column: ColumnElement[Any], at: datetime) -> None:
+        day = at.date()
+        near = [(day + timedelta(days=d)).isoformat() for d in (-1, 2)]
+        super().__init__(
+            column,
+            bindparam(None, at, type_=DateTime(timezone=True)),
+            *(bindparam(None, d, type_=String()) for d in near),
+        )
+
+
+class since(_TimeTest):
+    name = "since"
+    sql_op, lower = ">=", True
+    inherit_cache = True
+
+
+class until(_TimeTest):
+    name = "until"
+    sql_op, lower = "<=", False
+    inherit_cache = True
+
+
+class before(_TimeTest):
+    name = "before"
+    sql_op, lower = "<", False
+    inherit_cache = True
+
+
+class until_unranged(until):
+    """``until`` for a test (nearly) every row passes: an index range would only cost lookups."""
+
+    name = "until_unranged"
+    ranged = False
+    inherit_cache = True
+
+
+class latest_until(_TimeTest):
+    """In a GROUP BY: the group's latest time is at or before ``at``."""
+
+    name = "latest_until"
+    sql_op, lower = "<=", False
+    inherit_cache = True
+
+
+class latest_after(_TimeTest):
+    """In a GROUP BY: the group's latest time is after ``at``."""
+
+    name = "latest_after"
+    sql_op, lower = ">", False
+    inherit_cache = True
+
+
+@compiles(_TimeTest)
+def _time_default(element: _TimeTest, compiler: SQLCompiler, **kw: Any) -> str:
+    col, at, _lo, _hi = (compiler.process(c, **kw) for c in element.clauses.clauses)
+    if isinstance(element, latest_until | latest_after):
+        col = f"max({col})"
+    return f"({col} {element.sql_op} {at})"
+
+
+@compiles(latest_until, "sqlite")
+@compiles(latest_after, "sqlite")
+def _latest_sqlite(element: _TimeTest, compiler: SQLCompiler, **kw: Any) -> str:
+    # every row at or before ``at`` / some row after it, each row read as in ``until``
+    col, at, lo, hi = (compiler.process(c, **kw) for c in element.clauses.clauses)
+    exact = f"{_sqlite_moment(col)} <= {at}"
+    row_until = f"CASE WHEN {col} >= {hi} THEN 0 WHEN {col} < {lo} THEN 1 ELSE {exact} END"
+    if isinstance(element, latest_until):
+        return f"(min({row_until}) = 1)"
+    return f"(min({row_until}) = 0)"
+
+
+@compiles(_TimeTest, "sqlite")
+def _time_sqlite(element: _TimeTest, compiler: SQLCompiler, **kw: Any) -> str:
+    col, at, lo, hi = (compiler.process(c, **kw) for c in element.clauses.clauses)
+    exact = f"{_sqlite_moment(col)} {element.sql_op} {at}"
+    # a plain range the index can use, then the exact test for the rows near the bound only
+    if element.lower:  # stored on or after day + 2: later; before day - 1: earlier
+        sure, near = f"{col} >= {hi}", f"{col} >= {lo}"
+    else:
+        sure, near = f"{col} < {lo}", f"{col} < {hi}"
+    if element.ranged:
+        return f"({near} AND CASE WHEN {sure} THEN 1 ELSE {exact} END)"
+    return f"(CASE WHEN {sure} THEN 1 WHEN {near} THEN {exact} ELSE 0 END)"
 
 
 def _param(value: str) -> ColumnElement[str]:
