@@ -39,6 +39,12 @@ ORDER_TIMES: list[tuple[str, bool]] = [
     ("2026-01-30T00:59:59+01:00", False),
     ("2026-01-30T00:00:00+00:01", False),
     ("2026-03-01T00:00:00.000001Z", False),  # after as-of
+    # the widest offsets, whose local date is a day away from the UTC one
+    ("2026-01-29T10:00:00-14:00", True),
+    ("2026-01-30T13:59:59+14:00", False),
+    ("2026-03-01T14:00:00+14:00", True),
+    ("2026-02-28T10:00:00-14:00", True),
+    ("2026-02-28T10:00:01-14:00", False),
 ]
 
 
