@@ -19,8 +19,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import TYPE_CHECKING, ClassVar, Self
+
+from providers.batching import chunks
 
 if TYPE_CHECKING:
     import requests
@@ -218,29 +219,19 @@ class Provider(ABC):
 
     # --- the batching loop ---------------------------------------------------------------
     def batches(self, changes: Iterable[Change]) -> Iterator[list[Change]]:
-        it = iter(changes)
-        while batch := list(islice(it, self.limits.batch_size)):
-            yield batch
+        return chunks(changes, self.limits.batch_size)
 
-    def push(
-        self,
-        destination: Destination,
-        changes: Iterable[Change],
-        on_batch: Callable[[list[Outcome]], None] | None = None,
-    ) -> Iterator[list[Outcome]]:
+    def push(self, destination: Destination, changes: Iterable[Change]) -> Iterator[list[Outcome]]:
         """Send ``changes`` in provider-sized batches, up to ``limits.max_concurrency`` at once.
 
         Yields each batch's outcomes as it completes (in submission order), so the caller can
         settle state batch by batch; ``changes`` is consumed lazily, a bounded number of
-        batches ahead. ``on_batch``, if given, is called with each batch's outcomes too.
+        batches ahead.
         """
         workers = max(1, self.limits.max_concurrency)
         if workers == 1:
             for batch in self.batches(changes):
-                outcomes = self.apply_batch(destination, batch)
-                if on_batch:
-                    on_batch(outcomes)
-                yield outcomes
+                yield self.apply_batch(destination, batch)
             return
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=self.name) as pool:
             in_flight: list[Future[list[Outcome]]] = []
@@ -248,15 +239,9 @@ class Provider(ABC):
                 for batch in self.batches(changes):
                     in_flight.append(pool.submit(self.apply_batch, destination, batch))
                     if len(in_flight) >= workers:
-                        outcomes = in_flight.pop(0).result()
-                        if on_batch:
-                            on_batch(outcomes)
-                        yield outcomes
+                        yield in_flight.pop(0).result()
                 while in_flight:
-                    outcomes = in_flight.pop(0).result()
-                    if on_batch:
-                        on_batch(outcomes)
-                    yield outcomes
+                    yield in_flight.pop(0).result()
             finally:
                 for fut in in_flight:
                     fut.cancel()

@@ -172,13 +172,19 @@ def test_require_names_every_missing_key_never_a_value():
 def test_http_client_is_the_provider_account(monkeypatch: pytest.MonkeyPatch):
     sleep: Callable[[float], None] = lambda _s: None  # noqa: E731
     http = http_client(Fake, "https://x/api/", {"Api-Token": "s3cret"}, sleep=sleep)
-    assert (http.provider, http.base_url, http.headers["Api-Token"]) == ("fake", "https://x/api", "s3cret")
+    assert (http.provider, http.base_url, http.headers["Api-Token"]) == (
+        "fake",
+        "https://x/api",
+        "s3cret",
+    )
     assert "s3cret" in http.secrets and http.sleep is sleep
 
 
 @pytest.mark.parametrize("value", ["0", "x", "-1", "2.5"])
 def test_whole_number_refuses_what_is_not_one(value: str):
-    with pytest.raises(BadConfiguration, match=rf"concurrency must be a whole number >= 1, not '{value}'"):
+    with pytest.raises(
+        BadConfiguration, match=rf"concurrency must be a whole number >= 1, not '{value}'"
+    ):
         whole_number(Fake, {"concurrency": value}, "concurrency", 2)
 
 

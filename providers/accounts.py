@@ -1,0 +1,61 @@
+"""From a profile's credentials to a provider's account access (``from_credentials``).
+
+require(cls, credentials, hint)   BadConfiguration naming every missing key of
+                                  ``cls.credential_keys`` (never a value), ``hint`` saying
+                                  where to find them
+whole_number(cls, options, key, default)
+                                  an option that must be a whole number >= 1
+http_client(cls, root, headers, ...)
+                                  the ``HttpClient`` of one account of ``cls``: its name, its
+                                  limits (or the account's own), the caller's session and
+                                  sleep, its error classifier
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from providers.base import Limits, Provider
+from providers.errors import BadConfiguration
+from providers.http import Classifier, HttpClient
+
+if TYPE_CHECKING:
+    import requests
+
+
+def require(cls: type[Provider], credentials: Mapping[str, str], hint: str) -> None:
+    missing = [k for k in cls.credential_keys if not credentials.get(k)]
+    if missing:
+        raise BadConfiguration(f"credentials need {', '.join(missing)} ({hint})", provider=cls.name)
+
+
+def whole_number(cls: type[Provider], options: Mapping[str, str], key: str, default: int) -> int:
+    value = str(options.get(key) or default)
+    if not value.isdigit() or int(value) < 1:
+        raise BadConfiguration(
+            f"{key} must be a whole number >= 1, not {value!r}", provider=cls.name
+        )
+    return int(value)
+
+
+def http_client(
+    cls: type[Provider],
+    root: str,
+    headers: Mapping[str, str],
+    *,
+    session: requests.Session | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    classify: Classifier | None = None,
+    limits: Limits | None = None,
+) -> HttpClient:
+    return HttpClient(
+        cls.name,
+        root.rstrip("/"),
+        headers={**headers, "Accept": "application/json"},
+        limits=limits or cls.limits,
+        session=session,
+        sleep=sleep,
+        classify=classify,
+    )
