@@ -1,4 +1,4 @@
-"""From a profile's credentials to a provider's account access (``from_credentials``).
+"""From a profile's credentials to a provider's account access, and the answers it gets.
 
 require(cls, credentials, hint)   BadConfiguration naming every missing key of
                                   ``cls.credential_keys`` (never a value), ``hint`` saying
@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from providers.base import Limits, Provider
 from providers.errors import BadConfiguration
 from providers.http import Classifier, HttpClient
+from providers.shapes import parse
 
 if TYPE_CHECKING:
     import requests
+
+T = TypeVar("T")
 
 
 def require(cls: type[Provider], credentials: Mapping[str, str], hint: str) -> None:
@@ -59,3 +62,8 @@ def http_client(
         sleep=sleep,
         classify=classify,
     )
+
+
+def answer(http: HttpClient, shape: type[T], method: str, path: str, **kw: Any) -> T:
+    body = http.json(method, path, **kw)
+    return parse(shape, body, provider=http.provider, what=f"{method} {path}")

@@ -161,8 +161,8 @@ class Provider(ABC):
 
     name: ClassVar[str]
     credential_keys: ClassVar[tuple[str, ...]] = ()  # what ``from_credentials`` needs
-    # The profile options it takes: ``batch_size`` (1 to ``limits.batch_size``) lowers the
-    # members per batch for every provider.
+    # The profile options it takes, each a whole number from 1 to ``option_max(key)``:
+    # ``batch_size`` (1 to ``limits.batch_size``) lowers the members per batch for every provider.
     option_keys: ClassVar[tuple[str, ...]] = ("batch_size",)
     on_leave_supported: ClassVar[tuple[OnLeave, ...]] = tuple(OnLeave)  # what leaving can do
     limits: Limits
@@ -184,6 +184,13 @@ class Provider(ABC):
         BadConfiguration if a credential is missing or malformed (the message names the key,
         never its value)."""
         raise NotImplementedError(f"{cls.__name__} does not implement from_credentials")
+
+    @classmethod
+    def option_max(cls, key: str) -> int:
+        """The largest value option ``key`` (one of ``option_keys``) takes."""
+        if key == "batch_size":
+            return cls.limits.batch_size
+        raise KeyError(key)
 
     # --- account -------------------------------------------------------------------------
     @abstractmethod

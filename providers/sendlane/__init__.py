@@ -60,8 +60,9 @@ still ACCEPTED is not removed yet: the sync engine holds the remove until the ad
 
 from __future__ import annotations
 
+from providers.refs import parse_ref
 from providers.sendlane.errors import ValidationFailed, classify, reason_of
-from providers.sendlane.provider import BASE_URL, DEFAULT_BATCH, Sendlane, parse_ref
+from providers.sendlane.provider import BASE_URL, DEFAULT_BATCH, Sendlane
 
 __all__ = [
     "BASE_URL",
