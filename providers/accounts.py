@@ -5,25 +5,27 @@ require(cls, credentials, hint)   BadConfiguration naming every missing key of
                                   where to find them
 whole_number(cls, options, key, default)
                                   an option that must be a whole number >= 1
-http_client(cls, root, headers, ...)
+http_client(cls, root, headers, via, ...)
                                   the ``HttpClient`` of one account of ``cls``: its name, its
-                                  limits (or the account's own), the caller's session and
-                                  sleep, its error classifier
+                                  limits (or the account's own), the session and sleep of
+                                  ``via`` (``Connection``), its error classifier
+answer(http, shape, method, path, **kw)
+                                  ``http.json``, its answer checked against ``shape``
+                                  (UnexpectedAnswer naming the call and the field if not)
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from providers.base import Limits, Provider
+from providers.base import Connection, Limits, Provider
 from providers.errors import BadConfiguration
 from providers.http import Classifier, HttpClient
 from providers.shapes import parse
 
 if TYPE_CHECKING:
-    import requests
+    pass
 
 T = TypeVar("T")
 
@@ -47,9 +49,8 @@ def http_client(
     cls: type[Provider],
     root: str,
     headers: Mapping[str, str],
+    via: Connection,
     *,
-    session: requests.Session | None = None,
-    sleep: Callable[[float], None] = time.sleep,
     classify: Classifier | None = None,
     limits: Limits | None = None,
 ) -> HttpClient:
@@ -58,8 +59,8 @@ def http_client(
         root.rstrip("/"),
         headers={**headers, "Accept": "application/json"},
         limits=limits or cls.limits,
-        session=session,
-        sleep=sleep,
+        session=via.session,
+        sleep=via.sleep,
         classify=classify,
     )
 

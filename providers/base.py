@@ -156,6 +156,17 @@ class CallStats:
             self.rate_limited += rate_limited
 
 
+@dataclass(frozen=True)
+class Connection:
+    """How an account is reached: ``base_url`` replaces the API root (as the provider's docs
+    write it: ``.../3.0``, ``.../api/3``, ``.../v2``), e.g. an emulator's; ``session`` and
+    ``sleep`` are the caller's (tests inject them)."""
+
+    base_url: str | None = None
+    session: requests.Session | None = None
+    sleep: Callable[[float], None] = time.sleep
+
+
 class Provider(ABC):
     """One email provider. Subclasses set ``name`` and ``limits`` and implement the rest."""
 
@@ -179,10 +190,14 @@ class Provider(ABC):
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> Self:
-        """Build the provider for one account. ``base_url`` replaces the API root (as the
-        provider's docs write it: ``.../3.0``, ``.../api/3``, ``.../v2``), e.g. an emulator's.
+        """Build the provider for one account (``connect``), reached as ``Connection`` says.
         BadConfiguration if a credential is missing or malformed (the message names the key,
         never its value)."""
+        return cls.connect(credentials, Connection(base_url, session, sleep))
+
+    @classmethod
+    def connect(cls, credentials: Mapping[str, str], via: Connection) -> Self:
+        """``from_credentials``, implemented by each provider."""
         raise NotImplementedError(f"{cls.__name__} does not implement from_credentials")
 
     @classmethod

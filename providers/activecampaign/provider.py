@@ -9,8 +9,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Self, TypeVar
 
-import requests
-
 from providers.accounts import answer, http_client, require
 from providers.activecampaign.answers import (
     Contact,
@@ -32,6 +30,7 @@ from providers.base import (
     AccountInfo,
     Change,
     ChangeKind,
+    Connection,
     Destination,
     Discovery,
     Limits,
@@ -100,14 +99,7 @@ class ActiveCampaign(Provider):
         )
 
     @classmethod
-    def from_credentials(
-        cls,
-        credentials: Mapping[str, str],
-        *,
-        base_url: str | None = None,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> Self:
+    def connect(cls, credentials: Mapping[str, str], via: Connection) -> Self:
         require(
             cls,
             credentials,
@@ -118,12 +110,11 @@ class ActiveCampaign(Provider):
                 "credentials.api_url must be the account URL, like https://ACCOUNT.api-us1.com",
                 provider=cls.name,
             )
-        root = (base_url or credentials["api_url"]).rstrip("/")
-        if base_url is None and not root.endswith("/api/3"):
+        root = (via.base_url or credentials["api_url"]).rstrip("/")
+        if via.base_url is None and not root.endswith("/api/3"):
             root += "/api/3"
         headers = {"Api-Token": credentials["api_token"]}
-        http = http_client(cls, root, headers, session=session, sleep=sleep, classify=classify)
-        return cls(http, sleep=sleep)
+        return cls(http_client(cls, root, headers, via, classify=classify), sleep=via.sleep)
 
     # --- account -------------------------------------------------------------------------
     def answer(self, shape: type[S], method: str, path: str, **kw: Any) -> S:

@@ -63,6 +63,7 @@ from providers.accounts import require
 from providers.base import (
     AccountInfo,
     Change,
+    Connection,
     Destination,
     Discovery,
     Limits,
@@ -143,22 +144,15 @@ class Mailchimp(Provider):
         self.members = Members(self.calls, self._audience)
 
     @classmethod
-    def from_credentials(
-        cls,
-        credentials: Mapping[str, str],
-        *,
-        base_url: str | None = None,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> Self:
+    def connect(cls, credentials: Mapping[str, str], via: Connection) -> Self:
         require(cls, credentials, "Account > Extras > API keys")
         key = credentials["api_key"]
-        if not base_url and ("-" not in key or not key.rsplit("-", 1)[1].isalnum()):
+        if not via.base_url and ("-" not in key or not key.rsplit("-", 1)[1].isalnum()):
             raise BadConfiguration(
                 "api_key must end with its data center, like ...-us21 (copy the whole key)",
                 provider=cls.name,
             )
-        return cls(key, base_url=base_url, session=session, sleep=sleep)
+        return cls(key, base_url=via.base_url, session=via.session, sleep=via.sleep)
 
     # --- account -------------------------------------------------------------------------
     def check(self) -> AccountInfo:

@@ -10,13 +10,12 @@ from dataclasses import replace
 from itertools import chain, islice
 from typing import Any, ClassVar, Self, TypeVar
 
-import requests
-
 from providers.accounts import answer, http_client, require, whole_number
 from providers.base import (
     AccountInfo,
     Change,
     ChangeKind,
+    Connection,
     Destination,
     Discovery,
     Limits,
@@ -111,14 +110,7 @@ class Sendlane(Provider):
         self._carriers: dict[str, tuple[float, dict[str, str]]] = {}  # tag id -> (read at, map)
 
     @classmethod
-    def from_credentials(
-        cls,
-        credentials: Mapping[str, str],
-        *,
-        base_url: str | None = None,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> Self:
+    def connect(cls, credentials: Mapping[str, str], via: Connection) -> Self:
         """``api_token``; optional ``batch_size`` (contacts per list call, default 100) and
         ``concurrency`` (batches in flight, default 2)."""
         require(cls, credentials, "Account > API in the Sendlane app")
@@ -126,10 +118,9 @@ class Sendlane(Provider):
         concurrency = whole_number(cls, credentials, "concurrency", DEFAULT_CONCURRENCY)
         http = http_client(
             cls,
-            base_url or BASE_URL,
+            via.base_url or BASE_URL,
             {"Authorization": f"Bearer {credentials['api_token']}"},
-            session=session,
-            sleep=sleep,
+            via,
             classify=classify,
             limits=replace(cls.limits, max_concurrency=concurrency),
         )

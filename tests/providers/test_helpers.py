@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from providers.accounts import http_client, require, whole_number
-from providers.base import Limits, Member, Provider
+from providers.base import Connection, Limits, Member, Provider
 from providers.batching import chunks
 from providers.errors import BadConfiguration, NotFound, UnexpectedAnswer
 from providers.fields import FieldIds
@@ -171,7 +171,7 @@ def test_require_names_every_missing_key_never_a_value():
 
 def test_http_client_is_the_provider_account(monkeypatch: pytest.MonkeyPatch):
     sleep: Callable[[float], None] = lambda _s: None  # noqa: E731
-    http = http_client(Fake, "https://x/api/", {"Api-Token": "s3cret"}, sleep=sleep)
+    http = http_client(Fake, "https://x/api/", {"Api-Token": "s3cret"}, Connection(sleep=sleep))
     assert (http.provider, http.base_url, http.headers["Api-Token"]) == (
         "fake",
         "https://x/api",
