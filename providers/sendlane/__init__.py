@@ -1,6 +1,8 @@
 """Sendlane API v2: a destination is (list id, tag name); membership is carrying the tag.
 
     provider.py   the adapter: account, discovery, tags, adds, confirm, removes
+    (options: ``batch_size``, contacts a list call, default 100; ``concurrency``, batches in
+    flight, 1 to 4, default 2)
     errors.py     Sendlane's error shapes -> the provider error tree
 
 Calls, and why (240 requests a minute per account; no bulk tag removal exists):
