@@ -9,7 +9,8 @@
         options: {}                         # optional: provider settings that are not secret,
                                             # plain values: `batch_size` (1 to the provider's
                                             # maximum: Mailchimp 500, ActiveCampaign 250,
-                                            # Sendlane 100)
+                                            # Sendlane 100); Sendlane's `concurrency` (batches
+                                            # in flight, 1 to 4, default 2)
 
 ``${VAR}`` must be set; ``${VAR:-default}`` falls back to ``default`` (empty allowed). A literal
 credential in the file is refused, so a key never lands in version control. Problems are
@@ -188,14 +189,12 @@ def _check_option(cls: type[Provider], key: str, value: str, where: str) -> None
             where=where,
             hint=f"{cls.name} takes: {', '.join(cls.option_keys) or 'no options'}.",
         )
-    if key == "batch_size":
-        most = cls.limits.batch_size
-        if not value.isdigit() or not 1 <= int(value) <= most:
-            raise ConfigError(
-                f"batch_size must be a whole number from 1 to {most} ({cls.name}'s maximum), "
-                f"not {value!r}",
-                where=where,
-            )
+    most = cls.option_max(key)
+    if not value.isdigit() or not 1 <= int(value) <= most:
+        raise ConfigError(
+            f"{key} must be a whole number from 1 to {most} ({cls.name}'s maximum), not {value!r}",
+            where=where,
+        )
 
 
 def check_destinations(

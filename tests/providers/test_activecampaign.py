@@ -40,7 +40,7 @@ def make(sleeps: Sleeps, **kw: Any) -> ActiveCampaign:
         limits=ActiveCampaign.limits,
     )
     ac = ActiveCampaign(http, sleep=sleeps, poll_interval=2.5, **kw)
-    ac._tag_ids["vip"] = TAG_ID  # most tests start with the tag known (ensure_tag ran)
+    ac.tags.ids["vip"] = TAG_ID  # most tests start with the tag known (ensure_tag ran)
     return ac
 
 
@@ -123,7 +123,7 @@ def test_discover_pages_with_limit_and_offset(rsps, ac):
 # --- tags ------------------------------------------------------------------------------------
 def test_ensure_tag_finds_the_exact_name_among_contains_matches(rsps, sleeps):
     ac = make(sleeps)
-    ac._tag_ids.clear()
+    ac.tags.ids.clear()
     found = [{"id": "8", "tag": "vip-old"}, {"id": "9", "tag": "VIP"}]
     rsps.get(f"{BASE}/tags", json={"tags": found, "meta": {"total": "2"}})
     assert ac.ensure_tag(DEST) == "9"
@@ -134,7 +134,7 @@ def test_ensure_tag_finds_the_exact_name_among_contains_matches(rsps, sleeps):
 
 def test_ensure_tag_creates_a_missing_contact_tag(rsps, sleeps):
     ac = make(sleeps)
-    ac._tag_ids.clear()
+    ac.tags.ids.clear()
     rsps.get(f"{BASE}/tags", json={"tags": [{"id": "8", "tag": "vip-old"}], "meta": {"total": "1"}})
     rsps.post(f"{BASE}/tags", status=201, json={"tag": {"id": "12", "tag": "vip"}})
     assert ac.ensure_tag(DEST) == "12"

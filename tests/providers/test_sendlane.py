@@ -38,7 +38,7 @@ def make(sleeps: Sleeps, **kw: Any) -> Sendlane:
         limits=Sendlane.limits,
     )
     sl = Sendlane(http, clock=sleeps.clock, **kw)
-    sl._tag_ids["vip"] = TAG_ID  # most tests start with the tag known (ensure_tag ran)
+    sl.tags.ids["vip"] = TAG_ID  # most tests start with the tag known (ensure_tag ran)
     return sl
 
 
@@ -116,7 +116,7 @@ def test_discover_pages_until_links_next_is_null(rsps, sl):
 # --- tags ------------------------------------------------------------------------------------
 def test_ensure_tag_finds_by_name_on_a_later_page(rsps, sleeps):
     sl = make(sleeps)
-    sl._tag_ids.clear()
+    sl.tags.ids.clear()
     rsps.get(f"{BASE}/tags", json=page([{"id": 1, "name": "other"}], f"{BASE}/tags?page=2"))
     rsps.get(f"{BASE}/tags", json=page([{"id": 5, "name": "VIP"}]))
     assert sl.ensure_tag(DEST) == "5"
@@ -126,7 +126,7 @@ def test_ensure_tag_finds_by_name_on_a_later_page(rsps, sleeps):
 
 def test_ensure_tag_creates_a_missing_tag(rsps, sleeps):
     sl = make(sleeps)
-    sl._tag_ids.clear()
+    sl.tags.ids.clear()
     rsps.get(f"{BASE}/tags", json=page([]))
     rsps.post(f"{BASE}/tags", json={"data": {"id": 12, "name": "vip"}})
     assert sl.ensure_tag(DEST) == "12"
