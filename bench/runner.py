@@ -17,20 +17,21 @@ import os
 import resource
 import subprocess
 import sys
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Select, select
 
 from bench.evaluation import example_segments
-from providers.base import OnLeave, Provider
+from providers.base import Provider
 from providers.registry import provider_class
 from syncer.db import make_engine
 from syncer.sample.emulated import ACCOUNTS
 from syncer.schema import CUSTOMERS
+from syncer.segments.compiler import MEMBER_COLUMNS, members_query
+from syncer.segments.model import DestinationConfig
 from syncer.sync.engine import SyncEngine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,30 +46,10 @@ class Job:
     segment: str
     tag: str
     as_of: str = "2025-06-01T00:00:00+00:00"
-    without_consent: str = "skip"
+    without_consent: Literal["skip", "non_subscribed"] = "skip"
     first: int | None = None  # the customers with id <= first, instead of the segment
     skip_every: int | None = None  # ... minus every skip_every-th of them
     confirm_wait: float = 2.0
-
-
-@dataclass(frozen=True)
-class Target:
-    """The destination (a ``DestinationLike``): the emulator account's list and a tag."""
-
-    profile: str
-    list: str
-    tag: str
-    on_leave: OnLeave = OnLeave.UNTAG
-    without_consent: str = "skip"
-
-    @property
-    def key(self) -> str:
-        return f"{self.profile}/{self.list}/{self.tag}"
-
-
-@dataclass(frozen=True)
-class Named:
-    name: str
 
 
 def build_provider(provider: str, api_url: str) -> Provider:
@@ -76,17 +57,17 @@ def build_provider(provider: str, api_url: str) -> Provider:
     return provider_class(provider).from_credentials(account.credentials, base_url=api_url)
 
 
-def _slice(job: Job) -> Any:
-    def query(_segment: Any, _segments: Mapping[str, Any], _as_of: datetime) -> Select[Any]:
-        c = CUSTOMERS.c
-        q = select(
-            c.id.label("customer_id"), c.email, c.first_name, c.last_name, c.accepts_marketing
-        ).where(c.id <= job.first)
-        if job.skip_every:
-            q = q.where(c.id % job.skip_every != 0)
-        return q
-
-    return query
+def _members(job: Job) -> Select[Any]:
+    """The segment's compiled members query, or the slice ``Job.first``/``skip_every`` ask for."""
+    if job.first is None:
+        segments = example_segments()
+        as_of = datetime.fromisoformat(job.as_of)
+        return members_query(segments[job.segment], segments, as_of=as_of)
+    c = CUSTOMERS.c
+    q = select(*MEMBER_COLUMNS).where(c.id <= job.first)
+    if job.skip_every:
+        q = q.where(c.id % job.skip_every != 0)
+    return q
 
 
 def sync_once(job: Job) -> dict[str, Any]:
@@ -94,27 +75,18 @@ def sync_once(job: Job) -> dict[str, Any]:
     commerce = make_engine(job.commerce_url)
     state = make_engine(job.state_url)
     provider = build_provider(job.provider, job.api_url)
-    options: dict[str, Any] = {"confirm_wait": job.confirm_wait}
-    if job.first is not None:
-        options["query"] = _slice(job)
-        segment: Any = Named(job.segment)
-        segments: Mapping[str, Any] = {}
-    else:
-        segments = example_segments()
-        segment = segments[job.segment]
-    engine = SyncEngine(commerce=commerce, state=state, providers=lambda _p: provider, **options)
-    target = Target(
-        f"bench-{job.provider}", ACCOUNTS[job.provider].list_id, job.tag,
+    engine = SyncEngine(
+        commerce=commerce,
+        state=state,
+        providers=lambda _p: provider,
+        confirm_wait=job.confirm_wait,
+    )
+    target = DestinationConfig(
+        profile=f"bench-{job.provider}", list=ACCOUNTS[job.provider].list_id, tag=job.tag,
         without_consent=job.without_consent,
     )  # fmt: skip
     try:
-        result = engine.sync(
-            segment,
-            target,
-            segments=segments or None,
-            trigger="bench",
-            as_of=datetime.fromisoformat(job.as_of),
-        )
+        result = engine.sync(job.segment, target, _members(job), trigger="bench")
     finally:
         commerce.dispose()
         state.dispose()

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import enum
 import threading
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import TYPE_CHECKING, ClassVar, Self
+
+from providers.batching import chunks
 
 if TYPE_CHECKING:
     import requests
@@ -155,13 +155,24 @@ class CallStats:
             self.rate_limited += rate_limited
 
 
+@dataclass(frozen=True)
+class Connection:
+    """How an account is reached: ``base_url`` replaces the API root (as the provider's docs
+    write it: ``.../3.0``, ``.../api/3``, ``.../v2``), e.g. an emulator's; ``session`` and
+    ``sleep`` are the caller's (tests inject them)."""
+
+    base_url: str | None = None
+    session: requests.Session | None = None
+    sleep: Callable[[float], None] | None = None
+
+
 class Provider(ABC):
     """One email provider. Subclasses set ``name`` and ``limits`` and implement the rest."""
 
     name: ClassVar[str]
     credential_keys: ClassVar[tuple[str, ...]] = ()  # what ``from_credentials`` needs
-    # The profile options it takes: ``batch_size`` (1 to ``limits.batch_size``) lowers the
-    # members per batch for every provider.
+    # The profile options it takes, each a whole number from 1 to ``option_max(key)``:
+    # ``batch_size`` (1 to ``limits.batch_size``) lowers the members per batch for every provider.
     option_keys: ClassVar[tuple[str, ...]] = ("batch_size",)
     on_leave_supported: ClassVar[tuple[OnLeave, ...]] = tuple(OnLeave)  # what leaving can do
     limits: Limits
@@ -176,13 +187,24 @@ class Provider(ABC):
         *,
         base_url: str | None = None,
         session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> Self:
-        """Build the provider for one account. ``base_url`` replaces the API root (as the
-        provider's docs write it: ``.../3.0``, ``.../api/3``, ``.../v2``), e.g. an emulator's.
+        """Build the provider for one account (``connect``), reached as ``Connection`` says.
         BadConfiguration if a credential is missing or malformed (the message names the key,
         never its value)."""
+        return cls.connect(credentials, Connection(base_url, session, sleep))
+
+    @classmethod
+    def connect(cls, credentials: Mapping[str, str], via: Connection) -> Self:
+        """``from_credentials``, implemented by each provider."""
         raise NotImplementedError(f"{cls.__name__} does not implement from_credentials")
+
+    @classmethod
+    def option_max(cls, key: str) -> int:
+        """The largest value option ``key`` (one of ``option_keys``) takes."""
+        if key == "batch_size":
+            return cls.limits.batch_size
+        raise KeyError(key)
 
     # --- account -------------------------------------------------------------------------
     @abstractmethod
@@ -218,29 +240,19 @@ class Provider(ABC):
 
     # --- the batching loop ---------------------------------------------------------------
     def batches(self, changes: Iterable[Change]) -> Iterator[list[Change]]:
-        it = iter(changes)
-        while batch := list(islice(it, self.limits.batch_size)):
-            yield batch
+        return chunks(changes, self.limits.batch_size)
 
-    def push(
-        self,
-        destination: Destination,
-        changes: Iterable[Change],
-        on_batch: Callable[[list[Outcome]], None] | None = None,
-    ) -> Iterator[list[Outcome]]:
+    def push(self, destination: Destination, changes: Iterable[Change]) -> Iterator[list[Outcome]]:
         """Send ``changes`` in provider-sized batches, up to ``limits.max_concurrency`` at once.
 
         Yields each batch's outcomes as it completes (in submission order), so the caller can
         settle state batch by batch; ``changes`` is consumed lazily, a bounded number of
-        batches ahead. ``on_batch``, if given, is called with each batch's outcomes too.
+        batches ahead.
         """
         workers = max(1, self.limits.max_concurrency)
         if workers == 1:
             for batch in self.batches(changes):
-                outcomes = self.apply_batch(destination, batch)
-                if on_batch:
-                    on_batch(outcomes)
-                yield outcomes
+                yield self.apply_batch(destination, batch)
             return
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=self.name) as pool:
             in_flight: list[Future[list[Outcome]]] = []
@@ -248,15 +260,9 @@ class Provider(ABC):
                 for batch in self.batches(changes):
                     in_flight.append(pool.submit(self.apply_batch, destination, batch))
                     if len(in_flight) >= workers:
-                        outcomes = in_flight.pop(0).result()
-                        if on_batch:
-                            on_batch(outcomes)
-                        yield outcomes
+                        yield in_flight.pop(0).result()
                 while in_flight:
-                    outcomes = in_flight.pop(0).result()
-                    if on_batch:
-                        on_batch(outcomes)
-                    yield outcomes
+                    yield in_flight.pop(0).result()
             finally:
                 for fut in in_flight:
                     fut.cancel()

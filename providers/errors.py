@@ -1,20 +1,27 @@
 """Provider errors, sorted by what a retry means.
 
     ProviderError                 base: provider name, HTTP status, truncated body (secrets masked)
-    ├── RetryableError            worth retrying the same request later (``retry_after`` seconds
-    │   │                         and ``resume_at``, the UTC time, when the provider says when)
-    │   ├── RateLimited           429
-    │   └── TransientError        5xx, timeout, connection reset, dropped connection
-    ├── FatalError                the run cannot go on; retrying will not help
-    │   ├── AuthenticationFailed  401/403 on credentials
-    │   ├── NotFound              the list or tag is gone (404)
-    │   ├── BadConfiguration      the provider refuses the destination or the request shape
+    ├── RetryableError            the same request may succeed later (``retry_after`` seconds and
+    │   │                         ``resume_at``, the UTC time, when the provider says when)
+    │   ├── RateLimited           429, and the providers' other "slow down" answers
+    │   └── TransientError        5xx, timeout, connection reset, an answer that broke off
+    ├── FatalError                the run ends ``failed``; retrying the same request will not help
+    │   ├── AuthenticationFailed  401/403 on credentials: the user fixes the credentials
+    │   ├── NotFound              the list or tag is gone (404): the user fixes the list id
+    │   │   └── TagRefused        (providers.sendlane) a 422 refusing a deleted tag's cached id
+    │   ├── BadConfiguration      something the user must fix: credentials, base URL, list id,
+    │   │                         merge field, batch size, provider name
+    │   ├── RefusedRequest        the provider refused the request as sent (a 4xx no table
+    │   │   │                     knows) or it could not be sent as built: it fails again as is
+    │   │   └── ImportRefused     (providers.activecampaign) the importer refused some contacts
     │   ├── UnexpectedAnswer      a success status whose body is not the answer the call documents
     │   └── Unsupported           the provider cannot do what was asked
     └── MemberRejected            permanent for one member (invalid email, compliance state)
+        └── ValidationFailed      (providers.sendlane) a 422 keyed by contact and attribute
 
 A per-member rejection inside a batch answer is not raised: it becomes an ``Outcome`` with
-``status=REJECTED``. ``MemberRejected`` is for single-member calls.
+``status=REJECTED``. ``MemberRejected`` is for single-member calls. The HTTP status -> class
+table is ``providers.http.status_error``, used by every provider.
 """
 
 from __future__ import annotations
@@ -88,7 +95,14 @@ class NotFound(FatalError):
 
 
 class BadConfiguration(FatalError):
-    pass
+    """Something the user must fix before a retry can help; the message names it."""
+
+
+class RefusedRequest(FatalError):
+    """The provider refused the request as it was sent (a 4xx the status table does not know,
+    a validation error that names no member, a batch refused on every try), or the request
+    could not be sent as built. Sending it again fails again; nothing is for the user to fix
+    in their configuration."""
 
 
 class Unsupported(FatalError):

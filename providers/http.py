@@ -11,8 +11,16 @@ secret masking, HTTP status -> error class.
                         provider, base URL and a hash of the credentials (one account, one
                         limiter; two accounts on one base URL never throttle each other)
 
+``status_error`` is the one HTTP status -> error class table, for every provider and both paths
+(``requests`` answers and the Mailchimp SDK's errors): it takes the status, the answer's headers
+(``Retry-After``) and a one-line reason; providers decide what differs for them first.
 ``request_error`` translates every ``requests`` exception: timeouts, dropped connections and
-answers that break off are TransientError; a malformed URL or header is BadConfiguration.
+answers that break off are TransientError; a malformed URL or header, or a redirect loop, is
+BadConfiguration; a body that cannot be encoded is a RefusedRequest.
+
+Waiting: a client given no ``sleep`` waits in real time on its account's process-wide limiter;
+one given a ``sleep`` (tests, simulations: time that is not the wall clock's) waits with it, on a
+limiter of its own (the shared one's clock is the real one).
 
 Retries (tenacity): RetryableError (429, 5xx, timeouts, dropped connections) is retried with
 exponential backoff and jitter, up to ``RetryPolicy.attempts`` tries in all; a 429 (or 5xx) that
@@ -47,6 +55,7 @@ from providers.errors import (
     NotFound,
     ProviderError,
     RateLimited,
+    RefusedRequest,
     RetryableError,
     TransientError,
     UnexpectedAnswer,
@@ -203,33 +212,42 @@ def request_error(err: requests.RequestException, *, provider: str, what: str) -
     if isinstance(err, requests.exceptions.TooManyRedirects):
         return BadConfiguration(f"{what}: too many redirects; check base_url", provider=provider)
     if isinstance(err, requests.exceptions.InvalidJSONError):
-        return BadConfiguration(f"{what}: the request body is not JSON ({kind})", provider=provider)
+        return RefusedRequest(f"{what}: the request body is not JSON ({kind})", provider=provider)
     return TransientError(f"{what}: request failed ({kind})", provider=provider)
 
 
 def status_error(
     provider: str,
-    response: requests.Response,
+    status: int,
+    headers: Mapping[str, str],
     reason: str,
     *,
+    body: str | None = None,
     auth: str = "credentials refused",
 ) -> ProviderError:
-    """The usual HTTP status -> error class table (401/403 authentication, 404 not found, 429
-    rate limited with its Retry-After, 5xx transient, any other status bad configuration).
-    Providers handle what differs for them first and fall back to this."""
-    status = response.status_code
-    kw: dict[str, Any] = {"provider": provider, "status": status, "body": response.text}
+    """The error of an HTTP error ``status``: 401/403 AuthenticationFailed, 404 NotFound, 429
+    RateLimited and 5xx TransientError (both with the ``Retry-After`` of ``headers``, looked up
+    in any case), any other status RefusedRequest. ``reason`` is one line naming what was
+    refused; ``body`` the raw answer. Providers handle what differs for them first."""
+    kw: dict[str, Any] = {"provider": provider, "status": status, "body": body}
     if status in (401, 403):
         return AuthenticationFailed(f"{auth}: {reason}", **kw)
     if status == 404:
         return NotFound(reason, **kw)
-    if status == 429:
-        after = retry_after_seconds(response.headers.get("Retry-After"))
-        return RateLimited(f"rate limited: {reason}", retry_after=after, **kw)
-    if status >= 500:
-        after = retry_after_seconds(response.headers.get("Retry-After"))
+    if status == 429 or status >= 500:
+        after = retry_after_seconds(_header(headers, "Retry-After"))
+        if status == 429:
+            return RateLimited(f"rate limited: {reason}", retry_after=after, **kw)
         return TransientError(f"server error: {reason}", retry_after=after, **kw)
-    return BadConfiguration(reason, **kw)
+    return RefusedRequest(reason, **kw)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """``headers[name]`` in any case (``requests`` headers ignore case already; plain dicts)."""
+    value = headers.get(name)
+    if value is None:
+        value = next((v for k, v in headers.items() if k.lower() == name.lower()), None)
+    return value
 
 
 def default_classifier(provider: str) -> Classifier:
@@ -239,8 +257,9 @@ def default_classifier(provider: str) -> Classifier:
         if response.status_code < 400:
             return None
         lines = (response.text or response.reason or "").strip().splitlines()
+        reason = lines[0][:200] if lines else f"HTTP {response.status_code}"
         return status_error(
-            provider, response, lines[0][:200] if lines else f"HTTP {response.status_code}"
+            provider, response.status_code, response.headers, reason, body=response.text
         )
 
     return classify
@@ -296,7 +315,7 @@ def call_with_retries(
     limiter: RateLimiter,
     stats: CallStats,
     retry: RetryPolicy | None = None,
-    sleep: Sleep = time.sleep,
+    sleep: Sleep | None = None,
     secrets: Sequence[str] = (),
 ) -> T:
     """Run ``fn`` (one API call) under ``limiter``, counted in ``stats``, retried like
@@ -318,7 +337,7 @@ def call_with_retries(
                     raise
                 raise _note(_scrub(mapped, secrets), limiter, stats, policy, paused) from err
 
-    return _retrying(policy, stats, sleep)(once)
+    return _retrying(policy, stats, time.sleep if sleep is None else sleep)(once)
 
 
 def _note(
@@ -352,7 +371,7 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         limits: Limits,
         session: requests.Session | None = None,
-        sleep: Sleep = time.sleep,
+        sleep: Sleep | None = None,
         classify: Classifier | None = None,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
@@ -363,7 +382,7 @@ class HttpClient:
         self.base_url = base_url.rstrip("/")
         self.headers = {"User-Agent": USER_AGENT, **(headers or {})}
         self.session = session or requests.Session()
-        self.sleep = sleep
+        self.sleep = time.sleep if sleep is None else sleep
         self.classify = classify or default_classifier(provider)
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
@@ -371,8 +390,8 @@ class HttpClient:
         header_secrets = [v for k, v in self.headers.items() if k.lower() in SECRET_HEADERS]
         tokens = [v.split(" ", 1)[1] for v in header_secrets if " " in v]
         self.secrets = tuple(s for s in (*secrets, *header_secrets, *tokens) if s)
-        if limiter is None and sleep is not time.sleep:
-            # an injected sleep (tests) must govern the limiter's waits too: a private limiter
+        if limiter is None and sleep is not None:
+            # time that is not the wall clock's governs the limiter's waits too: one of its own
             limiter = RateLimiter(limits.requests_per_second, limits.max_concurrency, sleep=sleep)
         key = account_key(provider, self.base_url, self.secrets)
         self.limiter = limiter or shared_limiter(key, limits)
@@ -411,8 +430,9 @@ class HttpClient:
                 raise request_error(err, provider=self.provider, what=what) from err
             if response.status_code in expected:
                 return response
-            error = self.classify(response) or BadConfiguration(
-                f"{method} {path}: unexpected answer",
+            error = self.classify(response) or UnexpectedAnswer(
+                f"{method} {path}",
+                "a status this call does not expect",
                 provider=self.provider,
                 status=response.status_code,
                 body=response.text,

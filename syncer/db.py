@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -38,6 +39,34 @@ def dialect_of(engine: Engine) -> str:
     return "mysql" if name in ("mysql", "mariadb") else name
 
 
+def fold_case(text: str | None) -> str | None:
+    """``text`` with each letter in its Unicode (simple) lower case, one letter at a time: what
+    PostgreSQL's and MariaDB's ``lower()`` do, so segments match the same text everywhere.
+
+    Unlike ``str.lower()``: capital I with dot (U+0130) becomes ``i`` (not ``i`` + a combining
+    dot) and a capital sigma always becomes the small sigma U+03C3, never the final sigma U+03C2.
+    """
+    if text is None or text.isascii():
+        return None if text is None else text.lower()
+    if "\u0130" in text or "\u03a3" in text:
+        return "".join("i" if ch == "\u0130" else ch.lower() for ch in text)
+    return text.lower()
+
+
+def utc_text(stored: object) -> str | None:
+    """A time stored as ISO text (``T`` or space, with or without fractional seconds, ``Z`` or
+    an offset; naive = UTC) as UTC in the one form SQLite compares as text; None if unreadable."""
+    if not isinstance(stored, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(stored.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(" ", "microseconds")  # as SQLAlchemy writes and binds them
+
+
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -45,6 +74,10 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    # the segment compiler's text folding and time reading (see syncer/segments/sqlparts.py)
+    create = dbapi_connection.create_function  # type: ignore[attr-defined]
+    create("syncer_fold", 1, fold_case, deterministic=True)
+    create("syncer_utc", 1, utc_text, deterministic=True)
 
 
 def make_engine(url: str, *, check: bool = True) -> Engine:

@@ -4,9 +4,13 @@
     ├── ConfigError              a bad file, segment, profile or field (exit 2)
     │   └── SegmentError         a problem inside one segment, with its condition path
     ├── DatabaseError            the database did not answer or refused (exit 2)
-    └── SyncFailed               a sync could not complete; state stays resumable (exit 1)
+    ├── LockLost                 (syncer.sync.engine) another process took the target's lock;
+    │                            the run stops after its batch and ends ``failed`` (exit 1)
+    └── ProviderFailed           (syncer.cli.profiles) a provider call of ``syncer profiles``
+                                 failed (exit 1)
 
-Provider errors live in ``providers.errors`` and are translated by the sync engine.
+Provider errors live in ``providers.errors``; the sync engine records them as the run's outcome
+(retryable: ``partial``, the rest: ``failed``; pending changes stay for the next run).
 """
 
 from __future__ import annotations
@@ -62,9 +66,3 @@ class DatabaseError(SyncerError):
     """The database could not be reached or refused a statement."""
 
     exit_code = 2
-
-
-class SyncFailed(SyncerError):
-    """A sync stopped early; pending changes stay recorded for the next run."""
-
-    exit_code = 1

@@ -9,7 +9,8 @@
         options: {}                         # optional: provider settings that are not secret,
                                             # plain values: `batch_size` (1 to the provider's
                                             # maximum: Mailchimp 500, ActiveCampaign 250,
-                                            # Sendlane 100)
+                                            # Sendlane 100); Sendlane's `concurrency` (batches
+                                            # in flight, 1 to 4, default 2)
 
 ``${VAR}`` must be set; ``${VAR:-default}`` falls back to ``default`` (empty allowed). A literal
 credential in the file is refused, so a key never lands in version control. Problems are
@@ -20,7 +21,6 @@ segments' destinations against the profiles (a known profile, an ``on_leave`` it
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from providers.base import Provider
+from providers.base import OnLeave, Provider
 from providers.errors import ProviderError
 from providers.registry import PROVIDERS, provider_class
 from syncer.errors import ConfigError
@@ -78,7 +78,7 @@ class Profile:
         self,
         *,
         session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> Provider:
         """The provider for this account; ConfigError (naming the profile) if it refuses."""
         try:
@@ -189,14 +189,12 @@ def _check_option(cls: type[Provider], key: str, value: str, where: str) -> None
             where=where,
             hint=f"{cls.name} takes: {', '.join(cls.option_keys) or 'no options'}.",
         )
-    if key == "batch_size":
-        most = cls.limits.batch_size
-        if not value.isdigit() or not 1 <= int(value) <= most:
-            raise ConfigError(
-                f"batch_size must be a whole number from 1 to {most} ({cls.name}'s maximum), "
-                f"not {value!r}",
-                where=where,
-            )
+    most = cls.option_max(key)
+    if not value.isdigit() or not 1 <= int(value) <= most:
+        raise ConfigError(
+            f"{key} must be a whole number from 1 to {most} ({cls.name}'s maximum), not {value!r}",
+            where=where,
+        )
 
 
 def check_destinations(
@@ -216,9 +214,9 @@ def check_destinations(
                     hint=f"add it to {profiles_file} or fix the name.",
                 )
             supported = provider_class(profile.provider).on_leave_supported
-            if dest.on_leave not in supported:
+            if OnLeave(dest.on_leave) not in supported:
                 raise ConfigError(
-                    f"on_leave {dest.on_leave.value!r} is not possible on {profile.provider} "
+                    f"on_leave {dest.on_leave!r} is not possible on {profile.provider} "
                     f"(profile {dest.profile!r})",
                     where=f"{at}.on_leave",
                     hint=f"use {' or '.join(s.value for s in supported)}.",

@@ -168,9 +168,6 @@ class SyncScheduler:
         if config_fingerprint(self._watch) != self._fingerprint:
             self.reload()
 
-    def next_runs(self) -> dict[str, datetime | None]:
-        return {job.id: job.next_run_time for job in self._scheduler.get_jobs()}
-
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
         self.reload()

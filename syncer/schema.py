@@ -1,9 +1,9 @@
 """The commerce schema: what segments are evaluated against.
 
 Money is stored in integer cents (exact on every database, no Decimal quirks on SQLite).
-Timestamps are UTC, written time-zone aware (TIMESTAMPTZ on PostgreSQL). Every table a segment
-aggregates over is indexed on ``(customer_id, <time column>)`` so per-customer aggregates and
-windows are index range scans.
+Timestamps are UTC, written time-zone aware (TIMESTAMPTZ on PostgreSQL; DATETIME(6) on MariaDB,
+to the microsecond as elsewhere). Every table a segment aggregates over is indexed on
+``(customer_id, <time column>)`` so per-customer aggregates and windows are index range scans.
 
 customers      one row per shopper (attributes: consent, status, quality, zip, country, card)
 customer_tags  (customer_id, tag)
@@ -22,12 +22,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, Index, Table
+from sqlalchemy import DateTime, Engine, Index, Table
+from sqlalchemy.dialects import mysql
 from sqlmodel import Field, SQLModel
 
 ORDER_STATUSES = ("paid", "cancelled", "refunded", "partially_refunded")
 DEVICES = ("desktop", "mobile", "tablet")
 EMAIL_EVENT_KINDS = ("open", "click", "conversion")
+# UTC times to the microsecond everywhere (MariaDB/MySQL DATETIME drops fractions by default)
+TIMESTAMP = DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 
 class Customer(SQLModel, table=True):
@@ -43,7 +46,7 @@ class Customer(SQLModel, table=True):
     quality: str | None = Field(default=None, max_length=10)
     loyalty_card: str | None = Field(default=None, max_length=20, index=True)
     accepts_marketing: bool = Field(default=False, index=True)
-    created_at: datetime = Field(index=True)
+    created_at: datetime = Field(index=True, sa_type=TIMESTAMP)
 
 
 class CustomerTag(SQLModel, table=True):
@@ -84,7 +87,7 @@ class Order(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customers.id")
-    placed_at: datetime
+    placed_at: datetime = Field(sa_type=TIMESTAMP)
     total_cents: int
     status: str = Field(max_length=20, default="paid")
     refunded_cents: int = 0
@@ -110,7 +113,7 @@ class Review(SQLModel, table=True):
     customer_id: int = Field(foreign_key="customers.id")
     product_id: int = Field(foreign_key="products.id")
     rating: int
-    created_at: datetime
+    created_at: datetime = Field(sa_type=TIMESTAMP)
 
 
 class Visit(SQLModel, table=True):
@@ -119,7 +122,7 @@ class Visit(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customers.id")
-    at: datetime
+    at: datetime = Field(sa_type=TIMESTAMP)
     device: str = Field(max_length=10)
 
 
@@ -130,7 +133,7 @@ class CartEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customers.id")
     product_id: int = Field(foreign_key="products.id")
-    at: datetime
+    at: datetime = Field(sa_type=TIMESTAMP)
 
 
 class EmailEvent(SQLModel, table=True):
@@ -140,7 +143,7 @@ class EmailEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customers.id")
     kind: str = Field(max_length=12)
-    at: datetime
+    at: datetime = Field(sa_type=TIMESTAMP)
 
 
 COMMERCE_TABLES: list[Table] = [

@@ -52,6 +52,7 @@ in the OpenAPI copy under provider-specs.
 from __future__ import annotations
 
 from providers.activecampaign.errors import ImportRefused, classify, error_reason
-from providers.activecampaign.provider import ActiveCampaign, make_ref, parse_ref
+from providers.activecampaign.provider import ActiveCampaign
+from providers.refs import make_ref, parse_ref
 
 __all__ = ["ActiveCampaign", "ImportRefused", "classify", "error_reason", "make_ref", "parse_ref"]

@@ -23,15 +23,17 @@ again; after a second refusal every remaining member goes through the one-member
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from providers.accounts import answer
 from providers.activecampaign.answers import Contacts, ImportResults, ImportStarted, ImportStatus
 from providers.activecampaign.errors import ImportRefused
 from providers.base import Change, ChangeKind, Destination, Outcome, OutcomeStatus
+from providers.batching import chunks
+from providers.fields import FieldIds
+from providers.http import HttpClient
+from providers.refs import make_ref
 from providers.shapes import parse
-
-if TYPE_CHECKING:
-    from providers.activecampaign.provider import ActiveCampaign
 
 ID_PAGE = 100  # contact ids per ``GET /contacts?ids[]=`` call
 IMPORT_TRIES = 2  # refusals naming contacts before falling back to one member at a time
@@ -39,16 +41,22 @@ UNANSWERED = "the bulk import reported neither success nor failure for this addr
 
 
 class BulkImporter:
+    """The account's ``http`` and custom ``fields``; ``one`` sends a member the importer refused
+    through the one-member path."""
+
     def __init__(
         self,
-        provider: ActiveCampaign,
+        http: HttpClient,
         *,
+        fields: FieldIds,
+        one: Callable[[Destination, Change], Outcome],
         sleep: Callable[[float], None],
         interval: float,
         attempts: int,
     ) -> None:
-        self.provider = provider
-        self.http = provider.http
+        self.http = http
+        self.fields = fields
+        self.one = one
         self.sleep = sleep
         self.interval = interval
         self.attempts = attempts
@@ -60,7 +68,7 @@ class BulkImporter:
             row["first_name"] = member.first_name
         if member.last_name is not None:
             row["last_name"] = member.last_name
-        fields = self.provider.field_values(member)
+        fields = self.fields.values(member)
         if fields:
             row["fields"] = [{"id": int(k), "value": v} for k, v in fields.items()]
         if change.kind == ChangeKind.ADD:
@@ -76,7 +84,8 @@ class BulkImporter:
         for _ in range(IMPORT_TRIES):
             payload = {"contacts": [self.row(destination, c) for c in pending]}
             try:
-                started = self.provider.answer(
+                started = answer(
+                    self.http,
                     ImportStarted,
                     "POST",
                     "/import/bulk_import",
@@ -93,9 +102,9 @@ class BulkImporter:
                     break
                 continue
             settled = self.settle(started.batchId, pending, self.attempts)
-            return settled + [self.provider.upsert_one(destination, c) for c in singles]
+            return settled + [self.one(destination, c) for c in singles]
         singles += pending
-        return [self.provider.upsert_one(destination, c) for c in singles]
+        return [self.one(destination, c) for c in singles]
 
     def settle(self, batch_id: str, changes: Sequence[Change], attempts: int) -> list[Outcome]:
         """Poll import ``batch_id``; per-member outcomes once it is completed, else ACCEPTED."""
@@ -105,13 +114,13 @@ class BulkImporter:
             if attempt:
                 self.sleep(self.interval)
             info = self.http.json("GET", "/import/info", params={"batchId": batch_id})
-            status = parse(ImportStatus, info, provider=self.provider.name, what=what).status
+            status = parse(ImportStatus, info, provider=self.http.provider, what=what).status
             if status.lower() == "completed":
                 break
         else:
-            ref = f"b={batch_id}"
+            ref = make_ref(b=batch_id)
             return [Outcome(c, OutcomeStatus.ACCEPTED, provider_ref=ref) for c in changes]
-        results = parse(ImportResults, info, provider=self.provider.name, what=what)
+        results = parse(ImportResults, info, provider=self.http.provider, what=what)
         failed = {e.strip().lower() for e in results.failure}
         ids = self.emails_of([str(i) for i in results.success])
         outcomes = []
@@ -123,7 +132,7 @@ class BulkImporter:
                     Outcome(change, OutcomeStatus.REJECTED, reason=reason, retryable=False)
                 )
             elif email in ids:
-                ref = f"c={ids[email]}"
+                ref = make_ref(c=ids[email])
                 outcomes.append(Outcome(change, OutcomeStatus.APPLIED, provider_ref=ref))
             else:
                 outcomes.append(
@@ -134,10 +143,9 @@ class BulkImporter:
     def emails_of(self, contact_ids: list[str]) -> dict[str, str]:
         """Lower-cased email -> contact id for ``contact_ids`` (100 per call)."""
         found: dict[str, str] = {}
-        for start in range(0, len(contact_ids), ID_PAGE):
-            chunk = contact_ids[start : start + ID_PAGE]
+        for chunk in chunks(contact_ids, ID_PAGE):
             params = {"ids[]": chunk, "limit": ID_PAGE}
-            body = self.provider.answer(Contacts, "GET", "/contacts", params=params)
+            body = answer(self.http, Contacts, "GET", "/contacts", params=params)
             for contact in body.contacts:
                 found[contact.email.lower()] = str(contact.id)
         return found

@@ -11,10 +11,10 @@ exceeded.": at most 100 imports a minute).
     404                   NotFound
     429                   RateLimited (``Retry-After`` seconds when sent)
     400 "Rate limit"      RateLimited, 60 s (the importer's per-minute cap)
-    400 failureReasons    ImportRefused (a BadConfiguration carrying the refused contact indexes)
+    400 failureReasons    ImportRefused (a RefusedRequest carrying the refused contact indexes)
     422                   MemberRejected (single-member calls: invalid email, duplicate, ...)
     5xx                   TransientError (a 503 has been reported under load)
-    other 4xx             BadConfiguration
+    other 4xx             RefusedRequest
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from typing import Any
 import requests
 
 from providers.errors import (
-    BadConfiguration,
     MemberRejected,
     ProviderError,
     RateLimited,
+    RefusedRequest,
 )
 from providers.http import status_error
 
@@ -35,7 +35,7 @@ PROVIDER = "activecampaign"
 IMPORT_RATE_WAIT = 60.0  # "Up to 100 imports may be requested per minute"
 
 
-class ImportRefused(BadConfiguration):
+class ImportRefused(RefusedRequest):
     """The bulk importer refused the whole payload because of some contacts.
 
     ``contacts`` maps the index of each refused contact in the payload to the importer's reason.
@@ -107,4 +107,6 @@ def classify(response: requests.Response) -> ProviderError | None:
         return RateLimited(reason, retry_after=IMPORT_RATE_WAIT, **kw)
     if status == 400 and (contacts := refused_contacts(body)):
         return ImportRefused(reason, contacts=contacts, **kw)
-    return status_error(PROVIDER, response, reason, auth="API token refused")
+    return status_error(
+        PROVIDER, status, response.headers, reason, body=response.text, auth="API token refused"
+    )

@@ -9,8 +9,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Self, TypeVar
 
-import requests
-
+from providers.accounts import answer, http_client, require
 from providers.activecampaign.answers import (
     Contact,
     ContactAnswer,
@@ -31,6 +30,7 @@ from providers.base import (
     AccountInfo,
     Change,
     ChangeKind,
+    Connection,
     Destination,
     Discovery,
     Limits,
@@ -43,35 +43,18 @@ from providers.base import (
     Provider,
     TagInfo,
 )
-from providers.errors import (
-    BadConfiguration,
-    MemberRejected,
-    NotFound,
-    UnexpectedAnswer,
-    Unsupported,
-)
+from providers.errors import BadConfiguration, MemberRejected, NotFound, Unsupported
+from providers.fields import FieldIds
 from providers.http import HttpClient
-from providers.shapes import Shape, parse
+from providers.paging import Page, at_key, by_offset
+from providers.refs import make_ref, parse_ref
+from providers.shapes import Shape
+from providers.tags import TagIds
 
 T = TypeVar("T")
 S = TypeVar("S", bound=Shape)
 PAGE = 100  # the documented maximum ``limit``
 BULK_MAX = 250  # contacts per bulk import
-
-
-def parse_ref(ref: str | None) -> dict[str, str]:
-    """``"c=12;ct=34"`` -> ``{"c": "12", "ct": "34"}``."""
-    out: dict[str, str] = {}
-    for part in (ref or "").split(";"):
-        key, sep, value = part.partition("=")
-        if sep and value:
-            out[key.strip()] = value.strip()
-    return out
-
-
-def make_ref(**parts: str | None) -> str | None:
-    """``make_ref(c="12", ct=None)`` -> ``"c=12"``; None when every part is empty."""
-    return ";".join(f"{k}={v}" for k, v in parts.items() if v) or None
 
 
 def reject(change: Change, reason: str) -> Outcome:
@@ -100,50 +83,43 @@ class ActiveCampaign(Provider):
         self.http = http
         self.stats = http.stats
         self.bulk_min = bulk_min
-        self.bulk = BulkImporter(self, sleep=sleep, interval=poll_interval, attempts=poll_attempts)
-        self._tag_ids: dict[str, str] = {}
-        self._fields: dict[str, str] | None = None  # field id / lower-cased perstag -> field id
+        self.tags = TagIds(self._find_tag)
+        self.fields = FieldIds(
+            lambda: ((str(f.id), f.perstag) for f in self.pages("/fields", "fields", FieldItem)),
+            provider=self.name,
+            known_as="a custom field id or personalization tag",
+        )
+        self.bulk = BulkImporter(
+            http,
+            fields=self.fields,
+            one=self.upsert_one,
+            sleep=sleep,
+            interval=poll_interval,
+            attempts=poll_attempts,
+        )
 
     @classmethod
-    def from_credentials(
-        cls,
-        credentials: Mapping[str, str],
-        *,
-        base_url: str | None = None,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> Self:
-        missing = [k for k in cls.credential_keys if not credentials.get(k)]
-        if missing:
-            raise BadConfiguration(
-                f"credentials need {', '.join(missing)} (api_url like "
-                "https://ACCOUNT.api-us1.com, api_token from Settings > Developer)",
-                provider=cls.name,
-            )
+    def connect(cls, credentials: Mapping[str, str], via: Connection) -> Self:
+        require(
+            cls,
+            credentials,
+            "api_url like https://ACCOUNT.api-us1.com, api_token from Settings > Developer",
+        )
         if not credentials["api_url"].startswith(("https://", "http://")):
             raise BadConfiguration(
                 "credentials.api_url must be the account URL, like https://ACCOUNT.api-us1.com",
                 provider=cls.name,
             )
-        root = (base_url or credentials["api_url"]).rstrip("/")
-        if base_url is None and not root.endswith("/api/3"):
+        root = (via.base_url or credentials["api_url"]).rstrip("/")
+        if via.base_url is None and not root.endswith("/api/3"):
             root += "/api/3"
-        http = HttpClient(
-            cls.name,
-            root,
-            headers={"Api-Token": credentials["api_token"], "Accept": "application/json"},
-            limits=cls.limits,
-            session=session,
-            sleep=sleep,
-            classify=classify,
-        )
-        return cls(http, sleep=sleep)
+        headers = {"Api-Token": credentials["api_token"]}
+        http = http_client(cls, root, headers, via, classify=classify)
+        return cls(http, sleep=http.sleep)
 
     # --- account -------------------------------------------------------------------------
     def answer(self, shape: type[S], method: str, path: str, **kw: Any) -> S:
-        """``http.json``, its answer checked against ``shape`` (UnexpectedAnswer if not)."""
-        body = self.http.json(method, path, **kw)
-        return parse(shape, body, provider=self.name, what=f"{method} {path}")
+        return answer(self.http, shape, method, path, **kw)
 
     def check(self) -> AccountInfo:
         user = self.answer(UserAnswer, "GET", "/users/me").user
@@ -153,20 +129,17 @@ class ActiveCampaign(Provider):
         self, path: str, key: str, item: type[S], params: Mapping[str, Any] | None = None
     ) -> Iterator[S]:
         """Every ``item`` of a ``limit`` + ``offset`` listing (total in ``meta.total``)."""
-        offset = 0
         what = f"GET {path}"
-        while True:
-            query = {**(params or {}), "limit": PAGE, "offset": offset}
-            body = self.http.json("GET", path, params=query)
-            for field in (key, "meta"):
-                if field not in body:
-                    raise UnexpectedAnswer(what, f"{field}: Field required", provider=self.name)
-            items = parse(list[item], body[key], provider=self.name, what=what, at=key)  # type: ignore[valid-type]
-            total = parse(Meta, body["meta"], provider=self.name, what=what, at="meta").total
-            yield from items
-            offset += len(items)
-            if not items or offset >= total:
-                return
+
+        def fetch(offset: int) -> Page[S]:
+            body = self.http.json(
+                "GET", path, params={**(params or {}), "limit": PAGE, "offset": offset}
+            )
+            items = at_key(body, key, list[item], provider=self.name, what=what)  # type: ignore[valid-type]
+            meta = at_key(body, "meta", Meta, provider=self.name, what=what)
+            return Page(items, total=meta.total)
+
+        return by_offset(fetch)
 
     def discover(self) -> Discovery:
         lists = [ListInfo(str(x.id), x.name) for x in self.pages("/lists", "lists", ListItem)]
@@ -195,13 +168,7 @@ class ActiveCampaign(Provider):
         ActiveCampaign UI (or since recreated by the bulk importer, which adds tags by name):
         the id is forgotten, the tag found or created again and ``call`` retried once. A second
         NotFound is raised."""
-        tag_id = self.tag_id(name)
-        try:
-            return call(tag_id)
-        except NotFound:
-            if self._tag_ids.get(name) == tag_id:
-                del self._tag_ids[name]
-        return call(self.tag_id(name))
+        return self.tags.with_tag(name, call)
 
     def live_tag_id(self, name: str) -> str:
         """The tag's id, checked with ``GET /tags/{id}`` (1 call) so a stale cached id is
@@ -216,16 +183,15 @@ class ActiveCampaign(Provider):
 
     def tag_id(self, name: str) -> str:
         """The id of contact tag ``name`` (case-insensitive), created when missing; cached."""
-        if name in self._tag_ids:
-            return self._tag_ids[name]
+        return self.tags.get(name)
+
+    def _find_tag(self, name: str) -> str:
         for tag in self.pages("/tags", "tags", TagItem, {"search": name}):  # "contains" search
             if tag.tag.lower() == name.lower():
-                self._tag_ids[name] = str(tag.id)
-                return self._tag_ids[name]
+                return str(tag.id)
         body = {"tag": {"tag": name, "tagType": "contact", "description": "Managed by Syncer"}}
         created = self.answer(TagAnswer, "POST", "/tags", json=body, expected=(200, 201))
-        self._tag_ids[name] = str(created.tag.id)
-        return self._tag_ids[name]
+        return str(created.tag.id)
 
     def read_members(self, destination: Destination) -> Iterator[str]:
         tag_id = self.live_tag_id(destination.tag)
@@ -378,23 +344,4 @@ class ActiveCampaign(Provider):
     # --- custom fields -------------------------------------------------------------------
     def field_values(self, member: Member) -> dict[str, str]:
         """``merge_fields`` keyed by custom field id (keys may be ids or personalization tags)."""
-        if not member.merge_fields:
-            return {}
-        if self._fields is None:
-            fields: dict[str, str] = {}
-            for f in self.pages("/fields", "fields", FieldItem):
-                fields[str(f.id)] = str(f.id)
-                if f.perstag:
-                    fields[f.perstag.lower()] = str(f.id)
-            self._fields = fields
-        out: dict[str, str] = {}
-        for key, value in member.merge_fields.items():
-            field_id = self._fields.get(key.lower())
-            if field_id is None:
-                raise BadConfiguration(
-                    f"merge field {key!r} is not a custom field id or personalization tag "
-                    "(see `syncer profiles discover`)",
-                    provider=self.name,
-                )
-            out[field_id] = value
-        return out
+        return self.fields.values(member)

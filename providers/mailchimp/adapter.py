@@ -51,82 +51,57 @@ take 4x the time its 4 concurrent batches need).
 
 from __future__ import annotations
 
-import hashlib
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import replace
 from itertools import chain, islice
-from typing import Any, ClassVar, Self, TypeVar
+from typing import ClassVar, Self, TypeVar
 
 import requests
-from mailchimp_marketing.api.lists_api import ListsApi
-from mailchimp_marketing.api.ping_api import PingApi
-from mailchimp_marketing.api.root_api import RootApi
 
+from providers.accounts import require
 from providers.base import (
     AccountInfo,
     Change,
-    ChangeKind,
+    Connection,
     Destination,
     Discovery,
     Limits,
     ListInfo,
-    Member,
     MergeFieldInfo,
-    OnLeave,
     Outcome,
-    OutcomeStatus,
     Provider,
     TagInfo,
 )
-from providers.errors import BadConfiguration, MemberRejected, NotFound, UnexpectedAnswer
-from providers.http import RateLimiter, RetryPolicy, call_with_retries, shared_limiter
+from providers.errors import BadConfiguration, NotFound, RefusedRequest
+from providers.http import RateLimiter, RetryPolicy
 from providers.mailchimp.answers import (
-    ABSENT,
-    ALREADY,
-    APPLIED,
     SEGMENT_GONE,
     Audience,
     AudienceItem,
-    BatchAnswer,
     Health,
-    MemberRef,
-    MemberTags,
     MergeFieldItem,
     Root,
     Segment,
-    SegmentAnswer,
-    SegmentCount,
-    Verdict,
-    emails_in,
-    member_errors,
-    merge_fields,
-    rejected,
-    segment_errors,
-    subscriber_hash,
 )
-from providers.mailchimp.client import (
-    CONNECTIONS,
-    TIMEOUT,
-    PooledApiClient,
-    pooled_session,
-    result,
-    translate,
-)
-from providers.shapes import Shape, parse
+from providers.mailchimp.calls import PAGE, PROVIDER, Calls
+from providers.mailchimp.members import Members
+from providers.tags import TagIds
 
 T = TypeVar("T")
-S = TypeVar("S", bound=Shape)
-PAGE = 1000  # documented maximum ``count``
 BATCH = 500  # members per batch subscribe / per members_to_add / per members_to_remove
-TRUE = "true"  # query flags: the SDK would send Python's "True"
+
+
+def segment_gone(err: Exception) -> bool:
+    """The tag's segment was deleted: a 404, or the 400 "A Static Segment ... does not exist"."""
+    if isinstance(err, RefusedRequest):
+        return bool(SEGMENT_GONE.search(str(err)))
+    return isinstance(err, NotFound)
 
 
 class Mailchimp(Provider):
     """One Mailchimp account (API key ``<key>-<dc>``); ``base_url`` points the SDK elsewhere."""
 
-    name: ClassVar[str] = "mailchimp"
+    name: ClassVar[str] = PROVIDER
     credential_keys: ClassVar[tuple[str, ...]] = ("api_key",)
     limits = Limits(batch_size=BATCH, requests_per_second=0.0, max_concurrency=4)
 
@@ -136,106 +111,69 @@ class Mailchimp(Provider):
         *,
         base_url: str | None = None,
         session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         retry: RetryPolicy | None = None,
         limiter: RateLimiter | None = None,
         page_size: int = PAGE,
     ) -> None:
         super().__init__()
-        self.page_size = min(max(1, page_size), PAGE)
-        dc = api_key.rsplit("-", 1)[1] if "-" in api_key else ""
-        self.host = (base_url or f"https://{dc}.api.mailchimp.com/3.0").rstrip("/")
-        api = PooledApiClient({"api_key": api_key, "timeout": TIMEOUT}, pooled_session(session))
-        api.host = self.host
-        api.server = ""  # the SDK would otherwise replace "server" anywhere in the URL
-        self.lists = ListsApi(api)
-        self.root = RootApi(api)
-        self.ping = PingApi(api)
-        self.data_center = dc
-        self._secrets = (api_key,)
-        self._sleep = sleep
-        self._retry = retry
-        account = hashlib.sha256(api_key.encode()).hexdigest()[:16]
-        self._limiter = limiter or shared_limiter(
-            f"mailchimp:{account}", replace(self.limits, max_concurrency=CONNECTIONS)
+        self.calls = Calls(
+            api_key,
+            limits=self.limits,
+            stats=self.stats,
+            base_url=base_url,
+            session=session,
+            sleep=sleep,
+            retry=retry,
+            limiter=limiter,
+            page_size=page_size,
         )
+        self.lists = self.calls.lists
+        self.host = self.calls.host
+        self.data_center = self.calls.data_center
         self._lock = threading.RLock()
         self._audiences: dict[str, Audience] = {}
-        self._tags: dict[tuple[str, str], str] = {}
+        # (list id, tag) -> segment id; a forgotten segment forgets its audience too (re-read,
+        # so a gone audience is named)
+        self.tags: TagIds[tuple[str, str]] = TagIds(
+            self._find_segment,
+            on_forget=self._forget_audience,
+            lock=self._lock,
+        )
+        self.members = Members(self.calls, self._audience)
 
     @classmethod
-    def from_credentials(
-        cls,
-        credentials: Mapping[str, str],
-        *,
-        base_url: str | None = None,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> Self:
-        key = credentials.get("api_key") or ""
-        if not key:
-            raise BadConfiguration(
-                "credentials need api_key (Account > Extras > API keys)", provider=cls.name
-            )
-        if not base_url and ("-" not in key or not key.rsplit("-", 1)[1].isalnum()):
+    def connect(cls, credentials: Mapping[str, str], via: Connection) -> Self:
+        require(cls, credentials, "Account > Extras > API keys")
+        key = credentials["api_key"]
+        if not via.base_url and ("-" not in key or not key.rsplit("-", 1)[1].isalnum()):
             raise BadConfiguration(
                 "api_key must end with its data center, like ...-us21 (copy the whole key)",
                 provider=cls.name,
             )
-        return cls(key, base_url=base_url, session=session, sleep=sleep)
-
-    def _call(self, what: str, fn: Callable[[], Any]) -> dict[str, Any]:
-        """One SDK call, ``what`` naming it (method and path): limited, counted, retried, errors
-        translated and masked; a success body that is not a JSON object is UnexpectedAnswer."""
-        return call_with_retries(
-            lambda: result(fn(), what),
-            provider=self.name,
-            translate=translate,
-            limiter=self._limiter,
-            stats=self.stats,
-            retry=self._retry,
-            sleep=self._sleep,
-            secrets=self._secrets,
-        )
-
-    def _answer(self, shape: type[S], what: str, fn: Callable[[], Any]) -> S:
-        """``_call``, its answer checked against ``shape`` (UnexpectedAnswer naming the field)."""
-        return parse(shape, self._call(what, fn), provider=self.name, what=what)
-
-    def _pages(
-        self, what: str, fetch: Callable[[int], Any], key: str, item: type[S]
-    ) -> Iterator[S]:
-        """Every ``item`` of a ``count`` + ``offset`` listing whose answer lists them in ``key``."""
-        offset = 0
-        while True:
-            answer = self._call(what, lambda at=offset: fetch(at))  # type: ignore[misc]
-            if key not in answer:
-                raise UnexpectedAnswer(what, f"{key}: Field required", provider=self.name)
-            items = parse(list[item], answer[key], provider=self.name, what=what, at=key)  # type: ignore[valid-type]
-            yield from items
-            offset += len(items)
-            total = answer.get("total_items")
-            if len(items) < self.page_size or (isinstance(total, int) and offset >= total):
-                return
+        return cls(key, base_url=via.base_url, session=via.session, sleep=via.sleep)
 
     # --- account -------------------------------------------------------------------------
     def check(self) -> AccountInfo:
         try:
-            root = self._answer(
-                Root, "GET /", lambda: self.root.get_root(fields=["account_id", "account_name"])
+            root = self.calls.answer(
+                Root,
+                "GET /",
+                lambda: self.calls.root.get_root(fields=["account_id", "account_name"]),
             )
         except NotFound:  # an API without the account root still answers the health check
-            health = self._answer(Health, "GET /ping", lambda: self.ping.get())
+            health = self.calls.answer(Health, "GET /ping", lambda: self.calls.ping.get())
             return AccountInfo(self.name, self.host, health.health_status)
         who = root.account_name or str(root.account_id)
         return AccountInfo(self.name, who, f"account id {root.account_id} at {self.host}")
 
     def discover(self) -> Discovery:
+        size = self.calls.page_size
         lists = [
             ListInfo(str(a.id), a.name, a.stats.member_count if a.stats else None)
-            for a in self._pages(
+            for a in self.calls.pages(
                 "GET /lists",
-                lambda o: self.lists.get_all_lists(count=self.page_size, offset=o),
+                lambda o: self.lists.get_all_lists(count=size, offset=o),
                 "lists",
                 AudienceItem,
             )
@@ -249,9 +187,10 @@ class Mailchimp(Provider):
         return Discovery(lists, tags, fields)
 
     def _merge_fields(self, list_id: str) -> Iterator[MergeFieldInfo]:
-        pages = self._pages(
+        size = self.calls.page_size
+        pages = self.calls.pages(
             f"GET /lists/{list_id}/merge-fields",
-            lambda o: self.lists.get_list_merge_fields(list_id, count=self.page_size, offset=o),
+            lambda o: self.lists.get_list_merge_fields(list_id, count=size, offset=o),
             "merge_fields",
             MergeFieldItem,
         )
@@ -259,11 +198,10 @@ class Mailchimp(Provider):
             yield MergeFieldInfo(f.tag, f.name, f.type, f.required, list_id)
 
     def _static_segments(self, list_id: str) -> Iterator[Segment]:
-        return self._pages(
+        size = self.calls.page_size
+        return self.calls.pages(
             f"GET /lists/{list_id}/segments",
-            lambda o: self.lists.list_segments(
-                list_id, type="static", count=self.page_size, offset=o
-            ),
+            lambda o: self.lists.list_segments(list_id, type="static", count=size, offset=o),
             "segments",
             Segment,
         )
@@ -273,7 +211,7 @@ class Mailchimp(Provider):
         with self._lock:
             if list_id not in self._audiences:
                 try:
-                    self._audiences[list_id] = self._answer(
+                    self._audiences[list_id] = self.calls.answer(
                         Audience,
                         f"GET /lists/{list_id}",
                         lambda: self.lists.get_list(list_id, fields=["id", "name", "double_optin"]),
@@ -287,49 +225,32 @@ class Mailchimp(Provider):
                     ) from err
             return self._audiences[list_id]
 
+    def _forget_audience(self, key: tuple[str, str]) -> None:
+        self._audiences.pop(key[0], None)
+
     def ensure_tag(self, destination: Destination) -> str:
-        key = (destination.list_id, destination.tag)
-        with self._lock:
-            if key in self._tags:
-                return self._tags[key]
-            self._audience(destination.list_id)
-            wanted = destination.tag.strip().casefold()
-            found = next(
-                (
-                    str(s.id)
-                    for s in self._static_segments(destination.list_id)
-                    if s.name.strip().casefold() == wanted
-                ),
-                None,
-            )
-            if found is None:
-                created = self._answer(
-                    Segment,
-                    f"POST /lists/{destination.list_id}/segments",
-                    lambda: self.lists.create_segment(
-                        destination.list_id, {"name": destination.tag, "static_segment": []}
-                    ),
-                )
-                found = str(created.id)
-            self._tags[key] = found
-            return found
+        return self.tags.get((destination.list_id, destination.tag))
+
+    def _find_segment(self, key: tuple[str, str]) -> str:
+        list_id, tag = key
+        self._audience(list_id)
+        wanted = tag.strip().casefold()
+        for s in self._static_segments(list_id):
+            if s.name.strip().casefold() == wanted:
+                return str(s.id)
+        created = self.calls.answer(
+            Segment,
+            f"POST /lists/{list_id}/segments",
+            lambda: self.lists.create_segment(list_id, {"name": tag, "static_segment": []}),
+        )
+        return str(created.id)
 
     def _with_tag(self, destination: Destination, call: Callable[[str], T]) -> T:
         """``call(segment id)``; if the segment is gone (deleted in Mailchimp while this process
         runs: a 404, or the 400 "A Static Segment ... does not exist"), the cached id is
         forgotten, the tag found or created again and ``call`` retried once. A second failure
         is raised."""
-        seg = self.ensure_tag(destination)
-        try:
-            return call(seg)
-        except (NotFound, BadConfiguration) as err:
-            if isinstance(err, BadConfiguration) and not SEGMENT_GONE.search(str(err)):
-                raise
-            with self._lock:
-                if self._tags.get((destination.list_id, destination.tag)) == seg:
-                    del self._tags[(destination.list_id, destination.tag)]
-                    self._audiences.pop(destination.list_id, None)  # a gone audience is named
-        return call(self.ensure_tag(destination))
+        return self.tags.with_tag((destination.list_id, destination.tag), call, segment_gone)
 
     # --- membership ----------------------------------------------------------------------
     def apply_batch(self, destination: Destination, changes: Sequence[Change]) -> list[Outcome]:
@@ -338,233 +259,14 @@ class Mailchimp(Provider):
         untagged is APPLIED), so a rerun only costs the calls."""
         if len(changes) > BATCH:
             raise ValueError(f"a Mailchimp batch holds at most {BATCH} changes, got {len(changes)}")
-        return self._with_tag(destination, lambda seg: self._apply(destination, seg, changes))
-
-    def _apply(
-        self, destination: Destination, seg: str, changes: Sequence[Change]
-    ) -> list[Outcome]:
-        groups: dict[ChangeKind, dict[str, Member]] = {k: {} for k in ChangeKind}
-        for change in changes:
-            groups[change.kind].setdefault(change.member.email.strip().lower(), change.member)
-        verdicts: dict[tuple[ChangeKind, str], Verdict] = {}
-        list_id = destination.list_id
-        if groups[ChangeKind.REMOVE]:
-            found = self._remove(
-                list_id, seg, list(groups[ChangeKind.REMOVE]), destination.on_leave
-            )
-            verdicts.update({(ChangeKind.REMOVE, e): v for e, v in found.items()})
-        if groups[ChangeKind.ADD]:
-            found = self._add(list_id, seg, groups[ChangeKind.ADD])
-            verdicts.update({(ChangeKind.ADD, e): v for e, v in found.items()})
-        for email, member in groups[ChangeKind.UPDATE].items():
-            verdicts[(ChangeKind.UPDATE, email)] = self._update(list_id, member)
-        outcomes = []
-        for change in changes:
-            v = verdicts[(change.kind, change.member.email.strip().lower())]
-            outcomes.append(Outcome(change, v.status, v.reason, v.retryable))
-        return outcomes
-
-    def _segment(self, list_id: str, seg: str, body: dict[str, list[str]]) -> SegmentAnswer:
-        return self._answer(
-            SegmentAnswer,
-            f"POST /lists/{list_id}/segments/{seg}",
-            lambda: self.lists.batch_segment_members(body, list_id, seg),
+        list_id, on_leave = destination.list_id, destination.on_leave
+        return self._with_tag(
+            destination, lambda seg: self.members.apply(list_id, on_leave, seg, changes)
         )
-
-    def _add(self, list_id: str, seg: str, members: dict[str, Member]) -> dict[str, Verdict]:
-        double = self._audience(list_id).double_optin
-        body = {
-            "members": [self._new_member(m, double) for m in members.values()],
-            "update_existing": False,
-        }
-        answer = self._answer(
-            BatchAnswer,
-            f"POST /lists/{list_id}",
-            lambda: self.lists.batch_list_members(list_id, body, skip_merge_validation=TRUE),
-        )
-        verdicts: dict[str, Verdict] = {}
-        for email, (code, reason) in member_errors(answer).items():
-            if email in members and code != "ERROR_CONTACT_EXISTS":
-                verdicts[email] = rejected(reason)
-        to_tag = [e for e in members if e not in verdicts]
-        if not to_tag:
-            return verdicts
-        tagged = self._segment(list_id, seg, {"members_to_add": [members[e].email for e in to_tag]})
-        added = emails_in(tagged.members_added)
-        refused = segment_errors(tagged)
-        unanswered: list[str] = []
-        for email in to_tag:
-            if email in added:
-                verdicts[email] = APPLIED
-            elif email in refused:
-                already = ALREADY.search(refused[email])
-                verdicts[email] = APPLIED if already else rejected(refused[email])
-            else:
-                unanswered.append(email)
-        verdicts.update(self._verify_tags(list_id, seg, unanswered))
-        return verdicts
-
-    def _verify_tags(self, list_id: str, seg: str, emails: list[str]) -> dict[str, Verdict]:
-        """Ask Mailchimp whether each address carries the tag (the segment call did not say;
-        a replay after a crash meets members already tagged). One read per address, or one
-        paged read of the tag's members when that takes fewer calls."""
-        if len(emails) <= 2:
-            return {e: self._verify_tag(list_id, seg, e) for e in emails}
-        info = self._answer(
-            SegmentCount,
-            f"GET /lists/{list_id}/segments/{seg}",
-            lambda: self.lists.get_segment(list_id, seg, fields=["member_count"]),
-        )
-        pages = -(-info.member_count // self.page_size)
-        if pages >= len(emails):
-            return {e: self._verify_tag(list_id, seg, e) for e in emails}
-        wanted = set(emails)
-        found = {e for e in self._segment_emails(list_id, seg) if e in wanted}
-        missing = rejected("Mailchimp did not confirm the tag", retryable=True)
-        return {e: APPLIED if e in found else missing for e in emails}
-
-    @staticmethod
-    def _new_member(member: Member, double_optin: bool) -> dict[str, Any]:
-        status = "transactional"
-        if member.consent:
-            status = "pending" if double_optin else "subscribed"
-        entry: dict[str, Any] = {"email_address": member.email, "status": status}
-        fields = merge_fields(member)
-        if fields:
-            entry["merge_fields"] = fields
-        return entry
-
-    def _verify_tag(self, list_id: str, seg: str, email: str) -> Verdict:
-        """Ask Mailchimp whether ``email`` carries the tag (the segment call did not say)."""
-        try:
-            member = self._answer(
-                MemberTags,
-                f"GET /lists/{list_id}/members/{subscriber_hash(email)}",
-                lambda: self.lists.get_list_member(
-                    list_id, subscriber_hash(email), fields=["email_address", "status", "tags"]
-                ),
-            )
-        except NotFound:
-            return rejected("not in the audience after the add", retryable=True)
-        if any(str(t.id) == seg for t in member.tags):
-            return APPLIED
-        return rejected("Mailchimp did not confirm the tag", retryable=True)
-
-    def _update(self, list_id: str, member: Member) -> Verdict:
-        body = {"merge_fields": merge_fields(member, clear=True)}
-        try:
-            self._call(
-                f"PATCH /lists/{list_id}/members/{subscriber_hash(member.email)}",
-                lambda: self.lists.update_list_member(
-                    list_id, subscriber_hash(member.email), body, skip_merge_validation=TRUE
-                ),
-            )
-        except NotFound:
-            return rejected("not in the audience (archived or deleted in Mailchimp)")
-        except (MemberRejected, BadConfiguration) as err:
-            if err.status != 400:
-                raise
-            return rejected(err.message)
-        return APPLIED
-
-    def _remove(
-        self, list_id: str, seg: str, emails: list[str], on_leave: OnLeave
-    ) -> dict[str, Verdict]:
-        answer = self._segment(list_id, seg, {"members_to_remove": emails})
-        removed = emails_in(answer.members_removed)
-        refused = segment_errors(answer)
-        verdicts: dict[str, Verdict] = {}
-        for email in emails:
-            reason = refused.get(email)
-            if email in removed or reason is None or ABSENT.search(reason):
-                verdicts[email] = APPLIED  # untagged, or never tagged / not in the audience
-            else:
-                verdicts[email] = rejected(reason, retryable=True)
-        done = [e for e in emails if verdicts[e].status is OutcomeStatus.APPLIED]
-        if done and on_leave is OnLeave.UNSUBSCRIBE:
-            absent = {e for e in done if e in refused}  # "not a member of this list"
-            verdicts.update(self._unsubscribe(list_id, [e for e in done if e in removed]))
-            for email in done:
-                if email not in removed and email not in absent:
-                    verdicts[email] = self._unsubscribe_one(list_id, email)
-        elif done and on_leave is OnLeave.ARCHIVE:
-            verdicts.update({e: self._archive(list_id, e) for e in done})
-        return verdicts
-
-    def _unsubscribe(self, list_id: str, emails: list[str]) -> dict[str, Verdict]:
-        """One batch call for members just untagged (so they exist: ``update_existing`` would
-        create an absent address as an unsubscribed member)."""
-        if not emails:
-            return {}
-        body = {
-            "members": [{"email_address": e, "status": "unsubscribed"} for e in emails],
-            "update_existing": True,
-        }
-        answer = self._answer(
-            BatchAnswer,
-            f"POST /lists/{list_id}",
-            lambda: self.lists.batch_list_members(list_id, body),
-        )
-        return {
-            email: rejected(f"untagged, but not unsubscribed: {reason}")
-            for email, (_code, reason) in member_errors(answer).items()
-            if email in emails
-        }
-
-    def _unsubscribe_one(self, list_id: str, email: str) -> Verdict:
-        """A member the segment call did not untag: ``PATCH`` (never creates; 404 = absent,
-        nothing to unsubscribe)."""
-        try:
-            self._call(
-                f"PATCH /lists/{list_id}/members/{subscriber_hash(email)}",
-                lambda: self.lists.update_list_member(
-                    list_id, subscriber_hash(email), {"status": "unsubscribed"}
-                ),
-            )
-        except NotFound:
-            return APPLIED
-        except (MemberRejected, BadConfiguration) as err:
-            if err.status != 400:
-                raise
-            return rejected(f"untagged, but not unsubscribed: {err.message}")
-        return APPLIED
-
-    def _archive(self, list_id: str, email: str) -> Verdict:
-        try:
-            self._call(
-                f"DELETE /lists/{list_id}/members/{subscriber_hash(email)}",
-                lambda: self.lists.delete_list_member(list_id, subscriber_hash(email)),
-            )
-        except NotFound:
-            return APPLIED  # already archived or never there
-        except (MemberRejected, BadConfiguration) as err:
-            if err.status != 400:
-                raise
-            return rejected(f"untagged, but not archived: {err.message}")
-        return APPLIED
 
     def read_members(self, destination: Destination) -> Iterator[str]:
         def start(seg: str) -> Iterator[str]:
-            emails = self._segment_emails(destination.list_id, seg)
+            emails = self.calls.segment_emails(destination.list_id, seg)
             return chain(list(islice(emails, 1)), emails)  # the first page is read here
 
         return self._with_tag(destination, start)
-
-    def _segment_emails(self, list_id: str, seg: str) -> Iterator[str]:
-        pages = self._pages(
-            f"GET /lists/{list_id}/segments/{seg}/members",
-            lambda o: self.lists.get_segment_members_list(
-                list_id,
-                seg,
-                count=self.page_size,
-                offset=o,
-                fields=["members.email_address", "total_items"],
-                include_cleaned=TRUE,
-                include_transactional=TRUE,
-                include_unsubscribed=TRUE,
-            ),
-            "members",
-            MemberRef,
-        )
-        for member in pages:
-            yield member.email_address.strip().lower()

@@ -13,11 +13,14 @@ The SDK (``mailchimp_marketing``) builds every URL, query and body; two things a
   ``UnexpectedAnswer`` naming the call when a success body is not a JSON object (an HTML page,
   JSON that does not parse, an array).
 
-``translate`` maps ``ApiClientError`` (and the connection errors it wraps, status None) to the
-error tree; a retryable answer with ``Retry-After`` is translated in ``PooledApiClient.request``
-already (the SDK's error drops the headers), with the provider's wait, and passed through;
-``MAPPING`` is the table the tests walk. Messages never contain the API key: the SDK sends it
-only in the Basic auth header, and every raised error is masked again by the HTTP layer.
+``error_of`` turns an error answer (status, headers, body) into the error tree: what is
+Mailchimp's own (a 400 about one member, a bare 403 from the edge shedding load) first, then the
+HTTP layer's one table (``providers.http.status_error``), which reads ``Retry-After``.
+``PooledApiClient.request`` raises it for every error answer, headers and all (the SDK's
+``ApiClientError`` drops them); ``translate`` unwraps it from the SDK's wrapper, maps an
+``ApiClientError`` of its own with ``error_of`` (no headers) and the connection errors it wraps
+(status None) with ``request_error``. Messages never contain the API key: the SDK sends it only
+in the Basic auth header, and every raised error is masked again by the HTTP layer.
 """
 
 from __future__ import annotations
@@ -30,17 +33,8 @@ import requests
 from mailchimp_marketing.api_client import ApiClient, ApiClientError
 from requests.adapters import HTTPAdapter
 
-from providers.errors import (
-    AuthenticationFailed,
-    BadConfiguration,
-    MemberRejected,
-    NotFound,
-    ProviderError,
-    RateLimited,
-    RetryableError,
-    TransientError,
-)
-from providers.http import request_error, retry_after_seconds
+from providers.errors import MemberRejected, ProviderError, RateLimited
+from providers.http import request_error, retry_after_seconds, status_error
 from providers.shapes import decode, object_of
 
 PROVIDER = "mailchimp"
@@ -53,19 +47,6 @@ MEMBER_TITLES = (
     "member in compliance state",
     "forgotten email not subscribed",
 )
-
-# Status -> error class where the status alone decides. ``error_class`` decides 400 (member
-# titles), 403 (bare or not) and 5xx (all transient); any other status is BadConfiguration.
-MAPPING: dict[int, type[ProviderError]] = {
-    401: AuthenticationFailed,
-    404: NotFound,
-    429: RateLimited,
-}
-PREFIX: dict[type[ProviderError], str] = {
-    AuthenticationFailed: "credentials refused: ",
-    RateLimited: "too many requests: ",
-    TransientError: "server error: ",
-}
 
 
 class PooledApiClient(ApiClient):  # type: ignore[misc]  # the SDK is untyped
@@ -97,11 +78,8 @@ class PooledApiClient(ApiClient):  # type: ignore[misc]  # the SDK is untyped
             data=data,
             timeout=self.timeout,
         )
-        after = None if response.ok else retry_after_seconds(response.headers.get("Retry-After"))
-        if after is not None:
-            error = translate(ApiClientError(text=response.text, status_code=response.status_code))
-            if isinstance(error, RetryableError):
-                raise error.asked_to_wait(after)  # the SDK wraps it; ``translate`` unwraps it
+        if not response.ok:  # the SDK wraps it; ``translate`` unwraps it
+            raise error_of(response.status_code, response.headers, response.text)
         return response
 
 
@@ -170,23 +148,26 @@ def translate(err: Exception) -> ProviderError | None:
         if isinstance(cause, requests.RequestException):
             return _connection_error(cause)
         return None
-    raw = err.text if isinstance(err.text, str) else json.dumps(err.text)
-    body = problem(err.text)
-    cls = error_class(status, body)
-    reason = PREFIX.get(cls, "") + describe(body, f"HTTP {status}")
-    return cls(reason, provider=PROVIDER, status=status, body=raw)
+    return error_of(status, {}, err.text)
 
 
-def error_class(status: int, body: Mapping[str, Any]) -> type[ProviderError]:
-    """The error class of an HTTP error ``status`` with problem document ``body`` ({} if none)."""
-    if status == 400:
-        title = str(body.get("title") or "").strip().lower()
-        return MemberRejected if title in MEMBER_TITLES else BadConfiguration
-    if status == 403:  # a bare 403 (no problem document) is the edge shedding load
-        return AuthenticationFailed if body else RateLimited
-    if status >= 500:
-        return TransientError
-    return MAPPING.get(status, BadConfiguration)
+def error_of(status: int, headers: Mapping[str, str], text: Any) -> ProviderError:
+    """The error of an answer with HTTP error ``status``, its ``headers`` and body ``text`` (a
+    problem document, as text or decoded, or anything else): a 400 whose title speaks of one
+    member is MemberRejected, a bare 403 (no problem document: the edge shedding load)
+    RateLimited; every other status is the HTTP layer's ``status_error``."""
+    raw = text if isinstance(text, str) else json.dumps(text)
+    body = problem(text)
+    reason = describe(body, f"HTTP {status}")
+    title = str(body.get("title") or "").strip().lower()
+    if status == 400 and title in MEMBER_TITLES:
+        return MemberRejected(reason, provider=PROVIDER, status=status, body=raw)
+    if status == 403 and not body:
+        after = retry_after_seconds(headers.get("Retry-After"))
+        return RateLimited(
+            f"rate limited: {reason}", retry_after=after, provider=PROVIDER, status=status, body=raw
+        )
+    return status_error(PROVIDER, status, headers, reason, body=raw)
 
 
 def _connection_error(err: requests.RequestException) -> ProviderError:

@@ -1,6 +1,8 @@
 """Sendlane API v2: a destination is (list id, tag name); membership is carrying the tag.
 
     provider.py   the adapter: account, discovery, tags, adds, confirm, removes
+    (options: ``batch_size``, contacts a list call, default 100; ``concurrency``, batches in
+    flight, 1 to 4, default 2)
     errors.py     Sendlane's error shapes -> the provider error tree
 
 Calls, and why (240 requests a minute per account; no bulk tag removal exists):
@@ -60,8 +62,9 @@ still ACCEPTED is not removed yet: the sync engine holds the remove until the ad
 
 from __future__ import annotations
 
+from providers.refs import parse_ref
 from providers.sendlane.errors import ValidationFailed, classify, reason_of
-from providers.sendlane.provider import BASE_URL, DEFAULT_BATCH, Sendlane, parse_ref
+from providers.sendlane.provider import BASE_URL, DEFAULT_BATCH, Sendlane
 
 __all__ = [
     "BASE_URL",

@@ -11,7 +11,7 @@ style: ``contacts.3.email``), else a list of messages; a 401 may be an HTML page
     422                     ValidationFailed (a MemberRejected carrying the keyed errors)
     429                     RateLimited (no Retry-After is sent: exponential backoff with jitter)
     5xx                     TransientError
-    other 4xx               BadConfiguration
+    other 4xx               RefusedRequest
 """
 
 from __future__ import annotations
@@ -88,4 +88,6 @@ def classify(response: requests.Response) -> ProviderError | None:
         except (ValueError, AttributeError):
             errors = None
         return ValidationFailed(reason, errors=errors, **kw)
-    return status_error(PROVIDER, response, reason, auth="API token refused")
+    return status_error(
+        PROVIDER, status, response.headers, reason, body=response.text, auth="API token refused"
+    )

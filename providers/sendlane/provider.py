@@ -6,15 +6,16 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from itertools import chain, islice
 from typing import Any, ClassVar, Self, TypeVar
 
-import requests
-
+from providers.accounts import answer, http_client, require, whole_number
 from providers.base import (
     AccountInfo,
     Change,
     ChangeKind,
+    Connection,
     Destination,
     Discovery,
     Limits,
@@ -27,8 +28,12 @@ from providers.base import (
     Provider,
     TagInfo,
 )
-from providers.errors import BadConfiguration, MemberRejected, NotFound
+from providers.errors import MemberRejected, NotFound, RefusedRequest
+from providers.fields import FieldIds
 from providers.http import HttpClient
+from providers.paging import Page as Listing
+from providers.paging import by_page_number
+from providers.refs import make_ref, parse_ref
 from providers.sendlane.answers import (
     Contact,
     Created,
@@ -42,6 +47,7 @@ from providers.sendlane.answers import (
 )
 from providers.sendlane.errors import PROVIDER, ValidationFailed, classify
 from providers.shapes import Shape, parse
+from providers.tags import TagIds
 
 T = TypeVar("T")
 S = TypeVar("S", bound=Shape)
@@ -50,16 +56,16 @@ BASE_URL = "https://api.sendlane.com/v2"
 _TAG_KEY = re.compile(r"^(contacts\.\d+\.)?tag_ids(\.\d+)?$")
 PAGE = 100
 DEFAULT_BATCH = 100  # unconfirmed maximum contacts per list call
+# Batches in flight (option ``concurrency``): 2 by default, so one batch's list call is sent
+# while another waits for its answer; at most the 4 requests a second the account allows (more
+# batches in flight would only wait at the account's rate limiter).
+DEFAULT_CONCURRENCY = 2
+MAX_CONCURRENCY = 4
 ACCOUNT = ""  # the unsubscribed cache's key for the account-wide set (list ids are never empty)
 
 
 class TagRefused(NotFound):
     """A 422 refusing the cached tag id: the tag was deleted in Sendlane."""
-
-
-def parse_ref(ref: str | None) -> dict[str, str]:
-    """``"c=12"`` -> ``{"c": "12"}``."""
-    return dict(p.split("=", 1) for p in (ref or "").split(";") if "=" in p and p.split("=", 1)[1])
 
 
 def _id(value: str) -> int | str:
@@ -69,77 +75,69 @@ def _id(value: str) -> int | str:
 class Sendlane(Provider):
     name = PROVIDER
     credential_keys: ClassVar[tuple[str, ...]] = ("api_token",)
-    limits = Limits(batch_size=DEFAULT_BATCH, requests_per_second=4, max_concurrency=2)
+    option_keys: ClassVar[tuple[str, ...]] = ("batch_size", "concurrency")
+    limits = Limits(
+        batch_size=DEFAULT_BATCH, requests_per_second=4, max_concurrency=DEFAULT_CONCURRENCY
+    )
+
+    @classmethod
+    def option_max(cls, key: str) -> int:
+        return MAX_CONCURRENCY if key == "concurrency" else super().option_max(key)
 
     def __init__(
         self,
         http: HttpClient,
         *,
         batch_size: int = DEFAULT_BATCH,
+        concurrency: int = DEFAULT_CONCURRENCY,
         cache_ttl: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
         self.http = http
         self.stats = http.stats
-        if batch_size != self.limits.batch_size:
-            self.limits = Limits(batch_size, self.limits.requests_per_second, 2)
+        self.limits = replace(self.limits, batch_size=batch_size, max_concurrency=concurrency)
         self.cache_ttl = cache_ttl
         self.clock = clock
         self._lock = threading.Lock()
-        self._tag_ids: dict[str, str] = {}
-        self._fields: dict[str, str] | None = None
+        self.tags = TagIds(self._find_tag)
+        self.fields = FieldIds(
+            lambda: ((str(f.id), f.name) for f in self.items("/custom-fields", Named)),
+            provider=self.name,
+            known_as="a custom field name or id",
+        )
         self._unsub: dict[str, tuple[float, dict[str, str]]] = {}  # list id -> (read at, map)
         self._carriers: dict[str, tuple[float, dict[str, str]]] = {}  # tag id -> (read at, map)
 
     @classmethod
-    def from_credentials(
-        cls,
-        credentials: Mapping[str, str],
-        *,
-        base_url: str | None = None,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> Self:
-        """``api_token``; optional ``batch_size`` (contacts per list call, default 100)."""
-        if not credentials.get("api_token"):
-            raise BadConfiguration(
-                "credentials need api_token (Account > API in the Sendlane app)", provider=cls.name
-            )
-        size = str(credentials.get("batch_size") or DEFAULT_BATCH)
-        if not size.isdigit() or int(size) < 1:
-            raise BadConfiguration(
-                f"batch_size must be a whole number >= 1, not {size!r}", provider=cls.name
-            )
-        http = HttpClient(
-            cls.name,
-            (base_url or BASE_URL).rstrip("/"),
-            headers={
-                "Authorization": f"Bearer {credentials['api_token']}",
-                "Accept": "application/json",
-            },
-            limits=cls.limits,
-            session=session,
-            sleep=sleep,
+    def connect(cls, credentials: Mapping[str, str], via: Connection) -> Self:
+        """``api_token``; optional ``batch_size`` (contacts per list call, default 100) and
+        ``concurrency`` (batches in flight, default 2)."""
+        require(cls, credentials, "Account > API in the Sendlane app")
+        size = whole_number(cls, credentials, "batch_size", DEFAULT_BATCH)
+        concurrency = whole_number(cls, credentials, "concurrency", DEFAULT_CONCURRENCY)
+        http = http_client(
+            cls,
+            via.base_url or BASE_URL,
+            {"Authorization": f"Bearer {credentials['api_token']}"},
+            via,
             classify=classify,
+            limits=replace(cls.limits, max_concurrency=concurrency),
         )
-        return cls(http, batch_size=int(size))
+        return cls(http, batch_size=size, concurrency=concurrency)
 
     # --- account -------------------------------------------------------------------------
     def answer(self, shape: type[S], method: str, path: str, **kw: Any) -> S:
-        """``http.json``, its answer checked against ``shape`` (UnexpectedAnswer if not)."""
-        body = self.http.json(method, path, **kw)
-        return parse(shape, body, provider=self.name, what=f"{method} {path}")
+        return answer(self.http, shape, method, path, **kw)
 
     def pages(self, path: str) -> Iterator[dict[str, Any]]:
         """Every item of a ``limit`` + ``page`` listing; stops when ``links.next`` is null."""
-        page = 1
-        while True:
-            body = self.answer(Page, "GET", path, params={"limit": PAGE, "page": page})
-            yield from body.data
-            if not body.data or not body.links.next:
-                return
-            page += 1
+
+        def fetch(number: int) -> Listing[dict[str, Any]]:
+            body = self.answer(Page, "GET", path, params={"limit": PAGE, "page": number})
+            return Listing(body.data, more=bool(body.links.next))
+
+        return by_page_number(fetch)
 
     def items(self, path: str, item: type[S]) -> Iterator[S]:
         """``pages``, each item checked against ``item``."""
@@ -167,31 +165,22 @@ class Sendlane(Provider):
 
     def tag_id(self, name: str) -> str:
         """The id of tag ``name`` (case-insensitive), created when missing."""
-        if name in self._tag_ids:
-            return self._tag_ids[name]
+        return self.tags.get(name)
+
+    def _find_tag(self, name: str) -> str:
         for tag in self.items("/tags", Named):
             if tag.name.lower() == name.lower():
-                self._tag_ids[name] = str(tag.id)
-                return self._tag_ids[name]
+                return str(tag.id)
         created = self.http.json("POST", "/tags", json={"name": name}, expected=(200, 201))
         body = created if "data" in created else {"data": created}  # the tag, wrapped or bare
-        what = "POST /tags"
-        self._tag_ids[name] = str(parse(Created, body, provider=self.name, what=what).data.id)
-        return self._tag_ids[name]
+        return str(parse(Created, body, provider=self.name, what="POST /tags").data.id)
 
     def with_tag(self, name: str, call: Callable[[str], T], gone: type[NotFound] = NotFound) -> T:
         """``call(tag id)``; if it answers ``gone`` (NotFound on the tag's own endpoints;
         ``TagRefused`` where a NotFound could be about the list), the tag was deleted in Sendlane
         while this process runs: the cached id is forgotten, the tag found or created again and
         ``call`` retried once. A second failure is raised."""
-        tag_id = self.tag_id(name)
-        try:
-            return call(tag_id)
-        except gone:
-            with self._lock:
-                if self._tag_ids.get(name) == tag_id:
-                    del self._tag_ids[name]
-        return call(self.tag_id(name))
+        return self.tags.with_tag(name, call, lambda err: isinstance(err, gone))
 
     @staticmethod
     def _tag_refused(err: ValidationFailed) -> TagRefused | None:
@@ -254,7 +243,7 @@ class Sendlane(Provider):
             contact_id = carriers.get(change.member.email.lower())
             if contact_id:
                 outcomes.append(
-                    Outcome(change, OutcomeStatus.APPLIED, provider_ref=f"c={contact_id}")
+                    Outcome(change, OutcomeStatus.APPLIED, provider_ref=make_ref(c=contact_id))
                 )
             else:
                 outcomes.append(
@@ -295,7 +284,7 @@ class Sendlane(Provider):
                     raise gone from err
                 named = {i: why for i, why in err.members().items() if 0 <= i < len(pending)}
                 if not named:
-                    raise BadConfiguration(err.message, provider=self.name, status=422) from err
+                    raise RefusedRequest(err.message, provider=self.name, status=422) from err
                 rejected += [
                     Outcome(pending[i], OutcomeStatus.REJECTED, reason=why, retryable=False)
                     for i, why in named.items()
@@ -309,7 +298,7 @@ class Sendlane(Provider):
                 Outcome(c, OutcomeStatus.ACCEPTED, provider_ref=c.provider_ref) for c in pending
             ]
             return rejected + accepted
-        raise BadConfiguration("the list endpoint kept refusing the batch", provider=self.name)
+        raise RefusedRequest("the list endpoint kept refusing the batch", provider=self.name)
 
     def _tag_directly(self, change: Change, contact_id: str, tag_id: str) -> Outcome:
         """An unsubscribed contact: tag (and custom fields) without touching list membership."""
@@ -327,7 +316,7 @@ class Sendlane(Provider):
             return Outcome(change, OutcomeStatus.REJECTED, reason=err.message)
         except MemberRejected as err:
             return Outcome(change, OutcomeStatus.REJECTED, reason=err.message)
-        return Outcome(change, OutcomeStatus.APPLIED, provider_ref=f"c={contact_id}")
+        return Outcome(change, OutcomeStatus.APPLIED, provider_ref=make_ref(c=contact_id))
 
     def _remove(self, destination: Destination, tag_id: str, change: Change) -> Outcome:
         contact_id = parse_ref(change.provider_ref).get("c") or self.find_contact(
@@ -342,7 +331,7 @@ class Sendlane(Provider):
         elif destination.on_leave == OnLeave.ARCHIVE:
             path = f"/lists/{destination.list_id}/contacts/{contact_id}"
             self.http.request("DELETE", path, expected=gone)
-        return Outcome(change, OutcomeStatus.APPLIED, provider_ref=f"c={contact_id}")
+        return Outcome(change, OutcomeStatus.APPLIED, provider_ref=make_ref(c=contact_id))
 
     def find_contact(self, email: str) -> str | None:
         """The contact id of ``email`` (``GET /contacts/search``), None if there is none."""
@@ -379,20 +368,4 @@ class Sendlane(Provider):
 
     def field_values(self, member: Member) -> dict[str, str]:
         """``merge_fields`` keyed by custom field id (keys may be ids or field names)."""
-        if not member.merge_fields:
-            return {}
-        if self._fields is None:
-            fields: dict[str, str] = {}
-            for f in self.items("/custom-fields", Named):
-                fields[str(f.id)] = fields[f.name.lower()] = str(f.id)
-            self._fields = fields
-        out: dict[str, str] = {}
-        for key, value in member.merge_fields.items():
-            if (field_id := self._fields.get(key.lower())) is None:
-                raise BadConfiguration(
-                    f"merge field {key!r} is not a custom field name or id "
-                    "(see `syncer profiles discover`)",
-                    provider=self.name,
-                )
-            out[field_id] = value
-        return out
+        return self.fields.values(member)

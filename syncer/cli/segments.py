@@ -23,6 +23,7 @@ from syncer.cli.common import JSON_OPTION, console, err_console, print_json, set
 from syncer.db import make_engine, mask_url
 from syncer.errors import ConfigError, DatabaseError
 from syncer.export import export_csv
+from syncer.profiles import check_destinations, load_profiles
 from syncer.schema import CUSTOMERS
 from syncer.segments.breakdown import breakdown, emptied_by
 from syncer.segments.catalog import FIELDS, OPERATORS
@@ -99,7 +100,10 @@ def validate_cmd(
 ) -> None:
     """Check one segment file, and its references against the other segments in the config."""
     conf = settings(ctx)
-    segment = validate_file(file, conf.segments_dir, conf.profiles_file)
+    segment = validate_file(file, conf.segments_dir)
+    if segment.destinations:  # each names a profile that can serve it (no secret is resolved)
+        profiles = load_profiles(conf.profiles_file, {}, resolve=False)
+        check_destinations([segment], profiles, conf.profiles_file)
     if as_json:
         print_json({"file": str(file), "segment": segment.name, "valid": True})
     else:

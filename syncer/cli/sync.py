@@ -100,9 +100,9 @@ def sync_cmd(
                 if not dry_run:
                     _say_if_asked_to_wait(service.engine, seg.name, dest.key, as_json)
                 with progress_bar(show, f"{seg.name} → {dest.key}") as progress:
-                    result = service.engine.sync(
-                        seg, dest, segments=service.segments, trigger="cli", dry_run=dry_run,
-                        full=full, as_of=when, progress=progress, stop=stop,
+                    result = service.sync(
+                        seg, dest, trigger="cli", dry_run=dry_run, full=full, as_of=when,
+                        progress=progress, stop=stop,
                     )  # fmt: skip
                 results.append(result)
                 if not as_json and result.error:

@@ -40,11 +40,7 @@ def run_all(service: SyncService, as_of: datetime, console: Console) -> list[Run
     results = []
     for segment, destination in service.select(all_segments=True):
         with console.status(f"syncing {segment.name} → {destination.key} ..."):
-            results.append(
-                service.engine.sync(
-                    segment, destination, segments=service.segments, trigger="demo", as_of=as_of
-                )
-            )
+            results.append(service.sync(segment, destination, trigger="demo", as_of=as_of))
     return results
 
 

@@ -7,7 +7,8 @@ validates one condition against this catalog and returns its value normalised (m
 same table, so the documentation cannot drift from the SQL.
 
 Text comparisons (``eq``, ``in``, ``starts_with``, ``has`` on tags, products, coupons...) ignore
-the case of ASCII letters, on every database. ``ne`` / ``not_in`` / ``has_not`` are the exact
+the case of every letter (Unicode lower case, docs/segments.md "Text and case"), on every
+database. ``ne`` / ``not_in`` / ``has_not`` are the exact
 opposite of ``eq`` / ``in`` / ``has``: they DO match customers with no value.
 """
 

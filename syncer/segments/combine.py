@@ -41,6 +41,8 @@ from syncer.segments.predicates import (
     measure,
     natural,
     preferred_having,
+    up_to,
+    window_span,
 )
 from syncer.segments.sqlparts import any_row, contains, grouped, in_intervals
 
@@ -74,7 +76,7 @@ class Exists:
 
 
 def _span(cond: Condition, now: datetime) -> TimeRange:
-    return cond.window.range(now) if cond.window else ALL_TIME
+    return window_span(cond, now)
 
 
 def aggregate_of(cond: Condition, now: datetime, negate: bool) -> Aggregate | None:
@@ -86,13 +88,14 @@ def aggregate_of(cond: Condition, now: datetime, negate: bool) -> Aggregate | No
         field = cond.field
 
         def having(filtered: bool) -> Bool:
-            return in_intervals(measure(field, filtered), ok)
+            return in_intervals(measure(field, filtered, now), ok)
 
-        own = field if counted.filters() else None
+        own = field if counted.filters(now) else None
         return Aggregate(counted.table, _span(cond, now), own, having, contains(ok, 0))
     if spec.value_type is ValueType.DAYS:
         test, empty = days_having(cond, now, negate)
-        return Aggregate(days_source(cond.field), ALL_TIME, None, lambda _f: test, empty)
+        span = up_to(ALL_TIME, now)
+        return Aggregate(days_source(cond.field), span, None, lambda _f: test, empty)
     if cond.field == "preferred_device":
         test, empty = preferred_having(cond, negate)
         return Aggregate(VISITS, _span(cond, now), None, lambda _f: test, empty)
@@ -118,7 +121,7 @@ def exists_of(cond: Condition, now: datetime, negate: bool) -> Exists | None:
             return table, table.c.customer_id, where
 
         key = ("rows", table.name, span)
-        return Exists(key, shape == [(1, None)], tuple(counted.filters()), either)
+        return Exists(key, shape == [(1, None)], tuple(counted.filters(now)), either)
     if spec.value_type in (ValueType.ITEM, ValueType.DEVICE) and cond.op in ITEM_VALUE_OPS:
         if cond.field == "preferred_device":
             return None
@@ -135,14 +138,14 @@ def exists_of(cond: Condition, now: datetime, negate: bool) -> Exists | None:
     return None
 
 
-def merged_aggregates(parts: Sequence[Aggregate]) -> Bool:
+def merged_aggregates(parts: Sequence[Aggregate], now: datetime) -> Bool:
     """Customers with rows passing every part's HAVING test: one grouped subquery."""
     first = parts[0]
     table = first.table
     where = in_span(table.c[TIME_COLUMN[table.name]], first.span)
     filtered = len({p.own_rows for p in parts}) == 1  # the same rows: filter in WHERE
     if filtered and first.own_rows is not None:
-        where.extend(COUNTED[first.own_rows].filters())
+        where.extend(COUNTED[first.own_rows].filters(now))
     having = and_(*(p.having(filtered) for p in parts))
     return grouped(table, table.c.customer_id, where, having, accept_empty=False)
 
@@ -160,7 +163,7 @@ def junction(items: Sequence[Item], *, conjunction: bool, as_of: datetime) -> Bo
                 by_rows.setdefault((agg.table.name, agg.span), []).append((i, agg))
         for members in by_rows.values():
             if len(members) > 1 and not all(agg.empty for _i, agg in members):
-                out[members[0][0]] = merged_aggregates([agg for _i, agg in members])
+                out[members[0][0]] = merged_aggregates([agg for _i, agg in members], now)
                 for i, _agg in members:
                     del pending[i]
     by_key: dict[tuple[object, ...], list[tuple[int, Exists]]] = {}

@@ -12,7 +12,8 @@ rules; nested groups of the same kind are flattened, and ``combine.junction`` me
 conditions of a group that read the same rows (one GROUP BY for an AND of aggregates, one
 EXISTS with an IN list for an OR of ``has``). Relative windows are computed in Python from
 ``as_of`` and bound, never left to the database's date functions, so SQLite, PostgreSQL and
-MariaDB give the same members.
+MariaDB give the same members. ``as_of`` is the shop as it was then: every window ends at it
+(rows after it count for nothing) and customers created after it are nobody's members.
 """
 
 from __future__ import annotations
@@ -21,27 +22,29 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 
 from syncer.errors import SegmentError
 from syncer.schema import CUSTOMERS
 from syncer.segments.combine import Item, junction
 from syncer.segments.model import Condition, Group, Not, Rule, Segment, SegmentRef
-from syncer.segments.predicates import condition_sql
+from syncer.segments.predicates import condition_sql, existed
 
 Segments = Mapping[str, Segment]
+# What ``members_query`` selects, the columns the sync layer reads (``sync.members.to_desired``).
+MEMBER_COLUMNS = (
+    CUSTOMERS.c.id.label("customer_id"),
+    CUSTOMERS.c.email,
+    CUSTOMERS.c.first_name,
+    CUSTOMERS.c.last_name,
+    CUSTOMERS.c.accepts_marketing,
+)
 
 
 def members_query(segment: Segment, segments: Segments, *, as_of: datetime) -> Select[Any]:
     """customer_id, email, first_name, last_name, accepts_marketing of every member."""
-    c = CUSTOMERS.c
-    return select(
-        c.id.label("customer_id"),
-        c.email,
-        c.first_name,
-        c.last_name,
-        c.accepts_marketing,
-    ).where(compile_rule(segment.rules, segments, as_of, chain=(segment.name,), source=segment))
+    where = compile_rule(segment.rules, segments, as_of, chain=(segment.name,), source=segment)
+    return select(*MEMBER_COLUMNS).where(where)
 
 
 def count_query(segment: Segment, segments: Segments, *, as_of: datetime) -> Select[Any]:
@@ -96,10 +99,23 @@ def compile_rule(
     chain: tuple[str, ...] = (),
     source: Segment | None = None,
 ) -> ColumnElement[bool]:
-    """The WHERE clause (over ``customers``) for ``rule``, or for its complement."""
+    """The WHERE clause (over ``customers``) for ``rule``, or for its complement, among the
+    customers that existed at ``as_of``."""
+    where = _compile(rule, segments, as_of, negate=negate, chain=chain, source=source)
+    return and_(existed(as_of), where)
 
+
+def _compile(
+    rule: Rule,
+    segments: Segments,
+    as_of: datetime,
+    *,
+    negate: bool,
+    chain: tuple[str, ...],
+    source: Segment | None,
+) -> ColumnElement[bool]:
     def again(r: Rule, neg: bool, ch: tuple[str, ...] = chain) -> ColumnElement[bool]:
-        return compile_rule(r, segments, as_of, negate=neg, chain=ch, source=source)
+        return _compile(r, segments, as_of, negate=neg, chain=ch, source=source)
 
     if isinstance(rule, Condition):
         return condition_sql(rule, as_of, negate)
@@ -160,4 +176,11 @@ def _referenced(
     return segments[ref.segment]
 
 
-__all__ = ["compile_rule", "condition_counts", "count_query", "members_query", "walk"]
+__all__ = [
+    "MEMBER_COLUMNS",
+    "compile_rule",
+    "condition_counts",
+    "count_query",
+    "members_query",
+    "walk",
+]

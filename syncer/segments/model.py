@@ -33,10 +33,12 @@ from pydantic import (
     model_validator,
 )
 
-from providers.base import OnLeave
 from syncer.segments.catalog import RuleError, check_condition, check_day
 
 ScalarValue = bool | int | Decimal | str | date
+# What a destination's leavers get (``on_leave``); the sync layer hands it to the provider as
+# ``providers.base.OnLeave``, which has the same values.
+LeaveAction = Literal["untag", "unsubscribe", "archive"]
 Value = ScalarValue | tuple[ScalarValue, ...] | None
 
 _RELATIVE = re.compile(r"^last_(\d+)_(days|months)$")
@@ -279,7 +281,7 @@ class DestinationConfig(BaseModel):
     profile: str
     list: str
     tag: str
-    on_leave: OnLeave = OnLeave.UNTAG
+    on_leave: LeaveAction = "untag"
     without_consent: Literal["skip", "non_subscribed"] = "skip"
 
     @field_validator("profile", "list", "tag")

@@ -36,12 +36,19 @@ from syncer.segments.sqlparts import (
     Interval,
     accepted,
     any_row,
+    before,
     contains,
     grouped,
     has_text,
     in_intervals,
+    latest_after,
+    latest_until,
+    moment,
+    since,
     text_in,
     text_like,
+    until,
+    until_unranged,
 )
 
 T = Table
@@ -66,10 +73,27 @@ Bool = ColumnElement[bool]
 Rows = tuple[FromClause, ColumnElement[int], list[Bool]]  # source, customer_id, filters
 
 
+def up_to(span: TimeRange, now: datetime) -> TimeRange:
+    """``span`` without the rows after ``now``: as of a day, later rows do not exist yet."""
+    if span.end is not None and (span.end < now or (span.end == now and not span.end_inclusive)):
+        return span
+    return TimeRange(span.start, now, True)
+
+
+def window_span(cond: Condition, now: datetime) -> TimeRange:
+    """The rows ``cond`` reads: its window (all time by default), up to ``now``."""
+    return up_to(cond.window.range(now) if cond.window else TimeRange(None, None, True), now)
+
+
+def existed(as_of: datetime) -> Bool:
+    """The customer was created at or before ``as_of`` (nobody else is a member as of then)."""
+    return until_unranged(CUSTOMERS.c.created_at, as_utc(as_of))
+
+
 def condition_sql(cond: Condition, as_of: datetime, negate: bool) -> Bool:
     now = as_utc(as_of)
     spec = FIELDS[cond.field]
-    span = cond.window.range(now) if cond.window else TimeRange(None, None, True)
+    span = window_span(cond, now)
     if cond.field in ATTRIBUTE_COLUMNS:
         test = _text(CUSTOMERS.c[ATTRIBUTE_COLUMNS[cond.field]], cond.op, cond.value)
         return not_(test) if negate else test
@@ -81,7 +105,7 @@ def condition_sql(cond: Condition, as_of: datetime, negate: bool) -> Bool:
         test = _date_test(CUSTOMERS.c.created_at, cond.op, cond.value, span)
         return not_(test) if negate else test
     if spec.value_type in (ValueType.COUNT, ValueType.MONEY):
-        return _aggregate(cond, span, negate)
+        return _aggregate(cond, span, now, negate)
     if spec.value_type is ValueType.DAYS:
         return _days_since(cond, now, negate)
     if cond.field == "preferred_device":
@@ -114,24 +138,25 @@ def _date_test(col: ColumnElement[Any], op: str, value: Any, span: TimeRange) ->
         return and_(*parts) if parts else col.is_not(None)
     if op == "between":
         start, end = _day_start(value[0]), _day_start(value[1] + timedelta(days=1))
-        return and_(col >= start, col < end)
+        return and_(since(col, start), before(col, end))
     day, next_day = _day_start(value), _day_start(value + timedelta(days=1))
-    return {
-        "eq": lambda: and_(col >= day, col < next_day),
-        "gt": lambda: col >= next_day,
-        "ge": lambda: col >= day,
-        "lt": lambda: col < day,
-        "le": lambda: col < next_day,
-    }[op]()
+    tests: dict[str, Callable[[], Bool]] = {
+        "eq": lambda: and_(since(col, day), before(col, next_day)),
+        "gt": lambda: since(col, next_day),
+        "ge": lambda: since(col, day),
+        "lt": lambda: before(col, day),
+        "le": lambda: before(col, next_day),
+    }
+    return tests[op]()
 
 
 def in_span(col: ColumnElement[Any], span: TimeRange) -> list[Bool]:
     """The tests that keep rows inside ``span`` (none for all time)."""
     parts: list[Bool] = []
     if span.start is not None:
-        parts.append(col >= span.start)
-    if span.end is not None:
-        parts.append(col <= span.end if span.end_inclusive else col < span.end)
+        parts.append(since(col, span.start))
+    if span.end is not None:  # an inclusive end is as-of, which (nearly) every row passes
+        parts.append(until_unranged(col, span.end) if span.end_inclusive else before(col, span.end))
     return parts
 
 
@@ -146,12 +171,13 @@ def _not_cancelled() -> Bool:
     return ORDERS.c.status != "cancelled"
 
 
-def _not_ordered_after() -> Bool:
-    """The cart add has no order (not cancelled) placed at or after it."""
+def _not_ordered_after(now: datetime) -> Bool:
+    """The cart add has no order (not cancelled) placed at or after it, by ``now``."""
     later = select(1).select_from(ORDERS)
     later = later.where(
         ORDERS.c.customer_id == CARTS.c.customer_id,
-        ORDERS.c.placed_at >= CARTS.c.at,
+        moment(ORDERS.c.placed_at) >= moment(CARTS.c.at),
+        until(ORDERS.c.placed_at, now),
         _not_cancelled(),
     )
     return not_(exists(later))
@@ -160,34 +186,38 @@ def _not_ordered_after() -> Bool:
 @dataclass(frozen=True)
 class Counted:
     """What a count / money field counts: rows of ``table`` in the window (on ``time``) that
-    pass ``filters`` (none: every row in the window)."""
+    pass ``filters`` as of a time (none: every row in the window)."""
 
     table: Table
     time: str
-    filters: Callable[[], list[Bool]]
+    filters: Callable[[datetime], list[Bool]]
 
-    def rows(self, span: TimeRange) -> Rows:
+    def rows(self, span: TimeRange, now: datetime) -> Rows:
         t = self.table
-        return t, t.c.customer_id, [*in_span(t.c[self.time], span), *self.filters()]
+        return t, t.c.customer_id, [*in_span(t.c[self.time], span), *self.filters(now)]
+
+
+def _none(_now: datetime) -> list[Bool]:
+    return []
 
 
 def _email(kind: str) -> Counted:
-    return Counted(EMAILS, "at", lambda: [EMAILS.c.kind == kind])
+    return Counted(EMAILS, "at", lambda _now: [EMAILS.c.kind == kind])
 
 
 COUNTED: dict[str, Counted] = {
-    "orders": Counted(ORDERS, "placed_at", list),
-    "cancelled_orders": Counted(ORDERS, "placed_at", lambda: [ORDERS.c.status == "cancelled"]),
+    "orders": Counted(ORDERS, "placed_at", _none),
+    "cancelled_orders": Counted(ORDERS, "placed_at", lambda _now: [ORDERS.c.status == "cancelled"]),
     "refunded_orders": Counted(
-        ORDERS, "placed_at", lambda: [ORDERS.c.status.in_(("refunded", "partially_refunded"))]
+        ORDERS, "placed_at", lambda _now: [ORDERS.c.status.in_(("refunded", "partially_refunded"))]
     ),
-    "total_spent": Counted(ORDERS, "placed_at", lambda: [_not_cancelled()]),
+    "total_spent": Counted(ORDERS, "placed_at", lambda _now: [_not_cancelled()]),
     "coupon_orders": Counted(
-        ORDERS, "placed_at", lambda: [_not_cancelled(), has_text(ORDERS.c.coupon_code)]
+        ORDERS, "placed_at", lambda _now: [_not_cancelled(), has_text(ORDERS.c.coupon_code)]
     ),
-    "visits": Counted(VISITS, "at", list),
-    "cart_adds": Counted(CARTS, "at", list),
-    "abandoned_carts": Counted(CARTS, "at", lambda: [_not_ordered_after()]),
+    "visits": Counted(VISITS, "at", _none),
+    "cart_adds": Counted(CARTS, "at", _none),
+    "abandoned_carts": Counted(CARTS, "at", lambda now: [_not_ordered_after(now)]),
     "email_opens": _email("open"),
     "email_clicks": _email("click"),
     "email_conversions": _email("conversion"),
@@ -198,10 +228,10 @@ def _orders(span: TimeRange, *extra: Bool) -> Rows:
     return ORDERS, ORDERS.c.customer_id, [*in_span(ORDERS.c.placed_at, span), *extra]
 
 
-def measure(field: str, filtered: bool) -> ColumnElement[Any]:
+def measure(field: str, filtered: bool, now: datetime) -> ColumnElement[Any]:
     """The count / sum of ``field`` over one customer's rows; ``filtered``: the rows are already
     only the field's own (else its filters become a CASE inside the aggregate)."""
-    filters = [] if filtered else COUNTED[field].filters()
+    filters = [] if filtered else COUNTED[field].filters(now)
     if FIELDS[field].value_type is ValueType.MONEY:
         amount: ColumnElement[Any] = ORDERS.c.total_cents - ORDERS.c.refunded_cents
         if filters:
@@ -226,15 +256,15 @@ def natural(ok: list[Interval]) -> list[Interval]:
     return [(lo, hi) for lo, hi in cut if hi is None or hi >= lo]
 
 
-def _aggregate(cond: Condition, span: TimeRange, negate: bool) -> Bool:
-    source, cid, where = COUNTED[cond.field].rows(span)
+def _aggregate(cond: Condition, span: TimeRange, now: datetime, negate: bool) -> Bool:
+    source, cid, where = COUNTED[cond.field].rows(span, now)
     ok = counted_ok(cond, negate)
     if FIELDS[cond.field].value_type is ValueType.COUNT:  # "at least one" / "none": no grouping
         if natural(ok) == [(1, None)]:
             return any_row(source, cid, where)
         if natural(ok) == [(0, 0)]:
             return not_(any_row(source, cid, where))
-    having = in_intervals(measure(cond.field, True), ok)
+    having = in_intervals(measure(cond.field, True, now), ok)
     return grouped(source, cid, where, having, accept_empty=contains(ok, 0))
 
 
@@ -247,7 +277,7 @@ def days_having(cond: Condition, now: datetime, negate: bool) -> tuple[Bool, boo
     """The HAVING test (over a customer's rows, all time) and whether customers with no rows
     match: ``days >= lo  <=>  last <= now - lo days;  days <= hi  <=>  last > now - (hi+1)``."""
     table = days_source(cond.field)
-    last = func.max(table.c.placed_at if table is ORDERS else table.c.at)
+    last = func.max(moment(days_time(table)))
     if cond.op in ("is_set", "is_not_set"):
         empty = (cond.op == "is_not_set") != negate
         return (false() if empty else true()), empty
@@ -258,22 +288,27 @@ def days_having(cond: Condition, now: datetime, negate: bool) -> tuple[Bool, boo
     for lo, hi in accepted(op, cond.value, False):
         parts: list[Bool] = []
         if lo is not None:
-            parts.append(last <= now - timedelta(days=lo))
+            parts.append(latest_until(days_time(table), now - timedelta(days=lo)))
         if hi is not None:
-            parts.append(last > now - timedelta(days=hi + 1))
+            parts.append(latest_after(days_time(table), now - timedelta(days=hi + 1)))
         tests.append(and_(*parts) if parts else last.is_not(None))
     having = or_(*tests) if tests else last.is_(None)
     # negated: the complement, i.e. no rows at all, or rows whose last time fails
     return (not_(having), True) if negate else (having, False)
 
 
+def days_time(table: Table) -> ColumnElement[Any]:
+    return table.c.placed_at if table is ORDERS else table.c.at
+
+
 def _days_since(cond: Condition, now: datetime, negate: bool) -> Bool:
     table = days_source(cond.field)
+    where = in_span(days_time(table), up_to(TimeRange(None, None, True), now))
     if cond.op in ("is_set", "is_not_set"):
-        test = any_row(table, table.c.customer_id, [])
+        test = any_row(table, table.c.customer_id, where)
         return not_(test) if (cond.op == "is_not_set") != negate else test
     having, empty = days_having(cond, now, negate)
-    return grouped(table, table.c.customer_id, [], having, accept_empty=empty)
+    return grouped(table, table.c.customer_id, where, having, accept_empty=empty)
 
 
 # --- preferred device ------------------------------------------------------------------------

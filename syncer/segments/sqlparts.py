@@ -1,10 +1,21 @@
 """SQL building blocks the compiler shares: text matching that behaves the same on SQLite,
 PostgreSQL and MariaDB, integer intervals, and customer-set membership forms.
 
-Text: both sides go through ``lower()`` in SQL (ASCII letters fold on every database), and on
-MariaDB/MySQL the column side is compared under a binary NO PAD collation, so accents and
-trailing spaces count as they do on the other two. LIKE patterns escape ``%``, ``_`` and the
-escape character ``/``: a value is always literal.
+Text: every letter is compared in its Unicode lower case (``syncer.db.fold_case``, one letter at a
+time): the value is folded in Python and bound; the column is folded by the database, with
+``lower()`` on PostgreSQL (the database's UTF-8 character type), ``lower()`` under the server's
+newest Unicode collation on MariaDB/MySQL, then compared under a binary NO PAD collation so
+accents and trailing spaces count as they do elsewhere, and on SQLite by ``lower()`` for ASCII
+text and otherwise ``syncer_fold`` (the same Python function, registered on every connection by
+``syncer.db``). LIKE patterns escape
+``%``, ``_`` and the escape character ``/``: a value is always literal.
+
+Times: on SQLite a time column is text, so ``moment(column)`` reads it as UTC in the one form
+that compares as text (the form SQLAlchemy writes and binds); other ISO forms go through
+``syncer_utc``. Elsewhere the column is a timestamp and is left as it is. A column against a
+bound time (``since`` / ``until`` / ``before``) reads the column only for rows stored within a
+day or two of the bound: every ISO form starts with its local date, and offsets are under 15
+hours, so the text alone decides for every other row (as fast as a plain comparison).
 
 Membership: a condition over another table is either "the customer is in this set" or "the
 customer is not in it". Positive forms are ``customers.id IN (grouped subquery)`` or a
@@ -15,10 +26,13 @@ never ``NOT IN`` (which PostgreSQL cannot hash once the set outgrows work_mem).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
+    DateTime,
     FromClause,
     String,
     and_,
@@ -35,6 +49,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from syncer.db import fold_case
 from syncer.schema import CUSTOMERS
 
 ESCAPE = "/"
@@ -42,35 +57,167 @@ ESCAPE = "/"
 Interval = tuple[int | None, int | None]  # inclusive bounds; None = unbounded
 
 
-class exact(FunctionElement[str]):
-    """``expr`` compared byte for byte on MySQL/MariaDB (elsewhere: unchanged)."""
+class folded(FunctionElement[str]):
+    """``expr`` with every letter in its lower case, compared byte for byte (see above)."""
 
-    name = "exact"
+    name = "folded"
     inherit_cache = True
     type = String()
 
 
-@compiles(exact)
-def _exact_default(element: exact, compiler: SQLCompiler, **kw: Any) -> str:
+@compiles(folded)
+def _folded_default(element: folded, compiler: SQLCompiler, **kw: Any) -> str:
+    (inner,) = element.clauses.clauses
+    return f"lower({compiler.process(inner, **kw)})"
+
+
+@compiles(folded, "sqlite")
+def _folded_sqlite(element: folded, compiler: SQLCompiler, **kw: Any) -> str:
+    (inner,) = element.clauses.clauses
+    col = compiler.process(inner, **kw)
+    ascii_only = f"length({col}) = length(CAST({col} AS BLOB))"  # SQLite's lower() is enough
+    return f"(CASE WHEN {ascii_only} THEN lower({col}) ELSE syncer_fold({col}) END)"
+
+
+@compiles(folded, "mysql")
+@compiles(folded, "mariadb")
+def _folded_mysql(element: folded, compiler: SQLCompiler, **kw: Any) -> str:
+    (inner,) = element.clauses.clauses
+    dialect = compiler.dialect
+    if getattr(dialect, "is_mariadb", False):
+        version = getattr(dialect, "server_version_info", None) or (10, 10)
+        case = "utf8mb4_uca1400_ai_ci" if tuple(version) >= (10, 10) else "utf8mb4_unicode_520_ci"
+        exact = "utf8mb4_nopad_bin"
+    else:
+        case, exact = "utf8mb4_0900_ai_ci", "utf8mb4_bin"
+    text = f"CONVERT({compiler.process(inner, **kw)} USING utf8mb4) COLLATE {case}"
+    return f"lower({text}) COLLATE {exact}"
+
+
+class moment(FunctionElement[Any]):
+    """A time column as a comparable UTC time (see above)."""
+
+    name = "moment"
+    inherit_cache = True
+    type = DateTime(timezone=True)
+
+
+@compiles(moment)
+def _moment_default(element: moment, compiler: SQLCompiler, **kw: Any) -> str:
     (inner,) = element.clauses.clauses
     return compiler.process(inner, **kw)
 
 
-@compiles(exact, "mysql")
-@compiles(exact, "mariadb")
-def _exact_mysql(element: exact, compiler: SQLCompiler, **kw: Any) -> str:
+def _sqlite_moment(col: str) -> str:
+    # the form SQLAlchemy writes is compared as it is (no Python call per row)
+    written = f"{col} LIKE '____-__-__ __:__:__.______'"
+    return f"(CASE WHEN {written} THEN {col} ELSE syncer_utc({col}) END)"
+
+
+@compiles(moment, "sqlite")
+def _moment_sqlite(element: moment, compiler: SQLCompiler, **kw: Any) -> str:
     (inner,) = element.clauses.clauses
-    mariadb = getattr(compiler.dialect, "is_mariadb", False)
-    collation = "utf8mb4_nopad_bin" if mariadb else "utf8mb4_bin"
-    return f"{compiler.process(inner, **kw)} COLLATE {collation}"
+    return _sqlite_moment(compiler.process(inner, **kw))
 
 
-def folded(column: ColumnElement[Any]) -> ColumnElement[str]:
-    return exact(func.lower(column))
+class _TimeTest(FunctionElement[bool]):
+    """``column <op> at`` for a time column and a bound UTC time (see above)."""
+
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True  # a comparison: never rendered as "(...) = 1" on MariaDB
+    sql_op: ClassVar[str]
+    lower: ClassVar[bool]  # a lower bound (the rows at or after ``at``)
+    ranged: ClassVar[bool] = True  # offer SQLite's planner an index range on the column
+
+    def __init__(self, column: ColumnElement[Any], at: datetime) -> None:
+        day = at.date()
+        near = [(day + timedelta(days=d)).isoformat() for d in (-1, 2)]
+        super().__init__(
+            column,
+            bindparam(None, at, type_=DateTime(timezone=True)),
+            *(bindparam(None, d, type_=String()) for d in near),
+        )
+
+
+class since(_TimeTest):
+    name = "since"
+    sql_op, lower = ">=", True
+    inherit_cache = True
+
+
+class until(_TimeTest):
+    name = "until"
+    sql_op, lower = "<=", False
+    inherit_cache = True
+
+
+class before(_TimeTest):
+    name = "before"
+    sql_op, lower = "<", False
+    inherit_cache = True
+
+
+class until_unranged(until):
+    """``until`` for a test (nearly) every row passes: an index range would only cost lookups."""
+
+    name = "until_unranged"
+    ranged = False
+    inherit_cache = True
+
+
+class latest_until(_TimeTest):
+    """In a GROUP BY: the group's latest time is at or before ``at``."""
+
+    name = "latest_until"
+    sql_op, lower = "<=", False
+    inherit_cache = True
+
+
+class latest_after(_TimeTest):
+    """In a GROUP BY: the group's latest time is after ``at``."""
+
+    name = "latest_after"
+    sql_op, lower = ">", False
+    inherit_cache = True
+
+
+@compiles(_TimeTest)
+def _time_default(element: _TimeTest, compiler: SQLCompiler, **kw: Any) -> str:
+    col, at, _lo, _hi = (compiler.process(c, **kw) for c in element.clauses.clauses)
+    if isinstance(element, latest_until | latest_after):
+        col = f"max({col})"
+    return f"({col} {element.sql_op} {at})"
+
+
+@compiles(latest_until, "sqlite")
+@compiles(latest_after, "sqlite")
+def _latest_sqlite(element: _TimeTest, compiler: SQLCompiler, **kw: Any) -> str:
+    # every row at or before ``at`` / some row after it, each row read as in ``until``
+    col, at, lo, hi = (compiler.process(c, **kw) for c in element.clauses.clauses)
+    exact = f"{_sqlite_moment(col)} <= {at}"
+    row_until = f"CASE WHEN {col} >= {hi} THEN 0 WHEN {col} < {lo} THEN 1 ELSE {exact} END"
+    if isinstance(element, latest_until):
+        return f"(min({row_until}) = 1)"
+    return f"(min({row_until}) = 0)"
+
+
+@compiles(_TimeTest, "sqlite")
+def _time_sqlite(element: _TimeTest, compiler: SQLCompiler, **kw: Any) -> str:
+    col, at, lo, hi = (compiler.process(c, **kw) for c in element.clauses.clauses)
+    exact = f"{_sqlite_moment(col)} {element.sql_op} {at}"
+    # a plain range the index can use, then the exact test for the rows near the bound only
+    if element.lower:  # stored on or after day + 2: later; before day - 1: earlier
+        sure, near = f"{col} >= {hi}", f"{col} >= {lo}"
+    else:
+        sure, near = f"{col} < {lo}", f"{col} < {hi}"
+    if element.ranged:
+        return f"({near} AND CASE WHEN {sure} THEN 1 ELSE {exact} END)"
+    return f"(CASE WHEN {sure} THEN 1 WHEN {near} THEN {exact} ELSE 0 END)"
 
 
 def _param(value: str) -> ColumnElement[str]:
-    return func.lower(bindparam(None, value, type_=String()))
+    return bindparam(None, fold_case(value), type_=String())
 
 
 def text_in(column: ColumnElement[Any], values: Sequence[str]) -> ColumnElement[bool]:
@@ -86,9 +233,10 @@ def escape_like(value: str) -> str:
 
 def text_like(column: ColumnElement[Any], op: str, value: str) -> ColumnElement[bool]:
     """starts_with / ends_with / contains, ignoring case; false when NULL."""
-    body = escape_like(value)
+    body = escape_like(fold_case(value) or "")
     pattern = {"starts_with": f"{body}%", "ends_with": f"%{body}", "contains": f"%{body}%"}[op]
-    return and_(column.is_not(None), folded(column).like(_param(pattern), escape=ESCAPE))
+    bound = bindparam(None, pattern, type_=String())
+    return and_(column.is_not(None), folded(column).like(bound, escape=ESCAPE))
 
 
 def has_text(column: ColumnElement[Any]) -> ColumnElement[bool]:

@@ -6,8 +6,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from syncer.errors import SegmentError, SyncerError
-from syncer.profiles import check_destinations as check_profiles
-from syncer.profiles import load_profiles
 from syncer.segments.compiler import members_query
 from syncer.segments.loader import check_destinations, check_references, load_segment_file
 from syncer.segments.model import Segment
@@ -31,11 +29,11 @@ def _others(path: Path, directory: Path) -> dict[str, Segment]:
     return found
 
 
-def validate_file(path: Path, directory: Path, profiles_file: Path) -> Segment:
+def validate_file(path: Path, directory: Path) -> Segment:
     """The segment in ``path``; ConfigError (one line) for a problem in it, a name another file
-    already uses, an ``in_segment`` naming no segment, a loop of references, a destination tag
-    another destination carries, or a destination ``profiles_file`` cannot serve (its
-    ``${VAR}`` references are not resolved: validating needs no secrets)."""
+    already uses, an ``in_segment`` naming no segment, a loop of references, or a destination
+    tag another destination carries. Its destinations' profiles are checked by the caller
+    (``profiles.check_destinations``): segments know nothing of providers."""
     segment = load_segment_file(path)
     others = _others(path, directory)
     if segment.name in others:
@@ -48,6 +46,4 @@ def validate_file(path: Path, directory: Path, profiles_file: Path) -> Segment:
     # Compiling resolves every in_segment (unknown names and loops fail with file and segment).
     members_query(segment, {**others, segment.name: segment}, as_of=datetime.now(UTC))
     check_destinations({segment.name: segment}, against=others)
-    if segment.destinations:
-        check_profiles([segment], load_profiles(profiles_file, {}, resolve=False), profiles_file)
     return segment

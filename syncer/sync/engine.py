@@ -1,7 +1,12 @@
 """One sync of one segment to one destination: lock, drain, diff, push, confirm, record.
 
     engine = SyncEngine(commerce=..., state=..., providers=lambda profile: provider)
-    result = engine.sync(segment, destination, segments=all_segments, trigger="schedule")
+    members = members_query(segment, segments, as_of=now)  # compiled once, by the service
+    result = engine.sync(segment.name, destination, members, trigger="schedule")
+
+``members`` (customer_id, email, first_name, last_name, accepts_marketing) is the one query
+every phase of the run reads: the refresh of pending rows, the check of shared addresses before
+a remove, the diff, the repair and the dry run.
 
 Order of a run (see the design's "say it before you do it"):
 
@@ -25,13 +30,12 @@ or delete: removes carry the destination's ``on_leave`` and the provider does wh
 
 from __future__ import annotations
 
-import importlib
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Engine, Select
 from sqlalchemy.exc import SQLAlchemyError
@@ -40,6 +44,7 @@ from providers.base import Destination, OnLeave, Outcome, Provider
 from providers.errors import FatalError, ProviderError, RetryableError
 from syncer.db import mask_url
 from syncer.errors import DatabaseError, SyncerError
+from syncer.segments.model import DestinationConfig
 from syncer.state.lock import TargetLock, make_owner, owner_label
 from syncer.state.migrate import current_revision, ensure_schema
 from syncer.state.rows import ACCEPTED, OutboxRow, fold
@@ -68,29 +73,7 @@ from syncer.sync.members import (
 )
 from syncer.sync.refresh import refresh_pending
 
-
-class SegmentLike(Protocol):
-    @property
-    def name(self) -> str: ...
-
-
-class DestinationLike(Protocol):
-    @property
-    def profile(self) -> str: ...
-    @property
-    def list(self) -> str: ...
-    @property
-    def tag(self) -> str: ...
-    @property
-    def on_leave(self) -> OnLeave: ...
-    @property
-    def without_consent(self) -> str: ...
-    @property
-    def key(self) -> str: ...
-
-
 ProviderFactory = Callable[[str], Provider]  # profile name -> a provider built from it
-QueryBuilder = Callable[[Any, Mapping[str, Any], datetime], "Select[Any]"]
 # Progress: (phase, done, total) for each settled batch of a pass.
 Progress = Callable[[str, int, int], None]
 
@@ -99,13 +82,6 @@ REMOVES = ("remove",)
 # refreshed: without them PostgreSQL pages through a freshly filled table with a sort per page.
 ANALYZE_AFTER = 5000
 ADDS = ("add", "update")
-
-
-def compiled_members(segment: Any, segments: Mapping[str, Any], as_of: datetime) -> Select[Any]:
-    """The segment engine's compiled query (``syncer.segments.compiler.members_query``)."""
-    compiler = importlib.import_module("syncer.segments.compiler")
-    query: Select[Any] = compiler.members_query(segment, segments, as_of=as_of)
-    return query
 
 
 class Stopped(Exception):
@@ -127,7 +103,7 @@ class _Run:
     lock: TargetLock
     stop: threading.Event | None
     progress: Progress | None
-    query: Select[Any] | None = None  # the segment's members, to check shared addresses
+    members: Select[Any]  # the segment's members: every phase of the run reads them
     without_consent: str = "skip"
     tag_ready: bool = False
     held: int = 0  # removes kept back: the member's add is still queued on the provider's side
@@ -142,7 +118,6 @@ class SyncEngine:
         commerce: Engine,
         state: Engine,
         providers: ProviderFactory,
-        query: QueryBuilder = compiled_members,
         clock: Clock | None = None,
         owner: str | None = None,
         lock_ttl: float = 120.0,
@@ -155,7 +130,6 @@ class SyncEngine:
         self.commerce = commerce
         self.state = state
         self.providers = providers
-        self.query = query
         self.clock = clock or SystemClock()
         self.owner = owner or make_owner()
         self.lock_ttl = lock_ttl
@@ -170,39 +144,37 @@ class SyncEngine:
     # --- public ------------------------------------------------------------------------------
     def sync(
         self,
-        segment: SegmentLike,
-        destination: DestinationLike,
+        segment: str,
+        destination: DestinationConfig,
+        members: Select[Any],
         *,
-        segments: Mapping[str, Any] | None = None,
         trigger: str = "cli",
         dry_run: bool = False,
         full: bool = False,
-        as_of: datetime | None = None,
         stop: threading.Event | None = None,
         progress: Progress | None = None,
     ) -> RunResult:
-        """Sync ``segment`` to ``destination`` once; never raises for provider failures (they
-        are in the result's ``outcome``/``error``); raises SyncerError for bad config/database."""
-        segments = segments if segments is not None else {segment.name: segment}
-        as_of = as_of or self.clock.now()
-        result = RunResult(segment.name, destination.key, trigger=trigger)
+        """Sync the segment named ``segment``, whose members ``members`` selects, to
+        ``destination`` once; never raises for provider failures (they are in the result's
+        ``outcome``/``error``); raises SyncerError for bad config/database."""
+        result = RunResult(segment, destination.key, trigger=trigger)
         result.started_at = self.clock.now()
         if dry_run:
             try:
-                return self._dry_run(segment, destination, segments, as_of, result)
+                return self._dry_run(segment, destination, members, result)
             except SQLAlchemyError as err:
                 raise DatabaseError(
-                    f"{segment.name} → {destination.key}: database error: {_db_line(err)}"
+                    f"{segment} → {destination.key}: database error: {_db_line(err)}"
                 ) from err
         self._ensure_schema()
-        target_id = self.store.target(segment.name, destination.key, result.started_at)
+        target_id = self.store.target(segment, destination.key, result.started_at)
         lock = TargetLock(self.state, target_id, self.owner, self.clock, ttl=self.lock_ttl)
         holder = lock.acquire()
         if holder is not None:
             since = holder.acquired_at.strftime("%Y-%m-%d %H:%M:%S UTC")
             result.outcome = SKIPPED
             result.error = (
-                f"segment {segment.name!r} → destination {destination.key} is being synced by "
+                f"segment {segment!r} → destination {destination.key} is being synced by "
                 f"{owner_label(holder.owner)} since {since}; skipped"
             )
             result.finished_at = self.clock.now()
@@ -223,9 +195,9 @@ class SyncEngine:
                 finish_run(self.state, result)
                 return result
             dest = Destination(destination.list, destination.tag, OnLeave(destination.on_leave))
-            run = _Run(target_id, provider, dest, result, lock, stop, progress)
+            run = _Run(target_id, provider, dest, result, lock, stop, progress, members)
             run.without_consent = destination.without_consent
-            self._execute(run, segment, destination, segments, as_of, full)
+            self._execute(run, full)
         finally:
             with suppress(SQLAlchemyError):  # an unreleased lock expires after ``lock_ttl``
                 lock.release()
@@ -238,38 +210,28 @@ class SyncEngine:
         return None if target_id is None else retry_not_before(self.state, target_id)
 
     # --- the run -----------------------------------------------------------------------------
-    def _execute(
-        self,
-        run: _Run,
-        segment: SegmentLike,
-        destination: DestinationLike,
-        segments: Mapping[str, Any],
-        as_of: datetime,
-        full: bool,
-    ) -> None:
+    def _execute(self, run: _Run, full: bool) -> None:
         result, stats = run.result, run.provider.stats
         calls0, retries0, limited0 = stats.calls, stats.retries, stats.rate_limited
         try:
             try:
                 self._confirm(run)
-                run.query = self.query(segment, segments, as_of)
                 result.pending_before = sum(self.store.pending_counts(run.target_id).values())
                 if result.pending_before >= self.analyze_after:
                     self.store.analyze()
                 if result.pending_before:
                     refresh_pending(
-                        self.store, self.commerce, run.target_id,
-                        self.query(segment, segments, as_of),
-                        without_consent=destination.without_consent, now=self.clock.now(),
+                        self.store, self.commerce, run.target_id, run.members,
+                        without_consent=run.without_consent, now=self.clock.now(),
                     )  # fmt: skip
                 self._send(run, after_id=0, phase="resume")
                 mark = self.store.max_outbox_id()
-                desired = self._desired(segment, segments, as_of)
+                desired = stream_desired(self.commerce, run.members, self.page_size)
                 plan = diff(
                     desired,
                     self.store.snapshot(run.target_id),
                     self.store.pending_customers(run.target_id),
-                    without_consent=consent_mode(destination.without_consent),
+                    without_consent=consent_mode(run.without_consent),
                 )
                 planned = self.store.write_plan(run.target_id, plan, self.clock.now())
                 if sum(planned.values()) >= self.analyze_after:
@@ -277,11 +239,10 @@ class SyncEngine:
                 self._send(run, after_id=mark, phase="push")
                 if full:
                     mark = self.store.max_outbox_id()
-                    query = self.query(segment, segments, as_of)
                     repair.plan_repairs(
                         self.store, self.commerce, run.target_id, run.provider,
-                        run.destination, query,
-                        without_consent=destination.without_consent, now=self.clock.now(),
+                        run.destination, run.members,
+                        without_consent=run.without_consent, now=self.clock.now(),
                     )  # fmt: skip
                     self._send(run, after_id=mark, phase="repair")
                 if result.accepted:
@@ -298,11 +259,7 @@ class SyncEngine:
                         f"{_one_line(err)}; the provider asked to wait until "
                         f"{err.resume_at:%Y-%m-%d %H:%M:%S} UTC; pending kept"
                     )
-            except FatalError as err:
-                result.outcome, result.error = FAILED, _one_line(err)
-            except ProviderError as err:
-                result.outcome, result.error = FAILED, _one_line(err)
-            except SyncerError as err:
+            except (FatalError, ProviderError, SyncerError) as err:  # LockLost is a SyncerError
                 result.outcome, result.error = FAILED, _one_line(err)
             if result.adds + result.updates + result.removes >= self.analyze_after:
                 self.store.analyze()  # the next run's snapshot reads need fresh statistics
@@ -326,11 +283,6 @@ class SyncEngine:
             result.finished_at = self.clock.now()
             with suppress(SQLAlchemyError):  # the state database may be the thing that failed
                 finish_run(self.state, result)
-
-    def _desired(
-        self, segment: SegmentLike, segments: Mapping[str, Any], as_of: datetime
-    ) -> Iterator[Desired]:
-        return stream_desired(self.commerce, self.query(segment, segments, as_of), self.page_size)
 
     # --- sending -----------------------------------------------------------------------------
     def _send(self, run: _Run, *, after_id: int, phase: str) -> None:
@@ -375,7 +327,6 @@ class SyncEngine:
         dropped). The other holders are found in the snapshot and the outbox, which after this
         run's diff know every member; removes pending from an earlier run are sent before the
         diff, so for them (``newcomers``) the segment is also asked by address."""
-        assert run.query is not None
         wants = run.without_consent != "skip"
         for page in chunked(rows, self.store.page_size):
             keys = sorted({fold(r.email) for r in page})
@@ -383,9 +334,9 @@ class SyncEngine:
             others = {c for r in page for c in held.get(fold(r.email), ()) if c != r.customer_id}
             found: list[Desired] = []
             for ids in chunked(sorted(others), self.store.page_size):
-                found += current_members(self.commerce, run.query, ids)
+                found += current_members(self.commerce, run.members, ids)
             if newcomers:
-                found += members_at(self.commerce, run.query, keys)
+                found += members_at(self.commerce, run.members, keys)
             wanted: dict[str, set[int]] = {}
             for d in found:
                 if d.consent or wants:
@@ -473,17 +424,16 @@ class SyncEngine:
     # --- dry run -----------------------------------------------------------------------------
     def _dry_run(
         self,
-        segment: SegmentLike,
-        destination: DestinationLike,
-        segments: Mapping[str, Any],
-        as_of: datetime,
+        segment: str,
+        destination: DestinationConfig,
+        members: Select[Any],
         result: RunResult,
     ) -> RunResult:
         """The diff's counts and a few addresses per kind; no provider call, no state write."""
         target_id = None
         if current_revision(self.state) is not None:
-            target_id = self.store.find_target(segment.name, destination.key)
-        desired = self._desired(segment, segments, as_of)
+            target_id = self.store.find_target(segment, destination.key)
+        desired = stream_desired(self.commerce, members, self.page_size)
         if target_id is None:
             plan = diff(desired, (), without_consent=consent_mode(destination.without_consent))
         else:

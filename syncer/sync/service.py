@@ -2,7 +2,7 @@
 
     service = SyncService(settings, os.environ)
     for segment, destination in service.select(["VIP customers"]):
-        result = service.engine.sync(segment, destination, segments=service.segments)
+        result = service.sync(segment, destination)   # the segment compiled once, then synced
     # the scheduler's runner: yields one summary dict per destination
     for summary in service.run_segment("VIP customers", stop_event): ...
     service.close()
@@ -24,12 +24,13 @@ from providers.errors import ProviderError
 from syncer.db import make_engine
 from syncer.errors import ConfigError
 from syncer.profiles import Profile, check_destinations, load_profiles
+from syncer.segments.compiler import members_query
 from syncer.segments.loader import SegmentSet, load_segments
 from syncer.segments.model import DestinationConfig, Segment
 from syncer.settings import Settings
 from syncer.state.runs import RunResult
 from syncer.sync.clock import Clock
-from syncer.sync.engine import SyncEngine
+from syncer.sync.engine import Progress, SyncEngine
 
 
 def matches(destination: DestinationConfig, wanted: str) -> bool:
@@ -133,6 +134,26 @@ class SyncService:
             **self.engine_options,
         )
 
+    def sync(
+        self,
+        segment: Segment,
+        destination: DestinationConfig,
+        *,
+        trigger: str = "cli",
+        dry_run: bool = False,
+        full: bool = False,
+        as_of: datetime | None = None,
+        stop: threading.Event | None = None,
+        progress: Progress | None = None,
+    ) -> RunResult:
+        """Sync ``segment`` to ``destination`` once (``SyncEngine.sync``): its members query is
+        compiled here, once, as of ``as_of`` (default: now), and every phase of the run reads it."""
+        members = members_query(segment, self.segments, as_of=as_of or self.engine.clock.now())
+        return self.engine.sync(
+            segment.name, destination, members, trigger=trigger, dry_run=dry_run, full=full,
+            stop=stop, progress=progress,
+        )  # fmt: skip
+
     def run_segment(
         self, name: str, stop: threading.Event | None = None, *, trigger: str = "schedule"
     ) -> Iterator[dict[str, Any]]:
@@ -146,9 +167,7 @@ class SyncService:
             if until is not None:
                 yield waiting(destination.key, until)
                 continue
-            result: RunResult = self.engine.sync(
-                segment, destination, segments=self.segments, trigger=trigger, stop=stop
-            )
+            result = self.sync(segment, destination, trigger=trigger, stop=stop)
             yield summary(result)
 
     def close(self) -> None:

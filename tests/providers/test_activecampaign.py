@@ -17,6 +17,7 @@ from providers.errors import (
     MemberRejected,
     NotFound,
     RateLimited,
+    RefusedRequest,
     TransientError,
     Unsupported,
 )
@@ -39,7 +40,7 @@ def make(sleeps: Sleeps, **kw: Any) -> ActiveCampaign:
         limits=ActiveCampaign.limits,
     )
     ac = ActiveCampaign(http, sleep=sleeps, poll_interval=2.5, **kw)
-    ac._tag_ids["vip"] = TAG_ID  # most tests start with the tag known (ensure_tag ran)
+    ac.tags.ids["vip"] = TAG_ID  # most tests start with the tag known (ensure_tag ran)
     return ac
 
 
@@ -122,7 +123,7 @@ def test_discover_pages_with_limit_and_offset(rsps, ac):
 # --- tags ------------------------------------------------------------------------------------
 def test_ensure_tag_finds_the_exact_name_among_contains_matches(rsps, sleeps):
     ac = make(sleeps)
-    ac._tag_ids.clear()
+    ac.tags.ids.clear()
     found = [{"id": "8", "tag": "vip-old"}, {"id": "9", "tag": "VIP"}]
     rsps.get(f"{BASE}/tags", json={"tags": found, "meta": {"total": "2"}})
     assert ac.ensure_tag(DEST) == "9"
@@ -133,7 +134,7 @@ def test_ensure_tag_finds_the_exact_name_among_contains_matches(rsps, sleeps):
 
 def test_ensure_tag_creates_a_missing_contact_tag(rsps, sleeps):
     ac = make(sleeps)
-    ac._tag_ids.clear()
+    ac.tags.ids.clear()
     rsps.get(f"{BASE}/tags", json={"tags": [{"id": "8", "tag": "vip-old"}], "meta": {"total": "1"}})
     rsps.post(f"{BASE}/tags", status=201, json={"tag": {"id": "12", "tag": "vip"}})
     assert ac.ensure_tag(DEST) == "12"
@@ -337,9 +338,9 @@ def test_importer_rate_limit_400_waits_a_minute_then_succeeds(rsps, ac, sleeps):
     assert ac.stats.rate_limited == 1
 
 
-def test_bulk_400_without_member_reasons_is_bad_configuration(rsps, ac):
+def test_bulk_400_without_member_reasons_is_a_refused_request(rsps, ac):
     rsps.post(f"{BASE}/import/bulk_import", status=400, json={"message": "contacts is required"})
-    with pytest.raises(BadConfiguration, match="contacts is required"):
+    with pytest.raises(RefusedRequest, match="contacts is required"):
         ac.apply_batch(DEST, adds(10))
 
 
@@ -566,7 +567,7 @@ def response(status: int, payload: Any, headers: dict[str, str] | None = None) -
         (429, {"message": "slow"}, RateLimited),
         (500, {}, TransientError),
         (503, {}, TransientError),
-        (400, {"message": "bad"}, BadConfiguration),
+        (400, {"message": "bad"}, RefusedRequest),
         (400, {"message": "Rate limit exceeded.", "failureReasons": ["100 a minute"]}, RateLimited),
         (400, {"failureReasons": [{"contact": 0, "failureReason": "x"}]}, ImportRefused),
     ],
@@ -587,3 +588,4 @@ def test_retry_after_and_refused_indexes_are_read():
         response(400, {"failureReasons": [{"contact": 230, "failureReason": "bad"}]})
     )
     assert isinstance(refused, ImportRefused) and refused.contacts == {230: "bad"}
+    assert isinstance(refused, RefusedRequest) and not isinstance(refused, BadConfiguration)

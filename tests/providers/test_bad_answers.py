@@ -242,7 +242,7 @@ def activecampaign(**kw: Any) -> Callable[[], ActiveCampaign]:
 
 def untagged() -> ActiveCampaign:
     ac = ac_tests.make(Sleeps())
-    del ac._tag_ids["vip"]
+    del ac.tags.ids["vip"]
     return ac
 
 
@@ -334,7 +334,7 @@ def sendlane() -> Sendlane:
 
 def sl_untagged() -> Sendlane:
     sl = sl_tests.make(Sleeps())
-    del sl._tag_ids["vip"]
+    del sl.tags.ids["vip"]
     return sl
 
 

@@ -18,6 +18,7 @@ from providers.errors import (
     NotFound,
     ProviderError,
     RateLimited,
+    RefusedRequest,
     TransientError,
     UnexpectedAnswer,
 )
@@ -30,6 +31,7 @@ from providers.http import (
     mask,
     request_error,
     shared_limiter,
+    status_error,
 )
 
 BASE = "https://api.example.test/v1"
@@ -64,11 +66,12 @@ def client(sleeps: Sleeps, **kw: object) -> HttpClient:
 @pytest.mark.parametrize(
     ("status", "error"),
     [
-        (400, BadConfiguration),
+        (400, RefusedRequest),
         (401, AuthenticationFailed),
         (403, AuthenticationFailed),
         (404, NotFound),
-        (422, BadConfiguration),
+        (409, RefusedRequest),
+        (422, RefusedRequest),
         (429, RateLimited),
         (500, TransientError),
         (502, TransientError),
@@ -81,6 +84,29 @@ def test_status_maps_to_error_class(status: int, error: type[ProviderError]) -> 
     with pytest.raises(error) as info:
         client(Sleeps(), retry=RetryPolicy(attempts=1)).json("GET", "/x")
     assert info.value.status == status and info.value.provider == "demo"
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "retry_after"),
+    [(429, RateLimited, 6.0), (503, TransientError, 6.0), (418, RefusedRequest, None)],
+)
+def test_status_error_reads_retry_after_from_any_headers(
+    status: int, error: type[ProviderError], retry_after: float | None
+) -> None:
+    # one table for every path: requests' headers, or a plain mapping in any case
+    answered = requests.structures.CaseInsensitiveDict({"Retry-After": "6"})
+    for headers in ({"retry-after": "6"}, answered):
+        err = status_error("demo", status, headers, "slow down", body="{}")
+        assert type(err) is error and err.status == status and err.body == "{}"
+        assert getattr(err, "retry_after", None) == retry_after
+
+
+@responses.activate
+def test_a_status_the_classifier_leaves_alone_is_an_unexpected_answer() -> None:
+    responses.get(f"{BASE}/x", status=302, body="moved")
+    with pytest.raises(UnexpectedAnswer, match="GET /x: unexpected answer: a status this call"):
+        client(Sleeps(), classify=lambda _r: None).json("GET", "/x")
+    assert len(responses.calls) == 1  # not retried
 
 
 @responses.activate(registry=registries.OrderedRegistry)
@@ -209,13 +235,22 @@ def test_every_requests_exception_is_translated(cls: type[requests.RequestExcept
     except TypeError:  # JSONDecodeError takes (msg, doc, pos)
         raised = cls("Bearer sk-verysecret", "{", 0)  # type: ignore[call-arg]
     err = request_error(raised, provider="demo", what="GET /x")
-    assert isinstance(err, (TransientError, BadConfiguration))
+    assert type(err) is _translated(cls)
     assert "sk-verysecret" not in str(err)
     assert cls.__name__ in str(err) or "redirects" in str(err)
-    if issubclass(cls, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema)):
-        assert isinstance(err, BadConfiguration)
-    if issubclass(cls, (requests.ConnectionError, requests.Timeout)):
-        assert isinstance(err, TransientError)
+
+
+def _translated(cls: type[requests.RequestException]) -> type[ProviderError]:
+    """The one class each ``requests`` exception must become: a URL, header or redirect loop
+    the user fixes is BadConfiguration, a body that cannot be sent a RefusedRequest, the rest
+    (timeouts, dropped connections, broken answers, anything unknown) TransientError."""
+    exc = requests.exceptions
+    if issubclass(cls, exc.InvalidJSONError):  # the request body could not be encoded
+        return RefusedRequest
+    bad = (exc.InvalidURL, exc.InvalidSchema, exc.MissingSchema, exc.URLRequired)
+    if issubclass(cls, (*bad, exc.InvalidHeader, exc.TooManyRedirects)):
+        return BadConfiguration
+    return TransientError
 
 
 @responses.activate
@@ -236,7 +271,7 @@ def test_expected_statuses_are_returned_not_raised() -> None:
 @responses.activate
 def test_secrets_are_masked_in_errors_even_when_the_server_echoes_them() -> None:
     responses.get(f"{BASE}/x", status=400, body="bad token sk-verysecret for acct")
-    with pytest.raises(BadConfiguration) as info:
+    with pytest.raises(RefusedRequest) as info:
         client(Sleeps(), secrets=["acct-key-9"]).json("GET", "/x")
     text = f"{info.value} {info.value.body}"
     assert "sk-verysecret" not in text and "***" in text

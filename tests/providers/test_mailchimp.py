@@ -27,13 +27,14 @@ from providers.errors import (
     MemberRejected,
     NotFound,
     RateLimited,
+    RefusedRequest,
     RetryableError,
     TransientError,
 )
 from providers.http import RateLimiter, RetryPolicy
 from providers.mailchimp import Mailchimp
 from providers.mailchimp.answers import subscriber_hash
-from providers.mailchimp.client import MAPPING, error_class, result, translate
+from providers.mailchimp.client import error_of, result, translate
 
 KEY = "0123456789abcdef0123456789abcdef-us21"
 HOST = "https://us21.api.mailchimp.com/3.0"
@@ -260,7 +261,7 @@ def test_a_bad_request_that_is_not_about_the_segment_is_not_retried(
     ready: responses.RequestsMock, mc: Mailchimp
 ) -> None:
     add_problem(ready, "POST", f"{HOST}/lists/{LIST}", 400, "Invalid Resource", "members: bad")
-    with pytest.raises(BadConfiguration):
+    with pytest.raises(RefusedRequest):
         mc.apply_batch(DEST, [change(ChangeKind.ADD, "a@x.io")])
     assert len(bodies(ready, "POST", f"/lists/{LIST}")) == 1
 
@@ -697,11 +698,11 @@ def test_a_dropped_connection_then_success(ready: responses.RequestsMock, mc: Ma
     )
 
 
-def test_a_400_on_the_batch_is_bad_configuration(
+def test_a_400_on_the_batch_is_a_refused_request(
     ready: responses.RequestsMock, mc: Mailchimp
 ) -> None:
     add_problem(ready, "POST", f"{HOST}/lists/{LIST}", 400, "Invalid Resource", "bad body")
-    with pytest.raises(BadConfiguration, match="Invalid Resource: bad body"):
+    with pytest.raises(RefusedRequest, match="Invalid Resource: bad body"):
         mc.apply_batch(DEST, [change(ChangeKind.ADD, "a@x.io")])
 
 
@@ -723,7 +724,7 @@ def test_secrets_are_masked_in_errors(ready: responses.RequestsMock, mc: Mailchi
         "Invalid Resource",
         f"key {KEY} is not allowed here",
     )
-    with pytest.raises(BadConfiguration) as err:
+    with pytest.raises(RefusedRequest) as err:
         mc.apply_batch(DEST, [change(ChangeKind.ADD, "a@x.io")])
     assert KEY not in str(err.value) and KEY not in (err.value.body or "")
     assert "***" in str(err.value)
@@ -736,7 +737,7 @@ PROBLEM = json.dumps(problem(400, "x"))
 @pytest.mark.parametrize(
     ("status", "text", "expected"),
     [
-        (400, json.dumps(problem(400, "Invalid Resource")), BadConfiguration),
+        (400, json.dumps(problem(400, "Invalid Resource")), RefusedRequest),
         (400, json.dumps(problem(400, "Member In Compliance State")), MemberRejected),
         (400, json.dumps(problem(400, "Forgotten Email Not Subscribed")), MemberRejected),
         (400, json.dumps(problem(400, "Member Exists")), MemberRejected),
@@ -745,9 +746,9 @@ PROBLEM = json.dumps(problem(400, "x"))
         (403, "", RateLimited),
         (403, "<html>busy</html>", RateLimited),
         (404, {"title": "Resource Not Found", "status": 404}, NotFound),
-        (405, PROBLEM, BadConfiguration),
-        (414, PROBLEM, BadConfiguration),
-        (422, PROBLEM, BadConfiguration),
+        (405, PROBLEM, RefusedRequest),
+        (414, PROBLEM, RefusedRequest),
+        (422, PROBLEM, RefusedRequest),
         (429, json.dumps(problem(429, "Too Many Requests")), RateLimited),
         (500, PROBLEM, TransientError),
         (502, "<html>bad gateway</html>", TransientError),
@@ -763,13 +764,20 @@ def test_api_client_error_mapping(status: int, text: Any, expected: type) -> Non
 
 def test_every_error_status_is_mapped_by_what_a_retry_means() -> None:
     for status in range(400, 600):
-        for body in ({}, problem(status, "Some Title")):
-            cls = error_class(status, body)
+        for body in ("", json.dumps(problem(status, "Some Title"))):
+            err = error_of(status, {}, body)
             retryable = status == 429 or status >= 500 or (status == 403 and not body)
-            assert issubclass(cls, RetryableError) is retryable, (status, body, cls)
+            assert isinstance(err, RetryableError) is retryable, (status, body, err)
             if not retryable:
-                assert issubclass(cls, FatalError | MemberRejected), (status, cls)
-    assert set(MAPPING) <= set(range(400, 600))
+                assert isinstance(err, FatalError | MemberRejected), (status, err)
+            assert not isinstance(err, BadConfiguration), (status, err)  # nothing to configure
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_error_of_reads_retry_after_like_every_provider(status: int) -> None:
+    headers = requests.structures.CaseInsensitiveDict({"retry-after": "6"})
+    err = error_of(status, headers, json.dumps(problem(status, "Slow Down")))
+    assert isinstance(err, RetryableError) and err.retry_after == 6.0 and err.status == status
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from emulators.base import EmulatorServer
 from emulators.mailchimp import DEMO_API_KEY, MailchimpEmulator
@@ -13,6 +14,7 @@ from providers.base import Change, ChangeKind, Destination, Member, OnLeave, Out
 from providers.errors import AuthenticationFailed, NotFound
 from providers.http import RateLimiter, RetryPolicy
 from providers.mailchimp import Mailchimp
+from tests.providers.conftest import Sleeps
 
 LIST = "demo-list"
 DEST = Destination(LIST, "vip")
@@ -134,6 +136,28 @@ def test_check_discover_and_errors_against_the_emulator(
     emu.faults.error_next = 1  # one 500, then the call goes through
     assert mc.ensure_tag(DEST) == mc.ensure_tag(DEST)
     assert mc.stats.retries == 1
+
+
+def test_a_429_with_retry_after_is_waited_for_before_the_retry(
+    emulator: tuple[MailchimpEmulator, str],
+) -> None:
+    _emu, url = emulator
+    sleeps = Sleeps()
+    mc = Mailchimp(
+        DEMO_API_KEY,
+        base_url=url,
+        sleep=sleeps,
+        retry=RetryPolicy(attempts=3),
+        limiter=RateLimiter(0, 10, clock=sleeps.clock, sleep=sleeps),
+    )
+    mc.ensure_tag(DEST)
+    faults = url.removesuffix("/3.0") + "/__emulator/faults"
+    answer = requests.post(faults, json={"rate_limit_next": 1, "retry_after": 6}, timeout=5)
+    answer.raise_for_status()
+    (out,) = mc.apply_batch(DEST, [Change(ChangeKind.ADD, member(1))])
+    assert out.status is OutcomeStatus.APPLIED
+    assert sleeps.waits == [6.0]  # the provider's Retry-After, not an immediate retry
+    assert (mc.stats.rate_limited, mc.stats.retries) == (1, 1)
 
 
 def test_replayed_adds_are_confirmed_with_one_read_of_the_tag_not_one_per_member(

@@ -15,6 +15,7 @@ from providers.errors import (
     BadConfiguration,
     NotFound,
     RateLimited,
+    RefusedRequest,
     TransientError,
 )
 from providers.sendlane import BASE_URL, Sendlane, ValidationFailed, classify
@@ -37,7 +38,7 @@ def make(sleeps: Sleeps, **kw: Any) -> Sendlane:
         limits=Sendlane.limits,
     )
     sl = Sendlane(http, clock=sleeps.clock, **kw)
-    sl._tag_ids["vip"] = TAG_ID  # most tests start with the tag known (ensure_tag ran)
+    sl.tags.ids["vip"] = TAG_ID  # most tests start with the tag known (ensure_tag ran)
     return sl
 
 
@@ -115,7 +116,7 @@ def test_discover_pages_until_links_next_is_null(rsps, sl):
 # --- tags ------------------------------------------------------------------------------------
 def test_ensure_tag_finds_by_name_on_a_later_page(rsps, sleeps):
     sl = make(sleeps)
-    sl._tag_ids.clear()
+    sl.tags.ids.clear()
     rsps.get(f"{BASE}/tags", json=page([{"id": 1, "name": "other"}], f"{BASE}/tags?page=2"))
     rsps.get(f"{BASE}/tags", json=page([{"id": 5, "name": "VIP"}]))
     assert sl.ensure_tag(DEST) == "5"
@@ -125,7 +126,7 @@ def test_ensure_tag_finds_by_name_on_a_later_page(rsps, sleeps):
 
 def test_ensure_tag_creates_a_missing_tag(rsps, sleeps):
     sl = make(sleeps)
-    sl._tag_ids.clear()
+    sl.tags.ids.clear()
     rsps.get(f"{BASE}/tags", json=page([]))
     rsps.post(f"{BASE}/tags", json={"data": {"id": 12, "name": "vip"}})
     assert sl.ensure_tag(DEST) == "12"
@@ -234,15 +235,24 @@ def test_422_keyed_by_member_rejects_those_and_resends_the_rest(rsps, sl):
     assert outcomes["m0@example.com"].status == OutcomeStatus.ACCEPTED
 
 
-def test_422_not_about_members_is_bad_configuration(rsps, sl):
+def test_422_not_about_members_is_a_refused_request(rsps, sl):
     no_unsubscribed(rsps)
     rsps.post(
         f"{BASE}/lists/3/contacts",
         status=422,
         json={"message": "bad", "errors": {"list": ["gone"]}},
     )
-    with pytest.raises(BadConfiguration, match="list: gone"):
+    with pytest.raises(RefusedRequest, match="list: gone"):
         sl.apply_batch(DEST, [change(ChangeKind.ADD, 0)])
+
+
+def test_a_list_endpoint_that_keeps_refusing_the_batch_is_a_refused_request(rsps, sl):
+    no_unsubscribed(rsps)
+    first = {"message": "invalid", "errors": {"contacts.0.email": ["not valid"]}}
+    for _ in range(3):  # each answer names the first contact left; the batch never goes through
+        rsps.post(f"{BASE}/lists/3/contacts", status=422, json=first)
+    with pytest.raises(RefusedRequest, match="kept refusing the batch"):
+        sl.apply_batch(DEST, [change(ChangeKind.ADD, n) for n in range(4)])
 
 
 def test_merge_fields_are_sent_by_custom_field_id(rsps, sl):
@@ -406,7 +416,7 @@ def response(status: int, payload: Any, text: str | None = None) -> requests.Res
         (429, {"message": "Too Many Attempts."}, RateLimited),
         (500, {}, TransientError),
         (503, {}, TransientError),
-        (400, {"message": "bad", "errors": ["An error occurred"]}, BadConfiguration),
+        (400, {"message": "bad", "errors": ["An error occurred"]}, RefusedRequest),
     ],
 )
 def test_status_to_error(status, payload, error):

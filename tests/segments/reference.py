@@ -53,16 +53,23 @@ class World:
         return [r for r in self.rows[table] if r["customer_id"] == customer_id]
 
 
-def lower(v: str | None) -> str | None:
-    return None if v is None else "".join(ch.lower() if ch.isascii() else ch for ch in v)
+def fold(v: str | None) -> str | None:
+    """Each letter in its Unicode lower case, letter by letter (a capital sigma is always the
+    small sigma U+03C3); the capital I with dot is i (its simple lower case, no combining dot)."""
+    return None if v is None else "".join("i" if ch == "\u0130" else ch.lower() for ch in v)
 
 
 def present(v: str | None) -> bool:
     return v is not None and v != ""
 
 
+def existing(world: World, as_of: datetime) -> list[dict[str, Any]]:
+    """The customers created at or before ``as_of``: nobody else is a member of anything."""
+    return [c for c in world.rows["customers"] if c["created_at"] <= as_of]
+
+
 def evaluate(rule: Any, world: World, segments: Mapping[str, Any], as_of: datetime) -> set[int]:
-    everyone = {c["id"] for c in world.rows["customers"]}
+    everyone = {c["id"] for c in existing(world, as_of)}
     if isinstance(rule, Group):
         sets = [evaluate(r, world, segments, as_of) for r in rule.rules]
         if rule.kind == "all":
@@ -72,11 +79,16 @@ def evaluate(rule: Any, world: World, segments: Mapping[str, Any], as_of: dateti
         return everyone - evaluate(rule.rule, world, segments, as_of)
     if isinstance(rule, SegmentRef):
         return evaluate(segments[rule.segment].rules, world, segments, as_of)
-    return {c["id"] for c in world.rows["customers"] if matches(rule, c, world, as_of)}
+    return {c["id"] for c in existing(world, as_of) if matches(rule, c, world, as_of)}
 
 
 def span_of(cond: Condition, as_of: datetime) -> TimeRange:
-    return cond.window.range(as_of) if cond.window else TimeRange(None, None, True)
+    """The window's rows, none of them after ``as_of`` (all time = everything up to as_of)."""
+    span = cond.window.range(as_of) if cond.window else TimeRange(None, None, True)
+    end = span.end
+    if end is not None and (end < as_of or (end == as_of and not span.end_inclusive)):
+        return span
+    return TimeRange(span.start, as_of, True)
 
 
 def compare(op: str, actual: Any, value: Any) -> bool:
@@ -97,7 +109,7 @@ def compare(op: str, actual: Any, value: Any) -> bool:
 
 
 def text_test(op: str, actual: str | None, value: Any) -> bool:
-    a = lower(actual)
+    a = fold(actual)
     if op == "is_set":
         return present(actual)
     if op == "is_not_set":
@@ -107,20 +119,20 @@ def text_test(op: str, actual: str | None, value: Any) -> bool:
     if a is None:
         return False
     if op == "eq":
-        return a == lower(value)
+        return a == fold(value)
     if op == "in":
-        return a in {lower(v) for v in value}
-    v = lower(value) or ""
+        return a in {fold(v) for v in value}
+    v = fold(value) or ""
     return {"starts_with": a.startswith, "ends_with": a.endswith, "contains": a.__contains__}[op](v)
 
 
 def item_test(op: str, items: set[str], value: Any) -> bool:
-    have = {lower(i) for i in items}
+    have = {fold(i) for i in items}
     if op == "is_set":
         return any(present(i) for i in items)
     if op == "is_not_set":
         return not any(present(i) for i in items)
-    wanted = {lower(v) for v in (value if op in ("in", "not_in") else [value])}
+    wanted = {fold(v) for v in (value if op in ("in", "not_in") else [value])}
     hit = bool(have & wanted)
     return hit if op in ("has", "in") else not hit
 
@@ -163,7 +175,7 @@ def matches(cond: Condition, c: dict[str, Any], world: World, as_of: datetime) -
         "cart_adds": lambda: len(_in(world.of("cart_events", cid), "at", span)),
         "abandoned_carts": lambda: sum(
             not any(
-                o["placed_at"] >= e["at"] and o.get("status", "paid") != "cancelled"
+                e["at"] <= o["placed_at"] <= as_of and o.get("status", "paid") != "cancelled"
                 for o in world.of("orders", cid)
             )
             for e in _in(world.of("cart_events", cid), "at", span)
@@ -176,7 +188,7 @@ def matches(cond: Condition, c: dict[str, Any], world: World, as_of: datetime) -
         return compare(op, counts[f](), value)
     if f in ("days_since_last_order", "days_since_last_visit"):
         table, col = ("orders", "placed_at") if "order" in f else ("visits", "at")
-        times = [r[col] for r in world.of(table, cid)]
+        times = [r[col] for r in world.of(table, cid) if r[col] <= as_of]
         days = (as_of - max(times)) // timedelta(days=1) if times else None
         if op == "is_set":
             return days is not None

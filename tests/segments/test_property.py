@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -12,7 +13,7 @@ from syncer.schema import COMMERCE_TABLES, create_commerce_schema
 from syncer.segments.compiler import members_query
 from syncer.segments.model import Segment
 from tests.segments.reference import World, evaluate
-from tests.segments.worlds import AS_OF, rules, worlds
+from tests.segments.worlds import AS_OFS, rules, worlds
 
 
 def _reset(engine: Engine) -> None:
@@ -27,12 +28,18 @@ def _reset(engine: Engine) -> None:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(world=worlds(), trees=st.lists(rules, min_size=1, max_size=4))
-def test_sql_matches_reference(engine: Engine, world: World, trees: list[Any]) -> None:
+@given(
+    world=worlds(),
+    trees=st.lists(rules, min_size=1, max_size=4),
+    as_of=st.sampled_from(AS_OFS),
+)
+def test_sql_matches_reference(
+    engine: Engine, world: World, trees: list[Any], as_of: datetime
+) -> None:
     _reset(engine)
     world.insert(engine)
     with engine.connect() as conn:
         for tree in trees:
             seg = Segment(name="s", rules=tree)
-            got = {row.customer_id for row in conn.execute(members_query(seg, {}, as_of=AS_OF))}
-            assert got == evaluate(tree, world, {}, AS_OF), tree
+            got = {row.customer_id for row in conn.execute(members_query(seg, {}, as_of=as_of))}
+            assert got == evaluate(tree, world, {}, as_of), (tree, as_of)

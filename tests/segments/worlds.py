@@ -1,7 +1,9 @@
 """Hypothesis strategies: small random commerce data and random rule trees."""
+# ruff: noqa: RUF001  (Cyrillic, Greek and Turkish letters on purpose)
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -14,15 +16,30 @@ from syncer.segments.model import Condition, Group, Not, Window
 from tests.segments.reference import World
 
 AS_OF = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
+# as-of dates inside the data's range (rows are drawn from 400 days before AS_OF to 2 after)
+AS_OFS = [AS_OF, AS_OF - timedelta(days=1), AS_OF - timedelta(days=31, hours=1),
+          AS_OF - timedelta(days=200)]  # fmt: skip
 PRODUCTS = [("Espresso Beans", "SKU-1", "Acme Roasters"), ("Burr Grinder", "SKU-2", "Grind_Co"),
-            ("Mug 100%", "SKU-3", "acme roasters")]  # fmt: skip
-COLLECTIONS = ["Coffee", "Equipment"]
-TEXTS = ["Gold", "gold", "Silver", "A", "B", "94107", "9410", "94_07", "DE", "de", "e", ""]
-COUNTRIES = [None, "DE", "de", "US", "", "E_"]
+            ("Mug 100%", "SKU-3", "acme roasters"),
+            ("Čaj Zelený", "SKU-4", "Café Noir")]  # fmt: skip
+COLLECTIONS = ["Coffee", "Equipment", "Été"]
+# non-ASCII text (accented Latin, Greek, Cyrillic and the special cases of docs/segments.md)
+UNICODE = ["Émeraude", "ÉMERAUDE", "émeraude", "Ωμέγα", "ΩΜΈΓΑ", "ΟΔΟΣ", "οδος", "Москва",
+           "МОСКВА", "Straße", "STRAẞE", "STRASSE", "İz", "iz", "ız", "é", "Ω", "ß"]  # fmt: skip
+TEXTS = ["Gold", "gold", "Silver", "A", "B", "94107", "9410", "94_07", "DE", "de", "e", "",
+         *UNICODE]  # fmt: skip
+COUNTRIES = [None, "DE", "de", "US", "", "E_", "ÉS", "és", "ΕΛ"]
 ITEMS = ["Espresso Beans", "espresso beans", "SKU-2", "Acme Roasters", "grind_co", "Coffee",
-         "Equipment", "WELCOME10", "spring", "wholesale", "VIP", "Mug 100%", "mobile"]  # fmt: skip
-COUPONS = [None, "WELCOME10", "welcome10", "SPRING", ""]
-TAGS = ["wholesale", "VIP", "vip", "retail"]
+         "Equipment", "WELCOME10", "spring", "wholesale", "VIP", "Mug 100%", "mobile",
+         "CAFÉ NOIR", "café noir", "ČAJ ZELENÝ", "été", "ÉTÉ", "Café", "ΚΑΦΈ", "чай"]  # fmt: skip
+COUPONS = [None, "WELCOME10", "welcome10", "SPRING", "", "ÉTÉ", "été"]
+TAGS = ["wholesale", "VIP", "vip", "retail", "Café", "CAFÉ", "ΚΑΦΈ", "Чай"]
+
+
+def _same_key(text: str) -> str:
+    """Equal under a case- and accent-insensitive collation (MariaDB's default for keys)."""
+    base = unicodedata.normalize("NFD", text.casefold())
+    return "".join(ch for ch in base if not unicodedata.combining(ch))
 
 
 def moment(days: int, seconds: int = 0) -> datetime:
@@ -47,6 +64,7 @@ def worlds(draw: Any, customers: int = 8) -> World:
     w.add("product_collections", product_id=1, collection_id=1)
     w.add("product_collections", product_id=3, collection_id=1)
     w.add("product_collections", product_id=2, collection_id=2)
+    w.add("product_collections", product_id=4, collection_id=3)
     for _ in range(draw(st.integers(2, customers))):
         cid = w.customer(
             zip=draw(maybe_text), country=draw(st.sampled_from(COUNTRIES)), status=draw(maybe_text),
@@ -54,7 +72,7 @@ def worlds(draw: Any, customers: int = 8) -> World:
             accepts_marketing=draw(st.booleans()), created_at=moment(*draw(offsets)),
         )  # fmt: skip
         for tag in draw(st.sets(st.sampled_from(TAGS), max_size=2)):
-            if tag.lower() not in {t["tag"].lower() for t in w.of("customer_tags", cid)}:
+            if _same_key(tag) not in {_same_key(t["tag"]) for t in w.of("customer_tags", cid)}:
                 w.add("customer_tags", customer_id=cid, tag=tag)
         for _ in range(draw(st.integers(0, 3))):
             total = draw(st.sampled_from([0, 999, 25000, 50000, 50001]))
@@ -64,13 +82,17 @@ def worlds(draw: Any, customers: int = 8) -> World:
                 coupon_code=draw(st.sampled_from(COUPONS)),
                 refunded_cents=draw(st.sampled_from([0, 0, total // 2])),
             )  # fmt: skip
-            for pid in draw(st.sets(st.integers(1, 3), min_size=1, max_size=2)):
+            for pid in draw(st.sets(st.integers(1, len(PRODUCTS)), min_size=1, max_size=2)):
                 w.add("order_lines", order_id=order["id"], product_id=pid, price_cents=100)
         for table, col, extra in (
             ("visits", "at", lambda: {"device": draw(st.sampled_from(DEVICES))}),
-            ("cart_events", "at", lambda: {"product_id": draw(st.integers(1, 3))}),
+            ("cart_events", "at", lambda: {"product_id": draw(st.integers(1, len(PRODUCTS)))}),
             ("email_events", "at", lambda: {"kind": draw(st.sampled_from(EMAIL_EVENT_KINDS))}),
-            ("reviews", "created_at", lambda: {"product_id": draw(st.integers(1, 3)), "rating": 5}),
+            (
+                "reviews",
+                "created_at",
+                lambda: {"product_id": draw(st.integers(1, len(PRODUCTS))), "rating": 5},
+            ),
         ):
             for _ in range(draw(st.integers(0, 3))):
                 w.add(table, customer_id=cid, **{col: moment(*draw(offsets))}, **extra())

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from syncer.state.history import destination_status, list_rejections, list_runs, schedule_interval
-from tests.sync.fakes import Dest, Seg
+from tests.sync.fakes import DEST, QUERY, SEG
 
 KEY = ("VIP", "fake/L1/vip")
 
@@ -19,10 +19,10 @@ def test_runs_history_newest_first_with_counts_and_errors(shop, fake, make_engin
     shop.add(3)
     fake.reject["c3@example.com"] = ("looks fake or invalid", False)
     sync = make_engine(fake)
-    sync.sync(Seg(), Dest(), trigger="schedule")
+    sync.sync(SEG, DEST, QUERY, trigger="schedule")
     clock.advance(60)
     shop.set(1, loyalty_card="Silver")
-    sync.sync(Seg(), Dest())
+    sync.sync(SEG, DEST, QUERY)
     runs = list_runs(engine)
     assert [(r["outcome"], r["adds"], r["removes"], r["rejections"]) for r in runs] == [
         ("ok", 0, 1, 0),
@@ -42,7 +42,7 @@ def test_stale_when_last_success_older_than_twice_the_interval(
 ):
     shop.add(2)
     sync = make_engine(fake)
-    sync.sync(Seg(), Dest())
+    sync.sync(SEG, DEST, QUERY)
     schedules = {KEY: "*/30 * * * *", ("Other", "fake/L1/other"): "0 * * * *"}
     fresh = {
         (s.segment, s.destination): s
@@ -62,12 +62,12 @@ def test_failed_runs_do_not_count_as_success(shop, fake, make_engine, engine, cl
 
     shop.add(2)
     sync = make_engine(fake)
-    sync.sync(Seg(), Dest())
+    sync.sync(SEG, DEST, QUERY)
     clock.advance(3700)
     fake.raise_at = {
         len(fake.batches_sent): AuthenticationFailed("API Key Invalid", provider="fake")
     }
     shop.add(1, start=9)
-    assert sync.sync(Seg(), Dest()).outcome == "failed"
+    assert sync.sync(SEG, DEST, QUERY).outcome == "failed"
     [status] = destination_status(engine, {KEY: "*/30 * * * *"}, clock.now())
     assert status.last_outcome == "failed" and status.stale

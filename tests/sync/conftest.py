@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Engine
 
 from syncer.sync.engine import SyncEngine
-from tests.sync.fakes import FakeClock, FakeProvider, Shop, members_query
+from tests.sync.fakes import FakeClock, FakeProvider, Shop
 
 
 @pytest.fixture
@@ -32,7 +32,6 @@ def make_engine(engine: Engine, clock: FakeClock) -> Callable[..., SyncEngine]:
         options.update(kw)
         return SyncEngine(
             providers=lambda _profile: provider,
-            query=members_query,
             **options,  # type: ignore[arg-type]
         )
 

@@ -1,5 +1,5 @@
 """A fake provider that records calls and can be told to refuse, fail or crash; a fake clock;
-stand-ins for the segment engine's Segment/DestinationConfig and a hand-made members query."""
+a destination and a hand-made members query (the compiler's columns, a simple WHERE)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ from providers.base import (
     Provider,
 )
 from syncer.schema import Customer, create_commerce_schema
+from syncer.segments.compiler import MEMBER_COLUMNS
+from syncer.segments.model import DestinationConfig
 
 CUSTOMERS = Customer.__table__  # type: ignore[attr-defined]
 
@@ -154,38 +156,17 @@ class FakeClock:
         self.at += timedelta(seconds=seconds)
 
 
-@dataclass
-class Seg:
-    """Stand-in for syncer.segments.model.Segment: customers whose loyalty_card is ``card``."""
-
-    name: str = "VIP"
-    card: str = "Gold"
-    schedule: str | None = None
-    destinations: list[Dest] = field(default_factory=list)
+def Dest(**values: Any) -> DestinationConfig:
+    """A destination of the fake provider: ``fake/L1/vip`` unless ``values`` say otherwise."""
+    return DestinationConfig(**{"profile": "fake", "list": "L1", "tag": "vip", **values})
 
 
-@dataclass
-class Dest:
-    profile: str = "fake"
-    list: str = "L1"
-    tag: str = "vip"
-    on_leave: OnLeave = OnLeave.UNTAG
-    without_consent: str = "skip"
-
-    @property
-    def key(self) -> str:
-        return f"{self.profile}/{self.list}/{self.tag}"
+def members(card: str = "Gold") -> Select[Any]:
+    """The members query of a segment "customers whose loyalty_card is ``card``"."""
+    return select(*MEMBER_COLUMNS).where(CUSTOMERS.c.loyalty_card == card)
 
 
-def members_query(segment: Any, _segments: Any, _as_of: datetime) -> Select[Any]:
-    c = CUSTOMERS.c
-    return select(
-        c.id.label("customer_id"),
-        c.email,
-        c.first_name,
-        c.last_name,
-        c.accepts_marketing,
-    ).where(c.loyalty_card == segment.card)
+SEG, DEST, QUERY = "VIP", Dest(), members()  # the segment most tests sync
 
 
 class Shop:

@@ -1,17 +1,18 @@
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 from sqlalchemy import Engine, func, select
 
 from providers.base import OnLeave
 from providers.errors import AuthenticationFailed, TransientError
+from syncer.segments.model import LeaveAction
 from syncer.state.lock import TargetLock
 from syncer.state.migrate import upgrade
 from syncer.state.runs import RUNS
 from syncer.state.store import MEMBERS, OUTBOX, REJECTIONS, StateStore
-from tests.sync.fakes import Crash, Dest, FakeProvider, Seg, Shop
-
-SEG, DEST = Seg(), Dest()
+from tests.sync.fakes import DEST, QUERY, SEG, Crash, Dest, FakeProvider, Shop
 
 
 def count(engine: Engine, table, **where) -> int:
@@ -25,7 +26,7 @@ def count(engine: Engine, table, **where) -> int:
 def test_first_sync_adds_everyone_in_batches_and_records_the_run(shop, fake, make_engine, engine):
     shop.add(7)
     shop.add(2, start=100, card="Silver")
-    result = make_engine(fake).sync(SEG, DEST)
+    result = make_engine(fake).sync(SEG, DEST, QUERY)
     assert result.outcome == "ok"
     assert set(fake.tagged) == shop.desired_emails()
     assert (result.adds, result.updates, result.removes) == (7, 0, 0)
@@ -40,9 +41,9 @@ def test_first_sync_adds_everyone_in_batches_and_records_the_run(shop, fake, mak
 def test_no_change_resync_calls_the_provider_zero_times(shop, fake, make_engine):
     shop.add(5)
     sync = make_engine(fake)
-    sync.sync(SEG, DEST)
+    sync.sync(SEG, DEST, QUERY)
     before = fake.calls
-    result = sync.sync(SEG, DEST)
+    result = sync.sync(SEG, DEST, QUERY)
     assert fake.calls == before and result.api_calls == 0
     assert (result.outcome, result.adds, result.removes) == ("ok", 0, 0)
 
@@ -50,13 +51,13 @@ def test_no_change_resync_calls_the_provider_zero_times(shop, fake, make_engine)
 def test_incremental_change_sends_only_the_difference(shop, fake, make_engine):
     shop.add(6)
     sync = make_engine(fake)
-    sync.sync(SEG, DEST)
+    sync.sync(SEG, DEST, QUERY)
     fake.batches_sent.clear()
     shop.set(2, loyalty_card="Silver")  # leaves
     shop.set(3, first_name="Renamed")  # update
     shop.set(4, email="new4@example.com")  # email change
     shop.add(1, start=50)  # joins
-    result = sync.sync(SEG, DEST)
+    result = sync.sync(SEG, DEST, QUERY)
     assert fake.batches_sent == [
         [("remove", "c2@example.com"), ("remove", "c4@example.com")],
         [("update", "c3@example.com"), ("add", "new4@example.com"), ("add", "c50@example.com")],
@@ -70,10 +71,10 @@ def test_consent_skip_and_non_subscribed(shop, fake, make_engine):
     shop.add(2, consent=False)
     shop.add(1, start=3)
     sync = make_engine(fake)
-    sync.sync(SEG, DEST)
+    sync.sync(SEG, DEST, QUERY)
     assert set(fake.tagged) == {"c3@example.com"}
     fake2 = FakeProvider()
-    make_engine(fake2).sync(SEG, Dest(tag="all", without_consent="non_subscribed"))
+    make_engine(fake2).sync(SEG, Dest(tag="all", without_consent="non_subscribed"), QUERY)
     assert set(fake2.tagged) == {"c1@example.com", "c2@example.com", "c3@example.com"}
     assert fake2.status["c1@example.com"] == "transactional"
     assert fake2.status["c3@example.com"] == "subscribed"
@@ -82,28 +83,44 @@ def test_consent_skip_and_non_subscribed(shop, fake, make_engine):
 def test_withdrawn_consent_removes_the_tag_and_never_unsubscribes(shop, fake, make_engine):
     shop.add(2)
     sync = make_engine(fake)
-    sync.sync(SEG, DEST)
+    sync.sync(SEG, DEST, QUERY)
     shop.set(1, accepts_marketing=False)
-    result = sync.sync(SEG, DEST)
+    result = sync.sync(SEG, DEST, QUERY)
     assert result.removes == 1 and "c1@example.com" not in fake.tagged
     assert fake.status["c1@example.com"] == "subscribed"  # untag only (on_leave default)
 
 
 def test_on_leave_is_passed_to_the_provider(shop, fake, make_engine):
     shop.add(2)
-    dest = Dest(on_leave=OnLeave.UNSUBSCRIBE)
+    dest = Dest(on_leave="unsubscribe")
     sync = make_engine(fake)
-    sync.sync(SEG, dest)
+    sync.sync(SEG, dest, QUERY)
     shop.set(1, loyalty_card="Silver")
-    sync.sync(SEG, dest)
+    sync.sync(SEG, dest, QUERY)
     assert fake.status["c1@example.com"] == "unsubscribed"
+
+
+@pytest.mark.parametrize("on_leave", get_args(LeaveAction))
+def test_each_on_leave_of_a_segment_reaches_the_provider_as_its_own(shop, make_engine, on_leave):
+    """The segment's ``on_leave`` values are the provider's ``OnLeave`` values, one for one."""
+    assert set(get_args(LeaveAction)) == {o.value for o in OnLeave}
+    seen: list[OnLeave] = []
+
+    class Seeing(FakeProvider):
+        def ensure_tag(self, destination):
+            seen.append(destination.on_leave)
+            return super().ensure_tag(destination)
+
+    shop.add(1)
+    make_engine(Seeing()).sync(SEG, Dest(on_leave=on_leave), QUERY)
+    assert seen == [OnLeave(on_leave)] and isinstance(seen[0], OnLeave)
 
 
 def test_permanent_rejection_recorded_once_and_not_resent(shop, fake, make_engine, engine):
     shop.add(3)
     fake.reject["c2@example.com"] = ("looks fake or invalid", False)
     sync = make_engine(fake)
-    result = sync.sync(SEG, DEST)
+    result = sync.sync(SEG, DEST, QUERY)
     assert (result.outcome, result.adds, result.rejections) == ("ok", 2, 1)
     with engine.connect() as conn:
         rej = conn.execute(select(REJECTIONS)).one()
@@ -113,11 +130,11 @@ def test_permanent_rejection_recorded_once_and_not_resent(shop, fake, make_engin
         False,
     )
     fake.batches_sent.clear()
-    sync.sync(SEG, DEST)
+    sync.sync(SEG, DEST, QUERY)
     assert fake.batches_sent == []  # not retried every run
     del fake.reject["c2@example.com"]
     shop.set(2, first_name="Fixed")  # the data changed: sent again
-    result = sync.sync(SEG, DEST)
+    result = sync.sync(SEG, DEST, QUERY)
     assert fake.sent() == ["c2@example.com"] and result.adds == 1
     assert count(engine, REJECTIONS) == 0
 
@@ -126,10 +143,10 @@ def test_rejected_member_leaving_costs_no_call(shop, fake, make_engine, engine):
     shop.add(2)
     fake.reject["c2@example.com"] = ("compliance state", False)
     sync = make_engine(fake)
-    sync.sync(SEG, DEST)
+    sync.sync(SEG, DEST, QUERY)
     fake.batches_sent.clear()
     shop.set(2, loyalty_card="Silver")
-    sync.sync(SEG, DEST)
+    sync.sync(SEG, DEST, QUERY)
     assert fake.batches_sent == [] and count(engine, MEMBERS) == 1
 
 
@@ -137,12 +154,12 @@ def test_retryable_refusal_stays_pending_then_gives_up(shop, fake, make_engine, 
     shop.add(2)
     fake.reject["c1@example.com"] = ("busy", True)
     sync = make_engine(fake, max_attempts=3)
-    first = sync.sync(SEG, DEST)
+    first = sync.sync(SEG, DEST, QUERY)
     assert (first.outcome, first.pending, first.retries) == ("partial", 1, 1)
     assert count(engine, OUTBOX) == 1
-    sync.sync(SEG, DEST)
+    sync.sync(SEG, DEST, QUERY)
     assert count(engine, OUTBOX) == 1  # attempt 2
-    third = sync.sync(SEG, DEST)
+    third = sync.sync(SEG, DEST, QUERY)
     assert (third.outcome, third.rejections, count(engine, OUTBOX)) == ("ok", 1, 0)
     assert fake.sent().count("c1@example.com") == 3
 
@@ -153,16 +170,16 @@ def test_a_refused_remove_is_never_given_up(shop, fake, make_engine, engine):
     customer in an audience they left."""
     shop.add(2)
     sync = make_engine(fake, max_attempts=2)
-    sync.sync(SEG, DEST)
+    sync.sync(SEG, DEST, QUERY)
     shop.set(2, loyalty_card="Silver")
     fake.reject["c2@example.com"] = ("temporarily locked", False)
     for _ in range(3):
-        result = sync.sync(SEG, DEST)
+        result = sync.sync(SEG, DEST, QUERY)
         assert (result.outcome, result.pending) == ("partial", 1)
         assert "c2@example.com" in fake.tagged and count(engine, OUTBOX, kind="remove") == 1
     assert count(engine, REJECTIONS, email="c2@example.com") == 1
     del fake.reject["c2@example.com"]
-    result = sync.sync(SEG, DEST)
+    result = sync.sync(SEG, DEST, QUERY)
     assert (result.outcome, result.removes, result.pending) == ("ok", 1, 0)
     assert "c2@example.com" not in fake.tagged
     assert count(engine, REJECTIONS) == 0 and count(engine, MEMBERS) == 1
@@ -177,7 +194,7 @@ def test_outbox_is_written_before_sending(shop, engine, make_engine):
             seen.append(count(engine, OUTBOX))
             return super().apply_batch(destination, changes)
 
-    make_engine(Peeking()).sync(SEG, DEST)
+    make_engine(Peeking()).sync(SEG, DEST, QUERY)
     assert seen[0] == 5  # every change recorded before the first call
 
 
@@ -186,12 +203,12 @@ def test_crash_mid_push_leaves_pending_and_rerun_completes(shop, make_engine, en
     fake = FakeProvider(batch_size=3)
     fake.crash_after_apply_at = 1  # batch 1 reached the provider, its answer was lost
     with pytest.raises(Crash):
-        make_engine(fake).sync(SEG, DEST)
+        make_engine(fake).sync(SEG, DEST, QUERY)
     assert count(engine, OUTBOX) == 4  # batch 1 (applied, unsettled) + batch 2 (never sent)
     with engine.connect() as conn:
         assert conn.execute(select(RUNS.c.outcome)).scalar() == "failed"
     fake.crash_after_apply_at = None
-    result = make_engine(fake).sync(SEG, DEST)
+    result = make_engine(fake).sync(SEG, DEST, QUERY)
     assert result.outcome == "ok" and count(engine, OUTBOX) == 0
     assert set(fake.tagged) == shop.desired_emails()
     assert count(engine, MEMBERS) == 7
@@ -207,7 +224,7 @@ def test_pending_changes_are_brought_up_to_date_before_they_are_resent(shop, mak
     fake = FakeProvider(batch_size=3)
     fake.crash_after_apply_at = 0  # batch 0 (c1..c3) reached the provider, its answer was lost
     with pytest.raises(Crash):
-        make_engine(fake).sync(SEG, DEST)
+        make_engine(fake).sync(SEG, DEST, QUERY)
     assert count(engine, OUTBOX) == 6
     shop.set(1, accepts_marketing=False)  # applied before the crash, consent now withdrawn
     shop.set(4, accepts_marketing=False)  # never sent; consent withdrawn
@@ -216,7 +233,7 @@ def test_pending_changes_are_brought_up_to_date_before_they_are_resent(shop, mak
     shop.set(3, first_name="Renamed")
     fake.crash_after_apply_at = None
     fake.batches_sent.clear()
-    result = make_engine(fake).sync(SEG, DEST)
+    result = make_engine(fake).sync(SEG, DEST, QUERY)
     assert result.outcome == "ok" and count(engine, OUTBOX) == 0
     assert set(fake.tagged) == shop.desired_emails() == {
         "c2@example.com", "c3@example.com", "new6@example.com"
@@ -230,16 +247,16 @@ def test_pending_changes_are_brought_up_to_date_before_they_are_resent(shop, mak
 def test_crash_during_removes_loses_no_remove(shop, make_engine, engine):
     shop.add(6)
     fake = FakeProvider(batch_size=2)
-    make_engine(fake).sync(SEG, DEST)
+    make_engine(fake).sync(SEG, DEST, QUERY)
     for i in range(1, 6):
         shop.set(i, loyalty_card="Silver")
     fake.batches_sent.clear()
     fake.raise_at = {1: Crash("killed")}
     with pytest.raises(Crash):
-        make_engine(fake).sync(SEG, DEST)
+        make_engine(fake).sync(SEG, DEST, QUERY)
     shop.set(1, loyalty_card="Gold")  # meanwhile customer 1 came back
     fake.raise_at = {}
-    result = make_engine(fake).sync(SEG, DEST)
+    result = make_engine(fake).sync(SEG, DEST, QUERY)
     assert result.outcome == "ok"
     assert set(fake.tagged) == shop.desired_emails() == {"c1@example.com", "c6@example.com"}
 
@@ -249,18 +266,18 @@ def test_retryable_whole_call_failure_ends_partial_with_pending_kept(
 ):
     shop.add(5)
     fake.raise_at = {1: TransientError("server error", provider="fake", status=503)}
-    result = make_engine(fake).sync(SEG, DEST)
+    result = make_engine(fake).sync(SEG, DEST, QUERY)
     assert result.outcome == "partial" and "server error" in (result.error or "")
     assert result.pending == 2 and count(engine, OUTBOX) == 2
     fake.raise_at = {}
-    assert make_engine(fake).sync(SEG, DEST).outcome == "ok"
+    assert make_engine(fake).sync(SEG, DEST, QUERY).outcome == "ok"
     assert set(fake.tagged) == shop.desired_emails()
 
 
 def test_fatal_error_fails_the_run_with_one_line(shop, fake, make_engine, engine):
     shop.add(2)
     fake.raise_at = {0: AuthenticationFailed("API Key Invalid", provider="fake", status=401)}
-    result = make_engine(fake).sync(SEG, DEST)
+    result = make_engine(fake).sync(SEG, DEST, QUERY)
     assert result.outcome == "failed" and result.failed
     assert result.error == "fake: API Key Invalid (HTTP 401)"
     with engine.connect() as conn:
@@ -270,7 +287,7 @@ def test_fatal_error_fails_the_run_with_one_line(shop, fake, make_engine, engine
 def test_concurrent_provider_batches_settle_every_member(shop, make_engine, engine):
     shop.add(25)
     fake = FakeProvider(batch_size=2, concurrency=4)
-    result = make_engine(fake).sync(SEG, DEST)
+    result = make_engine(fake).sync(SEG, DEST, QUERY)
     assert result.outcome == "ok" and result.adds == 25
     assert count(engine, MEMBERS) == 25 and count(engine, OUTBOX) == 0
 
@@ -279,7 +296,7 @@ def test_async_provider_members_accepted_then_confirmed(shop, make_engine, engin
     shop.add(3)
     fake = FakeProvider()
     fake.asynchronous = True
-    result = make_engine(fake, confirm_wait=1.5).sync(SEG, DEST)
+    result = make_engine(fake, confirm_wait=1.5).sync(SEG, DEST, QUERY)
     assert fake.confirm_calls == 1 and clock.slept == [1.5]
     assert count(engine, MEMBERS, status="applied") == 3 and result.accepted == 0
 
@@ -292,18 +309,18 @@ def test_accepted_but_never_applied_members_are_rejected_after_the_timeout(
     fake.asynchronous = True
     fake.dropped = {"c2@example.com"}  # the provider queued it, then dropped it silently
     sync = make_engine(fake, accept_timeout=3600)
-    first = sync.sync(SEG, DEST)
+    first = sync.sync(SEG, DEST, QUERY)
     assert (first.outcome, first.accepted) == ("ok", 1)
     clock.advance(600)
-    assert sync.sync(SEG, DEST).accepted == 1  # still waiting: confirmed again next run
+    assert sync.sync(SEG, DEST, QUERY).accepted == 1  # still waiting: confirmed again next run
     clock.advance(3600)
-    third = sync.sync(SEG, DEST)
+    third = sync.sync(SEG, DEST, QUERY)
     assert (third.rejections, third.accepted) == (1, 0)
     assert count(engine, MEMBERS, status="rejected") == 1
     with engine.connect() as conn:
         assert "never applied" in conn.execute(select(REJECTIONS.c.reason)).scalar_one()
     calls = fake.confirm_calls
-    assert sync.sync(SEG, DEST).api_calls == 0 and fake.confirm_calls == calls
+    assert sync.sync(SEG, DEST, QUERY).api_calls == 0 and fake.confirm_calls == calls
 
 
 @pytest.mark.parametrize("leave", [{"loyalty_card": "Silver"}, {"accepts_marketing": False}])
@@ -312,19 +329,19 @@ def test_a_remove_waits_while_the_members_add_is_still_queued(shop, make_engine,
     fake = FakeProvider()
     fake.asynchronous, fake.queue = True, {}  # adds are applied only when the queue drains
     sync = make_engine(fake)
-    assert sync.sync(SEG, DEST).accepted == 3
+    assert sync.sync(SEG, DEST, QUERY).accepted == 3
     shop.set(2, **leave)  # leaves (a refund, consent withdrawn) before the add was applied
     for _ in range(3):  # however many runs pass while the add is queued
-        held = sync.sync(SEG, DEST)
+        held = sync.sync(SEG, DEST, QUERY)
         assert (held.outcome, held.pending, held.removes) == ("partial", 1, 0)
         assert "queued add" in (held.error or "")
     fake.drain()  # the provider applies the queued adds, c2's included
-    done = sync.sync(SEG, DEST)
+    done = sync.sync(SEG, DEST, QUERY)
     assert (done.outcome, done.pending, done.removes) == ("ok", 0, 1)
     assert set(fake.tagged) == shop.desired_emails()
     assert count(engine, OUTBOX) == 0 and count(engine, MEMBERS, status="applied") == 2
     calls = fake.calls
-    assert sync.sync(SEG, DEST).outcome == "ok" and fake.calls == calls
+    assert sync.sync(SEG, DEST, QUERY).outcome == "ok" and fake.calls == calls
 
 
 def test_a_held_remove_of_an_old_address_waits_for_the_customers_add(shop, make_engine):
@@ -332,12 +349,12 @@ def test_a_held_remove_of_an_old_address_waits_for_the_customers_add(shop, make_
     fake = FakeProvider()
     fake.asynchronous, fake.queue = True, {}
     sync = make_engine(fake)
-    sync.sync(SEG, DEST)
+    sync.sync(SEG, DEST, QUERY)
     shop.set(1, email="new1@example.com")  # the old address leaves while its add is queued
-    assert sync.sync(SEG, DEST).pending == 1
+    assert sync.sync(SEG, DEST, QUERY).pending == 1
     fake.drain()
-    sync.sync(SEG, DEST)  # confirms the new address's add; the old address's remove is sent
-    assert sync.sync(SEG, DEST).outcome == "ok"
+    sync.sync(SEG, DEST, QUERY)  # confirms the new address's add; the old address's remove is sent
+    assert sync.sync(SEG, DEST, QUERY).outcome == "ok"
     assert set(fake.tagged) == shop.desired_emails() == {"new1@example.com", "c2@example.com"}
 
 
@@ -346,11 +363,11 @@ def test_a_held_remove_is_sent_once_the_add_is_given_up(shop, make_engine, engin
     fake = FakeProvider()
     fake.asynchronous, fake.queue = True, {}
     sync = make_engine(fake, accept_timeout=3600)
-    sync.sync(SEG, DEST)
+    sync.sync(SEG, DEST, QUERY)
     shop.set(2, loyalty_card="Silver")
-    assert sync.sync(SEG, DEST).pending == 1
+    assert sync.sync(SEG, DEST, QUERY).pending == 1
     clock.advance(3601)  # never confirmed: the add is taken as dropped, the remove goes out
-    last = sync.sync(SEG, DEST)
+    last = sync.sync(SEG, DEST, QUERY)
     assert (last.removes, last.pending) == (1, 0)
     assert "c2@example.com" in fake.removes_seen and count(engine, OUTBOX) == 0
 
@@ -361,7 +378,7 @@ def test_stop_event_ends_after_the_current_batch(shop, fake, make_engine, engine
     shop.add(7)
     stop = threading.Event()
     stop.set()
-    result = make_engine(fake).sync(SEG, DEST, stop=stop)
+    result = make_engine(fake).sync(SEG, DEST, QUERY, stop=stop)
     assert result.outcome == "partial" and len(fake.batches_sent) == 1
     assert count(engine, OUTBOX) == 4
 
@@ -369,16 +386,16 @@ def test_stop_event_ends_after_the_current_batch(shop, fake, make_engine, engine
 def test_dry_run_calls_nothing_and_writes_nothing(shop, fake, make_engine, engine):
     shop.add(4)
     sync = make_engine(fake)
-    preview = sync.sync(SEG, DEST, dry_run=True)
+    preview = sync.sync(SEG, DEST, QUERY, dry_run=True)
     assert (preview.outcome, preview.adds) == ("dry-run", 4)
     assert preview.samples["add"][:2] == ["c1@example.com", "c2@example.com"]
     assert fake.calls == 0 and preview.run_id is None
-    sync.sync(SEG, DEST)
+    sync.sync(SEG, DEST, QUERY)
     shop.set(1, loyalty_card="Silver")
     calls = fake.calls
     with engine.connect() as conn:
         runs = conn.execute(select(func.count()).select_from(RUNS)).scalar()
-    preview = sync.sync(SEG, DEST, dry_run=True)
+    preview = sync.sync(SEG, DEST, QUERY, dry_run=True)
     assert (preview.adds, preview.removes) == (0, 1) and fake.calls == calls
     assert count(engine, RUNS) == runs and count(engine, OUTBOX) == 0
 
@@ -386,12 +403,12 @@ def test_dry_run_calls_nothing_and_writes_nothing(shop, fake, make_engine, engin
 def test_full_repairs_drift_both_ways(shop, fake, make_engine):
     shop.add(4)
     sync = make_engine(fake)
-    sync.sync(SEG, DEST)
+    sync.sync(SEG, DEST, QUERY)
     del fake.tagged["c2@example.com"]  # tag removed by hand
     fake.tagged["stranger@example.com"] = fake.tagged["c1@example.com"]  # tagged by hand
-    plain = sync.sync(SEG, DEST)
+    plain = sync.sync(SEG, DEST, QUERY)
     assert plain.api_calls == 0  # without --full nobody looks
-    result = sync.sync(SEG, DEST, full=True)
+    result = sync.sync(SEG, DEST, QUERY, full=True)
     assert result.outcome == "ok" and (result.adds, result.removes) == (1, 1)
     assert set(fake.tagged) == shop.desired_emails()
 
@@ -399,15 +416,12 @@ def test_full_repairs_drift_both_ways(shop, fake, make_engine):
 def test_provider_that_cannot_be_built_fails_the_run(shop, engine, clock):
     from providers.errors import BadConfiguration
     from syncer.sync.engine import SyncEngine
-    from tests.sync.fakes import members_query
 
     def factory(_profile):
         raise BadConfiguration("unknown provider 'nope'; known: fake")
 
-    sync = SyncEngine(
-        commerce=engine, state=engine, providers=factory, query=members_query, clock=clock
-    )
-    result = sync.sync(SEG, DEST)
+    sync = SyncEngine(commerce=engine, state=engine, providers=factory, clock=clock)
+    result = sync.sync(SEG, DEST, QUERY)
     assert result.outcome == "failed" and "unknown provider" in (result.error or "")
     with engine.connect() as conn:
         assert conn.execute(select(RUNS.c.outcome)).scalar() == "failed"
@@ -422,7 +436,7 @@ def test_provider_returning_copies_of_changes_is_still_settled(shop, make_engine
             return [dataclasses.replace(o, change=dataclasses.replace(o.change)) for o in outcomes]
 
     shop.add(5)
-    result = make_engine(Copying()).sync(SEG, DEST)
+    result = make_engine(Copying()).sync(SEG, DEST, QUERY)
     assert result.adds == 5 and count(engine, OUTBOX) == 0 and count(engine, MEMBERS) == 5
 
 
@@ -432,15 +446,11 @@ def test_state_database_failure_is_one_line(shop, fake, engine, clock):
     from syncer.errors import DatabaseError
     from syncer.sync.engine import SyncEngine
 
-    def broken(_segment, _segments, _as_of):
-        return select(column("customer_id")).select_from(table("no_such_table"))
-
+    broken = select(column("customer_id")).select_from(table("no_such_table"))
     shop.add(1)
-    sync = SyncEngine(
-        commerce=engine, state=engine, providers=lambda _p: fake, query=broken, clock=clock
-    )
+    sync = SyncEngine(commerce=engine, state=engine, providers=lambda _p: fake, clock=clock)
     with pytest.raises(DatabaseError) as info:
-        sync.sync(SEG, DEST)
+        sync.sync(SEG, DEST, broken)
     assert "\n" not in str(info.value) and "database error" in str(info.value)
     with engine.connect() as conn:
         assert conn.execute(select(RUNS.c.outcome)).scalar() == "failed"
@@ -452,10 +462,10 @@ def test_statistics_are_refreshed_after_writing_or_settling_many_rows(shop, fake
     calls: list[bool] = []
     refresh = sync.store.analyze
     sync.store.analyze = lambda: calls.append(refresh()) or True  # type: ignore[method-assign]
-    sync.sync(SEG, DEST)
+    sync.sync(SEG, DEST, QUERY)
     assert calls == [True, True]  # after writing the 6-row plan, and after settling 6 changes
     calls.clear()
-    sync.sync(SEG, DEST)  # nothing changed: nothing to refresh
+    sync.sync(SEG, DEST, QUERY)  # nothing changed: nothing to refresh
     assert calls == []
 
 
@@ -487,18 +497,18 @@ def test_a_leaver_sharing_a_folded_address_never_untags_a_member(
     shop.set(4, email="morgan.lee@example.com")
     shop.set(5, email="Morgan.Lee@Example.com")  # leaves: the higher id of its pair
     sync = make_engine(fake, commerce=commerce)
-    assert sync.sync(SEG, DEST).outcome == "ok"
+    assert sync.sync(SEG, DEST, QUERY).outcome == "ok"
     shop.set(2, loyalty_card="Silver")
     shop.set(5, loyalty_card="Silver")
     for _ in range(2):
-        result = sync.sync(SEG, DEST)
+        result = sync.sync(SEG, DEST, QUERY)
         assert (result.outcome, result.pending) == ("ok", 0)
         assert set(fake.tagged) == shop.desired_emails()
         assert {"riley.hall.2@example.com", "morgan.lee@example.com"} <= set(fake.tagged)
     assert fake.removes_seen == []  # the provider was never asked to untag the shared contact
     assert count(engine, MEMBERS) == 4 and count(engine, OUTBOX) == 0
     shop.set(3, loyalty_card="Silver")  # the last member with that address leaves
-    result = sync.sync(SEG, DEST)
+    result = sync.sync(SEG, DEST, QUERY)
     assert (result.outcome, result.removes) == ("ok", 1)
     assert set(fake.tagged) == shop.desired_emails()
     assert "riley.hall.2@example.com" not in fake.tagged
@@ -510,9 +520,9 @@ def test_an_email_change_never_untags_a_contact_another_member_shares(case_shop,
     shop.set(1, email="Shared@Example.com")
     shop.set(2, email="shared@example.com")
     sync = make_engine(fake, commerce=commerce)
-    sync.sync(SEG, DEST)
+    sync.sync(SEG, DEST, QUERY)
     shop.set(1, email="moved@example.com")  # the lower id moves away; 2 still has the address
-    result = sync.sync(SEG, DEST)
+    result = sync.sync(SEG, DEST, QUERY)
     assert (result.outcome, result.adds, result.removes) == ("ok", 1, 0)
     assert set(fake.tagged) == shop.desired_emails() >= {"shared@example.com"}
     assert fake.removes_seen == []
@@ -526,15 +536,15 @@ def test_a_pending_remove_is_not_sent_once_another_member_has_the_address(
     shop, commerce = case_shop
     shop.add(2)
     sync = make_engine(fake, commerce=commerce)
-    sync.sync(SEG, DEST)
+    sync.sync(SEG, DEST, QUERY)
     shop.set(1, loyalty_card="Silver")
     fake.reject["c1@example.com"] = ("busy", True)
-    assert sync.sync(SEG, DEST).outcome == "partial"  # the remove stays pending
+    assert sync.sync(SEG, DEST, QUERY).outcome == "partial"  # the remove stays pending
     del fake.reject["c1@example.com"]
     shop.add(1, start=9)
     shop.set(9, email="C1@EXAMPLE.COM")  # joins with the leaver's address
     fake.removes_seen.clear()
-    result = sync.sync(SEG, DEST)
+    result = sync.sync(SEG, DEST, QUERY)
     assert (result.outcome, result.pending) == ("ok", 0)
     assert fake.removes_seen == [] and "c1@example.com" in fake.tagged
     assert set(fake.tagged) == shop.desired_emails()
@@ -547,7 +557,7 @@ def test_locked_target_run_is_recorded_as_skipped(engine, shop, fake, make_engin
     tid = StateStore(engine).target("VIP", "fake/L1/vip", clock.now())
     other = TargetLock(engine, tid, "otherhost:4242:zzzz", clock, ttl=600)
     assert other.acquire() is None
-    result = make_engine(fake).sync(Seg(), Dest())
+    result = make_engine(fake).sync(SEG, DEST, QUERY)
     assert result.outcome == "skipped" and fake.calls == 0 and not result.failed
     assert result.error == (
         "segment 'VIP' → destination fake/L1/vip is being synced by otherhost:4242 "
@@ -556,4 +566,4 @@ def test_locked_target_run_is_recorded_as_skipped(engine, shop, fake, make_engin
     with engine.connect() as conn:
         assert conn.execute(select(RUNS.c.outcome)).scalar() == "skipped"
     other.release()
-    assert make_engine(fake).sync(Seg(), Dest()).outcome == "ok"
+    assert make_engine(fake).sync(SEG, DEST, QUERY).outcome == "ok"

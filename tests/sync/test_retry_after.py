@@ -17,9 +17,7 @@ from syncer.state.migrate import _config, ensure_schema, head_revision, upgrade
 from syncer.state.runs import RUNS
 from syncer.state.store import OUTBOX
 from syncer.sync.service import deferred_until
-from tests.sync.fakes import Dest, FakeClock, FakeProvider, Seg, Shop
-
-SEG, DEST = Seg(), Dest()
+from tests.sync.fakes import DEST, QUERY, SEG, FakeClock, FakeProvider, Shop
 
 
 def long_wait(clock: FakeClock, seconds: float = 900) -> RateLimited:
@@ -37,7 +35,7 @@ def test_long_retry_after_ends_partial_and_the_worker_waits_until_then(
     fake.raise_at[1] = long_wait(clock)
     sync = make_engine(fake)
     until = clock.now() + timedelta(seconds=900)
-    result = sync.sync(SEG, DEST, trigger="schedule")
+    result = sync.sync(SEG, DEST, QUERY, trigger="schedule")
     assert result.outcome == "partial" and result.pending == 4  # batch 0 (3) settled
     assert result.retry_not_before == until
     assert result.error is not None
@@ -46,19 +44,19 @@ def test_long_retry_after_ends_partial_and_the_worker_waits_until_then(
         recorded = conn.execute(select(RUNS.c.retry_not_before)).scalar_one()
         assert conn.execute(select(OUTBOX.c.id)).all() != []
     assert recorded.replace(tzinfo=until.tzinfo) == until
-    assert sync.retry_not_before(SEG.name, DEST.key) == until
+    assert sync.retry_not_before(SEG, DEST.key) == until
 
-    assert deferred_until(sync, SEG.name, DEST.key) == until
+    assert deferred_until(sync, SEG, DEST.key) == until
     clock.advance(899)
-    assert deferred_until(sync, SEG.name, DEST.key) == until
+    assert deferred_until(sync, SEG, DEST.key) == until
     clock.advance(2)
-    assert deferred_until(sync, SEG.name, DEST.key) is None
+    assert deferred_until(sync, SEG, DEST.key) is None
 
     fake.raise_at.clear()
-    again = sync.sync(SEG, DEST, trigger="schedule")
+    again = sync.sync(SEG, DEST, QUERY, trigger="schedule")
     assert (again.outcome, again.pending, again.retry_not_before) == ("ok", 0, None)
     assert set(fake.tagged) == shop.desired_emails()
-    assert sync.retry_not_before(SEG.name, DEST.key) is None
+    assert sync.retry_not_before(SEG, DEST.key) is None
 
 
 def test_a_short_wait_spent_on_retries_does_not_hold_the_worker_back(
@@ -67,9 +65,9 @@ def test_a_short_wait_spent_on_retries_does_not_hold_the_worker_back(
     shop.add(2)
     fake.raise_at[0] = RateLimited("rate limited", provider="fake", status=429)
     sync = make_engine(fake)
-    result = sync.sync(SEG, DEST)
+    result = sync.sync(SEG, DEST, QUERY)
     assert result.outcome == "partial" and result.retry_not_before is None
-    assert deferred_until(sync, SEG.name, DEST.key) is None
+    assert deferred_until(sync, SEG, DEST.key) is None
 
 
 def test_a_skipped_run_does_not_clear_the_wait(
@@ -78,14 +76,14 @@ def test_a_skipped_run_does_not_clear_the_wait(
     shop.add(4)
     fake.raise_at[0] = long_wait(clock, 600)
     first = make_engine(fake)
-    first.sync(SEG, DEST)
+    first.sync(SEG, DEST, QUERY)
     # another process holds the lock: its run is recorded as skipped
     other = make_engine(fake, owner="other-host:1")
-    holder = other.store.find_target(SEG.name, DEST.key)
+    holder = other.store.find_target(SEG, DEST.key)
     assert holder is not None
     assert TargetLock(other.state, holder, "other-host:1", clock).acquire() is None
-    assert first.sync(SEG, DEST).outcome == "skipped"
-    assert deferred_until(first, SEG.name, DEST.key) == clock.now() + timedelta(seconds=600)
+    assert first.sync(SEG, DEST, QUERY).outcome == "skipped"
+    assert deferred_until(first, SEG, DEST.key) == clock.now() + timedelta(seconds=600)
 
 
 def test_upgrade_from_0001_adds_the_column_and_downgrades(engine: Engine) -> None:

@@ -171,3 +171,34 @@ def test_cli_unknown_profile_exits_2(
         monkeypatch.setenv(k, v)
     assert main(cli(tmp_path, "check", "nope")) == 2
     assert "unknown profile 'nope' (known: ac, ac-default)" in capsys.readouterr().err
+
+
+SENDLANE = """
+profiles:
+  sl:
+    provider: sendlane
+    credentials:
+      api_token: ${SL_TOKEN}
+"""
+
+
+def test_sendlane_batches_in_flight_is_an_option_defaulting_to_two(tmp_path: Path) -> None:
+    default = load_profiles(write(tmp_path, SENDLANE), {"SL_TOKEN": "t-default"})["sl"].build()
+    assert default.limits.max_concurrency == 2
+    text = SENDLANE + "    options: {concurrency: 3, batch_size: 50}\n"
+    built = load_profiles(write(tmp_path, text), {"SL_TOKEN": "t-three"})["sl"].build()
+    assert (built.limits.max_concurrency, built.limits.batch_size) == (3, 50)
+    assert built.http.limiter.max_concurrency == 3  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("value", ["0", "5", "x"])
+def test_sendlane_concurrency_outside_1_to_its_rate_is_refused(tmp_path: Path, value: str) -> None:
+    text = SENDLANE + f"    options: {{concurrency: '{value}'}}\n"
+    with pytest.raises(ConfigError, match=r"concurrency must be a whole number from 1 to 4"):
+        load_profiles(write(tmp_path, text), {"SL_TOKEN": "t"})
+
+
+def test_concurrency_is_no_option_of_the_other_providers(tmp_path: Path) -> None:
+    text = GOOD + "    options: {concurrency: 2}\n"
+    with pytest.raises(ConfigError, match=r"unknown option 'concurrency'.*takes: batch_size"):
+        load_profiles(write(tmp_path, text), ENV)
