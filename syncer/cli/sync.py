@@ -34,9 +34,9 @@ from syncer.errors import SyncerError
 from syncer.schedule import stop_on_signals
 from syncer.segments.loader import SegmentSet
 from syncer.settings import Settings
+from syncer.state.history import destination_status, list_rejections, list_runs
 from syncer.state.migrate import current_revision
-from syncer.sync.history import destination_status, list_rejections, list_runs
-from syncer.sync.runs import RunResult
+from syncer.state.runs import RunResult
 
 OUTCOME_STYLE = {"ok": "green", "partial": "yellow", "failed": "red", "skipped": "cyan"}
 

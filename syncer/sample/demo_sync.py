@@ -28,7 +28,7 @@ from syncer.sample.activity import simulate_activity
 from syncer.sample.emulated import LocalProviders
 from syncer.segments.compiler import members_query
 from syncer.settings import Settings
-from syncer.sync.runs import RunResult
+from syncer.state.runs import RunResult
 from syncer.sync.service import SyncService
 
 WEEKS_LATER = 2

@@ -1,1 +1,2 @@
-"""The sync engine's state database: what each provider was last told, pending changes, runs."""
+"""The sync engine's state database, owner of every ``syncer_`` table: what each provider was
+last told, pending changes, settlement, runs, locks, history and the staged tagged set."""

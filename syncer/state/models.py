@@ -45,7 +45,7 @@ class SnapshotMember(SQLModel, table=True):
     target_id: int = Field(foreign_key="syncer_targets.id", primary_key=True)
     customer_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     email: str = Field(max_length=EMAIL)
-    # ``syncer.sync.diff.fold(email)``; set by every write (rows of older versions: migration).
+    # ``syncer.state.rows.fold(email)``; set by every write (rows of older versions: migration).
     email_key: str | None = Field(default=None, max_length=EMAIL)
     fields_hash: str = Field(max_length=32)
     status: str = Field(max_length=10)  # applied | accepted | rejected

@@ -1,26 +1,40 @@
 """Reads and writes of the state tables for one sync: snapshot, outbox, settlement, rejections.
 
 Streams page through the tables with keyset pagination (``WHERE key > last ORDER BY key
-LIMIT n``), so no cursor stays open while the same run writes, and memory stays flat.
-Settlement of one provider batch is one transaction.
+LIMIT n``, ``keyset``), so no cursor stays open while the same run writes, and memory stays
+flat. Settlement of one provider batch is decided in ``settle.py`` and written here in one
+transaction.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Table, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Row,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from providers.base import Change, ChangeKind, Member, Outcome, OutcomeStatus
+from providers.base import Outcome, OutcomeStatus
 from syncer.state.models import OutboxChange, Rejection, SnapshotMember, Target
-from syncer.sync.diff import ACCEPTED, APPLIED, REJECTED, Planned, Pushed, fold
+from syncer.state.rows import ACCEPTED, APPLIED, REJECTED, OutboxRow, Planned, Pushed, fold
+from syncer.state.settle import Refusal, Settled, Settlement, decide
 
 TARGETS: Table = Target.__table__  # type: ignore[attr-defined]
 MEMBERS: Table = SnapshotMember.__table__  # type: ignore[attr-defined]
@@ -28,44 +42,39 @@ OUTBOX: Table = OutboxChange.__table__  # type: ignore[attr-defined]
 REJECTIONS: Table = Rejection.__table__  # type: ignore[attr-defined]
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxRow:
-    id: int
-    kind: str
-    customer_id: int | None
-    email: str
-    first_name: str | None
-    last_name: str | None
-    consent: bool
-    fields_hash: str
-    provider_ref: str | None
-    attempts: int
+T = TypeVar("T")
 
-    def to_change(self) -> Change:
-        member = Member(
-            email=self.email,
-            customer_id="" if self.customer_id is None else str(self.customer_id),
-            first_name=self.first_name,
-            last_name=self.last_name,
-            consent=self.consent,
-        )
-        return Change(ChangeKind(self.kind), member, self.provider_ref)
+# The reason listed for members an asynchronous provider ACCEPTED and never applied.
+NEVER_APPLIED = "accepted by the provider but never applied; resent when the member's data changes"
 
 
-@dataclass
-class Settled:
-    """What one settlement did, by kind: applied/accepted counts, rejections, retries."""
-
-    done: Counter[str]
-    accepted: int = 0
-    rejected: int = 0
-    retried: int = 0
-
-
-def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (the last one shorter)."""
     it = iter(items)
     while chunk := list(islice(it, size)):
         yield chunk
+
+
+def keyset(
+    engine: Engine,
+    query: Select[Any],
+    key: ColumnElement[Any],
+    page_size: int,
+    *,
+    after: Any = None,
+) -> Iterator[Row[Any]]:
+    """The rows of ``query`` ascending by ``key`` (one of its columns), a page at a time:
+    ``WHERE key > last ORDER BY key LIMIT n`` (from ``after`` when given). Each page is read on
+    its own connection, so no cursor stays open while the caller writes between pages."""
+    last = after
+    while True:
+        page = query if last is None else query.where(key > last)
+        with engine.connect() as conn:
+            rows = conn.execute(page.order_by(key).limit(page_size)).all()
+        yield from rows
+        if len(rows) < page_size:
+            return
+        last = rows[-1]._mapping[key]
 
 
 class StateStore:
@@ -99,61 +108,29 @@ class StateStore:
     # --- streams ---------------------------------------------------------------------------
     def snapshot(self, target_id: int, *, status: str | None = None) -> Iterator[Pushed]:
         """Snapshot rows ascending by customer id."""
-        last = None
-        while True:
-            q = select(MEMBERS).where(MEMBERS.c.target_id == target_id)
-            if status:
-                q = q.where(MEMBERS.c.status == status)
-            if last is not None:
-                q = q.where(MEMBERS.c.customer_id > last)
-            q = q.order_by(MEMBERS.c.customer_id).limit(self.page_size)
-            with self.engine.connect() as conn:
-                rows = conn.execute(q).all()
-            for r in rows:
-                yield Pushed(r.customer_id, r.email, r.fields_hash, r.status, r.provider_ref)
-            if len(rows) < self.page_size:
-                return
-            last = rows[-1].customer_id
+        q = select(MEMBERS).where(MEMBERS.c.target_id == target_id)
+        if status:
+            q = q.where(MEMBERS.c.status == status)
+        for r in keyset(self.engine, q, MEMBERS.c.customer_id, self.page_size):
+            yield Pushed(r.customer_id, r.email, r.fields_hash, r.status, r.provider_ref)
 
     def pending_customers(self, target_id: int) -> Iterator[int]:
         """Distinct customer ids with outbox rows, ascending."""
-        last = None
-        while True:
-            q = select(OUTBOX.c.customer_id).distinct()
-            q = q.where(OUTBOX.c.target_id == target_id, OUTBOX.c.customer_id.is_not(None))
-            if last is not None:
-                q = q.where(OUTBOX.c.customer_id > last)
-            q = q.order_by(OUTBOX.c.customer_id).limit(self.page_size)
-            with self.engine.connect() as conn:
-                ids = list(conn.execute(q).scalars())
-            yield from ids
-            if len(ids) < self.page_size:
-                return
-            last = ids[-1]
+        q = select(OUTBOX.c.customer_id).distinct()
+        q = q.where(OUTBOX.c.target_id == target_id, OUTBOX.c.customer_id.is_not(None))
+        for r in keyset(self.engine, q, OUTBOX.c.customer_id, self.page_size):
+            yield r.customer_id
 
     def outbox(
         self, target_id: int, kinds: Sequence[str], *, after_id: int = 0
     ) -> Iterator[OutboxRow]:
         """Outbox rows of ``kinds`` with id > ``after_id``, ascending by id."""
-        last = after_id
-        while True:
-            q = (
-                select(OUTBOX)
-                .where(OUTBOX.c.target_id == target_id, OUTBOX.c.kind.in_(kinds))
-                .where(OUTBOX.c.id > last)
-                .order_by(OUTBOX.c.id)
-                .limit(self.page_size)
-            )
-            with self.engine.connect() as conn:
-                rows = conn.execute(q).all()
-            for r in rows:
-                yield OutboxRow(
-                    r.id, r.kind, r.customer_id, r.email, r.first_name, r.last_name,
-                    bool(r.consent), r.fields_hash, r.provider_ref, r.attempts,
-                )  # fmt: skip
-            if len(rows) < self.page_size:
-                return
-            last = rows[-1].id
+        q = select(OUTBOX).where(OUTBOX.c.target_id == target_id, OUTBOX.c.kind.in_(kinds))
+        for r in keyset(self.engine, q, OUTBOX.c.id, self.page_size, after=after_id):
+            yield OutboxRow(
+                r.id, r.kind, r.customer_id, r.email, r.first_name, r.last_name,
+                bool(r.consent), r.fields_hash, r.provider_ref, r.attempts,
+            )  # fmt: skip
 
     def pending_counts(self, target_id: int, *, after_id: int = 0) -> Counter[str]:
         q = (
@@ -320,117 +297,81 @@ class StateStore:
         *,
         max_attempts: int,
     ) -> Settled:
-        """Apply the provider's answers for one batch, in one transaction."""
-        result = Settled(Counter())
-        upserts: dict[int, dict[str, Any]] = {}
-        gone: list[dict[str, Any]] = []  # snapshot rows to drop (applied removes)
-        rehash: list[dict[str, Any]] = []  # refused updates: remember the hash, keep status
-        done_ids: list[int] = []
-        retry: list[dict[str, Any]] = []
-        rejected: list[tuple[OutboxRow, Outcome]] = []
-        cleared: list[str] = []
-        for row, out in pairs:
-            if out.status in (OutcomeStatus.APPLIED, OutcomeStatus.ACCEPTED):
-                status = APPLIED if out.status == OutcomeStatus.APPLIED else ACCEPTED
-                result.done[row.kind] += 1
-                result.accepted += status == ACCEPTED
-                cleared.append(row.email)
-                if row.kind == "remove":
-                    gone.append({"cid": row.customer_id, "em": row.email})
-                else:
-                    upserts[row.customer_id or 0] = self._member(target_id, row, status, out, now)
-                done_ids.append(row.id)
-            elif row.kind == "remove":
-                # A remove is never given up: it stays pending (and the run partial) until the
-                # provider confirms it; once it has failed ``max_attempts`` times or the provider
-                # calls it permanent, it is also listed with the rejections for a person to see.
-                result.retried += 1
-                retry.append({"oid": row.id, "err": (out.reason or "refused")[:500]})
-                if not out.retryable or row.attempts + 1 >= max_attempts:
-                    rejected.append((row, out))
-            elif out.retryable and row.attempts + 1 < max_attempts:
-                result.retried += 1
-                retry.append({"oid": row.id, "err": (out.reason or "retryable")[:500]})
-            else:
-                result.rejected += 1
-                rejected.append((row, out))
-                if row.kind == "add":
-                    upserts[row.customer_id or 0] = self._member(target_id, row, REJECTED, out, now)
-                else:
-                    rehash.append({"cid": row.customer_id, "h": row.fields_hash})
-                done_ids.append(row.id)
+        """Apply the provider's answers for one batch (``settle.decide``), in one transaction."""
+        plan = decide(pairs, max_attempts=max_attempts)
         with self.engine.begin() as conn:
-            t = MEMBERS.c
-            if gone:
-                conn.execute(
-                    delete(MEMBERS).where(
-                        t.target_id == target_id,
-                        t.customer_id == bindparam("cid"),
-                        t.email == bindparam("em"),
-                    ),
-                    gone,
-                )
-            if upserts:
-                ids = [cid for cid in upserts if cid]
-                for part in chunked(ids, 500):
-                    conn.execute(
-                        delete(MEMBERS).where(t.target_id == target_id, t.customer_id.in_(part))
-                    )
-                conn.execute(insert(MEMBERS), [u for cid, u in upserts.items() if cid])
-            if rehash:
-                conn.execute(
-                    update(MEMBERS)
-                    .where(t.target_id == target_id, t.customer_id == bindparam("cid"))
-                    .values(fields_hash=bindparam("h")),
-                    rehash,
-                )
-            if cleared:
-                conn.execute(
-                    delete(REJECTIONS).where(
-                        REJECTIONS.c.target_id == target_id, REJECTIONS.c.email.in_(cleared)
-                    )
-                )
-            for row, out in rejected:
-                self._record_rejection(conn, target_id, row, out, now)
-            if retry:
-                conn.execute(
-                    update(OUTBOX)
-                    .where(OUTBOX.c.id == bindparam("oid"))
-                    .values(attempts=OUTBOX.c.attempts + 1, last_error=bindparam("err")),
-                    retry,
-                )
-            for part in chunked(done_ids, 500):
-                conn.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(part)))
-        return result
+            self._write_settlement(conn, target_id, plan, now)
+        return plan.counts
 
-    @staticmethod
-    def _member(
-        target_id: int, row: OutboxRow, status: str, out: Outcome, now: datetime
-    ) -> dict[str, Any]:
-        return {
-            "target_id": target_id,
-            "customer_id": row.customer_id,
-            "email": row.email,
-            "email_key": fold(row.email),
-            "fields_hash": row.fields_hash,
-            "status": status,
-            "provider_ref": (out.provider_ref or row.provider_ref or None),
-            "updated_at": now,
-        }
+    def _write_settlement(
+        self, conn: Connection, target_id: int, plan: Settlement, now: datetime
+    ) -> None:
+        t = MEMBERS.c
+        if plan.dropped:
+            conn.execute(
+                delete(MEMBERS).where(
+                    t.target_id == target_id,
+                    t.customer_id == bindparam("cid"),
+                    t.email == bindparam("em"),
+                ),
+                [{"cid": cid, "em": email} for cid, email in plan.dropped],
+            )
+        if plan.snapshot:
+            for part in chunked([p.customer_id for p in plan.snapshot], 500):
+                conn.execute(
+                    delete(MEMBERS).where(t.target_id == target_id, t.customer_id.in_(part))
+                )
+            conn.execute(
+                insert(MEMBERS),
+                [
+                    {
+                        "target_id": target_id, "customer_id": p.customer_id, "email": p.email,
+                        "email_key": fold(p.email), "fields_hash": p.fields_hash,
+                        "status": p.status, "provider_ref": p.provider_ref, "updated_at": now,
+                    }
+                    for p in plan.snapshot
+                ],
+            )  # fmt: skip
+        if plan.rehashed:
+            conn.execute(
+                update(MEMBERS)
+                .where(t.target_id == target_id, t.customer_id == bindparam("cid"))
+                .values(fields_hash=bindparam("h")),
+                [{"cid": cid, "h": h} for cid, h in plan.rehashed],
+            )
+        if plan.cleared:
+            conn.execute(
+                delete(REJECTIONS).where(
+                    REJECTIONS.c.target_id == target_id, REJECTIONS.c.email.in_(plan.cleared)
+                )
+            )
+        for refusal in plan.refusals:
+            self._record_rejection(conn, target_id, refusal, now)
+        if plan.retries:
+            conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id == bindparam("oid"))
+                .values(attempts=OUTBOX.c.attempts + 1, last_error=bindparam("err")),
+                [{"oid": r.outbox_id, "err": r.error} for r in plan.retries],
+            )
+        for part in chunked(plan.finished, 500):
+            conn.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(part)))
 
     @staticmethod
     def _record_rejection(
-        conn: Connection, target_id: int, row: OutboxRow, out: Outcome, now: datetime
+        conn: Connection, target_id: int, refusal: Refusal, now: datetime
     ) -> None:
         r = REJECTIONS.c
-        reason = (out.reason or "rejected by the provider")[:500]
-        key = and_(r.target_id == target_id, r.email == row.email)
-        values = {"reason": reason, "kind": row.kind, "retryable": out.retryable, "last_seen": now}
+        key = and_(r.target_id == target_id, r.email == refusal.email)
+        values = {
+            "reason": refusal.reason, "kind": refusal.kind, "retryable": refusal.retryable,
+            "last_seen": now,
+        }  # fmt: skip
         res = conn.execute(update(REJECTIONS).where(key).values(count=r.count + 1, **values))
         if res.rowcount == 0:
             conn.execute(
                 insert(REJECTIONS).values(
-                    target_id=target_id, customer_id=row.customer_id, email=row.email,
+                    target_id=target_id, customer_id=refusal.customer_id, email=refusal.email,
                     first_seen=now, count=1, **values,
                 )
             )  # fmt: skip
@@ -441,13 +382,13 @@ class StateStore:
         """Apply ``confirm`` answers for members the provider had only ACCEPTED."""
         result = Settled(Counter())
         applied: list[dict[str, Any]] = []
-        refused: list[tuple[Pushed, Outcome]] = []
+        refused: list[Refusal] = []
         for pushed, out in outcomes:
             if out.status == OutcomeStatus.APPLIED:
                 ref = out.provider_ref or pushed.provider_ref
                 applied.append({"cid": pushed.customer_id, "ref": ref})
             elif out.status == OutcomeStatus.REJECTED and not out.retryable:
-                refused.append((pushed, out))
+                refused.append(Refusal.of("add", pushed.customer_id, pushed.email, out))
             else:
                 result.accepted += 1  # still queued on the provider's side
         with self.engine.begin() as conn:
@@ -471,7 +412,7 @@ class StateStore:
         (recorded with a reason, not resent every run; resent when their data changes)."""
         t = MEMBERS.c
         q = (
-            select(t.customer_id, t.email, t.fields_hash, t.status, t.provider_ref)
+            select(t.customer_id, t.email)
             .where(t.target_id == target_id, t.status == ACCEPTED, t.updated_at < before)
             .order_by(t.customer_id)
             .limit(self.page_size)
@@ -482,14 +423,7 @@ class StateStore:
                 rows = conn.execute(q).all()
             if not rows:
                 return total
-            reason = Outcome(
-                Change(ChangeKind.ADD, Member("", "")),
-                OutcomeStatus.REJECTED,
-                reason="accepted by the provider but never applied; resent when the member's "
-                "data changes",
-            )
-            stale = [(Pushed(r.customer_id, r.email, r.fields_hash, r.status, r.provider_ref),
-                      reason) for r in rows]  # fmt: skip
+            stale = [Refusal(r.customer_id, r.email, "add", NEVER_APPLIED) for r in rows]
             with self.engine.begin() as conn:
                 self._refuse_accepted(conn, target_id, stale, now)
             total += len(rows)
@@ -498,21 +432,18 @@ class StateStore:
         self,
         conn: Connection,
         target_id: int,
-        refused: Sequence[tuple[Pushed, Outcome]],
+        refused: Sequence[Refusal],
         now: datetime,
     ) -> None:
+        """Members the provider had ACCEPTED become REJECTED, each listed with its refusal."""
         if not refused:
             return
         t = MEMBERS.c
-        for part in chunked([p.customer_id for p, _o in refused], 500):
+        for part in chunked([r.customer_id for r in refused], 500):
             conn.execute(
                 update(MEMBERS)
                 .where(t.target_id == target_id, t.customer_id.in_(part))
                 .values(status=REJECTED)
             )
-        for pushed, out in refused:
-            row = OutboxRow(
-                0, "add", pushed.customer_id, pushed.email, None, None, False,
-                pushed.fields_hash, pushed.provider_ref, 0,
-            )  # fmt: skip
-            self._record_rejection(conn, target_id, row, out, now)
+        for refusal in refused:
+            self._record_rejection(conn, target_id, refusal, now)

@@ -30,15 +30,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeVar
 
+from syncer.state.rows import REJECTED, PlanKind, Planned, Pushed, fold
+
 WithoutConsent = Literal["skip", "non_subscribed"]
-PlanKind = Literal["add", "update", "remove", "forget"]
-
-APPLIED, ACCEPTED, REJECTED = "applied", "accepted", "rejected"
-
-
-def fold(email: str) -> str:
-    """The address as providers compare it: case-insensitive (one contact per folded address)."""
-    return email.strip().lower()
 
 
 def fields_hash(
@@ -62,31 +56,6 @@ class Desired:
     @property
     def fields_hash(self) -> str:
         return fields_hash(self.first_name, self.last_name)
-
-
-@dataclass(frozen=True, slots=True)
-class Pushed:
-    """One snapshot row: what the provider was last told about a customer."""
-
-    customer_id: int
-    email: str
-    fields_hash: str
-    status: str
-    provider_ref: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Planned:
-    """One change to make (or, for ``forget``, a snapshot row to drop without a provider call)."""
-
-    kind: PlanKind
-    customer_id: int | None
-    email: str
-    fields_hash: str
-    first_name: str | None = None
-    last_name: str | None = None
-    consent: bool = False
-    provider_ref: str | None = None
 
 
 def _add(d: Desired, kind: PlanKind = "add", ref: str | None = None) -> Planned:

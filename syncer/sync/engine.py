@@ -45,21 +45,10 @@ from providers.errors import FatalError, ProviderError, RetryableError
 from syncer.db import mask_url
 from syncer.errors import DatabaseError, SyncerError
 from syncer.segments.model import DestinationConfig
+from syncer.state.lock import TargetLock, make_owner, owner_label
 from syncer.state.migrate import current_revision, ensure_schema
-from syncer.state.store import OutboxRow, StateStore, chunked
-from syncer.sync import repair
-from syncer.sync.clock import Clock, SystemClock
-from syncer.sync.diff import ACCEPTED, Desired, diff, fold
-from syncer.sync.lock import TargetLock, make_owner, owner_label
-from syncer.sync.members import (
-    consent_mode,
-    current_members,
-    members_at,
-    stream_desired,
-    tally,
-)
-from syncer.sync.refresh import refresh_pending
-from syncer.sync.runs import (
+from syncer.state.rows import ACCEPTED, OutboxRow, fold
+from syncer.state.runs import (
     DRY_RUN,
     FAILED,
     OK,
@@ -71,6 +60,18 @@ from syncer.sync.runs import (
     retry_not_before,
     start_run,
 )
+from syncer.state.store import StateStore, chunked
+from syncer.sync import repair
+from syncer.sync.clock import Clock, SystemClock
+from syncer.sync.diff import Desired, diff
+from syncer.sync.members import (
+    consent_mode,
+    current_members,
+    members_at,
+    stream_desired,
+    tally,
+)
+from syncer.sync.refresh import refresh_pending
 
 ProviderFactory = Callable[[str], Provider]  # profile name -> a provider built from it
 # Progress: (phase, done, total) for each settled batch of a pass.
@@ -410,11 +411,8 @@ class SyncEngine:
         size = max(1, run.provider.limits.batch_size)
         pushed = self.store.snapshot(run.target_id, status=ACCEPTED)
         still = 0
-        for chunk in _chunks(pushed, size):
-            changes = [OutboxRow(
-                0, "add", p.customer_id, p.email, None, None, False, p.fields_hash,
-                p.provider_ref, 0,
-            ).to_change() for p in chunk]  # fmt: skip
+        for chunk in chunked(pushed, size):
+            changes = [p.to_change() for p in chunk]
             answers = run.provider.confirm(run.destination, changes)
             by_email = {o.change.member.email.lower(): o for o in answers}
             pairs = [(p, by_email[p.email.lower()]) for p in chunk if p.email.lower() in by_email]
@@ -455,17 +453,6 @@ class SyncEngine:
         if not self._schema_ok:
             ensure_schema(self.state)
             self._schema_ok = True
-
-
-def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    chunk: list[Any] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _db_line(err: SQLAlchemyError) -> str:

@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import Engine, Row, Select, func, select
 
-from syncer.sync.diff import Desired, Planned, WithoutConsent
-from syncer.sync.runs import RunResult
+from syncer.state.rows import Planned
+from syncer.state.runs import RunResult
+from syncer.sync.diff import Desired, WithoutConsent
 
 SAMPLE = 5
 

@@ -24,8 +24,9 @@ from typing import Any
 
 from sqlalchemy import Engine, Select
 
+from syncer.state.rows import Planned, fold
 from syncer.state.store import StateStore, chunked
-from syncer.sync.diff import Desired, Planned, fold
+from syncer.sync.diff import Desired
 from syncer.sync.members import current_members
 
 

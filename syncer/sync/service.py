@@ -28,9 +28,9 @@ from syncer.segments.compiler import members_query
 from syncer.segments.loader import SegmentSet, load_segments
 from syncer.segments.model import DestinationConfig, Segment
 from syncer.settings import Settings
+from syncer.state.runs import RunResult
 from syncer.sync.clock import Clock
 from syncer.sync.engine import Progress, SyncEngine
-from syncer.sync.runs import RunResult
 
 
 def matches(destination: DestinationConfig, wanted: str) -> bool:

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from syncer.db import make_engine
+from syncer.state.lock import LOCKS
 from syncer.state.store import MEMBERS, OUTBOX
-from syncer.sync.lock import LOCKS
 from tests.e2e.conftest import Workspace
 
 pytestmark = pytest.mark.slow

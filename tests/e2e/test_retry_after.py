@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import func, select
 
 from syncer.settings import Settings
+from syncer.state.runs import RUNS
 from syncer.state.store import OUTBOX
 from syncer.sync.clock import SystemClock
-from syncer.sync.runs import RUNS
 from syncer.sync.service import SyncService
 from tests.e2e.conftest import Workspace
 

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from syncer.sync.diff import Desired, Pushed, diff, fields_hash
+from syncer.state.rows import Pushed
+from syncer.sync.diff import Desired, diff, fields_hash
 
 
 def d(cid: int, email: str | None = None, first: str = "A", consent: bool = True) -> Desired:

@@ -8,8 +8,10 @@ from sqlalchemy import Engine, func, select
 from providers.base import OnLeave
 from providers.errors import AuthenticationFailed, TransientError
 from syncer.segments.model import LeaveAction
-from syncer.state.store import MEMBERS, OUTBOX, REJECTIONS
-from syncer.sync.runs import RUNS
+from syncer.state.lock import TargetLock
+from syncer.state.migrate import upgrade
+from syncer.state.runs import RUNS
+from syncer.state.store import MEMBERS, OUTBOX, REJECTIONS, StateStore
 from tests.sync.fakes import DEST, QUERY, SEG, Crash, Dest, FakeProvider, Shop
 
 
@@ -547,3 +549,21 @@ def test_a_pending_remove_is_not_sent_once_another_member_has_the_address(
     assert fake.removes_seen == [] and "c1@example.com" in fake.tagged
     assert set(fake.tagged) == shop.desired_emails()
     assert count(engine, OUTBOX) == 0 and count(engine, MEMBERS) == 2
+
+
+def test_locked_target_run_is_recorded_as_skipped(engine, shop, fake, make_engine, clock) -> None:
+    shop.add(3)
+    upgrade(engine)
+    tid = StateStore(engine).target("VIP", "fake/L1/vip", clock.now())
+    other = TargetLock(engine, tid, "otherhost:4242:zzzz", clock, ttl=600)
+    assert other.acquire() is None
+    result = make_engine(fake).sync(SEG, DEST, QUERY)
+    assert result.outcome == "skipped" and fake.calls == 0 and not result.failed
+    assert result.error == (
+        "segment 'VIP' → destination fake/L1/vip is being synced by otherhost:4242 "
+        "since 2026-11-24 10:00:00 UTC; skipped"
+    )
+    with engine.connect() as conn:
+        assert conn.execute(select(RUNS.c.outcome)).scalar() == "skipped"
+    other.release()
+    assert make_engine(fake).sync(SEG, DEST, QUERY).outcome == "ok"

@@ -12,10 +12,10 @@ from sqlalchemy import Engine, inspect, select
 
 from providers.errors import RateLimited
 from syncer.errors import ConfigError
+from syncer.state.lock import TargetLock
 from syncer.state.migrate import _config, ensure_schema, head_revision, upgrade
+from syncer.state.runs import RUNS
 from syncer.state.store import OUTBOX
-from syncer.sync.lock import TargetLock
-from syncer.sync.runs import RUNS
 from syncer.sync.service import deferred_until
 from tests.sync.fakes import DEST, QUERY, SEG, FakeClock, FakeProvider, Shop
 

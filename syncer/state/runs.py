@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, insert, select, update
+from sqlalchemy import Connection, Engine, Table, insert, select, update
 
 from syncer.state.models import Run
 
@@ -83,19 +83,7 @@ def start_run(engine: Engine, result: RunResult, *, target_id: int, full: bool, 
                 error="interrupted: the process ended before the run finished",
             )
         )
-        res = conn.execute(
-            insert(RUNS).values(
-                target_id=target_id,
-                segment=result.segment,
-                destination=result.destination,
-                trigger=result.trigger,
-                full=full,
-                owner=owner,
-                started_at=result.started_at,
-                outcome=RUNNING,
-            )
-        )
-        return int(res.inserted_primary_key[0])  # type: ignore[index]
+        return _insert(conn, result, target_id, full, owner, outcome=RUNNING)
 
 
 def finish_run(engine: Engine, result: RunResult) -> None:
@@ -144,18 +132,26 @@ def record_skipped(
 ) -> int:
     """A run that did not start because another process holds the lock."""
     with engine.begin() as conn:
-        res = conn.execute(
-            insert(RUNS).values(
-                target_id=target_id,
-                segment=result.segment,
-                destination=result.destination,
-                trigger=result.trigger,
-                full=full,
-                owner=owner,
-                started_at=result.started_at,
-                finished_at=result.finished_at,
-                outcome=SKIPPED,
-                error=result.error,
-            )
+        return _insert(
+            conn, result, target_id, full, owner,
+            outcome=SKIPPED, finished_at=result.finished_at, error=result.error,
+        )  # fmt: skip
+
+
+def _insert(
+    conn: Connection, result: RunResult, target_id: int, full: bool, owner: str, **values: Any
+) -> int:
+    """A new run row of ``result``'s target; returns its id."""
+    res = conn.execute(
+        insert(RUNS).values(
+            target_id=target_id,
+            segment=result.segment,
+            destination=result.destination,
+            trigger=result.trigger,
+            full=full,
+            owner=owner,
+            started_at=result.started_at,
+            **values,
         )
-        return int(res.inserted_primary_key[0])  # type: ignore[index]
+    )
+    return int(res.inserted_primary_key[0])  # type: ignore[index]

@@ -16,14 +16,20 @@ import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import Engine, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from syncer.state.models import Lock
-from syncer.sync.clock import Clock
 
 LOCKS: Table = Lock.__table__  # type: ignore[attr-defined]
+
+
+class Clock(Protocol):
+    """What the lock needs of the engine's clock: the current time, timezone-aware UTC."""
+
+    def now(self) -> datetime: ...
 
 
 def make_owner() -> str:

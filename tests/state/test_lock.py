@@ -3,13 +3,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
+from syncer.state.lock import TargetLock, owner_label
 from syncer.state.migrate import upgrade
 from syncer.state.store import StateStore
-from syncer.sync.lock import TargetLock, owner_label
-from syncer.sync.runs import RUNS
-from tests.sync.fakes import DEST, QUERY, SEG, FakeClock
+from tests.sync.fakes import FakeClock
 
 
 def target(engine: Engine, clock: FakeClock) -> int:
@@ -61,20 +60,3 @@ def test_lock_of_a_dead_process_on_this_host_is_taken_at_once(engine: Engine) ->
     dead = f"{socket.gethostname()}:{proc.stdout.strip()}:dead"
     assert TargetLock(engine, tid, dead, clock, ttl=600).acquire() is None
     assert TargetLock(engine, tid, "x:1:mine", clock, ttl=600).acquire() is None
-
-
-def test_locked_target_run_is_recorded_as_skipped(engine, shop, fake, make_engine, clock) -> None:
-    shop.add(3)
-    tid = target(engine, clock)
-    other = TargetLock(engine, tid, "otherhost:4242:zzzz", clock, ttl=600)
-    assert other.acquire() is None
-    result = make_engine(fake).sync(SEG, DEST, QUERY)
-    assert result.outcome == "skipped" and fake.calls == 0 and not result.failed
-    assert result.error == (
-        "segment 'VIP' → destination fake/L1/vip is being synced by otherhost:4242 "
-        "since 2026-11-24 10:00:00 UTC; skipped"
-    )
-    with engine.connect() as conn:
-        assert conn.execute(select(RUNS.c.outcome)).scalar() == "skipped"
-    other.release()
-    assert make_engine(fake).sync(SEG, DEST, QUERY).outcome == "ok"

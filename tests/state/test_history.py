@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from syncer.sync.history import destination_status, list_rejections, list_runs, schedule_interval
+from syncer.state.history import destination_status, list_rejections, list_runs, schedule_interval
 from tests.sync.fakes import DEST, QUERY, SEG
 
 KEY = ("VIP", "fake/L1/vip")

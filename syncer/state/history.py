@@ -12,8 +12,8 @@ from typing import Any
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine, func, select
 
+from syncer.state.runs import OK, RUNS
 from syncer.state.store import REJECTIONS, TARGETS
-from syncer.sync.runs import OK, RUNS
 
 INTERVAL_SAMPLES = 12
 

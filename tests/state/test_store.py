@@ -1,0 +1,54 @@
+"""The store's helpers: one keyset pager for every paged read, one chunker."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, insert, select
+
+from syncer.state.migrate import upgrade
+from syncer.state.store import MEMBERS, TARGETS, chunked, keyset
+
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def fill(engine: Engine, ids: list[int]) -> None:
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(TARGETS).values(id=1, segment="s", destination="d", created_at=NOW))
+        conn.execute(
+            insert(MEMBERS),
+            [{"target_id": 1, "customer_id": i, "email": f"c{i}@x.test", "fields_hash": "h",
+              "status": "applied", "updated_at": NOW} for i in ids],
+        )  # fmt: skip
+
+
+def test_keyset_pages_through_every_row_ascending_from_after(engine: Engine) -> None:
+    fill(engine, [8, 3, 5, 1, 2, 7, 4, 6])  # a multiple of the page size, inserted unsorted
+    q = select(MEMBERS.c.customer_id, MEMBERS.c.email).where(MEMBERS.c.target_id == 1)
+    key = MEMBERS.c.customer_id
+    assert [r.customer_id for r in keyset(engine, q, key, 4)] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert [r.customer_id for r in keyset(engine, q, key, 3, after=3)] == [4, 5, 6, 7, 8]
+    assert list(keyset(engine, q.where(key > 100), key, 4)) == []
+
+
+def test_keyset_reads_each_page_afresh_so_the_caller_may_write_between_pages(
+    engine: Engine,
+) -> None:
+    fill(engine, [1, 2, 3, 4, 5])
+    q = select(MEMBERS.c.customer_id).where(MEMBERS.c.target_id == 1)
+    seen = []
+    for r in keyset(engine, q, MEMBERS.c.customer_id, 2):
+        seen.append(r.customer_id)
+        if r.customer_id == 2:  # written after the first page was read: the next page sees it
+            with engine.begin() as conn:
+                conn.execute(
+                    insert(MEMBERS).values(target_id=1, customer_id=9, email="c9@x.test",
+                                           fields_hash="h", status="applied", updated_at=NOW)
+                )  # fmt: skip
+    assert seen == [1, 2, 3, 4, 5, 9]
+
+
+def test_chunked_cuts_any_iterable_into_lists_of_size() -> None:
+    assert list(chunked(iter(range(7)), 3)) == [[0, 1, 2], [3, 4, 5], [6]]
+    assert list(chunked([], 3)) == []
