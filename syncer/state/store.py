@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from itertools import islice
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -32,6 +31,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from providers.base import Outcome, OutcomeStatus
+from providers.batching import chunks
 from syncer.state.models import OutboxChange, Rejection, SnapshotMember, Target
 from syncer.state.rows import ACCEPTED, APPLIED, REJECTED, OutboxRow, Planned, Pushed, fold
 from syncer.state.settle import Refusal, Settled, Settlement, decide
@@ -46,13 +46,6 @@ T = TypeVar("T")
 
 # The reason listed for members an asynchronous provider ACCEPTED and never applied.
 NEVER_APPLIED = "accepted by the provider but never applied; resent when the member's data changes"
-
-
-def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    """``items`` in lists of ``size`` (the last one shorter)."""
-    it = iter(items)
-    while chunk := list(islice(it, size)):
-        yield chunk
 
 
 def keyset(
@@ -178,7 +171,7 @@ class StateStore:
         still queued on its side, not yet seen applied."""
         t = MEMBERS.c
         found: set[int] = set()
-        for part in chunked(customer_ids, 500):
+        for part in chunks(customer_ids, 500):
             q = select(t.customer_id).where(
                 t.target_id == target_id, t.status == ACCEPTED, t.customer_id.in_(part)
             )
@@ -191,7 +184,7 @@ class StateStore:
         """Record planned changes as outbox rows (committed every page); ``forget`` entries
         drop their snapshot row. Returns counts by kind."""
         counts: Counter[str] = Counter()
-        for chunk in chunked(plan, self.page_size):
+        for chunk in chunks(plan, self.page_size):
             rows = [
                 {
                     "target_id": target_id, "kind": p.kind, "customer_id": p.customer_id,
@@ -223,7 +216,7 @@ class StateStore:
         ``fresh`` rows (``oid`` + current member values) their new values; one transaction."""
         o = OUTBOX.c
         with self.engine.begin() as conn:
-            for part in chunked(to_remove, 500):
+            for part in chunks(to_remove, 500):
                 conn.execute(update(OUTBOX).where(o.id.in_(part)).values(kind="remove"))
             if fresh:
                 conn.execute(
@@ -245,7 +238,7 @@ class StateStore:
         snapshot (any status) or with a pending add/update."""
         found: dict[str, set[int]] = {}
         m, o = MEMBERS.c, OUTBOX.c
-        for part in chunked(sorted(set(keys)), 500):
+        for part in chunks(sorted(set(keys)), 500):
             queries = (
                 select(m.email_key, m.customer_id).where(
                     m.target_id == target_id, m.email_key.in_(part)
@@ -279,13 +272,13 @@ class StateStore:
                     ),
                     gone,
                 )
-            for part in chunked([row.email for row in rows], 500):
+            for part in chunks([row.email for row in rows], 500):
                 conn.execute(
                     delete(REJECTIONS).where(
                         r.target_id == target_id, r.kind == "remove", r.email.in_(part)
                     )
                 )
-            for ids in chunked([row.id for row in rows], 500):
+            for ids in chunks([row.id for row in rows], 500):
                 conn.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(ids)))
 
     # --- settling outcomes -------------------------------------------------------------------
@@ -317,7 +310,7 @@ class StateStore:
                 [{"cid": cid, "em": email} for cid, email in plan.dropped],
             )
         if plan.snapshot:
-            for part in chunked([p.customer_id for p in plan.snapshot], 500):
+            for part in chunks([p.customer_id for p in plan.snapshot], 500):
                 conn.execute(
                     delete(MEMBERS).where(t.target_id == target_id, t.customer_id.in_(part))
                 )
@@ -354,7 +347,7 @@ class StateStore:
                 .values(attempts=OUTBOX.c.attempts + 1, last_error=bindparam("err")),
                 [{"oid": r.outbox_id, "err": r.error} for r in plan.retries],
             )
-        for part in chunked(plan.finished, 500):
+        for part in chunks(plan.finished, 500):
             conn.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(part)))
 
     @staticmethod
@@ -439,7 +432,7 @@ class StateStore:
         if not refused:
             return
         t = MEMBERS.c
-        for part in chunked([r.customer_id for r in refused], 500):
+        for part in chunks([r.customer_id for r in refused], 500):
             conn.execute(
                 update(MEMBERS)
                 .where(t.target_id == target_id, t.customer_id.in_(part))

@@ -11,9 +11,10 @@ from collections.abc import Iterable, Iterator
 
 from sqlalchemy import Table, delete, exists, func, insert, select
 
+from providers.batching import chunks
 from syncer.state.models import ProviderTagged
 from syncer.state.rows import APPLIED, fold
-from syncer.state.store import MEMBERS, StateStore, chunked, keyset
+from syncer.state.store import MEMBERS, StateStore, keyset
 
 TAGGED: Table = ProviderTagged.__table__  # type: ignore[attr-defined]
 
@@ -22,7 +23,7 @@ def stage(store: StateStore, target_id: int, emails: Iterable[str]) -> int:
     """Replace the staged tagged set of ``target_id`` with ``emails``; returns its size."""
     clear(store, target_id)
     total = 0
-    for chunk in chunked((fold(e) for e in emails), store.page_size):
+    for chunk in chunks((fold(e) for e in emails), store.page_size):
         fresh = set(chunk)
         with store.engine.begin() as conn:
             known = conn.execute(

@@ -41,6 +41,7 @@ from sqlalchemy import Engine, Select
 from sqlalchemy.exc import SQLAlchemyError
 
 from providers.base import Destination, OnLeave, Outcome, Provider
+from providers.batching import chunks
 from providers.errors import FatalError, ProviderError, RetryableError
 from syncer.db import mask_url
 from syncer.errors import DatabaseError, SyncerError
@@ -60,7 +61,7 @@ from syncer.state.runs import (
     retry_not_before,
     start_run,
 )
-from syncer.state.store import StateStore, chunked
+from syncer.state.store import StateStore
 from syncer.sync import repair
 from syncer.sync.clock import Clock, SystemClock
 from syncer.sync.diff import Desired, diff
@@ -328,12 +329,12 @@ class SyncEngine:
         run's diff know every member; removes pending from an earlier run are sent before the
         diff, so for them (``newcomers``) the segment is also asked by address."""
         wants = run.without_consent != "skip"
-        for page in chunked(rows, self.store.page_size):
+        for page in chunks(rows, self.store.page_size):
             keys = sorted({fold(r.email) for r in page})
             held = self.store.holders(run.target_id, keys)
             others = {c for r in page for c in held.get(fold(r.email), ()) if c != r.customer_id}
             found: list[Desired] = []
-            for ids in chunked(sorted(others), self.store.page_size):
+            for ids in chunks(sorted(others), self.store.page_size):
                 found += current_members(self.commerce, run.members, ids)
             if newcomers:
                 found += members_at(self.commerce, run.members, keys)
@@ -354,7 +355,7 @@ class SyncEngine:
         gives it up (``accept_timeout``). By customer, not address: an email change's remove of
         the old address waits for the add of the new one too (a provider applies its queue in
         order)."""
-        for chunk in chunked(rows, self.page_size):
+        for chunk in chunks(rows, self.page_size):
             queued = self.store.accepted_among(
                 run.target_id, [r.customer_id for r in chunk if r.customer_id is not None]
             )
@@ -411,7 +412,7 @@ class SyncEngine:
         size = max(1, run.provider.limits.batch_size)
         pushed = self.store.snapshot(run.target_id, status=ACCEPTED)
         still = 0
-        for chunk in chunked(pushed, size):
+        for chunk in chunks(pushed, size):
             changes = [p.to_change() for p in chunk]
             answers = run.provider.confirm(run.destination, changes)
             by_email = {o.change.member.email.lower(): o for o in answers}

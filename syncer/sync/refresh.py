@@ -24,8 +24,9 @@ from typing import Any
 
 from sqlalchemy import Engine, Select
 
+from providers.batching import chunks
 from syncer.state.rows import Planned, fold
-from syncer.state.store import StateStore, chunked
+from syncer.state.store import StateStore
 from syncer.sync.diff import Desired
 from syncer.sync.members import current_members
 
@@ -41,7 +42,7 @@ def refresh_pending(
 ) -> Counter[str]:
     """Rewrite stale pending adds/updates of ``target_id``; returns what changed, by kind."""
     counts: Counter[str] = Counter()
-    for rows in chunked(store.outbox(target_id, ("add", "update")), store.page_size):
+    for rows in chunks(store.outbox(target_id, ("add", "update")), store.page_size):
         ids = [r.customer_id for r in rows if r.customer_id is not None]
         current: dict[int, Desired] = {
             d.customer_id: d for d in current_members(commerce, query, ids)

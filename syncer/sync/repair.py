@@ -20,9 +20,10 @@ from typing import Any
 from sqlalchemy import Engine, Select
 
 from providers.base import Destination, Provider
+from providers.batching import chunks
 from syncer.state import tagged
 from syncer.state.rows import Planned
-from syncer.state.store import StateStore, chunked
+from syncer.state.store import StateStore
 from syncer.sync.members import current_members
 
 
@@ -42,7 +43,7 @@ def plan_repairs(
     removes = (Planned("remove", None, email, "") for email in tagged.stray(store, target_id))
     counts = dict(store.write_plan(target_id, removes, now))
     readd: list[Planned] = []
-    for ids in chunked(tagged.missing(store, target_id), store.page_size):
+    for ids in chunks(tagged.missing(store, target_id), store.page_size):
         for d in current_members(commerce, query, ids):
             if d.consent or without_consent != "skip":
                 readd.append(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, insert, select
 
 from syncer.state.migrate import upgrade
-from syncer.state.store import MEMBERS, TARGETS, chunked, keyset
+from syncer.state.store import MEMBERS, TARGETS, keyset
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -47,8 +47,3 @@ def test_keyset_reads_each_page_afresh_so_the_caller_may_write_between_pages(
                                            fields_hash="h", status="applied", updated_at=NOW)
                 )  # fmt: skip
     assert seen == [1, 2, 3, 4, 5, 9]
-
-
-def test_chunked_cuts_any_iterable_into_lists_of_size() -> None:
-    assert list(chunked(iter(range(7)), 3)) == [[0, 1, 2], [3, 4, 5], [6]]
-    assert list(chunked([], 3)) == []
