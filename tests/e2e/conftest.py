@@ -26,7 +26,8 @@ from syncer.sample.emulated import ACCOUNTS, LocalProviders, profiles_yaml
 from tests.dbs import scratch_database
 from tests.sync.fakes import Shop
 
-PROVIDERS = [p for p in ACCOUNTS if p in EMULATORS]
+PROVIDERS = list(ACCOUNTS)
+assert set(PROVIDERS) == set(EMULATORS), "every provider has an account and an emulator"
 ROOT = Path(__file__).resolve().parents[2]
 # Emulator settings that keep the tests quick without changing what is checked.
 FAST: dict[str, dict[str, Any]] = {
