@@ -31,11 +31,15 @@ from syncer.segments.compiler import count_query, members_query
 from syncer.segments.describe import describe
 from syncer.segments.loader import SegmentSet, load_segments
 from syncer.segments.model import Segment
+from syncer.segments.tags import check_tags, has_any_tag
 from syncer.segments.validate import validate_file
 
 SMALL_AUDIENCE = 50
 
 segments_app = typer.Typer(help="Customer segments: list, check, count, preview, export.")
+TAG_OPTION = typer.Option(
+    [], "--tag", help="Only segments with this tag (repeatable: any of them)."
+)
 NAME_ARG = typer.Argument(..., metavar="NAME", help="Segment name (see `syncer segments list`).")
 
 
@@ -64,9 +68,14 @@ def _database(ctx: typer.Context) -> Iterator[tuple[Engine, Connection]]:
 
 
 @segments_app.command("list")
-def list_cmd(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
-    """Every segment in the config folder, with its tags, destinations and schedule."""
-    segments = load_segments(settings(ctx).segments_dir)
+def list_cmd(
+    ctx: typer.Context, tags: list[str] = TAG_OPTION, as_json: bool = JSON_OPTION
+) -> None:
+    """Every segment in the config folder (or those with a --tag), with its tags, destinations
+    and schedule."""
+    loaded = load_segments(settings(ctx).segments_dir)
+    check_tags(loaded.values(), tags)
+    segments = {n: s for n, s in loaded.items() if has_any_tag(s, tags)}
     rows = [
         {
             "name": s.name,
@@ -275,5 +284,8 @@ def fields_cmd(as_json: bool = JSON_OPTION) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    from syncer.cli import segment_files
+
+    segment_files.register(segments_app)
     app.add_typer(segments_app, name="segments")
     app.command("fields")(fields_cmd)
