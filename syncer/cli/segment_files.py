@@ -103,7 +103,9 @@ def _report(created: Created, as_json: bool, origin: str) -> None:
             }
         )
         return
-    console.print(f"{escape(str(created.path))}: segment {escape(repr(seg.name))}, {escape(origin)}")
+    console.print(
+        f"{escape(str(created.path))}: segment {escape(repr(seg.name))}, {escape(origin)}"
+    )
     for key, tag in created.tags.items():
         console.print(f"  destination {escape(key)} copied with the tag {escape(repr(tag))}")
     console.print(f"  count it: syncer segments count {escape(repr(seg.name))}")

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from syncer.cli.as_of import AS_OF_OPTION, parse_as_of
-from syncer.cli.common import JSON_OPTION, console, err_console, print_json, settings
+from syncer.cli.common import JSON_OPTION, TAG_OPTION, console, err_console, print_json, settings
 from syncer.db import make_engine, mask_url
 from syncer.errors import ConfigError, DatabaseError
 from syncer.export import export_csv
@@ -37,9 +37,6 @@ from syncer.segments.validate import validate_file
 SMALL_AUDIENCE = 50
 
 segments_app = typer.Typer(help="Customer segments: list, check, count, preview, export.")
-TAG_OPTION = typer.Option(
-    [], "--tag", help="Only segments with this tag (repeatable: any of them)."
-)
 NAME_ARG = typer.Argument(..., metavar="NAME", help="Segment name (see `syncer segments list`).")
 
 
@@ -68,9 +65,7 @@ def _database(ctx: typer.Context) -> Iterator[tuple[Engine, Connection]]:
 
 
 @segments_app.command("list")
-def list_cmd(
-    ctx: typer.Context, tags: list[str] = TAG_OPTION, as_json: bool = JSON_OPTION
-) -> None:
+def list_cmd(ctx: typer.Context, tags: list[str] = TAG_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Every segment in the config folder (or those with a --tag), with its tags, destinations
     and schedule."""
     loaded = load_segments(settings(ctx).segments_dir)

@@ -139,4 +139,3 @@ def _write(text: str, target: Path, segments: SegmentSet) -> Created:
     except OSError as err:
         raise ConfigError(f"cannot write {target}: {err.strerror or err}") from None
     return Created(target, segment.model_copy(update={"source": target}))
-

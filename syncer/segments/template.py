@@ -277,7 +277,12 @@ def parse_sets(items: Iterable[str], template: str) -> dict[str, str]:
 def to_yaml(data: Mapping[str, Any]) -> str:
     """``data`` as segment-file YAML (safe_dump; money as its exact decimal text)."""
     return yaml.dump(
-        dict(data), Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=None, width=100,
+        dict(data),
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=None,
+        width=100,
     )
 
 
@@ -293,4 +298,3 @@ def _decimal(dumper: yaml.SafeDumper, value: Decimal) -> yaml.ScalarNode:
 
 
 _Dumper.add_representer(Decimal, _decimal)
-

@@ -134,4 +134,6 @@ def test_list_by_tag(capsys: pytest.CaptureFixture[str], shop: tuple[str, Path])
     assert names == {"VIP customers", "Lapsed VIPs", "Abandoned cart"}
     code, _, err = run(capsys, shop, "segments", "list", "--tag", "vipp")
     line = one_line(err)
-    assert code == 2 and "no segment has the tag 'vipp'" in line and "known tags: acquisition" in line
+    assert (
+        code == 2 and "no segment has the tag 'vipp'" in line and "known tags: acquisition" in line
+    )
