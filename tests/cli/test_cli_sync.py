@@ -13,6 +13,7 @@ from syncer.cli.sync import _print_rejections, _print_runs
 from syncer.db import make_engine
 from syncer.sample.emulated import profiles_yaml
 from syncer.sample.shop import generate
+from syncer.schedule import SyncScheduler
 
 SEGMENT = """\
 name: VIP
@@ -112,3 +113,21 @@ def test_worker_refuses_an_unknown_tag_with_one_line(
     assert main(["--config-dir", str(config), "schedule", "--tag", "nope"]) == 2
     err = capsys.readouterr().err
     assert "no segment has the tag 'nope'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_worker_given_tags_schedules_only_their_segments(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workers: list[SyncScheduler] = []
+
+    def serve_once(self: SyncScheduler) -> None:
+        workers.append(self)
+        self.reload()
+
+    monkeypatch.setattr(SyncScheduler, "serve_forever", serve_once)
+    cron = 'schedule: "0 * * * *"\n'
+    (config / "segments" / "vip.yaml").write_text(SEGMENT + "tags: [eu]\n" + cron)
+    other = SEGMENT.replace("VIP", "Other").replace("tag: vip", "tag: other")
+    (config / "segments" / "other.yaml").write_text(other + "tags: [us]\n" + cron)
+    assert main(["--config-dir", str(config), "schedule", "--tag", "eu"]) == 0
+    assert workers[0].schedules == {"VIP": "0 * * * *"}
