@@ -111,7 +111,8 @@ def show_segments(results: list[SegmentResult], as_of: datetime) -> None:
 
 def template_dir(args: argparse.Namespace) -> Path:
     """Where the demo's config copy with the segment made from a template goes."""
-    return args.database.with_name(f"{args.database.stem}-config")
+    database: Path = args.database
+    return database.with_name(f"{database.stem}-config")
 
 
 def show_template_segment(made: TemplateSegment) -> None:

@@ -12,6 +12,7 @@ with the segment loader. Bad values are one ConfigError line naming the template
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -249,8 +250,6 @@ def get_template(name: str) -> Template:
     """The template ``name``; ConfigError listing the templates otherwise."""
     templates = load_templates()
     if name not in templates:
-        import difflib
-
         close = difflib.get_close_matches(name, templates, n=3, cutoff=0.5)
         hint = f"did you mean {', '.join(close)}? " if close else ""
         raise ConfigError(
