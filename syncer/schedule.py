@@ -1,7 +1,8 @@
 """The scheduler: runs each segment's syncs on the cron schedule in its file.
 
 - One APScheduler job per segment that has a ``schedule`` and destinations; the job syncs every
-  destination of the segment in turn.
+  destination of the segment in turn. A worker given ``tags`` (``syncer schedule --tag T``) takes
+  only the segments carrying one of them, on every reload, so workers can split the segments.
 - Missed runs are coalesced into one (``coalesce=True``); a segment never overlaps itself in this
   process (``max_instances=1``) and never across processes (the sync engine's lock).
 - Changed config files (segments/*.yaml, profiles.yaml) are noticed by a poll of their
@@ -22,7 +23,7 @@ import json
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +35,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from syncer.db import mask_url
 from syncer.errors import SyncerError
+from syncer.segments.tags import has_any_tag
 
 log = logging.getLogger("syncer.schedule")
 
@@ -46,6 +48,9 @@ class ScheduledSegment(Protocol):
 
     @property
     def destinations(self) -> Any: ...
+
+    @property
+    def tags(self) -> Sequence[str]: ...
 
 
 # Runs one segment's syncs; yields one summary mapping per destination (logged as a line).
@@ -104,12 +109,14 @@ class SyncScheduler:
         *,
         reload_seconds: float = 10.0,
         misfire_grace_seconds: int = 3600,
+        tags: Sequence[str] = (),
     ) -> None:
         self._load = load
         self._run_segment = run_segment
         self._watch = list(watch)
         self._reload_seconds = reload_seconds
         self._misfire = misfire_grace_seconds
+        self.tags = tuple(tags)  # only segments carrying one of these (none: every segment)
         self.stop_event = threading.Event()
         self._scheduler = BackgroundScheduler(timezone=UTC)
         self._fingerprint: tuple[tuple[str, int, int], ...] = ()
@@ -127,7 +134,7 @@ class SyncScheduler:
         wanted = {
             name: seg.schedule
             for name, seg in segments.items()
-            if seg.schedule and list(seg.destinations)
+            if seg.schedule and list(seg.destinations) and has_any_tag(seg, self.tags)
         }
         for name in set(self.schedules) - set(wanted):
             self._scheduler.remove_job(name)
@@ -146,7 +153,7 @@ class SyncScheduler:
                 replace_existing=True,
             )
         self.schedules = dict(wanted)
-        log_line("scheduled", segments=self.schedules)
+        log_line("scheduled", segments=self.schedules, **({"tags": self.tags} if self.tags else {}))
         return True
 
     def _run(self, name: str) -> None:

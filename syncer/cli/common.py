@@ -19,6 +19,9 @@ console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
 
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")
+TAG_OPTION = typer.Option(
+    [], "--tag", help="Only segments with this tag (repeatable: any of them)."
+)
 
 
 def settings(ctx: typer.Context) -> Settings:

@@ -15,6 +15,7 @@ import typer
 
 from syncer.cli.common import settings
 from syncer.schedule import SyncScheduler, log_line
+from syncer.segments.tags import check_tags
 
 
 def schedule_cmd(
@@ -28,6 +29,11 @@ def schedule_cmd(
         min=1,
         help="A run missed by up to this many seconds (worker down) still runs once on start.",
     ),
+    tags: list[str] = typer.Option(
+        [],
+        "--tag",
+        help="Only segments with this tag (repeatable: any of them); kept on every reload.",
+    ),
 ) -> None:
     """Run every scheduled segment on its cron schedule until stopped (SIGTERM / Ctrl-C)."""
     from syncer.sync.service import SyncService  # the segment engine loads only when needed
@@ -35,13 +41,15 @@ def schedule_cmd(
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(message)s")
     conf = settings(ctx)
     service = SyncService(conf, os.environ)
-    service.reload()  # bad config at start: one line and exit 2, before anything runs
+    segments = service.reload()  # bad config at start: one line and exit 2, before any run
+    check_tags(segments.values(), tags)
     scheduler = SyncScheduler(
         service.reload,
         lambda name, stop: service.run_segment(name, stop, trigger="schedule"),
         [conf.segments_dir, conf.profiles_file],
         reload_seconds=reload_seconds,
         misfire_grace_seconds=misfire_grace,
+        tags=tags,
     )
     log_line("starting", config=str(conf.config_dir), pid=os.getpid())
     try:

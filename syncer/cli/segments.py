@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from syncer.cli.as_of import AS_OF_OPTION, parse_as_of
-from syncer.cli.common import JSON_OPTION, console, err_console, print_json, settings
+from syncer.cli.common import JSON_OPTION, TAG_OPTION, console, err_console, print_json, settings
 from syncer.db import make_engine, mask_url
 from syncer.errors import ConfigError, DatabaseError
 from syncer.export import export_csv
@@ -31,6 +31,7 @@ from syncer.segments.compiler import count_query, members_query
 from syncer.segments.describe import describe
 from syncer.segments.loader import SegmentSet, load_segments
 from syncer.segments.model import Segment
+from syncer.segments.tags import check_tags, has_any_tag
 from syncer.segments.validate import validate_file
 
 SMALL_AUDIENCE = 50
@@ -64,9 +65,12 @@ def _database(ctx: typer.Context) -> Iterator[tuple[Engine, Connection]]:
 
 
 @segments_app.command("list")
-def list_cmd(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
-    """Every segment in the config folder, with its tags, destinations and schedule."""
-    segments = load_segments(settings(ctx).segments_dir)
+def list_cmd(ctx: typer.Context, tags: list[str] = TAG_OPTION, as_json: bool = JSON_OPTION) -> None:
+    """Every segment in the config folder (or those with a --tag), with its tags, destinations
+    and schedule."""
+    loaded = load_segments(settings(ctx).segments_dir)
+    check_tags(loaded.values(), tags)
+    segments = {n: s for n, s in loaded.items() if has_any_tag(s, tags)}
     rows = [
         {
             "name": s.name,
@@ -275,5 +279,8 @@ def fields_cmd(as_json: bool = JSON_OPTION) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    from syncer.cli import segment_files
+
+    segment_files.register(segments_app)
     app.add_typer(segments_app, name="segments")
     app.command("fields")(fields_cmd)

@@ -22,6 +22,7 @@ from rich.table import Table
 from syncer.cli.as_of import AS_OF_OPTION, parse_as_of
 from syncer.cli.common import (
     JSON_OPTION,
+    TAG_OPTION,
     console,
     err_console,
     print_json,
@@ -68,6 +69,7 @@ def sync_cmd(
     ctx: typer.Context,
     names: list[str] | None = typer.Argument(None, metavar="[SEGMENT]...", help="Segment names."),
     all_segments: bool = typer.Option(False, "--all", help="Every segment with destinations."),
+    tags: list[str] = TAG_OPTION,
     destination: str | None = typer.Option(
         None, "--destination", "-d", help="Only this destination (key, profile or tag)."
     ),
@@ -86,7 +88,9 @@ def sync_cmd(
     when = parse_as_of(as_of) if as_of is not None else None
     service = SyncService(settings(ctx), os.environ)
     try:
-        pairs = service.select(names or [], all_segments=all_segments, destination=destination)
+        pairs = service.select(
+            names or [], all_segments=all_segments, destination=destination, tags=tags
+        )
         for _seg, dest in pairs:
             service.provider(dest.profile)  # bad credentials config fails before any sync
         results: list[RunResult] = []

@@ -4,6 +4,7 @@
 
 1. sample data in an SQLite file (``var/demo.db``);
 2. every example segment in config/segments counted and described in plain English;
+   one more segment made from a template (``syncer.sample.demo_template``), counted too;
 3. the three provider emulators started locally, every segment with destinations synced to
    them; then two weeks of new orders, and a second sync that sends only the difference
    (``syncer.sample.demo_sync``; state in ``var/demo-state.db``).
@@ -14,6 +15,7 @@ The data and the reference date are fixed, so every run prints the same counts.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ from sqlalchemy import Engine
 from syncer.db import make_engine
 from syncer.errors import SyncerError
 from syncer.sample.demo_sync import full_job
+from syncer.sample.demo_template import TemplateSegment, segment_from_template
 from syncer.sample.shop import generate
 from syncer.schema import create_commerce_schema, drop_commerce_schema
 from syncer.segments.compiler import count_query
@@ -106,6 +109,24 @@ def show_segments(results: list[SegmentResult], as_of: datetime) -> None:
     console.print(table)
 
 
+def template_dir(args: argparse.Namespace) -> Path:
+    """Where the demo's config copy with the segment made from a template goes."""
+    database: Path = args.database
+    return database.with_name(f"{database.stem}-config")
+
+
+def show_template_segment(made: TemplateSegment) -> None:
+    sets = [x for k, v in made.values.items() for x in ("--set", f"{k}={v}")]
+    command = shlex.join(
+        ["syncer", "segments", "new", made.name, "--template", made.template, *sets]
+    )
+    console.print(
+        f"from a template: [b]{escape(made.name)}[/b] (`{escape(command)}`, written to "
+        f"{made.path}): [b]{made.count:,}[/b] customers; {escape(made.sentence)}",
+        soft_wrap=True,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -118,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         engine = prepare_database(args.database, args.customers, args.seed, as_of)
         try:
             results = count_segments(engine, segments, as_of)
+            made = segment_from_template(engine, args.config_dir, template_dir(args), as_of)
         finally:
             engine.dispose()
     except SyncerError as err:
@@ -126,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"no segments in {args.config_dir / 'segments'}")
         return 0
     show_segments(results, as_of)
+    show_template_segment(made)
     if args.no_sync or not any(s.destinations for s in segments.values()):
         return 0
     return sync_twice(args, as_of)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,7 +36,12 @@ def validate_file(path: Path, directory: Path) -> Segment:
     tag another destination carries. Its destinations' profiles are checked by the caller
     (``profiles.check_destinations``): segments know nothing of providers."""
     segment = load_segment_file(path)
-    others = _others(path, directory)
+    return check_against(segment, _others(path, directory), path)
+
+
+def check_against(segment: Segment, others: Mapping[str, Segment], path: Path) -> Segment:
+    """``segment`` (to be the file ``path``) checked against the ``others`` of its folder: a
+    unique name, references that resolve without loops, its own destination tags."""
     if segment.name in others:
         raise SegmentError(
             f"duplicate segment name {segment.name!r}, also in {others[segment.name].source}",

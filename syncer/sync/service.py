@@ -27,6 +27,7 @@ from syncer.profiles import Profile, check_destinations, load_profiles
 from syncer.segments.compiler import members_query
 from syncer.segments.loader import SegmentSet, load_segments
 from syncer.segments.model import DestinationConfig, Segment
+from syncer.segments.tags import check_tags, has_any_tag
 from syncer.settings import Settings
 from syncer.state.runs import RunResult
 from syncer.sync.clock import Clock
@@ -69,12 +70,23 @@ class SyncService:
         *,
         all_segments: bool = False,
         destination: str | None = None,
+        tags: Sequence[str] = (),
     ) -> list[tuple[Segment, DestinationConfig]]:
-        """The (segment, destination) pairs to sync; ConfigError if a name or profile is bad."""
-        if not names and not all_segments:
-            raise ConfigError("name one or more segments, or use --all")
+        """The (segment, destination) pairs to sync; ConfigError if a name or profile is bad.
+        ``tags``: every segment with destinations that carries any of them (not with names)."""
+        if not names and not all_segments and not tags:
+            raise ConfigError("name one or more segments, or use --all (or --tag T)")
+        if names and tags:
+            raise ConfigError(
+                "name segments or select them with --tag, not both",
+                hint="e.g. `syncer sync --tag vip`.",
+            )
+        if tags:
+            check_tags(self.segments.values(), tags)
         if names:
             chosen = [self.segments.get_or_error(n) for n in names]
+        elif tags:
+            chosen = [s for s in self.segments.values() if s.destinations and has_any_tag(s, tags)]
         else:
             chosen = [s for s in self.segments.values() if s.destinations]
         pairs: list[tuple[Segment, DestinationConfig]] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,7 +10,10 @@ import pytest
 
 from syncer.cli.main import main
 from syncer.cli.sync import _print_rejections, _print_runs
+from syncer.db import make_engine
 from syncer.sample.emulated import profiles_yaml
+from syncer.sample.shop import generate
+from syncer.schedule import SyncScheduler
 
 SEGMENT = """\
 name: VIP
@@ -80,3 +84,50 @@ def test_worker_refuses_to_start_on_bad_config_with_one_line(
     err = capsys.readouterr().err
     assert "vip.yaml: destinations[0].profile: unknown profile 'nope'" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_sync_by_tag_runs_only_the_tagged_segments(
+    tmp_path: Path, config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = f"sqlite:///{tmp_path / 'shop.db'}"
+    engine = make_engine(db)
+    generate(engine, customers=50, seed=3, as_of=datetime(2026, 3, 1))
+    engine.dispose()
+    (config / "segments" / "vip.yaml").write_text(SEGMENT + "tags: [eu]\n")
+    other = SEGMENT.replace("VIP", "Other").replace("tag: vip", "tag: other")
+    (config / "segments" / "other.yaml").write_text(other + "tags: [us]\n")
+    base = ["--database-url", db, "--config-dir", str(config), "sync"]
+    assert main([*base, "--tag", "EU", "--dry-run", "--json"]) == 0
+    assert [r["segment"] for r in json.loads(capsys.readouterr().out)] == ["VIP"]
+    assert main([*base, "--tag", "asia", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "no segment has the tag 'asia'" in err and "known tags: eu, us" in err
+    assert len(err.strip().splitlines()) == 1
+    assert main([*base, "VIP", "--tag", "eu", "--dry-run"]) == 2
+    assert "not both" in capsys.readouterr().err
+
+
+def test_worker_refuses_an_unknown_tag_with_one_line(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--config-dir", str(config), "schedule", "--tag", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "no segment has the tag 'nope'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_worker_given_tags_schedules_only_their_segments(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workers: list[SyncScheduler] = []
+
+    def serve_once(self: SyncScheduler) -> None:
+        workers.append(self)
+        self.reload()
+
+    monkeypatch.setattr(SyncScheduler, "serve_forever", serve_once)
+    cron = 'schedule: "0 * * * *"\n'
+    (config / "segments" / "vip.yaml").write_text(SEGMENT + "tags: [eu]\n" + cron)
+    other = SEGMENT.replace("VIP", "Other").replace("tag: vip", "tag: other")
+    (config / "segments" / "other.yaml").write_text(other + "tags: [us]\n" + cron)
+    assert main(["--config-dir", str(config), "schedule", "--tag", "eu"]) == 0
+    assert workers[0].schedules == {"VIP": "0 * * * *"}

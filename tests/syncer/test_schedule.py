@@ -20,6 +20,7 @@ class Seg:
     name: str
     schedule: str | None
     destinations: list[str] = field(default_factory=lambda: ["d1"])
+    tags: list[str] = field(default_factory=list)
 
 
 class Config:
@@ -65,6 +66,24 @@ def test_changed_schedule_replaces_job_and_removed_segment_drops_it(tmp_path: Pa
     cfg.segments = {"a": Seg("a", "0 * * * *")}
     sched.reload()
     assert sched.schedules == {"a": "0 * * * *"}
+
+
+def test_a_worker_limited_to_tags_schedules_only_those_and_keeps_to_them_on_reload(
+    tmp_path: Path,
+) -> None:
+    cfg = Config(
+        Seg("a", "*/5 * * * *", tags=["EU", "vip"]),
+        Seg("b", "*/5 * * * *", tags=["us"]),
+        Seg("c", "*/5 * * * *"),
+    )
+    sched = SyncScheduler(cfg, never_run, [tmp_path], tags=["eu"])
+    assert sched.reload()
+    assert sched.schedules == {"a": "*/5 * * * *"}
+    cfg.segments["b"] = Seg("b", "0 * * * *", tags=["us", "eu"])  # b now carries eu too
+    cfg.segments["a"] = Seg("a", "*/5 * * * *", tags=["vip"])  # a no longer does
+    assert sched.reload()
+    assert sched.schedules == {"b": "0 * * * *"}
+    assert {job.id for job in sched._scheduler.get_jobs()} == {"b"}
 
 
 def test_fingerprint_changes_when_a_file_changes(tmp_path: Path) -> None:
