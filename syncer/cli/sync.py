@@ -25,10 +25,10 @@ from syncer.cli.common import (
     console,
     err_console,
     print_json,
-    progress_bar,
     settings,
     warn,
 )
+from syncer.cli.sync_progress import sync_progress
 from syncer.db import make_engine
 from syncer.errors import SyncerError
 from syncer.schedule import stop_on_signals
@@ -99,7 +99,8 @@ def sync_cmd(
                     break
                 if not dry_run:
                     _say_if_asked_to_wait(service.engine, seg.name, dest.key, as_json)
-                with progress_bar(show, f"{seg.name} → {dest.key}") as progress:
+                label = f"{seg.name} → {dest.key}"
+                with sync_progress(err_console, label, enabled=show) as progress:
                     result = service.sync(
                         seg, dest, trigger="cli", dry_run=dry_run, full=full, as_of=when,
                         progress=progress, stop=stop,
