@@ -24,12 +24,25 @@ FORMATS = ("json", "text")
 QUIET = {"apscheduler": logging.WARNING, "alembic": logging.WARNING}
 
 
+def _masked(value: Any) -> Any:
+    """``value`` with passwords in any URL of its text masked (inside lists and dicts too)."""
+    if isinstance(value, str):
+        return mask_url(value)
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(v) for v in value]
+    return value
+
+
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
-    data = dict(getattr(record, FIELDS, None) or {})
+    """The message and the fields of ``record``, masked."""
+    data: dict[str, Any] = {"message": record.getMessage()}
+    data.update(getattr(record, FIELDS, None) or {})
     if record.exc_info and record.exc_info[1] is not None:
         err = record.exc_info[1]
         data.setdefault("error", f"{type(err).__name__}: {err}".splitlines()[0])
-    return data
+    return {k: _masked(v) for k, v in data.items()}
 
 
 def _ts(record: logging.LogRecord) -> str:
@@ -38,14 +51,9 @@ def _ts(record: logging.LogRecord) -> str:
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        line = {
-            "ts": _ts(record),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-            **_fields(record),
-        }
-        return mask_url(json.dumps(line, default=str, ensure_ascii=False))
+        line = {"ts": _ts(record), "level": record.levelname.lower(), "logger": record.name}
+        line.update(_fields(record))
+        return json.dumps(line, default=str, ensure_ascii=False)
 
 
 def _text_value(value: object) -> str:
@@ -58,10 +66,10 @@ def _text_value(value: object) -> str:
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         fields = _fields(record)
+        message = fields.pop("message")
         fields.pop("event", None)  # it is the message
         pairs = " ".join(f"{k}={_text_value(v)}" for k, v in fields.items())
-        text = f"{_ts(record)} {record.levelname:<7} {record.name}: {record.getMessage()}"
-        return mask_url(f"{text} {pairs}".rstrip())
+        return f"{_ts(record)} {record.levelname:<7} {record.name}: {message} {pairs}".rstrip()
 
 
 def setup_logging(fmt: str = "json", stream: TextIO | None = None) -> None:
