@@ -61,9 +61,7 @@ def schedule_cmd(
     from syncer.sync.service import SyncService  # the segment engine loads only when needed
 
     if log_format not in FORMATS:
-        raise ConfigError(
-            f"--log-format {log_format!r} is not a log format", hint="use json or text."
-        )
+        raise ConfigError(f"--log-format {log_format!r} is not a log format: use json or text")
     setup_logging(log_format)
     conf = settings(ctx)
     service = SyncService(conf, os.environ)

@@ -49,8 +49,8 @@ def serve(
         server = ThreadingHTTPServer((host, port), Handler)
     except OSError as err:
         raise ConfigError(
-            f"cannot serve metrics on {host}:{port}: {err.strerror or err}",
-            hint="choose a free port with --metrics-port (0 turns the metrics off).",
+            f"cannot serve metrics on {host}:{port}: {err.strerror or err}; choose a free port "
+            "with --metrics-port (0 turns the metrics off)"
         ) from err
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()

@@ -14,6 +14,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine
 
+from syncer.errors import ConfigError
 from syncer.observe.health import worker_health
 from syncer.observe.metrics import WorkerMetrics
 from syncer.observe.server import serve
@@ -150,3 +151,15 @@ def test_worker_health_needs_a_live_scheduler_loop_and_an_answering_state_databa
         scheduler.shutdown()
     ok, body = worker_health(scheduler, state)
     assert not ok and body["status"] == "scheduler not running"
+
+
+def test_a_port_in_use_is_one_line_saying_what_to_do() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigError) as info:
+            serve(WorkerMetrics().registry, Up(), host="127.0.0.1", port=port)
+    message = str(info.value)
+    assert f"127.0.0.1:{port}" in message and "--metrics-port" in message
+    assert "\n" not in message
