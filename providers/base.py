@@ -146,6 +146,9 @@ class CallStats:
     calls: int = 0
     retries: int = 0
     rate_limited: int = 0
+    # Told the seconds of each Retry-After pause the account is about to wait (a run's progress
+    # shows it); set by whoever watches, None when nobody does.
+    on_wait: Callable[[float], None] | None = field(default=None, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, *, calls: int = 0, retries: int = 0, rate_limited: int = 0) -> None:
@@ -153,6 +156,12 @@ class CallStats:
             self.calls += calls
             self.retries += retries
             self.rate_limited += rate_limited
+
+    def wait(self, seconds: float) -> None:
+        """The provider asked (Retry-After) that the account wait ``seconds``: tell ``on_wait``."""
+        listener = self.on_wait
+        if listener is not None:
+            listener(seconds)
 
 
 @dataclass(frozen=True)

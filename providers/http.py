@@ -357,6 +357,7 @@ def _note(
         else:
             paused[0] += err.retry_after
             limiter.pause(err.retry_after)
+            stats.wait(err.retry_after)
     return err
 
 

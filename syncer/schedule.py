@@ -19,7 +19,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import threading
@@ -72,9 +71,9 @@ def config_fingerprint(paths: Iterable[Path]) -> tuple[tuple[str, int, int], ...
 
 
 def log_line(event: str, **fields: object) -> None:
-    """One structured log line: ``{"event": ..., ...}``."""
-    record = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "event": event, **fields}
-    log.info(json.dumps(record, default=str, sort_keys=False))
+    """One structured log line: message ``event``, with ``fields`` (``syncer.observe.logs``
+    writes it as one JSON object: ``{"ts", "level", "logger", "message", "event", ...}``)."""
+    log.info(event, extra={"syncer_fields": {"event": event, **fields}})
 
 
 @contextmanager
@@ -121,6 +120,7 @@ class SyncScheduler:
         self._scheduler = BackgroundScheduler(timezone=UTC)
         self._fingerprint: tuple[tuple[str, int, int], ...] = ()
         self.schedules: dict[str, str] = {}
+        self.last_tick: datetime | None = None  # the last config check of the scheduler's loop
 
     # --- jobs ----------------------------------------------------------------------------
     def reload(self) -> bool:
@@ -172,12 +172,22 @@ class SyncScheduler:
             log_line("run_done", segment=name, seconds=round(elapsed, 3))
 
     def _reload_if_changed(self) -> None:
+        self.last_tick = datetime.now(UTC)
         if config_fingerprint(self._watch) != self._fingerprint:
             self.reload()
+
+    def alive(self) -> bool:
+        """Running, not stopping, and its loop checked the config lately (within three checks
+        and a few seconds): what the worker's /healthz reports."""
+        if not self._scheduler.running or self.stop_event.is_set() or self.last_tick is None:
+            return False
+        late = (datetime.now(UTC) - self.last_tick).total_seconds()
+        return late <= 3 * self._reload_seconds + 5
 
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
         self.reload()
+        self.last_tick = datetime.now(UTC)
         self._scheduler.add_job(
             self._reload_if_changed,
             "interval",

@@ -1,21 +1,36 @@
 """`syncer schedule`: the long-running worker (also ``python scheduler.py``).
 
 Runs each segment's syncs on the cron ``schedule:`` in its file; reloads changed config files;
-logs one JSON line per event on stderr; stops cleanly on SIGTERM/SIGINT (the batch in flight is
+logs one JSON line per event on stderr (``--log-format text`` for people), the scheduler
+library's and the migration tool's lines included; with ``--metrics-port`` serves Prometheus
+``/metrics`` and ``/healthz``; stops cleanly on SIGTERM/SIGINT (the batch in flight is
 finished, the rest stays pending for the next run).
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import sys
+from contextlib import suppress
+from datetime import UTC, datetime
+from http.server import ThreadingHTTPServer
+from typing import TYPE_CHECKING
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from syncer.cli.common import settings
+from syncer.errors import ConfigError
+from syncer.observe.health import worker_health
+from syncer.observe.logs import FORMATS, setup_logging
+from syncer.observe.metrics import WorkerMetrics
+from syncer.observe.server import serve
 from syncer.schedule import SyncScheduler, log_line
 from syncer.segments.tags import check_tags
+from syncer.state.history import destination_status
+from syncer.state.migrate import current_revision
+
+if TYPE_CHECKING:
+    from syncer.sync.service import SyncService
 
 
 def schedule_cmd(
@@ -34,28 +49,65 @@ def schedule_cmd(
         "--tag",
         help="Only segments with this tag (repeatable: any of them); kept on every reload.",
     ),
+    metrics_port: int = typer.Option(
+        0,
+        "--metrics-port",
+        min=0,
+        max=65535,
+        help="Serve Prometheus /metrics and /healthz on this port (0: off).",
+    ),
+    metrics_host: str = typer.Option(
+        "127.0.0.1", "--metrics-host", help="The address /metrics and /healthz listen on."
+    ),
+    log_format: str = typer.Option(
+        "json", "--log-format", help="json (one object a line, default) or text (for people)."
+    ),
 ) -> None:
     """Run every scheduled segment on its cron schedule until stopped (SIGTERM / Ctrl-C)."""
     from syncer.sync.service import SyncService  # the segment engine loads only when needed
 
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(message)s")
+    if log_format not in FORMATS:
+        raise ConfigError(f"--log-format {log_format!r} is not a log format: use json or text")
+    setup_logging(log_format)
     conf = settings(ctx)
     service = SyncService(conf, os.environ)
     segments = service.reload()  # bad config at start: one line and exit 2, before any run
     check_tags(segments.values(), tags)
+    metrics = WorkerMetrics() if metrics_port else None
+    observe = metrics.record if metrics is not None else None
     scheduler = SyncScheduler(
         service.reload,
-        lambda name, stop: service.run_segment(name, stop, trigger="schedule"),
+        lambda name, stop: service.run_segment(name, stop, trigger="schedule", on_result=observe),
         [conf.segments_dir, conf.profiles_file],
         reload_seconds=reload_seconds,
         misfire_grace_seconds=misfire_grace,
         tags=tags,
     )
+    server = None
+    if metrics is not None:
+        server = _serve(metrics, scheduler, service, metrics_host, metrics_port)
     log_line("starting", config=str(conf.config_dir), pid=os.getpid())
     try:
         scheduler.serve_forever()
     finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
         service.close()
+
+
+def _serve(
+    metrics: WorkerMetrics, scheduler: SyncScheduler, service: SyncService, host: str, port: int
+) -> ThreadingHTTPServer:
+    """Serve /metrics and /healthz; the last success of each destination is read from the
+    state database first (a restarted worker does not look as if it never succeeded)."""
+    state = service.engine.state
+    with suppress(SQLAlchemyError):  # an unreachable state database shows in /healthz
+        if current_revision(state) is not None:
+            metrics.seed(destination_status(state, {}, datetime.now(UTC)))
+    server = serve(metrics.registry, lambda: worker_health(scheduler, state), host=host, port=port)
+    log_line("serving", metrics=f"http://{host}:{port}/metrics", health="/healthz")
+    return server
 
 
 def register(app: typer.Typer) -> None:

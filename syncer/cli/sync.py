@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from syncer.cli.as_of import AS_OF_OPTION, parse_as_of
 from syncer.cli.common import (
@@ -26,10 +28,10 @@ from syncer.cli.common import (
     console,
     err_console,
     print_json,
-    progress_bar,
     settings,
     warn,
 )
+from syncer.cli.sync_progress import sync_progress
 from syncer.db import make_engine
 from syncer.errors import SyncerError
 from syncer.schedule import stop_on_signals
@@ -45,6 +47,39 @@ OUTCOME_STYLE = {"ok": "green", "partial": "yellow", "failed": "red", "skipped":
 def _style(outcome: str) -> str:
     color = OUTCOME_STYLE.get(outcome)
     return f"[{color}]{outcome}[/{color}]" if color else outcome
+
+
+def _fit(wide: Table, stacked: Callable[[], Table]) -> Table:
+    """``wide`` (one column per field) when all of it fits the console unwrapped; else the
+    ``stacked`` form, whose names and outcomes are never cut short (80 columns)."""
+    unbounded = console.options.update_width(10_000)
+    return wide if console.measure(wide, options=unbounded).maximum <= console.width else stacked()
+
+
+def _stacked(title: str | None, rows: list[tuple[str, str, list[str]]]) -> Table:
+    """One cell per row: ``head`` and its outcome (markup) on the first line, the facts under it
+    (wrapped between facts, long names folded, never truncated)."""
+    table = Table(title=title, show_header=False, show_lines=True)
+    table.add_column(overflow="fold")
+    for head, outcome, facts in rows:
+        cell = Text(head, style="bold")
+        cell.append("  ").append_text(Text.from_markup(outcome))
+        cell.append("\n" + " · ".join(facts))
+        table.add_row(cell)
+    return table
+
+
+def _print_results(results: list[RunResult], dry_run: bool) -> None:
+    """The result of each run: a table, stacked rows when the console is narrow."""
+    title = "dry run: nothing sent, nothing recorded" if dry_run else None
+    rows = []
+    for r in results:
+        facts = [f"+{r.adds} ~{r.updates} -{r.removes}"]
+        if not dry_run:
+            facts += [f"{r.rejections} rejected", f"{r.api_calls} API calls ({r.retries} retries)"]
+            facts += [f"{r.pending} pending", f"{r.seconds:.1f}s"]
+        rows.append((f"{r.segment} → {r.destination}", _style(r.outcome), facts))
+    console.print(_fit(_results_table(results, dry_run), lambda: _stacked(title, rows)))
 
 
 def _results_table(results: list[RunResult], dry_run: bool) -> Table:
@@ -103,7 +138,8 @@ def sync_cmd(
                     break
                 if not dry_run:
                     _say_if_asked_to_wait(service.engine, seg.name, dest.key, as_json)
-                with progress_bar(show, f"{seg.name} → {dest.key}") as progress:
+                label = f"{seg.name} → {dest.key}"
+                with sync_progress(err_console, label, enabled=show) as progress:
                     result = service.sync(
                         seg, dest, trigger="cli", dry_run=dry_run, full=full, as_of=when,
                         progress=progress, stop=stop,
@@ -125,7 +161,7 @@ def sync_cmd(
     if as_json:
         print_json([r.as_dict() for r in results])
     else:
-        console.print(_results_table(results, dry_run))
+        _print_results(results, dry_run)
         if dry_run:
             for r in results:
                 for kind, emails in r.samples.items():
@@ -223,6 +259,7 @@ def _print_statuses(statuses: list[Any]) -> None:
     table = Table(title="destinations")
     for col in ("segment → destination", "schedule", "last run", "last success", "state"):
         table.add_column(col)
+    rows = []
     for s in statuses:
         state = (
             f"[red]STALE[/red] ({escape(s.reason)})" if s.stale else "fresh" if s.schedule else "-"
@@ -234,7 +271,10 @@ def _print_statuses(statuses: list[Any]) -> None:
             escape(f"{s.segment} → {s.destination}"), escape(s.schedule or "-"), last,
             _when(s.last_success), state,
         )  # fmt: skip
-    console.print(table)
+        facts = [f"schedule {s.schedule or '-'}", f"last run {Text.from_markup(last).plain}"]
+        facts.append(f"last success {_when(s.last_success)}")
+        rows.append((f"{s.segment} → {s.destination}", state, facts))
+    console.print(_fit(table, lambda: _stacked("destinations", rows)))
 
 
 def _print_runs(history: list[dict[str, Any]]) -> None:
@@ -245,6 +285,7 @@ def _print_runs(history: list[dict[str, Any]]) -> None:
     for col in ("changes", "rejected", "API calls (retries)", "time"):
         table.add_column(col, justify="right")
     errors: list[str] = []
+    rows = []
     for r in history:
         seconds = f"{r['seconds']:.1f}s" if r["seconds"] is not None else "-"
         changes = f"+{r['adds']} ~{r['updates']} -{r['removes']}"
@@ -253,9 +294,16 @@ def _print_runs(history: list[dict[str, Any]]) -> None:
             r["trigger"], _style(r["outcome"]), changes, str(r["rejections"]),
             f"{r['api_calls']} ({r['retries']})", seconds,
         )  # fmt: skip
+        facts = [f"run {r['id']}", _when(r["started_at"]), r["trigger"], changes]
+        facts += [
+            f"{r['rejections']} rejected",
+            f"{r['api_calls']} API calls ({r['retries']} retries)",
+        ]
+        facts.append(seconds)
+        rows.append((f"{r['segment']} → {r['destination']}", _style(r["outcome"]), facts))
         if r["error"]:
             errors.append(f"run {r['id']}: {escape(r['error'])}")
-    console.print(table)
+    console.print(_fit(table, lambda: _stacked("runs (newest first)", rows)))
     for line in errors:
         console.print(line, soft_wrap=True)
 

@@ -75,8 +75,24 @@ from syncer.sync.members import (
 from syncer.sync.refresh import refresh_pending
 
 ProviderFactory = Callable[[str], Provider]  # profile name -> a provider built from it
-# Progress: (phase, done, total) for each settled batch of a pass.
-Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """Where a run is: told as each phase starts (``confirm``, ``resume``, ``diff``, ``push``,
+    ``repair``), after each settled batch (``done`` of ``total`` members sent in the phase),
+    and when the provider's ``Retry-After`` makes the run wait (``waiting`` seconds, else 0).
+    ``calls`` and ``retries`` are this run's so far."""
+
+    phase: str
+    done: int = 0
+    total: int = 0
+    calls: int = 0
+    retries: int = 0
+    waiting: float = 0.0
+
+
+Progress = Callable[[RunProgress], None]
 
 REMOVES = ("remove",)
 # Rows written to the outbox or settled in one run after which the state tables' statistics are
@@ -110,6 +126,21 @@ class _Run:
     held: int = 0  # removes kept back: the member's add is still queued on the provider's side
     inflight: dict[int, tuple[OutboxRow, Any]] = field(default_factory=dict)
     by_email: dict[tuple[str, str], int] = field(default_factory=dict)  # (kind, email) -> key
+    base: tuple[int, int] = (0, 0)  # the provider's (calls, retries) when the run started
+    at: RunProgress = RunProgress("start")  # what progress was last told
+
+    def tell(self, phase: str, done: int = 0, total: int = 0, waiting: float = 0.0) -> None:
+        """Tell ``progress`` (if any) where the run is now."""
+        if self.progress is None:
+            return
+        stats = self.provider.stats
+        calls, retries = stats.calls - self.base[0], stats.retries - self.base[1]
+        self.at = RunProgress(phase, done, total, calls, retries, waiting)
+        self.progress(self.at)
+
+    def waited(self, seconds: float) -> None:
+        """The provider asked the account to wait (``CallStats.on_wait``)."""
+        self.tell(self.at.phase, self.at.done, self.at.total, waiting=seconds)
 
 
 class SyncEngine:
@@ -214,8 +245,12 @@ class SyncEngine:
     def _execute(self, run: _Run, full: bool) -> None:
         result, stats = run.result, run.provider.stats
         calls0, retries0, limited0 = stats.calls, stats.retries, stats.rate_limited
+        run.base = (calls0, retries0)
+        if run.progress is not None:
+            stats.on_wait = run.waited
         try:
             try:
+                run.tell("confirm")
                 self._confirm(run)
                 result.pending_before = sum(self.store.pending_counts(run.target_id).values())
                 if result.pending_before >= self.analyze_after:
@@ -227,6 +262,7 @@ class SyncEngine:
                     )  # fmt: skip
                 self._send(run, after_id=0, phase="resume")
                 mark = self.store.max_outbox_id()
+                run.tell("diff")
                 desired = stream_desired(self.commerce, run.members, self.page_size)
                 plan = diff(
                     desired,
@@ -240,6 +276,7 @@ class SyncEngine:
                 self._send(run, after_id=mark, phase="push")
                 if full:
                     mark = self.store.max_outbox_id()
+                    run.tell("repair")
                     repair.plan_repairs(
                         self.store, self.commerce, run.target_id, run.provider,
                         run.destination, run.members,
@@ -247,6 +284,7 @@ class SyncEngine:
                     )  # fmt: skip
                     self._send(run, after_id=mark, phase="repair")
                 if result.accepted:
+                    run.tell("confirm")
                     self.clock.sleep(self.confirm_wait)
                     self._confirm(run)
                 result.outcome = OK
@@ -278,6 +316,8 @@ class SyncEngine:
             result.outcome, result.error = FAILED, f"{type(err).__name__}: {_one_line(err)}"
             raise
         finally:
+            stats.on_wait = None
+            run.tell("done", run.at.done, run.at.total)
             result.api_calls = stats.calls - calls0
             result.retries += stats.retries - retries0
             result.rate_limited = stats.rate_limited - limited0
@@ -292,6 +332,7 @@ class SyncEngine:
         total = sum(counts.values())
         if not total:
             return
+        run.tell(phase, 0, total)
         if not run.tag_ready:
             run.provider.ensure_tag(run.destination)
             run.tag_ready = True
@@ -308,8 +349,7 @@ class SyncEngine:
             try:
                 for batch in outcomes:
                     done += self._settle(run, batch)
-                    if run.progress:
-                        run.progress(phase, done, total)
+                    run.tell(phase, done, total)
                     if run.lock.lost:
                         raise LockLost("lost the sync lock to another process; stopped")
                     if run.stop is not None and run.stop.is_set():

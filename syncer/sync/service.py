@@ -14,7 +14,7 @@ limiter per account). Configuration problems raise ConfigError before anything i
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -32,6 +32,9 @@ from syncer.settings import Settings
 from syncer.state.runs import RunResult
 from syncer.sync.clock import Clock
 from syncer.sync.engine import Progress, SyncEngine
+
+# Told each finished run of the worker and its destination's provider (mailchimp, ...).
+RunObserver = Callable[[RunResult, str], None]
 
 
 def matches(destination: DestinationConfig, wanted: str) -> bool:
@@ -167,11 +170,17 @@ class SyncService:
         )  # fmt: skip
 
     def run_segment(
-        self, name: str, stop: threading.Event | None = None, *, trigger: str = "schedule"
+        self,
+        name: str,
+        stop: threading.Event | None = None,
+        *,
+        trigger: str = "schedule",
+        on_result: RunObserver | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Sync every destination of segment ``name``; one summary per destination. A
         destination whose provider asked not to be called yet is not started: its summary says
-        ``waiting`` and until when."""
+        ``waiting`` and until when. ``on_result`` is told each run's result and the provider
+        of its destination (the worker's metrics)."""
         for segment, destination in self.select([name]):
             if stop is not None and stop.is_set():
                 return
@@ -180,6 +189,8 @@ class SyncService:
                 yield waiting(destination.key, until)
                 continue
             result = self.sync(segment, destination, trigger=trigger, stop=stop)
+            if on_result is not None:
+                on_result(result, self.profiles[destination.profile].provider)
             yield summary(result)
 
     def close(self) -> None:

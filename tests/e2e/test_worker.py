@@ -28,12 +28,12 @@ def test_worker_schedules_each_segment_and_stops_cleanly_on_sigterm(workspace: W
             break
         if line.startswith("{"):
             lines.append(json.loads(line))
-        if lines and lines[-1]["event"] == "scheduled":
+        if lines and lines[-1].get("event") == "scheduled":
             break
     assert lines[-1]["event"] == "scheduled", lines
     assert lines[-1]["segments"] == {"VIP": "*/5 * * * *"}
     proc.send_signal(signal.SIGTERM)
     _out, rest = proc.communicate(timeout=30)
-    events = [json.loads(x)["event"] for x in rest.splitlines() if x.startswith("{")]
+    events = [json.loads(x).get("event") for x in rest.splitlines() if x.startswith("{")]
     assert proc.returncode == 0
     assert events[-2:] == ["signal", "stopped"] or events[-1] == "stopped", events

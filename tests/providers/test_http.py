@@ -440,3 +440,14 @@ def test_an_injected_sleep_governs_the_limiter_waits() -> None:
     http.limiter.wait_turn()
     http.limiter.wait_turn()
     assert sleeps and sleeps[-1] > 0  # the fake sleep was asked to wait, not time.sleep
+
+
+@responses.activate(registry=registries.OrderedRegistry)
+def test_a_retry_after_pause_is_told_to_the_stats_listener() -> None:
+    responses.get(f"{BASE}/x", status=429, headers={"Retry-After": "7"})
+    responses.get(f"{BASE}/x", json={"ok": True})
+    http = client(Sleeps())
+    told: list[float] = []
+    http.stats.on_wait = told.append
+    assert http.json("GET", "/x") == {"ok": True}
+    assert told == [7.0]  # the run's progress can say "waiting on Retry-After 7s"

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from syncer.cli.main import main
 from syncer.db import mask_url
+from syncer.observe.logs import JsonFormatter
 from syncer.schedule import SyncScheduler
 
 CASES = [
@@ -86,6 +87,7 @@ def test_a_crashed_scheduled_run_logs_no_password(caplog: pytest.LogCaptureFixtu
     sched = SyncScheduler(lambda: {}, crash, [])
     with caplog.at_level(logging.INFO, logger="syncer.schedule"):
         sched._run("VIP")
-    crashed = [json.loads(r.getMessage()) for r in caplog.records]
-    assert crashed[0]["event"] == "run_crashed"
-    assert "s3cret" not in caplog.text and "postgresql://u:***@h/db" in caplog.text
+    lines = [JsonFormatter().format(r) for r in caplog.records]
+    assert json.loads(lines[0])["event"] == "run_crashed"
+    text = "\n".join(lines)
+    assert "s3cret" not in text and "postgresql://u:***@h/db" in text

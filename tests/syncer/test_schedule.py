@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from syncer.errors import ConfigError
+from syncer.observe.logs import JsonFormatter
 from syncer.schedule import SyncScheduler, config_fingerprint
 
 
@@ -55,7 +56,7 @@ def test_bad_config_keeps_previous_jobs_and_logs_one_line(
     with caplog.at_level(logging.INFO, logger="syncer.schedule"):
         assert not sched.reload()
     assert sched.schedules == {"a": "*/5 * * * *"}
-    record = json.loads(caplog.records[-1].getMessage())
+    record = json.loads(JsonFormatter().format(caplog.records[-1]))
     assert record["event"] == "config_error" and "x.yaml" in record["error"]
 
 

@@ -1,0 +1,1 @@
+"""What the worker shows of itself: Prometheus metrics, a health check, and its JSON log lines."""
