@@ -33,6 +33,7 @@ from syncer.db import make_engine
 from syncer.errors import SyncerError
 from syncer.schedule import stop_on_signals
 from syncer.segments.loader import SegmentSet
+from syncer.segments.model import CsvDestinationConfig
 from syncer.settings import Settings
 from syncer.state.history import destination_status, list_rejections, list_runs
 from syncer.state.migrate import current_revision
@@ -88,7 +89,8 @@ def sync_cmd(
     try:
         pairs = service.select(names or [], all_segments=all_segments, destination=destination)
         for _seg, dest in pairs:
-            service.provider(dest.profile)  # bad credentials config fails before any sync
+            if not isinstance(dest, CsvDestinationConfig):
+                service.provider(dest.profile)  # bad credentials config fails before any sync
         results: list[RunResult] = []
         show = not as_json and err_console.is_terminal and not dry_run
         stop = threading.Event()

@@ -7,7 +7,12 @@ from pathlib import Path
 
 from syncer.errors import SegmentError, SyncerError
 from syncer.segments.compiler import members_query
-from syncer.segments.loader import check_destinations, check_references, load_segment_file
+from syncer.segments.loader import (
+    check_csv_folders,
+    check_destinations,
+    check_references,
+    load_segment_file,
+)
 from syncer.segments.model import Segment
 
 
@@ -46,4 +51,5 @@ def validate_file(path: Path, directory: Path) -> Segment:
     # Compiling resolves every in_segment (unknown names and loops fail with file and segment).
     members_query(segment, {**others, segment.name: segment}, as_of=datetime.now(UTC))
     check_destinations({segment.name: segment}, against=others)
+    check_csv_folders({segment.name: segment}, directory.parent)
     return segment
