@@ -54,6 +54,9 @@ def _results_table(results: list[RunResult], dry_run: bool) -> Table:
     if not dry_run:
         for col in ("rejections", "API calls", "retries", "pending", "time"):
             table.add_column(col, justify="right")
+    left_out = any(r.left_out for r in results)
+    if left_out:
+        table.add_column("left out", justify="right")
     for r in results:
         row = [escape(r.segment), escape(r.destination), _style(r.outcome), str(r.adds)]
         row.append(str(r.updates))
@@ -61,8 +64,24 @@ def _results_table(results: list[RunResult], dry_run: bool) -> Table:
         if not dry_run:
             row += [str(r.rejections), str(r.api_calls), str(r.retries), str(r.pending)]
             row.append(f"{r.seconds:.1f}s")
+        if left_out:
+            row.append(str(r.left_out))
         table.add_row(*row)
     return table
+
+
+def _files_written(results: list[RunResult], dry_run: bool) -> list[str]:
+    """One line per csv destination: the rows and the file (to be) written."""
+    lines = []
+    for r in results:
+        if r.file is None or r.exported is None:
+            continue
+        verb = "would write" if dry_run else "wrote"
+        lines.append(
+            escape(f"  {r.segment} → {r.destination}: {verb} {r.exported:,} rows to {r.file}")
+            + (f" ({r.left_out:,} left out by require)" if r.left_out else "")
+        )
+    return lines
 
 
 def sync_cmd(
@@ -124,6 +143,8 @@ def sync_cmd(
         print_json([r.as_dict() for r in results])
     else:
         console.print(_results_table(results, dry_run))
+        for line in _files_written(results, dry_run):
+            console.print(line, soft_wrap=True)
         if dry_run:
             for r in results:
                 for kind, emails in r.samples.items():
@@ -240,17 +261,21 @@ def _print_runs(history: list[dict[str, Any]]) -> None:
     table = Table(title="runs (newest first)")
     for col in ("run", "started", "segment → destination", "trigger", "outcome"):
         table.add_column(col)
-    for col in ("changes", "rejected", "API calls (retries)", "time"):
+    for col in ("changes", "rejected", "left out", "API calls (retries)", "time"):
         table.add_column(col, justify="right")
     errors: list[str] = []
     for r in history:
         seconds = f"{r['seconds']:.1f}s" if r["seconds"] is not None else "-"
         changes = f"+{r['adds']} ~{r['updates']} -{r['removes']}"
+        if r.get("file") is not None:  # a csv destination: the rows of the file
+            changes = f"{r['exported']:,} rows" if r.get("exported") is not None else "-"
         table.add_row(
             str(r["id"]), _when(r["started_at"]), escape(f"{r['segment']} → {r['destination']}"),
             r["trigger"], _style(r["outcome"]), changes, str(r["rejections"]),
-            f"{r['api_calls']} ({r['retries']})", seconds,
+            str(r.get("left_out") or 0), f"{r['api_calls']} ({r['retries']})", seconds,
         )  # fmt: skip
+        if r.get("file") is not None and r["outcome"] == "ok":
+            errors.append(f"run {r['id']}: wrote {escape(r['file'])}")
         if r["error"]:
             errors.append(f"run {r['id']}: {escape(r['error'])}")
     console.print(table)
