@@ -89,7 +89,7 @@ def sync_cmd(
     names: list[str] | None = typer.Argument(None, metavar="[SEGMENT]...", help="Segment names."),
     all_segments: bool = typer.Option(False, "--all", help="Every segment with destinations."),
     destination: str | None = typer.Option(
-        None, "--destination", "-d", help="Only this destination (key, profile or tag)."
+        None, "--destination", "-d", help="Only this destination (key, profile, tag; csv)."
     ),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Show the changes; call no provider, write no state."
