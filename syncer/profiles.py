@@ -202,8 +202,12 @@ def check_destinations(
 ) -> None:
     """Every destination names a profile of ``profiles_file`` and asks its provider only for
     what it can do; ConfigError naming the segment file and ``destinations[i].KEY``."""
+    from syncer.segments.model import CsvDestinationConfig  # typing-only import above
+
     for seg in segments:
         for i, dest in enumerate(seg.destinations):
+            if isinstance(dest, CsvDestinationConfig):
+                continue  # a file: no profile
             at = f"{seg.source or 'segment ' + repr(seg.name)}: destinations[{i}]"
             profile = profiles.get(dest.profile)
             if profile is None:

@@ -36,6 +36,7 @@ from syncer.db import make_engine
 from syncer.errors import SyncerError
 from syncer.schedule import stop_on_signals
 from syncer.segments.loader import SegmentSet
+from syncer.segments.model import CsvDestinationConfig
 from syncer.settings import Settings
 from syncer.state.history import destination_status, list_rejections, list_runs
 from syncer.state.migrate import current_revision
@@ -89,6 +90,9 @@ def _results_table(results: list[RunResult], dry_run: bool) -> Table:
     if not dry_run:
         for col in ("rejections", "API calls", "retries", "pending", "time"):
             table.add_column(col, justify="right")
+    left_out = any(r.left_out for r in results)
+    if left_out:
+        table.add_column("left out", justify="right")
     for r in results:
         row = [escape(r.segment), escape(r.destination), _style(r.outcome), str(r.adds)]
         row.append(str(r.updates))
@@ -96,8 +100,24 @@ def _results_table(results: list[RunResult], dry_run: bool) -> Table:
         if not dry_run:
             row += [str(r.rejections), str(r.api_calls), str(r.retries), str(r.pending)]
             row.append(f"{r.seconds:.1f}s")
+        if left_out:
+            row.append(str(r.left_out))
         table.add_row(*row)
     return table
+
+
+def _files_written(results: list[RunResult], dry_run: bool) -> list[str]:
+    """One line per csv destination: the rows and the file (to be) written."""
+    lines = []
+    for r in results:
+        if r.file is None or r.exported is None:
+            continue
+        verb = "would write" if dry_run else "wrote"
+        lines.append(
+            escape(f"  {r.segment} → {r.destination}: {verb} {r.exported:,} rows to {r.file}")
+            + (f" ({r.left_out:,} left out by require)" if r.left_out else "")
+        )
+    return lines
 
 
 def sync_cmd(
@@ -106,7 +126,7 @@ def sync_cmd(
     all_segments: bool = typer.Option(False, "--all", help="Every segment with destinations."),
     tags: list[str] = TAG_OPTION,
     destination: str | None = typer.Option(
-        None, "--destination", "-d", help="Only this destination (key, profile or tag)."
+        None, "--destination", "-d", help="Only this destination (key, profile, tag; csv)."
     ),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Show the changes; call no provider, write no state."
@@ -127,7 +147,8 @@ def sync_cmd(
             names or [], all_segments=all_segments, destination=destination, tags=tags
         )
         for _seg, dest in pairs:
-            service.provider(dest.profile)  # bad credentials config fails before any sync
+            if not isinstance(dest, CsvDestinationConfig):
+                service.provider(dest.profile)  # bad credentials config fails before any sync
         results: list[RunResult] = []
         show = not as_json and err_console.is_terminal and not dry_run
         stop = threading.Event()
@@ -162,6 +183,8 @@ def sync_cmd(
         print_json([r.as_dict() for r in results])
     else:
         _print_results(results, dry_run)
+        for line in _files_written(results, dry_run):
+            console.print(line, soft_wrap=True)
         if dry_run:
             for r in results:
                 for kind, emails in r.samples.items():
@@ -282,25 +305,30 @@ def _print_runs(history: list[dict[str, Any]]) -> None:
     table = Table(title="runs (newest first)")
     for col in ("run", "started", "segment → destination", "trigger", "outcome"):
         table.add_column(col)
-    for col in ("changes", "rejected", "API calls (retries)", "time"):
+    for col in ("changes", "rejected", "left out", "API calls (retries)", "time"):
         table.add_column(col, justify="right")
     errors: list[str] = []
     rows = []
     for r in history:
         seconds = f"{r['seconds']:.1f}s" if r["seconds"] is not None else "-"
         changes = f"+{r['adds']} ~{r['updates']} -{r['removes']}"
+        if r.get("file") is not None:  # a csv destination: the rows of the file
+            changes = f"{r['exported']:,} rows" if r.get("exported") is not None else "-"
         table.add_row(
             str(r["id"]), _when(r["started_at"]), escape(f"{r['segment']} → {r['destination']}"),
             r["trigger"], _style(r["outcome"]), changes, str(r["rejections"]),
-            f"{r['api_calls']} ({r['retries']})", seconds,
+            str(r.get("left_out") or 0), f"{r['api_calls']} ({r['retries']})", seconds,
         )  # fmt: skip
         facts = [f"run {r['id']}", _when(r["started_at"]), r["trigger"], changes]
         facts += [
             f"{r['rejections']} rejected",
+            f"{r.get('left_out') or 0} left out",
             f"{r['api_calls']} API calls ({r['retries']} retries)",
         ]
         facts.append(seconds)
         rows.append((f"{r['segment']} → {r['destination']}", _style(r["outcome"]), facts))
+        if r.get("file") is not None and r["outcome"] == "ok":
+            errors.append(f"run {r['id']}: wrote {escape(r['file'])}")
         if r["error"]:
             errors.append(f"run {r['id']}: {escape(r['error'])}")
     console.print(_fit(table, lambda: _stacked("runs (newest first)", rows)))

@@ -27,6 +27,7 @@ from providers.base import Destination
 from syncer.sample.activity import simulate_activity
 from syncer.sample.emulated import LocalProviders
 from syncer.segments.compiler import members_query
+from syncer.segments.model import CsvDestinationConfig
 from syncer.settings import Settings
 from syncer.state.runs import RunResult
 from syncer.sync.service import SyncService
@@ -49,6 +50,8 @@ def verify(service: SyncService, as_of: datetime) -> list[tuple[str, str, int, i
     rows = []
     with service.engine.commerce.connect() as conn:
         for segment, dest in service.select(all_segments=True):
+            if isinstance(dest, CsvDestinationConfig):
+                continue  # a file, not a provider to ask
             members = members_query(segment, service.segments, as_of=as_of).subquery()
             query = select(func.count()).select_from(members)
             if dest.without_consent == "skip":

@@ -26,7 +26,7 @@ from ruamel.yaml.error import YAMLError
 
 from syncer.errors import ConfigError
 from syncer.segments.loader import SegmentSet, load_segments, parse_segment
-from syncer.segments.model import Segment
+from syncer.segments.model import CsvDestinationConfig, Segment
 from syncer.segments.template import get_template, to_yaml
 from syncer.segments.validate import check_against
 
@@ -89,7 +89,12 @@ def copy_segment(
         data.pop("destinations", None)
     else:
         used: dict[tuple[str, str], int] = {}
-        for dest, raw in zip(source.destinations, data.get("destinations") or [], strict=True):
+        raws = data.get("destinations") or []
+        for i in reversed(range(len(raws))):  # a csv export would write the source's file too
+            if isinstance(source.destinations[i], CsvDestinationConfig):
+                del raws[i]
+        kept = [d for d in source.destinations if not isinstance(d, CsvDestinationConfig)]
+        for dest, raw in zip(kept, raws, strict=True):
             n = used[(dest.profile, dest.list)] = used.get((dest.profile, dest.list), 0) + 1
             raw["tag"] = slug(new) if n == 1 else f"{slug(new)}-{n}"
             tags[dest.key] = raw["tag"]

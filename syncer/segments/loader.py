@@ -11,7 +11,9 @@ References (``in_segment``) are checked across the whole set: unknown names and 
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from syncer.errors import ConfigError, SegmentError
 from syncer.segments.catalog import RuleError, check_condition
 from syncer.segments.model import (
     Condition,
+    CsvDestinationConfig,
     Group,
     Not,
     Rule,
@@ -37,6 +40,7 @@ NODE_FORMS = (
     "{field: ..., op: ..., value: ..., window: ...}"
 )
 CONDITION_KEYS = ("field", "op", "value", "window")
+DESTINATION_TAGS = ("provider", "csv")
 MAX_FILE_BYTES = 1_000_000  # a segment file; real ones are a few hundred bytes
 MAX_DEPTH = 32  # groups and `not`s nested inside one another
 DEPTH_HINT = "flatten the rule, or move a part into its own segment and use in_segment"
@@ -104,6 +108,7 @@ def load_segments(directory: Path) -> SegmentSet:
         found[seg.name] = seg
     check_references(found)
     check_destinations(found)
+    check_csv_folders(found, directory.parent)
     return SegmentSet(found)
 
 
@@ -114,21 +119,63 @@ def check_destinations(
     case, as the providers do), in one segment or two: each segment's leavers would be untagged
     while the other segment still wants them, and neither would notice. ``against``: other
     segments whose destinations ``segments`` must not take (clashes among them not reported)."""
-    owner: dict[tuple[str, str, str], tuple[Segment, int]] = {}
+    owner: dict[tuple[str, ...], tuple[Segment, int]] = {}
     for seg in (*(against or {}).values(), *segments.values()):
         for i, dest in enumerate(seg.destinations):
-            key = (dest.profile, dest.list, dest.tag.strip().casefold())
+            if isinstance(dest, CsvDestinationConfig):
+                key: tuple[str, ...] = ("csv", dest.path)
+                what, at, hint = f"path {dest.path!r}", "path", "give each export its own path."
+            else:
+                key = (dest.profile, dest.list, dest.tag.strip().casefold())
+                what, at = f"tag {dest.tag!r} on {dest.profile}/{dest.list}", "tag"
+                hint = "one tag carries one segment; give this destination its own tag."
             if key in owner and seg.name in segments:
                 other, j = owner[key]
                 raise SegmentError(
-                    f"tag {dest.tag!r} on {dest.profile}/{dest.list} is already the destination "
+                    f"{what} is already the destination "
                     f"of segment {other.name!r} ({other.source or 'segments'}: destinations[{j}])",
                     file=str(seg.source) if seg.source else None,
                     segment=seg.name,
-                    path=f"destinations[{i}].tag",
-                    hint="one tag carries one segment; give this destination its own tag.",
+                    path=f"destinations[{i}].{at}",
+                    hint=hint,
                 )
             owner.setdefault(key, (seg, i))
+
+
+def check_csv_folders(segments: Mapping[str, Segment], config_dir: Path) -> None:
+    """Every csv destination's file can be written: its folder exists or can be created (the
+    nearest existing folder above it is a writable folder). Relative paths are relative to
+    ``config_dir``; the date in the pattern is today's (the check does not depend on it)."""
+    now = datetime.now(UTC)
+    for seg in segments.values():
+        for i, dest in enumerate(seg.destinations):
+            if not isinstance(dest, CsvDestinationConfig):
+                continue
+            folder = dest.file_for(config_dir, now).parent
+            problem = folder_problem(folder)
+            if problem:
+                raise SegmentError(
+                    f"cannot write {dest.path!r} there: {problem}",
+                    file=str(seg.source) if seg.source else None,
+                    segment=seg.name,
+                    path=f"destinations[{i}].path",
+                    hint="point path at a folder Syncer may create and write "
+                    "(relative paths are relative to the config folder).",
+                )
+
+
+def folder_problem(folder: Path) -> str | None:
+    """Why files cannot be written in ``folder`` (None if they can, creating it if need be)."""
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            return f"no existing folder above {folder}"
+        probe = probe.parent
+    if not probe.is_dir():
+        return f"{probe} is a file, not a folder"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return f"{probe} is not writable"
+    return None
 
 
 def load_segment_file(path: Path) -> Segment:
@@ -190,7 +237,12 @@ def parse_segment(data: object, *, source: str) -> Segment:
 def _pydantic_lines(err: ValidationError) -> str:
     parts = []
     for e in err.errors(include_url=False):
-        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"]).lstrip(".")
+        # a destination's kind (the union's tag: provider, csv) is not a key of the file
+        loc_parts = [
+            p for i, p in enumerate(e["loc"])
+            if not (p in DESTINATION_TAGS and i and isinstance(e["loc"][i - 1], int))
+        ]  # fmt: skip
+        loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc_parts).lstrip(".")
         msg = e["msg"].removeprefix("Value error, ")
         parts.append(f"{loc or 'segment'}: {msg}")
     return "; ".join(parts)

@@ -273,6 +273,12 @@ Group.model_rebuild()
 Not.model_rebuild()
 
 
+def _columns(v: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+    from syncer.segments.columns import check_columns  # it compiles SQL, which imports this
+
+    return check_columns(v, key=str(info.field_name))
+
+
 class DestinationConfig(BaseModel):
     """One ``destinations:`` entry: where a segment's members go and what leaving does."""
 
@@ -283,6 +289,8 @@ class DestinationConfig(BaseModel):
     tag: str
     on_leave: LeaveAction = "untag"
     without_consent: Literal["skip", "non_subscribed"] = "skip"
+    # Members lacking any of these columns (NULL or empty) are not pushed: as if not members.
+    require: tuple[str, ...] = ()
 
     @field_validator("profile", "list", "tag")
     @classmethod
@@ -293,9 +301,116 @@ class DestinationConfig(BaseModel):
             raise ValueError(f"{info.field_name} is not a name (NUL or over 1,000 characters)")
         return v
 
+    @field_validator("require")
+    @classmethod
+    def _required(cls, v: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        return _columns(v, info)
+
     @property
     def key(self) -> str:
         return f"{self.profile}/{self.list}/{self.tag}"
+
+
+# ``{date}`` or ``{date:FORMAT}`` in a csv destination's path: the run's as-of (UTC), written
+# with strftime directives (``%Y-%m-%d`` by default).
+DATE_FIELD = re.compile(r"\{date(?::([^{}]*))?\}")
+DATE_DIRECTIVES = "YmdHMSjyUWVGuaAbBpI%"
+DEFAULT_DATE_FORMAT = "%Y-%m-%d"
+MAX_PATH = 390  # the run records store "csv:" + the path in 400 characters
+# What a csv destination writes when it names no columns: the member columns of a sync.
+DEFAULT_COLUMNS = ("customer_id", "email", "first_name", "last_name", "consent")
+
+
+def render_path(pattern: str, as_of: datetime) -> str:
+    """``pattern`` with each ``{date[:FORMAT]}`` replaced by ``as_of`` (UTC) so written."""
+    moment = as_utc(as_of)
+    return DATE_FIELD.sub(lambda m: moment.strftime(m.group(1) or DEFAULT_DATE_FORMAT), pattern)
+
+
+def check_path_pattern(pattern: str) -> str:
+    """``pattern`` if it is a usable file path pattern; ValueError (one line) if not."""
+    if not pattern.strip() or "\0" in pattern or len(pattern) > MAX_PATH:
+        raise ValueError(f"path must be a file path of 1 to {MAX_PATH} characters, without NUL")
+    for m in DATE_FIELD.finditer(pattern):
+        fmt = m.group(1)
+        if fmt is None:
+            continue
+        directives = re.findall(r"%(.?)", fmt)
+        bad = [d for d in directives if d not in DATE_DIRECTIVES]
+        if bad or not directives:
+            raise ValueError(
+                f"path pattern {m.group(0)!r}: {'%' + bad[0] if bad else 'no %'} directive "
+                f"is not supported; use {{date}} or {{date:FORMAT}} with "
+                f"{', '.join('%' + d for d in DATE_DIRECTIVES)}"
+            )
+    rest = DATE_FIELD.sub("", pattern)
+    if "{" in rest or "}" in rest:
+        raise ValueError(
+            f"path pattern {pattern!r} has a brace that is not a date field; "
+            "write {date} or {date:%Y-%m-%d} (the run's as-of, UTC)"
+        )
+    if pattern.endswith(("/", "\\")) or Path(render_path(pattern, datetime.now(UTC))).name in (
+        "",
+        ".",
+        "..",
+    ):
+        raise ValueError(f"path {pattern!r} names a folder, not a file")
+    return pattern
+
+
+class CsvDestinationConfig(BaseModel):
+    """``{kind: csv, path: exports/vip-{date}.csv.gz, columns: [...], gzip: auto}``: the whole
+    segment written to a file on each run (relative paths are relative to the config folder)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["csv"]
+    path: str
+    columns: tuple[str, ...] = Field(default=DEFAULT_COLUMNS, min_length=1)
+    gzip: bool | Literal["auto"] = "auto"  # auto: when the path ends in .gz
+    require: tuple[str, ...] = ()
+
+    @field_validator("path")
+    @classmethod
+    def _pattern(cls, v: str) -> str:
+        return check_path_pattern(v)
+
+    @field_validator("columns", "require")
+    @classmethod
+    def _named(cls, v: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        return _columns(v, info)
+
+    @property
+    def key(self) -> str:
+        return f"csv:{self.path}"
+
+    @property
+    def compressed(self) -> bool:
+        return self.path.endswith(".gz") if self.gzip == "auto" else self.gzip
+
+    def file_for(self, config_dir: Path, as_of: datetime) -> Path:
+        """The file a run as of ``as_of`` writes (a relative path is under ``config_dir``)."""
+        return config_dir / render_path(self.path, as_of)
+
+
+def destination_kind(data: Any) -> str | None:
+    """``csv`` for an entry with ``kind: csv``, ``provider`` for one without ``kind``."""
+    if isinstance(data, BaseModel):
+        return "csv" if isinstance(data, CsvDestinationConfig) else "provider"
+    if not isinstance(data, dict):
+        return "provider"  # pydantic then says what a provider destination needs
+    kind = data.get("kind")
+    return "provider" if kind is None else "csv" if kind == "csv" else None
+
+
+SegmentDestination = Annotated[
+    Annotated[DestinationConfig, Tag("provider")] | Annotated[CsvDestinationConfig, Tag("csv")],
+    Discriminator(
+        destination_kind,
+        custom_error_type="destination_kind",
+        custom_error_message="kind must be csv, or left out for a provider destination",
+    ),
+]
 
 
 class Segment(BaseModel):
@@ -307,7 +422,7 @@ class Segment(BaseModel):
     description: str = ""
     tags: list[str] = []
     rules: Rule
-    destinations: list[DestinationConfig] = []
+    destinations: list[SegmentDestination] = []
     schedule: str | None = None
     source: Path | None = Field(default=None, exclude=True)
 

@@ -8,7 +8,12 @@ from pathlib import Path
 
 from syncer.errors import SegmentError, SyncerError
 from syncer.segments.compiler import members_query
-from syncer.segments.loader import check_destinations, check_references, load_segment_file
+from syncer.segments.loader import (
+    check_csv_folders,
+    check_destinations,
+    check_references,
+    load_segment_file,
+)
 from syncer.segments.model import Segment
 
 
@@ -35,8 +40,9 @@ def validate_file(path: Path, directory: Path) -> Segment:
     already uses, an ``in_segment`` naming no segment, a loop of references, or a destination
     tag another destination carries. Its destinations' profiles are checked by the caller
     (``profiles.check_destinations``): segments know nothing of providers."""
-    segment = load_segment_file(path)
-    return check_against(segment, _others(path, directory), path)
+    segment = check_against(load_segment_file(path), _others(path, directory), path)
+    check_csv_folders({segment.name: segment}, directory.parent)
+    return segment
 
 
 def check_against(segment: Segment, others: Mapping[str, Segment], path: Path) -> Segment:

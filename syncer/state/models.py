@@ -7,7 +7,8 @@ syncer_members        snapshot: what the provider was last told per member of a 
 syncer_outbox         pending changes, written and committed before they are sent; a row
                       leaves only when the provider's answer for that member is settled
 syncer_rejections     members the provider refused, with its reason (shown by `syncer runs`)
-syncer_runs           one row per sync run: trigger, times, counts, outcome, masked error
+syncer_runs           one row per sync run: trigger, times, counts, outcome, masked error;
+                      for a csv destination the file written and its rows
 syncer_locks          one row per target while a sync holds it (owner + expiry, heartbeat)
 syncer_provider_tagged  scratch: the provider's tagged emails during a ``--full`` repair
 
@@ -117,6 +118,9 @@ class Run(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=1000)
     # the provider asked not to be called before this (Retry-After); the worker waits for it
     retry_not_before: datetime | None = None
+    left_out: int = 0  # members a destination's ``require`` kept out (missing values)
+    exported: int | None = None  # a csv destination: rows written (None: not a file run)
+    file: str | None = Field(default=None, max_length=1000)  # a csv destination: the file
 
 
 class Lock(SQLModel, table=True):

@@ -52,6 +52,9 @@ class RunResult:
     pending: int = 0  # outbox rows left for the next run
     error: str | None = None
     retry_not_before: datetime | None = None  # the provider asked not to be called before this
+    left_out: int = 0  # members the destination's ``require`` kept out (a value missing)
+    exported: int | None = None  # a csv destination: rows written (planned, in a dry run)
+    file: str | None = None  # a csv destination: the file written
     # dry run: planned counts and a few addresses per kind; pending rows from earlier runs
     samples: dict[str, list[str]] = field(default_factory=dict)
     pending_before: int = 0
@@ -104,6 +107,9 @@ def finish_run(engine: Engine, result: RunResult) -> None:
                 pending=result.pending,
                 error=(result.error or None) and result.error[:1000],
                 retry_not_before=result.retry_not_before,
+                left_out=result.left_out,
+                exported=result.exported,
+                file=result.file and result.file[:1000],
             )
         )
 

@@ -35,9 +35,10 @@ from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Select
+from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from providers.base import Destination, OnLeave, Outcome, Provider
@@ -45,7 +46,9 @@ from providers.batching import chunks
 from providers.errors import FatalError, ProviderError, RetryableError
 from syncer.db import mask_url
 from syncer.errors import DatabaseError, SyncerError
-from syncer.segments.model import DestinationConfig
+from syncer.export import export_csv
+from syncer.segments.columns import converters
+from syncer.segments.model import CsvDestinationConfig, DestinationConfig
 from syncer.state.lock import TargetLock, make_owner, owner_label
 from syncer.state.migrate import current_revision, ensure_schema
 from syncer.state.rows import ACCEPTED, OutboxRow, fold
@@ -122,6 +125,7 @@ class _Run:
     progress: Progress | None
     members: Select[Any]  # the segment's members: every phase of the run reads them
     without_consent: str = "skip"
+    left_out: Select[Any] | None = None  # COUNT of the members ``require`` keeps out
     tag_ready: bool = False
     held: int = 0  # removes kept back: the member's add is still queued on the provider's side
     inflight: dict[int, tuple[OutboxRow, Any]] = field(default_factory=dict)
@@ -185,35 +189,26 @@ class SyncEngine:
         full: bool = False,
         stop: threading.Event | None = None,
         progress: Progress | None = None,
+        left_out: Select[Any] | None = None,
     ) -> RunResult:
         """Sync the segment named ``segment``, whose members ``members`` selects, to
         ``destination`` once; never raises for provider failures (they are in the result's
-        ``outcome``/``error``); raises SyncerError for bad config/database."""
+        ``outcome``/``error``); raises SyncerError for bad config/database. ``left_out``: a
+        COUNT of the members the destination's ``require`` keeps out of ``members``."""
         result = RunResult(segment, destination.key, trigger=trigger)
         result.started_at = self.clock.now()
         if dry_run:
             try:
+                result.left_out = self._count(left_out)
                 return self._dry_run(segment, destination, members, result)
             except SQLAlchemyError as err:
                 raise DatabaseError(
                     f"{segment} → {destination.key}: database error: {_db_line(err)}"
                 ) from err
-        self._ensure_schema()
-        target_id = self.store.target(segment, destination.key, result.started_at)
-        lock = TargetLock(self.state, target_id, self.owner, self.clock, ttl=self.lock_ttl)
-        holder = lock.acquire()
-        if holder is not None:
-            since = holder.acquired_at.strftime("%Y-%m-%d %H:%M:%S UTC")
-            result.outcome = SKIPPED
-            result.error = (
-                f"segment {segment!r} → destination {destination.key} is being synced by "
-                f"{owner_label(holder.owner)} since {since}; skipped"
-            )
-            result.finished_at = self.clock.now()
-            result.run_id = record_skipped(
-                self.state, result, target_id=target_id, owner=self.owner, full=full
-            )
+        begun = self._begin(segment, destination.key, result, full)
+        if begun is None:
             return result
+        target_id, lock = begun
         lock.start_heartbeat()
         try:
             result.run_id = start_run(
@@ -229,7 +224,86 @@ class SyncEngine:
             dest = Destination(destination.list, destination.tag, OnLeave(destination.on_leave))
             run = _Run(target_id, provider, dest, result, lock, stop, progress, members)
             run.without_consent = destination.without_consent
+            run.left_out = left_out
             self._execute(run, full)
+        finally:
+            with suppress(SQLAlchemyError):  # an unreleased lock expires after ``lock_ttl``
+                lock.release()
+        return result
+
+    def export(
+        self,
+        segment: str,
+        destination: CsvDestinationConfig,
+        rows: Select[Any],
+        file: Path,
+        *,
+        trigger: str = "cli",
+        dry_run: bool = False,
+        stop: threading.Event | None = None,
+        progress: Progress | None = None,
+        left_out: Select[Any] | None = None,
+    ) -> RunResult:
+        """Write the whole segment (``rows``: its export query) to ``file`` once, under the
+        target's lock, and record the run like a sync's (outcome, error, rows, file, members
+        ``left_out`` counted). The file appears complete or not at all (``export_csv``); a
+        failed or stopped run keeps the file an earlier run wrote. Never raises for a file that
+        cannot be written (the run is ``failed``); raises SyncerError for the database."""
+        result = RunResult(segment, destination.key, trigger=trigger)
+        result.started_at = self.clock.now()
+        result.file = str(file)
+        if dry_run:
+            try:
+                result.left_out = self._count(left_out)
+                result.exported = self._count(select(func.count()).select_from(rows.subquery()))
+            except SQLAlchemyError as err:
+                raise DatabaseError(
+                    f"{segment} → {destination.key}: database error: {_db_line(err)}"
+                ) from err
+            result.outcome, result.finished_at = DRY_RUN, self.clock.now()
+            return result
+        begun = self._begin(segment, destination.key, result, full=False)
+        if begun is None:
+            return result
+        target_id, lock = begun
+        lock.start_heartbeat()
+
+        def written(done: int) -> None:
+            if progress:
+                progress(RunProgress("write", done, done))
+            if lock.lost:
+                raise LockLost("lost the sync lock to another process; stopped")
+            if stop is not None and stop.is_set():
+                raise Stopped
+
+        try:
+            result.run_id = start_run(
+                self.state, result, target_id=target_id, full=False, owner=self.owner
+            )
+            try:
+                result.left_out = self._count(left_out)
+                result.exported = export_csv(
+                    self.commerce, rows, file, progress=written, compress=destination.compressed,
+                    convert=converters(destination.columns),
+                )  # fmt: skip
+                result.outcome = OK
+            except Stopped:
+                result.outcome = PARTIAL
+                result.error = "stopped before the end; the file was not replaced"
+            except SyncerError as err:  # the file cannot be written there; LockLost
+                result.outcome, result.error = FAILED, _one_line(err)
+            except SQLAlchemyError as err:
+                result.outcome, result.error = FAILED, f"database error: {_db_line(err)}"
+                raise DatabaseError(f"{segment} → {destination.key}: {result.error}") from err
+            except BaseException as err:  # a bug, or the process is stopping: record, re-raise
+                result.outcome, result.error = FAILED, f"{type(err).__name__}: {_one_line(err)}"
+                raise
+            finally:
+                if result.outcome != OK:
+                    result.exported = None
+                result.finished_at = self.clock.now()
+                with suppress(SQLAlchemyError):
+                    finish_run(self.state, result)
         finally:
             with suppress(SQLAlchemyError):  # an unreleased lock expires after ``lock_ttl``
                 lock.release()
@@ -241,6 +315,36 @@ class SyncEngine:
         target_id = self.store.find_target(segment, destination_key)
         return None if target_id is None else retry_not_before(self.state, target_id)
 
+    def _begin(
+        self, segment: str, key: str, result: RunResult, full: bool
+    ) -> tuple[int, TargetLock] | None:
+        """The target's id and its lock, held; None if another process holds it (a
+        ``skipped`` run is recorded in ``result``)."""
+        self._ensure_schema()
+        target_id = self.store.target(segment, key, result.started_at or self.clock.now())
+        lock = TargetLock(self.state, target_id, self.owner, self.clock, ttl=self.lock_ttl)
+        holder = lock.acquire()
+        if holder is None:
+            return target_id, lock
+        since = holder.acquired_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+        result.outcome = SKIPPED
+        result.error = (
+            f"segment {segment!r} → destination {key} is being synced by "
+            f"{owner_label(holder.owner)} since {since}; skipped"
+        )
+        result.finished_at = self.clock.now()
+        result.run_id = record_skipped(
+            self.state, result, target_id=target_id, owner=self.owner, full=full
+        )
+        return None
+
+    def _count(self, query: Select[Any] | None) -> int:
+        """The one number ``query`` (a COUNT) selects; 0 for None."""
+        if query is None:
+            return 0
+        with self.commerce.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
     # --- the run -----------------------------------------------------------------------------
     def _execute(self, run: _Run, full: bool) -> None:
         result, stats = run.result, run.provider.stats
@@ -250,6 +354,7 @@ class SyncEngine:
             stats.on_wait = run.waited
         try:
             try:
+                result.left_out = self._count(run.left_out)
                 run.tell("confirm")
                 self._confirm(run)
                 result.pending_before = sum(self.store.pending_counts(run.target_id).values())

@@ -24,9 +24,10 @@ from providers.errors import ProviderError
 from syncer.db import make_engine
 from syncer.errors import ConfigError
 from syncer.profiles import Profile, check_destinations, load_profiles
+from syncer.segments.columns import export_query, require
 from syncer.segments.compiler import members_query
 from syncer.segments.loader import SegmentSet, load_segments
-from syncer.segments.model import DestinationConfig, Segment
+from syncer.segments.model import CsvDestinationConfig, Segment, SegmentDestination
 from syncer.segments.tags import check_tags, has_any_tag
 from syncer.settings import Settings
 from syncer.state.runs import RunResult
@@ -37,8 +38,11 @@ from syncer.sync.engine import Progress, SyncEngine
 RunObserver = Callable[[RunResult, str], None]
 
 
-def matches(destination: DestinationConfig, wanted: str) -> bool:
-    """``--destination`` names a destination by key, profile or tag."""
+def matches(destination: SegmentDestination, wanted: str) -> bool:
+    """``--destination`` names a destination by key, profile or tag (a csv one: key, path or
+    ``csv``)."""
+    if isinstance(destination, CsvDestinationConfig):
+        return wanted in (destination.key, destination.path, "csv")
     return wanted in (destination.key, destination.profile, destination.tag)
 
 
@@ -74,7 +78,7 @@ class SyncService:
         all_segments: bool = False,
         destination: str | None = None,
         tags: Sequence[str] = (),
-    ) -> list[tuple[Segment, DestinationConfig]]:
+    ) -> list[tuple[Segment, SegmentDestination]]:
         """The (segment, destination) pairs to sync; ConfigError if a name or profile is bad.
         ``tags``: every segment with destinations that carries any of them (not with names)."""
         if not names and not all_segments and not tags:
@@ -92,13 +96,14 @@ class SyncService:
             chosen = [s for s in self.segments.values() if s.destinations and has_any_tag(s, tags)]
         else:
             chosen = [s for s in self.segments.values() if s.destinations]
-        pairs: list[tuple[Segment, DestinationConfig]] = []
+        pairs: list[tuple[Segment, SegmentDestination]] = []
         for seg in chosen:
             if names and not seg.destinations:
                 raise ConfigError(
                     f"segment {seg.name!r} has no destinations",
                     where=str(seg.source) if seg.source else None,
-                    hint="add a `destinations:` entry (profile, list, tag) to sync it.",
+                    hint="add a `destinations:` entry (profile, list, tag; or kind: csv, path) "
+                    "to sync it.",
                 )
         check_destinations(chosen, self.profiles, self.settings.profiles_file)
         for seg in chosen:
@@ -152,7 +157,7 @@ class SyncService:
     def sync(
         self,
         segment: Segment,
-        destination: DestinationConfig,
+        destination: SegmentDestination,
         *,
         trigger: str = "cli",
         dry_run: bool = False,
@@ -162,11 +167,22 @@ class SyncService:
         progress: Progress | None = None,
     ) -> RunResult:
         """Sync ``segment`` to ``destination`` once (``SyncEngine.sync``): its members query is
-        compiled here, once, as of ``as_of`` (default: now), and every phase of the run reads it."""
-        members = members_query(segment, self.segments, as_of=as_of or self.engine.clock.now())
+        compiled here, once, as of ``as_of`` (default: now), and every phase of the run reads it.
+        Members lacking a value the destination's ``require`` names are left out (and counted).
+        A csv destination is written whole (``SyncEngine.export``) to its path, its date the
+        as-of (UTC), a relative path under the config folder."""
+        when = as_of or self.engine.clock.now()
+        members = members_query(segment, self.segments, as_of=when)
+        members, left_out = require(members, destination.require, when)
+        if isinstance(destination, CsvDestinationConfig):
+            return self.engine.export(
+                segment.name, destination, export_query(members, destination.columns, when),
+                destination.file_for(self.settings.config_dir, when), trigger=trigger,
+                dry_run=dry_run, stop=stop, progress=progress, left_out=left_out,
+            )  # fmt: skip
         return self.engine.sync(
             segment.name, destination, members, trigger=trigger, dry_run=dry_run, full=full,
-            stop=stop, progress=progress,
+            stop=stop, progress=progress, left_out=left_out,
         )  # fmt: skip
 
     def run_segment(
@@ -190,7 +206,12 @@ class SyncService:
                 continue
             result = self.sync(segment, destination, trigger=trigger, stop=stop)
             if on_result is not None:
-                on_result(result, self.profiles[destination.profile].provider)
+                kind = (
+                    "csv"
+                    if isinstance(destination, CsvDestinationConfig)
+                    else self.profiles[destination.profile].provider
+                )
+                on_result(result, kind)
             yield summary(result)
 
     def close(self) -> None:
@@ -221,6 +242,10 @@ def summary(result: RunResult) -> dict[str, Any]:
     """The short form the scheduler logs."""
     keys = ("destination", "outcome", "run_id", "adds", "updates", "removes", "rejections")
     data = {k: getattr(result, k) for k in keys}
+    if result.left_out:
+        data["left_out"] = result.left_out
+    if result.file is not None:
+        data.update(file=result.file, rows=result.exported)
     data.update(api_calls=result.api_calls, retries=result.retries, pending=result.pending)
     data["seconds"] = round(result.seconds, 3)
     if result.error:

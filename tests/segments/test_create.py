@@ -72,6 +72,17 @@ def test_copy_with_destinations_gives_each_its_own_tag(folder: Path) -> None:
     load_segments(folder)  # no two destinations share a tag
 
 
+def test_copy_with_destinations_leaves_a_csv_export_out(folder: Path) -> None:
+    vip = folder / "vip-customers.yaml"
+    data = yaml.safe_load(vip.read_text())
+    data["destinations"].insert(1, {"kind": "csv", "path": "exports/vip.csv"})
+    vip.write_text(yaml.safe_dump(data, sort_keys=False))
+    created = copy_segment(folder, "VIP customers", "VIP Germany", with_destinations=True)
+    assert [d.key for d in created.segment.destinations if d.key.startswith("csv:")] == []
+    assert len(created.segment.destinations) == 2
+    load_segments(folder)  # the copy does not write the source's file too
+
+
 def test_copy_refuses_a_taken_name_and_an_unknown_source(folder: Path) -> None:
     with pytest.raises(ConfigError, match="already used by"):
         copy_segment(folder, "VIP customers", "Loyal")

@@ -1,0 +1,147 @@
+"""The columns an export can write and a destination's ``require`` can test: name -> SQL.
+
+    COLUMNS["total_spent"].sql(as_of)     # a correlated subquery over one customer's orders
+    query = export_query(members, ["email", "zip", "total_spent"], as_of=now)
+    kept, left_out = require(members, ["first_name", "zip"])
+
+Each column is one SQL expression over ``customers`` (an attribute, or a correlated aggregate
+over the indexed ``(customer_id, time)`` rows, as of ``as_of``) and a converter for its value
+in a file (money: cents -> currency units). The registry is a plain dict so that more columns
+(e.g. mapped custom attributes) can be added by name. A column that ``can_be_missing`` (text
+attributes) may be named in ``require``: a member whose value is NULL, empty or only spaces
+is left out.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, not_, or_, select
+
+from syncer.schema import CUSTOMERS
+from syncer.segments.catalog import FIELDS, ValueType
+from syncer.segments.model import TimeRange, as_utc
+from syncer.segments.predicates import COUNTED, measure, up_to
+
+Sql = Callable[[datetime], ColumnElement[Any]]
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _money(cents: Any) -> Any:
+    return None if cents is None else (Decimal(int(cents)) / 100).quantize(Decimal("0.01"))
+
+
+def _when(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    description: str
+    sql: Sql  # as_of -> the expression (over ``customers``)
+    convert: Callable[[Any], Any] = _same  # database value -> the value written to a file
+    can_be_missing: bool = False  # may be NULL / empty: ``require`` can name it
+
+
+def _attribute(name: str, column: str, description: str) -> Column:
+    return Column(name, description, lambda _as_of: CUSTOMERS.c[column], can_be_missing=True)
+
+
+def _aggregate(field: str) -> Column:
+    """A count / money field of the catalog, as one customer's value up to ``as_of``."""
+    spec = FIELDS[field]
+    money = spec.value_type is ValueType.MONEY
+
+    def sql(as_of: datetime) -> ColumnElement[Any]:
+        now = as_utc(as_of)
+        source, cid, where = COUNTED[field].rows(up_to(TimeRange(None, None, True), now), now)
+        value = select(func.coalesce(measure(field, True, now), 0)).select_from(source)
+        return value.where(cid == CUSTOMERS.c.id, *where).scalar_subquery()
+
+    return Column(field, spec.label + (" (all time)"), sql, _money if money else int)
+
+
+COLUMNS: dict[str, Column] = {
+    c.name: c
+    for c in (
+        Column("customer_id", "the customer's id", lambda _a: CUSTOMERS.c.id),
+        Column("email", "email address", lambda _a: CUSTOMERS.c.email),
+        _attribute("first_name", "first_name", "first name"),
+        _attribute("last_name", "last_name", "last name"),
+        Column(
+            "consent",
+            "accepts email marketing (true / false)",
+            lambda _a: CUSTOMERS.c.accepts_marketing,
+            lambda v: bool(v),
+        ),
+        _attribute("zip", "zip", "zip / postal code"),
+        _attribute("country", "country", "country code"),
+        _attribute("status", "status", "customer status"),
+        _attribute("quality", "quality", "customer quality grade"),
+        _attribute("loyalty_card", "loyalty_card", "membership / loyalty card"),
+        Column("created", "created / first seen (UTC)", lambda _a: CUSTOMERS.c.created_at, _when),
+        *(_aggregate(f) for f in COUNTED),
+    )
+}
+
+
+def check_columns(names: Sequence[object], *, key: str) -> tuple[str, ...]:
+    """``names`` as a tuple; ValueError (one line, close matches) for an unknown or repeated
+    name, or, for ``require``, a column that always has a value."""
+    out: list[str] = []
+    for name in names:
+        if not isinstance(name, str) or name not in COLUMNS:
+            close = difflib.get_close_matches(str(name), COLUMNS, n=3, cutoff=0.5)
+            hint = f"did you mean {', '.join(close)}? " if close else ""
+            raise ValueError(f"unknown column {name!r}; {hint}columns: {', '.join(COLUMNS)}")
+        if name in out:
+            raise ValueError(f"column {name!r} is named twice")
+        if key == "require" and not COLUMNS[name].can_be_missing:
+            can = ", ".join(n for n, c in COLUMNS.items() if c.can_be_missing)
+            raise ValueError(f"{name!r} always has a value, so it cannot be required; use {can}")
+        out.append(name)
+    return tuple(out)
+
+
+def missing(names: Sequence[str], as_of: datetime) -> ColumnElement[bool]:
+    """The member lacks at least one of ``names``: NULL, empty or only spaces."""
+    tests = []
+    for name in names:
+        value = COLUMNS[name].sql(as_of)
+        tests.append(or_(value.is_(None), func.length(func.trim(value)) == 0))
+    return or_(*tests)
+
+
+def require(
+    members: Select[Any], names: Sequence[str], as_of: datetime
+) -> tuple[Select[Any], Select[Any] | None]:
+    """(the members that have every column of ``names``, a COUNT of those that do not; None
+    when ``names`` is empty)."""
+    if not names:
+        return members, None
+    lacking = missing(names, as_of)
+    left_out = select(func.count().label("n")).select_from(members.where(lacking).subquery())
+    return members.where(not_(lacking)), left_out
+
+
+def export_query(members: Select[Any], names: Sequence[str], as_of: datetime) -> Select[Any]:
+    """The members' ``names`` columns, labelled by name, ascending by customer id (the WHERE
+    of ``members`` kept: one segment, the same members as a sync)."""
+    columns = [COLUMNS[n].sql(as_of).label(n) for n in names]
+    query = members.with_only_columns(*columns, maintain_column_froms=False)
+    return query.select_from(CUSTOMERS).order_by(CUSTOMERS.c.id)
+
+
+def converters(names: Sequence[str]) -> list[Callable[[Any], Any]]:
+    return [COLUMNS[n].convert for n in names]
