@@ -36,9 +36,15 @@ from syncer.segments.loader import SegmentSet
 from syncer.settings import Settings
 from syncer.state.history import destination_status, list_rejections, list_runs
 from syncer.state.migrate import current_revision
-from syncer.state.runs import RunResult
+from syncer.state.runs import RunResult, close_interrupted
 
-OUTCOME_STYLE = {"ok": "green", "partial": "yellow", "failed": "red", "skipped": "cyan"}
+OUTCOME_STYLE = {
+    "ok": "green",
+    "partial": "yellow",
+    "failed": "red",
+    "interrupted": "red",
+    "skipped": "cyan",
+}
 
 
 def _style(outcome: str) -> str:
@@ -166,6 +172,7 @@ def runs_cmd(
             else:
                 console.print("no runs recorded yet (no state tables; `syncer sync` creates them)")
             return
+        close_interrupted(engine, datetime.now(UTC))  # a killed run's lock is dead: say so
         configured: dict[tuple[str, str], str | None] = {}
         segments = _segments(conf)
         for seg in (segments or {}).values():

@@ -56,6 +56,7 @@ from syncer.state.runs import (
     PARTIAL,
     SKIPPED,
     RunResult,
+    close_interrupted,
     finish_run,
     record_skipped,
     retry_not_before,
@@ -141,6 +142,7 @@ class SyncEngine:
         self.analyze_after = analyze_after
         self.store = StateStore(state, page_size=page_size)
         self._schema_ok = False
+        self._interrupted_closed = False
 
     # --- public ------------------------------------------------------------------------------
     def sync(
@@ -168,6 +170,9 @@ class SyncEngine:
                     f"{segment} → {destination.key}: database error: {_db_line(err)}"
                 ) from err
         self._ensure_schema()
+        if not self._interrupted_closed:  # runs of processes that died since: interrupted
+            close_interrupted(self.state, self.clock.now())
+            self._interrupted_closed = True
         target_id = self.store.target(segment, destination.key, result.started_at)
         lock = TargetLock(self.state, target_id, self.owner, self.clock, ttl=self.lock_ttl)
         holder = lock.acquire()
