@@ -104,18 +104,6 @@ class Alerter:
                 out += self._dispatch(event, taken)
         return out
 
-    def trial(self, channel: str | None = None) -> list[Delivery]:
-        """Send a test alert to ``channel`` (default: every channel); nothing is recorded."""
-        if channel is not None and channel not in self.config.channels:
-            known = ", ".join(sorted(self.config.channels)) or "none"
-            raise ConfigError(
-                f"unknown channel {channel!r} (known: {known})",
-                where=str(self.config.source or "alerts.yaml"),
-            )
-        names = [channel] if channel is not None else list(self.config.channels)
-        at = self.now()
-        return [self._deliver(self.config.channels[n], trial_event(n, at)) for n in names]
-
     # --- internals ---------------------------------------------------------------------------
     def _claim(
         self, segment: str, destination: str, condition: str, at: datetime
@@ -132,13 +120,44 @@ class Alerter:
         return done
 
     def _deliver(self, channel: Channel, event: Event) -> Delivery:
-        try:
-            self.send(channel, event)
-        except DeliveryFailed as err:
-            line = channel.mask(str(err))
+        return deliver_logged(channel, event, self.send)
+
+
+def trial(
+    config: AlertsConfig,
+    channel: str | None,
+    at: datetime,
+    *,
+    send: Sender = deliver,
+    log_failures: bool = True,
+) -> list[Delivery]:
+    """Send a test alert to ``channel`` (None: every channel); nothing is recorded."""
+    if channel is not None and channel not in config.channels:
+        known = ", ".join(sorted(config.channels)) or "none"
+        raise ConfigError(
+            f"unknown channel {channel!r} (known: {known})",
+            where=str(config.source or "alerts.yaml"),
+            hint="use a name under `channels:`.",
+        )
+    names = [channel] if channel is not None else list(config.channels)
+    return [
+        deliver_logged(config.channels[n], trial_event(n, at), send, log_failures=log_failures)
+        for n in names
+    ]
+
+
+def deliver_logged(
+    channel: Channel, event: Event, send: Sender = deliver, *, log_failures: bool = True
+) -> Delivery:
+    """Deliver ``event`` to ``channel``; a failure is one masked warning line, never raised."""
+    try:
+        send(channel, event)
+    except DeliveryFailed as err:
+        line = channel.mask(str(err))
+        if log_failures:
             log.warning(
                 "alert not delivered: %s to channel %s: %s", event.kind, channel.label, line
             )
-            return Delivery(channel.name, event.kind, False, line)
-        log.info("alert sent: %s to channel %s", event.kind, channel.label)
-        return Delivery(channel.name, event.kind, True)
+        return Delivery(channel.name, event.kind, False, line)
+    log.info("alert sent: %s to channel %s", event.kind, channel.label)
+    return Delivery(channel.name, event.kind, True)

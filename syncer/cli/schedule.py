@@ -1,6 +1,7 @@
 """`syncer schedule`: the long-running worker (also ``python scheduler.py``).
 
 Runs each segment's syncs on the cron ``schedule:`` in its file; reloads changed config files;
+alerts (``config/alerts.yaml``) as runs end and for STALE destinations (checked periodically);
 logs one JSON line per event on stderr; stops cleanly on SIGTERM/SIGINT (the batch in flight is
 finished, the rest stays pending for the next run).
 """
@@ -28,6 +29,13 @@ def schedule_cmd(
         min=1,
         help="A run missed by up to this many seconds (worker down) still runs once on start.",
     ),
+    check_seconds: float = typer.Option(
+        60.0,
+        "--check-seconds",
+        min=1.0,
+        help="How often STALE destinations are alerted and runs of dead processes marked "
+        "interrupted.",
+    ),
 ) -> None:
     """Run every scheduled segment on its cron schedule until stopped (SIGTERM / Ctrl-C)."""
     from syncer.sync.service import SyncService  # the segment engine loads only when needed
@@ -39,9 +47,11 @@ def schedule_cmd(
     scheduler = SyncScheduler(
         service.reload,
         lambda name, stop: service.run_segment(name, stop, trigger="schedule"),
-        [conf.segments_dir, conf.profiles_file],
+        [conf.segments_dir, conf.profiles_file, conf.alerts_file],
         reload_seconds=reload_seconds,
         misfire_grace_seconds=misfire_grace,
+        check=service.check,
+        check_seconds=check_seconds,
     )
     log_line("starting", config=str(conf.config_dir), pid=os.getpid())
     try:

@@ -95,6 +95,8 @@ def sync_cmd(
         pairs = service.select(names or [], all_segments=all_segments, destination=destination)
         for _seg, dest in pairs:
             service.provider(dest.profile)  # bad credentials config fails before any sync
+        if not dry_run:
+            _ = service.alerts  # a bad config/alerts.yaml fails before any sync too
         results: list[RunResult] = []
         show = not as_json and err_console.is_terminal and not dry_run
         stop = threading.Event()

@@ -16,6 +16,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from tests.sync.conftest import fake, shop
+
+__all__ = ["fake", "shop"]
+
 TOKEN_PATH = "/services/T0001/B0002/s3cr3tT0ken"
 
 

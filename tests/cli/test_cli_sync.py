@@ -80,3 +80,16 @@ def test_worker_refuses_to_start_on_bad_config_with_one_line(
     err = capsys.readouterr().err
     assert "vip.yaml: destinations[0].profile: unknown profile 'nope'" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_bad_alerts_file_stops_sync_before_anything_is_sent(
+    tmp_path: Path, config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (config / "alerts.yaml").write_text(
+        "channels: {}\nrules: [{events: [failed], channels: [x]}]\n"
+    )
+    db = f"sqlite:///{tmp_path / 'shop.db'}"
+    assert main(["--database-url", db, "--config-dir", str(config), "sync", "VIP"]) == 2
+    err = capsys.readouterr().err
+    assert "alerts.yaml: rules[0].channels: unknown channel 'x' (known: none)" in err
+    assert len(err.strip().splitlines()) == 1
