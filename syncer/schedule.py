@@ -15,6 +15,9 @@
 - A destination whose provider asked not to be called before a time (a long ``Retry-After``)
   is not started before then: its line says ``"outcome": "waiting"`` and the time
   (``SyncService.run_segment``).
+- ``check`` (if given) runs at start and every ``check_seconds``: the worker marks runs of dead
+  processes ``interrupted`` and alerts STALE destinations there (``SyncService.check``); an
+  error is one ``check_failed`` line and the next check runs as usual.
 """
 
 from __future__ import annotations
@@ -109,6 +112,8 @@ class SyncScheduler:
         reload_seconds: float = 10.0,
         misfire_grace_seconds: int = 3600,
         tags: Sequence[str] = (),
+        check: Callable[[], None] | None = None,
+        check_seconds: float = 60.0,
     ) -> None:
         self._load = load
         self._run_segment = run_segment
@@ -116,6 +121,8 @@ class SyncScheduler:
         self._reload_seconds = reload_seconds
         self._misfire = misfire_grace_seconds
         self.tags = tuple(tags)  # only segments carrying one of these (none: every segment)
+        self._check = check
+        self._check_seconds = check_seconds
         self.stop_event = threading.Event()
         self._scheduler = BackgroundScheduler(timezone=UTC)
         self._fingerprint: tuple[tuple[str, int, int], ...] = ()
@@ -171,6 +178,16 @@ class SyncScheduler:
             elapsed = (datetime.now(UTC) - started).total_seconds()
             log_line("run_done", segment=name, seconds=round(elapsed, 3))
 
+    def _run_check(self) -> None:
+        if self._check is None or self.stop_event.is_set():
+            return
+        try:
+            self._check()
+        except SyncerError as err:
+            log_line("check_failed", error=str(err))
+        except Exception as err:  # the worker outlives a failing check
+            log_line("check_failed", error=mask_url(f"{type(err).__name__}: {err}"))
+
     def _reload_if_changed(self) -> None:
         self.last_tick = datetime.now(UTC)
         if config_fingerprint(self._watch) != self._fingerprint:
@@ -196,6 +213,16 @@ class SyncScheduler:
             coalesce=True,
             max_instances=1,
         )
+        if self._check is not None:
+            self._scheduler.add_job(
+                self._run_check,
+                "interval",
+                seconds=self._check_seconds,
+                id="__check__",
+                coalesce=True,
+                max_instances=1,
+                next_run_time=datetime.now(UTC),  # at start too
+            )
         self._scheduler.start()
 
     def shutdown(self) -> None:

@@ -37,6 +37,10 @@ class Settings:
     def profiles_file(self) -> Path:
         return self.config_dir / "profiles.yaml"
 
+    @property
+    def alerts_file(self) -> Path:
+        return self.config_dir / "alerts.yaml"
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env

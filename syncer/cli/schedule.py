@@ -1,6 +1,7 @@
 """`syncer schedule`: the long-running worker (also ``python scheduler.py``).
 
 Runs each segment's syncs on the cron ``schedule:`` in its file; reloads changed config files;
+alerts (``config/alerts.yaml``) as runs end and for STALE destinations (checked periodically);
 logs one JSON line per event on stderr (``--log-format text`` for people), the scheduler
 library's and the migration tool's lines included; with ``--metrics-port`` serves Prometheus
 ``/metrics`` and ``/healthz``; stops cleanly on SIGTERM/SIGINT (the batch in flight is
@@ -62,6 +63,13 @@ def schedule_cmd(
     log_format: str = typer.Option(
         "json", "--log-format", help="json (one object a line, default) or text (for people)."
     ),
+    check_seconds: float = typer.Option(
+        60.0,
+        "--check-seconds",
+        min=1.0,
+        help="How often STALE destinations are alerted and runs of dead processes marked "
+        "interrupted.",
+    ),
 ) -> None:
     """Run every scheduled segment on its cron schedule until stopped (SIGTERM / Ctrl-C)."""
     from syncer.sync.service import SyncService  # the segment engine loads only when needed
@@ -78,10 +86,12 @@ def schedule_cmd(
     scheduler = SyncScheduler(
         service.reload,
         lambda name, stop: service.run_segment(name, stop, trigger="schedule", on_result=observe),
-        [conf.segments_dir, conf.profiles_file],
+        [conf.segments_dir, conf.profiles_file, conf.alerts_file],
         reload_seconds=reload_seconds,
         misfire_grace_seconds=misfire_grace,
         tags=tags,
+        check=service.check,
+        check_seconds=check_seconds,
     )
     server = None
     if metrics is not None:

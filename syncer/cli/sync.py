@@ -40,9 +40,15 @@ from syncer.segments.model import CsvDestinationConfig
 from syncer.settings import Settings
 from syncer.state.history import destination_status, list_rejections, list_runs
 from syncer.state.migrate import current_revision
-from syncer.state.runs import RunResult
+from syncer.state.runs import RunResult, close_interrupted
 
-OUTCOME_STYLE = {"ok": "green", "partial": "yellow", "failed": "red", "skipped": "cyan"}
+OUTCOME_STYLE = {
+    "ok": "green",
+    "partial": "yellow",
+    "failed": "red",
+    "interrupted": "red",
+    "skipped": "cyan",
+}
 
 
 def _style(outcome: str) -> str:
@@ -149,6 +155,8 @@ def sync_cmd(
         for _seg, dest in pairs:
             if not isinstance(dest, CsvDestinationConfig):
                 service.provider(dest.profile)  # bad credentials config fails before any sync
+        if not dry_run:
+            _ = service.alerts  # a bad config/alerts.yaml fails before any sync too
         results: list[RunResult] = []
         show = not as_json and err_console.is_terminal and not dry_run
         stop = threading.Event()
@@ -229,6 +237,7 @@ def runs_cmd(
             else:
                 console.print("no runs recorded yet (no state tables; `syncer sync` creates them)")
             return
+        close_interrupted(engine, datetime.now(UTC))  # a killed run's lock is dead: say so
         configured: dict[tuple[str, str], str | None] = {}
         segments = _segments(conf)
         for seg in (segments or {}).values():

@@ -15,7 +15,7 @@ import socket
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import Engine, Table, delete, insert, select, update
@@ -56,6 +56,22 @@ def _process_gone(owner: str) -> bool:
     except PermissionError:
         return False
     return False
+
+
+def why_dead(owner: str, holder: str | None, expires_at: datetime | None, now: datetime) -> str:
+    """Why a run opened by ``owner`` can no longer be running, given the target's lock row
+    (``holder`` and ``expires_at``; None: no lock row); "" if its lock is still live."""
+    if holder is None:
+        return "its lock was released"
+    if holder != owner:
+        return f"its lock was taken over by {owner_label(holder)}"
+    if expires_at is not None:
+        expires = expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=UTC)
+        if expires <= now:
+            return f"its lock expired at {expires:%Y-%m-%d %H:%M:%S} UTC"
+    if _process_gone(owner):
+        return f"process {owner_label(owner)} no longer runs"
+    return ""
 
 
 @dataclass(frozen=True)

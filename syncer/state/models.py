@@ -11,6 +11,8 @@ syncer_runs           one row per sync run: trigger, times, counts, outcome, mas
                       for a csv destination the file written and its rows
 syncer_locks          one row per target while a sync holds it (owner + expiry, heartbeat)
 syncer_provider_tagged  scratch: the provider's tagged emails during a ``--full`` repair
+syncer_alerts         what alerts were sent about each destination's conditions (failing,
+                      stale, rejections), so several workers send one alert per repeat interval
 
 Timestamps are UTC, time-zone aware. Change the tables only together with a migration in
 ``syncer/migrations/versions`` (a test compares the two).
@@ -107,7 +109,7 @@ class Run(SQLModel, table=True):
     owner: str = Field(max_length=200)
     started_at: datetime
     finished_at: datetime | None = None
-    outcome: str = Field(max_length=10)  # running | ok | partial | failed | skipped
+    outcome: str = Field(max_length=20)  # running | ok | partial | failed | skipped | interrupted
     adds: int = 0
     updates: int = 0
     removes: int = 0
@@ -139,5 +141,33 @@ class ProviderTagged(SQLModel, table=True):
     email: str = Field(max_length=EMAIL, primary_key=True)
 
 
-STATE_MODELS = (Target, SnapshotMember, OutboxChange, Rejection, Run, Lock, ProviderTagged)
+class AlertState(SQLModel, table=True):
+    """One condition of one destination that alerts are sent about (``syncer.state.alerts``)."""
+
+    __tablename__ = "syncer_alerts"
+    __table_args__ = (
+        UniqueConstraint("segment", "destination", "condition", name="uq_syncer_alerts"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    segment: str = Field(max_length=200)
+    destination: str = Field(max_length=400)
+    condition: str = Field(max_length=20)  # failing | stale | rejections
+    active: bool = False  # the condition holds now (cleared by a recovery)
+    since: datetime  # when it last became active
+    last_sent_at: datetime | None = None  # the last alert about it that went out
+    sends: int = 0  # alerts sent about it (also what a concurrent claim is checked against)
+    suppressed: int = 0  # events not sent since the last alert (within ``repeat_after``)
+
+
+STATE_MODELS = (
+    Target,
+    SnapshotMember,
+    OutboxChange,
+    Rejection,
+    Run,
+    Lock,
+    ProviderTagged,
+    AlertState,
+)
 STATE_TABLES = [m.__table__ for m in STATE_MODELS]  # type: ignore[attr-defined,union-attr]

@@ -1,7 +1,10 @@
 """Run records: one ``syncer_runs`` row per sync, opened at start and closed with the outcome.
 
-A run whose process died stays ``running``; the next run of the same target (which holds the
-lock, so the old one is surely gone) closes it as ``failed`` ("interrupted").
+A run whose process died (SIGKILL, a crash, the machine lost) cannot close its row itself.
+``close_interrupted`` marks every ``running`` run whose lock is seen to be dead (no lock row,
+another owner's, expired, or held by a process of this host that no longer runs) as
+``interrupted``; ``syncer runs``, each ``syncer sync`` and the worker call it, and the next run of
+the same target (which holds the lock, so the old one is surely gone) closes its own.
 
 A run the provider stopped with a ``Retry-After`` longer than a run waits records the time it
 asked for (``retry_not_before``); ``retry_not_before`` reads it back from the target's latest
@@ -16,18 +19,21 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, insert, select, update
 
+from syncer.state.lock import LOCKS, why_dead
 from syncer.state.models import Run
 
 RUNS: Table = Run.__table__  # type: ignore[attr-defined]
 
-OK, PARTIAL, FAILED, SKIPPED, RUNNING, DRY_RUN = (
+OK, PARTIAL, FAILED, SKIPPED, RUNNING, DRY_RUN, INTERRUPTED = (
     "ok",
     "partial",
     "failed",
     "skipped",
     "running",
     "dry-run",
+    "interrupted",  # only in the database: a run whose process died before it finished
 )
+INTERRUPTED_ERROR = "interrupted: the process ended before the run finished"
 
 
 @dataclass
@@ -81,12 +87,37 @@ def start_run(engine: Engine, result: RunResult, *, target_id: int, full: bool, 
             update(RUNS)
             .where(RUNS.c.target_id == target_id, RUNS.c.outcome == RUNNING)
             .values(
-                outcome=FAILED,
+                outcome=INTERRUPTED,
                 finished_at=result.started_at,
-                error="interrupted: the process ended before the run finished",
+                error=INTERRUPTED_ERROR,
             )
         )
         return _insert(conn, result, target_id, full, owner, outcome=RUNNING)
+
+
+def close_interrupted(engine: Engine, now: datetime) -> int:
+    """Mark every ``running`` run whose lock is dead ``interrupted`` (the reason in its error);
+    returns how many. A run whose owner still holds a live lock is left alone."""
+    locks = LOCKS.c
+    q = (
+        select(RUNS.c.id, RUNS.c.owner, locks.owner.label("holder"), locks.expires_at)
+        .select_from(RUNS)
+        .outerjoin(LOCKS, locks.target_id == RUNS.c.target_id)
+        .where(RUNS.c.outcome == RUNNING)
+    )
+    closed = 0
+    with engine.begin() as conn:
+        for row in conn.execute(q).all():
+            why = why_dead(row.owner, row.holder, row.expires_at, now)
+            if not why:
+                continue
+            res = conn.execute(
+                update(RUNS)
+                .where(RUNS.c.id == row.id, RUNS.c.outcome == RUNNING)
+                .values(outcome=INTERRUPTED, finished_at=now, error=f"{INTERRUPTED_ERROR} ({why})")
+            )
+            closed += res.rowcount
+    return closed
 
 
 def finish_run(engine: Engine, result: RunResult) -> None:

@@ -59,6 +59,7 @@ from syncer.state.runs import (
     PARTIAL,
     SKIPPED,
     RunResult,
+    close_interrupted,
     finish_run,
     record_skipped,
     retry_not_before,
@@ -176,6 +177,7 @@ class SyncEngine:
         self.analyze_after = analyze_after
         self.store = StateStore(state, page_size=page_size)
         self._schema_ok = False
+        self._interrupted_closed = False
 
     # --- public ------------------------------------------------------------------------------
     def sync(
@@ -319,8 +321,12 @@ class SyncEngine:
         self, segment: str, key: str, result: RunResult, full: bool
     ) -> tuple[int, TargetLock] | None:
         """The target's id and its lock, held; None if another process holds it (a
-        ``skipped`` run is recorded in ``result``)."""
+        ``skipped`` run is recorded in ``result``). Runs of processes that died since this
+        process started are marked interrupted first (once)."""
         self._ensure_schema()
+        if not self._interrupted_closed:
+            close_interrupted(self.state, self.clock.now())
+            self._interrupted_closed = True
         target_id = self.store.target(segment, key, result.started_at or self.clock.now())
         lock = TargetLock(self.state, target_id, self.owner, self.clock, ttl=self.lock_ttl)
         holder = lock.acquire()

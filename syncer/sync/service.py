@@ -9,10 +9,16 @@
 
 Providers are built from ``config/profiles.yaml`` once per profile and shared (one rate
 limiter per account). Configuration problems raise ConfigError before anything is sent.
+
+Alerts (``config/alerts.yaml``, if present) are sent where each run ends, in ``sync``, so both
+`syncer sync` and the worker alert; the worker's periodic ``check`` alerts STALE destinations and
+marks runs of dead processes ``interrupted``. An alert that cannot be sent is logged in one
+masked line and never changes the run's result.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -21,7 +27,9 @@ from typing import Any
 
 from providers.base import Provider
 from providers.errors import ProviderError
-from syncer.db import make_engine
+from syncer.alerts.config import AlertsConfig, load_alerts
+from syncer.alerts.dispatch import Alerter
+from syncer.db import make_engine, mask_url
 from syncer.errors import ConfigError
 from syncer.profiles import Profile, check_destinations, load_profiles
 from syncer.segments.columns import export_query, require
@@ -30,12 +38,15 @@ from syncer.segments.loader import SegmentSet, load_segments
 from syncer.segments.model import CsvDestinationConfig, Segment, SegmentDestination
 from syncer.segments.tags import check_tags, has_any_tag
 from syncer.settings import Settings
-from syncer.state.runs import RunResult
+from syncer.state.history import destination_status
+from syncer.state.migrate import ensure_schema
+from syncer.state.runs import DRY_RUN, RunResult, close_interrupted
 from syncer.sync.clock import Clock
 from syncer.sync.engine import Progress, SyncEngine
 
 # Told each finished run of the worker and its destination's provider (mailchimp, ...).
 RunObserver = Callable[[RunResult, str], None]
+log = logging.getLogger("syncer.alerts")
 
 
 def matches(destination: SegmentDestination, wanted: str) -> bool:
@@ -70,6 +81,11 @@ class SyncService:
     @cached_property
     def profiles(self) -> dict[str, Profile]:
         return load_profiles(self.settings.profiles_file, self.env)
+
+    @cached_property
+    def alerts(self) -> AlertsConfig | None:
+        """``config/alerts.yaml``; None when absent (no alerts); ConfigError when bad."""
+        return load_alerts(self.settings.alerts_file, self.env)
 
     def select(
         self,
@@ -125,9 +141,11 @@ class SyncService:
         segments = load_segments(self.settings.segments_dir)
         profiles = load_profiles(self.settings.profiles_file, self.env)
         check_destinations(segments.values(), profiles, self.settings.profiles_file)
+        alerts = load_alerts(self.settings.alerts_file, self.env)
         with self._guard:
             self.__dict__["segments"] = segments
             self.__dict__["profiles"] = profiles
+            self.__dict__["alerts"] = alerts
             self._providers.clear()  # rebuilt from the new profiles on first use
         return segments
 
@@ -175,15 +193,47 @@ class SyncService:
         members = members_query(segment, self.segments, as_of=when)
         members, left_out = require(members, destination.require, when)
         if isinstance(destination, CsvDestinationConfig):
-            return self.engine.export(
+            result = self.engine.export(
                 segment.name, destination, export_query(members, destination.columns, when),
                 destination.file_for(self.settings.config_dir, when), trigger=trigger,
                 dry_run=dry_run, stop=stop, progress=progress, left_out=left_out,
             )  # fmt: skip
-        return self.engine.sync(
-            segment.name, destination, members, trigger=trigger, dry_run=dry_run, full=full,
-            stop=stop, progress=progress, left_out=left_out,
-        )  # fmt: skip
+        else:
+            result = self.engine.sync(
+                segment.name, destination, members, trigger=trigger, dry_run=dry_run, full=full,
+                stop=stop, progress=progress, left_out=left_out,
+            )  # fmt: skip
+        if result.outcome != DRY_RUN:
+            self._alert(lambda alerter: alerter.after_run(result))
+        return result
+
+    def check(self) -> None:
+        """The worker's periodic check: runs whose process died are marked ``interrupted``,
+        and STALE destinations alert (de-duplicated)."""
+        state = self.engine.state
+        ensure_schema(state)
+        now = self.engine.clock.now()
+        close_interrupted(state, now)
+        if self.alerts is None:
+            return
+        configured = {
+            (seg.name, dest.key): seg.schedule
+            for seg in self.segments.values()
+            for dest in seg.destinations
+        }
+        statuses = destination_status(state, configured, now)
+        self._alert(lambda alerter: alerter.check_stale(statuses))
+
+    def _alert(self, send: Callable[[Alerter], object]) -> None:
+        """Run ``send`` with the alerter if alerts are configured; whatever goes wrong is one
+        masked log line (an alert never changes a sync's result)."""
+        try:
+            config = self.alerts  # loaded before the first run by the CLI and the worker
+            if config is not None:
+                send(Alerter(config, self.engine.state, self.engine.clock.now))
+        except Exception as err:
+            line = mask_url(" ".join(str(err).split()) or type(err).__name__)[:300]
+            log.warning("alerts not processed: %s: %s", type(err).__name__, line)
 
     def run_segment(
         self,

@@ -131,3 +131,16 @@ def test_worker_given_tags_schedules_only_their_segments(
     (config / "segments" / "other.yaml").write_text(other + "tags: [us]\n" + cron)
     assert main(["--config-dir", str(config), "schedule", "--tag", "eu"]) == 0
     assert workers[0].schedules == {"VIP": "0 * * * *"}
+
+
+def test_bad_alerts_file_stops_sync_before_anything_is_sent(
+    tmp_path: Path, config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (config / "alerts.yaml").write_text(
+        "channels: {}\nrules: [{events: [failed], channels: [x]}]\n"
+    )
+    db = f"sqlite:///{tmp_path / 'shop.db'}"
+    assert main(["--database-url", db, "--config-dir", str(config), "sync", "VIP"]) == 2
+    err = capsys.readouterr().err
+    assert "alerts.yaml: rules[0].channels: unknown channel 'x' (known: none)" in err
+    assert len(err.strip().splitlines()) == 1

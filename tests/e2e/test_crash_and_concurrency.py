@@ -1,9 +1,11 @@
-"""A run killed mid-push (SIGKILL) is completed by the next run; two processes never both push."""
+"""A run killed mid-push (SIGKILL) shows `interrupted` at once and is completed by the next run;
+two processes never both push."""
 
 from __future__ import annotations
 
 import json
 import signal
+import socket
 import time
 
 import pytest
@@ -48,6 +50,10 @@ def test_run_killed_mid_push_is_completed_by_the_next_run(workspace: Workspace, 
     _out, err = proc.communicate(timeout=30)
     assert killed_at is not None, f"the push ended before it could be killed: {err}"
     assert proc.returncode == -signal.SIGKILL
+    # Right after the kill, before any other run: the dead process's run is not `running`.
+    _, shown = workspace.run(capsys, "runs")
+    assert [r["outcome"] for r in shown["runs"]] == ["interrupted"], shown["runs"]
+    assert f"process {socket.gethostname()}:{proc.pid} no longer runs" in shown["runs"][0]["error"]
     workspace.emulator.faults.clear()
     code, results = workspace.run(capsys, "sync", "VIP")
     assert code == 0, results
@@ -55,8 +61,7 @@ def test_run_killed_mid_push_is_completed_by_the_next_run(workspace: Workspace, 
     assert counts(workspace.db_url) == (2400, 0)
     assert workspace.tagged() == workspace.desired()
     _, runs = workspace.run(capsys, "runs")
-    interrupted = [r for r in runs["runs"] if r["outcome"] == "failed"]
-    assert len(interrupted) == 1 and "interrupted" in interrupted[0]["error"]
+    assert [r["outcome"] for r in runs["runs"]] == ["ok", "interrupted"]
 
 
 def locked(url: str) -> bool:

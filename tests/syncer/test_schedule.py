@@ -128,3 +128,33 @@ def test_segment_never_overlaps_itself_and_shutdown_stops_the_run(tmp_path: Path
         sched.shutdown()
     assert peak == 1
     assert running == 0
+
+
+def test_periodic_check_runs_at_start_and_again_and_survives_errors(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[float] = []
+
+    def check() -> None:
+        calls.append(time.monotonic())
+        if len(calls) == 2:
+            raise ConfigError("state database gone")
+
+    sched = SyncScheduler(
+        Config(), never_run, [tmp_path], reload_seconds=3600, check=check, check_seconds=0.2
+    )
+    with caplog.at_level(logging.INFO, logger="syncer.schedule"):
+        sched.start()
+        try:
+            deadline = time.monotonic() + 10
+            while len(calls) < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            sched.shutdown()
+    assert len(calls) >= 3  # at start, then every check_seconds, an error not ending it
+    failed = [
+        json.loads(JsonFormatter().format(r))
+        for r in caplog.records
+        if "check_failed" in r.getMessage()
+    ]
+    assert failed and failed[0]["error"] == "state database gone"
