@@ -24,21 +24,32 @@ were not cancelled. As of a date, later orders and visits count for nothing.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
     DateTime,
+    FromClause,
+    MetaData,
     Select,
+    String,
     Subquery,
+    Table,
     and_,
     bindparam,
     case,
     distinct,
     func,
+    insert,
     select,
+    text,
 )
 
 from syncer import schema
@@ -197,13 +208,38 @@ RECENCY_LABELS = [
 ]
 
 
-def _members(segment: Segment, segments: Mapping[str, Segment], as_of: datetime) -> Subquery:
-    return members_query(segment, segments, as_of=as_of).add_columns(CUSTOMERS.c.country).subquery(
-        "m"
-    )
+# The members, evaluated once per call into a temporary table (the connection's own, dropped
+# at the end) that every figure joins: the segment's select runs once, not once per figure.
+MEMBERS = Table(
+    "syncer_insight_members",
+    MetaData(),
+    Column("customer_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("accepts_marketing", Boolean),
+    Column("country", String(2)),
+    prefixes=["TEMPORARY"],
+)
 
 
-def _per_member(m: Subquery, as_of: datetime) -> Subquery:
+@contextmanager
+def _members(
+    conn: Connection, segment: Segment, segments: Mapping[str, Segment], as_of: datetime
+) -> Iterator[Table]:
+    """The members (id, consent, country) of ``segment``'s compiled select, in ``MEMBERS``."""
+    compiled = members_query(segment, segments, as_of=as_of).add_columns(CUSTOMERS.c.country)
+    m = compiled.subquery("m")
+    MEMBERS.drop(conn, checkfirst=True)
+    MEMBERS.create(conn)
+    try:
+        columns = [m.c.customer_id, m.c.accepts_marketing, m.c.country]
+        conn.execute(insert(MEMBERS).from_select([c.name for c in columns], select(*columns)))
+        if conn.dialect.name in ("postgresql", "sqlite"):  # statistics: joins to it get good plans
+            conn.execute(text(f"ANALYZE {MEMBERS.name}"))
+        yield MEMBERS
+    finally:
+        MEMBERS.drop(conn, checkfirst=True)
+
+
+def _per_member(m: FromClause, as_of: datetime) -> Subquery:
     """One row per member: orders (all), paid orders, spend (cents), last order time."""
     o = ORDERS.c
     paid = o.status != "cancelled"
@@ -271,7 +307,7 @@ def _time(at: datetime) -> Any:
     return bindparam(None, at, type_=DateTime(timezone=True))
 
 
-def profile_query(m: Subquery, as_of: datetime) -> Select[Any]:
+def profile_query(m: FromClause, as_of: datetime) -> Select[Any]:
     """The one-row query of sizes, totals, histograms and quantiles (see the module doc)."""
     r = _ranked(_per_member(m, as_of))
     last = r.c.last_order
@@ -303,7 +339,7 @@ def profile_query(m: Subquery, as_of: datetime) -> Select[Any]:
     return select(*columns).select_from(r)
 
 
-def _bought(m: Subquery, as_of: datetime) -> Any:
+def _bought(m: FromClause, as_of: datetime) -> Any:
     """Members' order lines (orders not cancelled, up to as_of) with their products."""
     o = ORDERS.c
     return m.join(
@@ -316,7 +352,7 @@ def _top(query: Select[Any], members: Any, name: Any, top: int) -> Select[Any]:
     return query.order_by(members.desc(), name).limit(top)
 
 
-def top_queries(m: Subquery, as_of: datetime, top: int) -> dict[str, Select[Any]]:
+def top_queries(m: FromClause, as_of: datetime, top: int) -> dict[str, Select[Any]]:
     """Grouped queries (name, members) for products, collections, vendors and countries."""
     who = func.count(distinct(m.c.customer_id)).label("members")
     p = PRODUCTS.c
@@ -342,7 +378,7 @@ def top_queries(m: Subquery, as_of: datetime, top: int) -> dict[str, Select[Any]
     }
 
 
-def devices_query(m: Subquery, as_of: datetime) -> Select[Any]:
+def devices_query(m: FromClause, as_of: datetime) -> Select[Any]:
     v = VISITS.c
     joined = m.join(VISITS, and_(v.customer_id == m.c.customer_id, until(v.at, as_of)))
     return (
@@ -358,12 +394,12 @@ def devices_query(m: Subquery, as_of: datetime) -> Select[Any]:
 
 
 def overlap_query(
-    segment: Segment, other: Segment, segments: Mapping[str, Segment], as_of: datetime
+    m: FromClause, other: Segment, segments: Mapping[str, Segment], as_of: datetime
 ) -> Select[Any]:
-    """How many members of ``segment`` are also in ``other`` (both compiled selects)."""
+    """How many of the members ``m`` are also in ``other`` (its compiled rule over them)."""
     also = compile_rule(other.rules, segments, as_of, chain=(other.name,), source=other)
-    both = members_query(segment, segments, as_of=as_of).where(also).subquery("both")
-    return select(func.count()).select_from(both)
+    joined = m.join(CUSTOMERS, CUSTOMERS.c.id == m.c.customer_id)
+    return select(func.count()).select_from(joined).where(also)
 
 
 def _int(value: Any) -> int:
@@ -378,7 +414,7 @@ def _days(as_of: datetime, last: Any) -> int | None:
 
 
 def insights(
-    conn: Any,
+    conn: Connection,
     segment: Segment,
     segments: Mapping[str, Segment],
     *,
@@ -388,7 +424,19 @@ def insights(
 ) -> Insights:
     """Every figure of ``segment`` as of ``as_of``, each computed by the database."""
     now = as_utc(as_of)
-    m = _members(segment, segments, now)
+    with _members(conn, segment, segments, now) as m:
+        return _figures(conn, m, segment, segments, now, top, overlaps)
+
+
+def _figures(
+    conn: Connection,
+    m: FromClause,
+    segment: Segment,
+    segments: Mapping[str, Segment],
+    now: datetime,
+    top: int,
+    overlaps: bool,
+) -> Insights:
     row = conn.execute(profile_query(m, now)).mappings().one()
     size = _int(row["size"])
 
@@ -427,19 +475,24 @@ def insights(
         for r in conn.execute(devices_query(m, now))
     ]
     if overlaps:
-        result.overlaps = overlap_with_others(conn, segment, segments, now, size)
+        result.overlaps = overlap_with_others(conn, m, segment, segments, now, size)
     return result
 
 
 def overlap_with_others(
-    conn: Any, segment: Segment, segments: Mapping[str, Segment], as_of: datetime, size: int
+    conn: Connection,
+    m: FromClause,
+    segment: Segment,
+    segments: Mapping[str, Segment],
+    as_of: datetime,
+    size: int,
 ) -> list[Overlap]:
     out: list[Overlap] = []
     for other in segments.values():
         if other.name == segment.name:
             continue
         try:
-            query = overlap_query(segment, other, segments, as_of)
+            query = overlap_query(m, other, segments, as_of)
         except SyncerError as err:  # e.g. a reference loop or a missing segment in that file
             out.append(Overlap(other.name, None, None, note=str(err)))
             continue
