@@ -39,7 +39,9 @@ def measure(conn: Connection, name: str, as_of: datetime, repeat: int) -> dict[s
     segments = example_segments()
     segment = segments[name]
     members = int(conn.execute(count_query(segment, segments, as_of=as_of)).scalar_one())
-    count_s = _median(lambda: conn.execute(count_query(segment, segments, as_of=as_of)).all(), repeat)
+    count_s = _median(
+        lambda: conn.execute(count_query(segment, segments, as_of=as_of)).all(), repeat
+    )
     profile_s = _median(
         lambda: insights(conn, segment, segments, as_of=as_of, overlaps=False), repeat
     )

@@ -64,9 +64,7 @@ def _quantiles(values: Mapping[str, int] | None, money: bool = False) -> str:
     return "  ".join(f"{k} {v}" for k, v in shown.items())
 
 
-def show(
-    console: Console, result: Insights, history: Mapping[str, list[AudiencePoint]]
-) -> None:
+def show(console: Console, result: Insights, history: Mapping[str, list[AudiencePoint]]) -> None:
     """Every figure of ``result`` with its chart; ``history``: per destination, oldest first."""
     n = result.size
     console.print(

@@ -254,7 +254,9 @@ def _audience_history(
     except SQLAlchemyError as err:
         reason = (str(getattr(err, "orig", None) or err).strip().splitlines() or ["error"])[0]
         where = mask_url(engine.url)
-        raise DatabaseError(f"state database {where}: reading the run history failed: {reason}")
+        raise DatabaseError(
+            f"state database {where}: reading the run history failed: {reason}"
+        ) from err
     finally:
         engine.dispose()
 

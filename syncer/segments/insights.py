@@ -28,6 +28,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import (
@@ -175,9 +176,7 @@ class Insights:
             "top_vendors": [asdict(r) for r in self.top_vendors],
             "countries": [asdict(r) for r in self.countries],
             "devices": [asdict(d) for d in self.devices],
-            "overlaps": [
-                {**asdict(o), "share": share(o.share)} for o in self.overlaps
-            ],
+            "overlaps": [{**asdict(o), "share": share(o.share)} for o in self.overlaps],
         }
 
 
@@ -194,7 +193,7 @@ def _labels(edges: Sequence[int], unit: int = 1, *, single: bool = False) -> lis
             out.append(num(lo) if hi - lo == 1 else f"{num(lo)}-{num(hi - 1)}")
         return [*out, f"{num(edges[-1])}+"]
     first = [f"< {num(edges[0])}"]
-    middle = [f"{num(lo)}-{num(hi)}" for lo, hi in zip(edges, edges[1:], strict=False)]
+    middle = [f"{num(lo)}-{num(hi)}" for lo, hi in pairwise(edges)]
     return [*first, *middle, f">= {num(edges[-1])}"]
 
 
@@ -202,7 +201,7 @@ SPEND_LABELS = _labels(SPEND_EDGES, 100)
 ORDER_LABELS = _labels(ORDER_EDGES, single=True)
 RECENCY_LABELS = [
     "0-30",
-    *(f"{lo + 1}-{hi}" for lo, hi in zip(RECENCY_DAYS, RECENCY_DAYS[1:], strict=False)),
+    *(f"{lo + 1}-{hi}" for lo, hi in pairwise(RECENCY_DAYS)),
     f"over {RECENCY_DAYS[-1]}",
     "no orders",
 ]
@@ -281,16 +280,14 @@ def _ranked(per: Subquery) -> Subquery:
 
 def _at_rank(rank: Any, total: Any, num: int, den: int, value: Any) -> Any:
     """``value`` of the row whose rank is ceil(num / den * total) (1 for q = 0)."""
-    if num == 0:
-        hit = rank == 1
-    else:  # rank >= q * total > rank - 1, in integers
-        hit = and_(rank * den >= total * num, (rank - 1) * den < total * num)
+    # rank >= q * total > rank - 1, in integers
+    hit = rank == 1 if num == 0 else and_(rank * den >= total * num, (rank - 1) * den < total * num)
     return func.max(case((hit, value)))
 
 
 def _histogram(value: Any, edges: Sequence[int]) -> list[Any]:
     bounds: list[tuple[int | None, int | None]] = [(None, edges[0])]
-    bounds += list(zip(edges, edges[1:], strict=False))
+    bounds += list(pairwise(edges))
     bounds.append((edges[-1], None))
     out = []
     for lo, hi in bounds:
@@ -342,13 +339,19 @@ def profile_query(m: FromClause, as_of: datetime) -> Select[Any]:
 def _bought(m: FromClause, as_of: datetime) -> Any:
     """Members' order lines (orders not cancelled, up to as_of) with their products."""
     o = ORDERS.c
-    return m.join(
-        ORDERS,
-        and_(o.customer_id == m.c.customer_id, until(o.placed_at, as_of), o.status != "cancelled"),
-    ).join(LINES, LINES.c.order_id == o.id).join(PRODUCTS, PRODUCTS.c.id == LINES.c.product_id)
+    return (
+        m.join(
+            ORDERS,
+            and_(
+                o.customer_id == m.c.customer_id, until(o.placed_at, as_of), o.status != "cancelled"
+            ),
+        )
+        .join(LINES, LINES.c.order_id == o.id)
+        .join(PRODUCTS, PRODUCTS.c.id == LINES.c.product_id)
+    )
 
 
-def _top(query: Select[Any], members: Any, name: Any, top: int) -> Select[Any]:
+def _top(query: Select[Any, Any], members: Any, name: Any, top: int) -> Select[Any]:
     return query.order_by(members.desc(), name).limit(top)
 
 
@@ -358,8 +361,10 @@ def top_queries(m: FromClause, as_of: datetime, top: int) -> dict[str, Select[An
     p = PRODUCTS.c
     products = select(p.name.label("name"), who).select_from(_bought(m, as_of)).group_by(p.id)
     coll = COLLECTIONS.c
-    in_collection = _bought(m, as_of).join(PCOLL, PCOLL.c.product_id == p.id).join(
-        COLLECTIONS, coll.id == PCOLL.c.collection_id
+    in_collection = (
+        _bought(m, as_of)
+        .join(PCOLL, PCOLL.c.product_id == p.id)
+        .join(COLLECTIONS, coll.id == PCOLL.c.collection_id)
     )
     collections = select(coll.name.label("name"), who).select_from(in_collection).group_by(coll.id)
     vendor = folded(p.vendor)  # "Acme" and "ACME" are one vendor on every database
@@ -406,7 +411,7 @@ def _int(value: Any) -> int:
     return 0 if value is None else int(value)
 
 
-def _days(as_of: datetime, last: Any) -> int | None:
+def _days(as_of: datetime, last: datetime | None) -> int | None:
     if last is None:
         return None
     at = last if last.tzinfo else last.replace(tzinfo=UTC)  # SQLite and MariaDB keep no zone

@@ -201,7 +201,9 @@ def audience_history(
     out: dict[str, list[AudiencePoint]] = {}
     with engine.connect() as conn:
         for row in conn.execute(q):
-            started = row.started_at if row.started_at.tzinfo else row.started_at.replace(tzinfo=UTC)
+            started = (
+                row.started_at if row.started_at.tzinfo else row.started_at.replace(tzinfo=UTC)
+            )
             point = AudiencePoint(started, row.outcome, int(row.audience))
             out.setdefault(row.destination, []).append(point)
     return {dest: points[-limit:] for dest, points in out.items()}

@@ -67,7 +67,9 @@ def utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def members(engine: Engine, segment: Segment, segments: dict[str, Segment], at: datetime) -> set[int]:
+def members(
+    engine: Engine, segment: Segment, segments: dict[str, Segment], at: datetime
+) -> set[int]:
     with engine.connect() as conn:
         return {r.customer_id for r in conn.execute(members_query(segment, segments, as_of=at))}
 
