@@ -1,6 +1,7 @@
 """``python -m bench --size N [--databases sqlite,postgresql] [--out bench/results]``.
 
-Runs, for each database: segment evaluation (compiled vs hand-written), scale (size and its
+Runs, for each database: segment evaluation (compiled vs hand-written), insights against
+counting, scale (size and its
 reference size), the naive baseline; then, once, the push measurements against the three
 provider emulators. Prints the tables and writes ``<out>/<timestamp>-<size>.json``.
 """
@@ -14,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import baseline, evaluation, push, report, scale
+from bench import baseline, evaluation, insights, push, report, scale
 from bench.data import AS_OF, DATABASES, SEED, databases, prepare
 from syncer.errors import SyncerError
 
@@ -67,11 +68,14 @@ def main(argv: list[str] | None = None) -> int:
             url = prepare(db, size)
             rows = evaluation.run(url, AS_OF, repeat=args.repeat)
             report.evaluation(db.kind, size, rows)
+            insight_rows = insights.run(url, AS_OF, repeat=max(1, min(args.repeat, 3)))
+            report.insights(db.kind, size, insight_rows)
             scaled = scale.run(db, size, segments=args.scale_segments)
             report.scale(db.kind, scaled)
             baselines[db.kind] = baseline.run(db, size, AS_OF)
             data["databases"][db.kind] = {
                 "evaluation": rows,
+                "insights": insight_rows,
                 "scale": scaled,
                 "baseline": baselines[db.kind],
             }

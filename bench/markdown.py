@@ -6,7 +6,8 @@
 Sections (each a ``###`` heading, as in the README): evaluation ratios per segment and
 database; scale (first sync and no-change resync) with the size / reference-size ratios; push
 calls against the minimum and the API floor, then the wall time under 100 ms of latency with
-the rate bound ("-" where the provider has no per-second limit); the naive baseline. A one-line
+the rate bound ("-" where the provider has no per-second limit); the naive baseline; segment
+insights against counting. A one-line
 header names the size, databases, machine and total run time.
 """
 
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.evaluation import TARGET
+from bench.insights import TARGET as INSIGHTS_TARGET
 
 NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL", "mariadb": "MariaDB"}
 TIMES = "\N{MULTIPLICATION SIGN}"  # spelled out: ruff flags the bare sign as ambiguous
@@ -105,6 +107,29 @@ def evaluation(data: dict[str, Any]) -> list[str]:
         f"Target ≤ {TARGET} on {_name(TARGET_DB)}.",
         "",
         *table(columns, rows),
+    ]
+
+
+def insights(data: dict[str, Any]) -> list[str]:
+    dbs = {k: v["insights"] for k, v in data["databases"].items() if v.get("insights")}
+    if not dbs:
+        return []
+    columns = ["database", "segment", "members", "count ms", "insights ms", "insights ÷ count",
+               "with overlap ms", "with overlap ÷ count"]  # fmt: skip
+    rows = [
+        [_name(db), r["segment"], _int(r["members"]), _ms(r["count_ms"]), _ms(r["insights_ms"]),
+         _f2(r["ratio"]), _ms(r["with_overlap_ms"]), _f2(r["ratio_with_overlap"])]
+        for db, items in dbs.items()
+        for r in items
+    ]  # fmt: skip
+    return [
+        f"### Insights: `segments insights` time ÷ `segments count` time ({_int(data['size'])} "
+        "customers)",
+        "",
+        f"Median of warm runs. Target ≤ {_target(INSIGHTS_TARGET)} for a 50,000-member segment "
+        "of 1,000,000 customers; the overlap adds one query per other segment.",
+        "",
+        *table(columns, rows, left=2),
     ]
 
 
@@ -210,7 +235,8 @@ def baseline(data: dict[str, Any]) -> list[str]:
 
 def render(data: dict[str, Any]) -> str:
     """The whole result as Markdown (sections missing from ``data`` are left out)."""
-    parts = [[header(data)], evaluation(data), scale(data), push(data), baseline(data)]
+    parts = [[header(data)], evaluation(data), scale(data), push(data), baseline(data),
+             insights(data)]  # fmt: skip
     return "\n\n".join("\n".join(p) for p in parts if p) + "\n"
 
 

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from bench import markdown
 from bench.evaluation import TARGET
+from bench.insights import TARGET as INSIGHTS_TARGET
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 
@@ -47,6 +48,20 @@ def evaluation(db: str, size: int, rows: list[dict[str, Any]]) -> None:
             for r in rows
         ],
     )
+
+
+def insights(db: str, size: int, rows: list[dict[str, Any]]) -> None:
+    _table(
+        f"insights on {db}, {size:,} customers (insights / count, median; target "
+        f"<= {INSIGHTS_TARGET} for 50,000 members of 1,000,000 customers)",
+        ["segment", "members", "count ms", "insights ms", "ratio", "with overlap ms",
+         "ratio with overlap"],
+        [
+            [r["segment"], f"{r['members']:,}", r["count_ms"], r["insights_ms"], r["ratio"],
+             r["with_overlap_ms"], r["ratio_with_overlap"]]
+            for r in rows
+        ],
+    )  # fmt: skip
 
 
 def scale(db: str, data: dict[str, Any]) -> None:

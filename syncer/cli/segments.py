@@ -1,4 +1,5 @@
-"""`syncer segments list | validate | count | preview | describe | export` and `syncer fields`.
+"""`syncer segments list | validate | count | preview | describe | insights | export` and
+`syncer fields`.
 
 Every command that touches customers runs the segment's ONE compiled select (count, preview,
 export); nothing is filtered in Python. Bad input ends as one line naming file, segment and
@@ -10,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -18,6 +20,7 @@ from rich.table import Table
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from syncer.cli import insights as insights_view
 from syncer.cli.as_of import AS_OF_OPTION, parse_as_of
 from syncer.cli.common import JSON_OPTION, TAG_OPTION, console, err_console, print_json, settings
 from syncer.db import make_engine, mask_url
@@ -29,10 +32,13 @@ from syncer.segments.breakdown import breakdown, emptied_by
 from syncer.segments.catalog import FIELDS, OPERATORS
 from syncer.segments.compiler import count_query, members_query
 from syncer.segments.describe import describe
+from syncer.segments.insights import TOP, insights
 from syncer.segments.loader import SegmentSet, load_segments
-from syncer.segments.model import Segment
+from syncer.segments.model import Segment, as_utc
 from syncer.segments.tags import check_tags, has_any_tag
 from syncer.segments.validate import validate_file
+from syncer.state.history import AudiencePoint, audience_history
+from syncer.state.migrate import current_revision
 
 SMALL_AUDIENCE = 50
 
@@ -208,6 +214,55 @@ def describe_cmd(ctx: typer.Context, name: str = NAME_ARG, as_json: bool = JSON_
         )
     else:
         console.print(sentence)
+
+
+@segments_app.command("insights")
+def insights_cmd(
+    ctx: typer.Context,
+    name: str = NAME_ARG,
+    as_of: str | None = AS_OF_OPTION,
+    top: int = typer.Option(TOP, "--top", min=1, max=100, help="Entries in each top list."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Who the members are: consent, spend, orders, recency, top products, countries, devices,
+    overlap with the other segments, and the audience over the run history."""
+    segment, segments = _load(ctx, name)
+    when = as_utc(parse_as_of(as_of))
+    with _database(ctx) as (_engine, conn):
+        result = insights(conn, segment, segments, as_of=when, top=top)
+    history = _audience_history(ctx, name, when)
+    if as_json:
+        data = result.to_json()
+        data["history"] = {
+            dest: [
+                {"started_at": p.started_at.isoformat(), "outcome": p.outcome,
+                 "audience": p.audience}
+                for p in points
+            ]
+            for dest, points in history.items()
+        }  # fmt: skip
+        print_json(data)
+        return
+    insights_view.show(console, result, history)
+
+
+def _audience_history(
+    ctx: typer.Context, segment: str, until: datetime
+) -> dict[str, list[AudiencePoint]]:
+    """The audience after each run, from the state database ({} before the first sync)."""
+    engine = make_engine(settings(ctx).effective_state_url)
+    try:
+        if current_revision(engine) is None:
+            return {}
+        return audience_history(engine, segment, until=until)
+    except SQLAlchemyError as err:
+        reason = (str(getattr(err, "orig", None) or err).strip().splitlines() or ["error"])[0]
+        where = mask_url(engine.url)
+        raise DatabaseError(
+            f"state database {where}: reading the run history failed: {reason}"
+        ) from err
+    finally:
+        engine.dispose()
 
 
 @segments_app.command("export")

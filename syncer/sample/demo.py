@@ -7,7 +7,8 @@
    one more segment made from a template (``syncer.sample.demo_template``), counted too;
 3. the three provider emulators started locally, every segment with destinations synced to
    them; then two weeks of new orders, and a second sync that sends only the difference
-   (``syncer.sample.demo_sync``; state in ``var/demo-state.db``).
+   (``syncer.sample.demo_sync``; state in ``var/demo-state.db``);
+4. the insights of one example segment (``syncer segments insights``).
 
 The data and the reference date are fixed, so every run prints the same counts.
 """
@@ -27,6 +28,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import Engine
 
+from syncer.cli import insights as insights_view
 from syncer.db import make_engine
 from syncer.errors import SyncerError
 from syncer.sample.demo_sync import full_job
@@ -35,13 +37,17 @@ from syncer.sample.shop import generate
 from syncer.schema import create_commerce_schema, drop_commerce_schema
 from syncer.segments.compiler import count_query
 from syncer.segments.describe import describe
+from syncer.segments.insights import insights
 from syncer.segments.loader import SegmentSet, load_segments
+from syncer.state.history import audience_history
+from syncer.state.migrate import current_revision
 
 DEMO_DATABASE = Path("var/demo.db")
 CONFIG_DIR = Path("config")
 CUSTOMERS = 20_000
 SEED = 42
 AS_OF = "2026-03-01"
+INSIGHTS_OF = "VIP customers"  # the example segment whose insights end the demo
 
 # Wide enough for the sync tables when the output is a file or a CI log (a terminal keeps its own).
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
@@ -149,9 +155,34 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     show_segments(results, as_of)
     show_template_segment(made)
-    if args.no_sync or not any(s.destinations for s in segments.values()):
-        return 0
-    return sync_twice(args, as_of)
+    code = 0
+    if not args.no_sync and any(s.destinations for s in segments.values()):
+        code = sync_twice(args, as_of)
+    show_insights(args, segments, as_of)
+    return code
+
+
+def show_insights(args: argparse.Namespace, segments: SegmentSet, as_of: datetime) -> None:
+    """Step 4: one segment's insights, and its audience over the demo's runs."""
+    if INSIGHTS_OF not in segments:
+        return
+    stage(f"insights of {INSIGHTS_OF!r} (syncer segments insights)")
+    engine = make_engine(f"sqlite:///{args.database}")
+    state = args.database.with_name(f"{args.database.stem}-state.db")
+    try:
+        with engine.connect() as conn:
+            result = insights(conn, segments[INSIGHTS_OF], segments, as_of=as_of, top=5)
+    finally:
+        engine.dispose()
+    history = {}
+    if state.exists():  # the runs of step 3 (this one or an earlier demo's)
+        states = make_engine(f"sqlite:///{state}")
+        try:
+            if current_revision(states) is not None:
+                history = audience_history(states, INSIGHTS_OF)
+        finally:
+            states.dispose()
+    insights_view.show(console, result, history)
 
 
 def _error(err: SyncerError) -> int:

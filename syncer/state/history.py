@@ -1,5 +1,6 @@
 """What ``syncer runs`` shows: run history, per-member rejections, and each destination's
-freshness (STALE when its last successful sync is older than twice its schedule interval)."""
+freshness (STALE when its last successful sync is older than twice its schedule interval); and
+the audience each destination carried after each run (``syncer segments insights``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine, func, select
 
-from syncer.state.runs import OK, RUNS
+from syncer.state.runs import OK, RUNNING, RUNS, SKIPPED
 from syncer.state.store import REJECTIONS, TARGETS
 
 INTERVAL_SAMPLES = 12
@@ -173,3 +174,36 @@ def _ago(delta: timedelta) -> str:
     if seconds >= 120:
         return f"{seconds // 60}m"
     return f"{seconds}s"
+
+
+@dataclass(frozen=True)
+class AudiencePoint:
+    started_at: datetime
+    outcome: str
+    audience: int  # adds minus removes of this destination's runs, up to and with this one
+
+
+def audience_history(
+    engine: Engine, segment: str, *, until: datetime | None = None, limit: int = 30
+) -> dict[str, list[AudiencePoint]]:
+    """Per destination of ``segment``, oldest first: the audience after each of its last
+    ``limit`` runs (started by ``until``). Skipped and unfinished runs change nothing and are
+    left out; the running sum is the database's (one window query)."""
+    r = RUNS.c
+    total = func.sum(r.adds - r.removes).over(partition_by=r.target_id, order_by=r.id)
+    q = (
+        select(r.destination, r.started_at, r.outcome, total.label("audience"))
+        .where(r.segment == segment, r.outcome.not_in((SKIPPED, RUNNING)))
+        .order_by(r.destination, r.id)
+    )
+    if until is not None:
+        q = q.where(r.started_at <= until)
+    out: dict[str, list[AudiencePoint]] = {}
+    with engine.connect() as conn:
+        for row in conn.execute(q):
+            started = (
+                row.started_at if row.started_at.tzinfo else row.started_at.replace(tzinfo=UTC)
+            )
+            point = AudiencePoint(started, row.outcome, int(row.audience))
+            out.setdefault(row.destination, []).append(point)
+    return {dest: points[-limit:] for dest, points in out.items()}

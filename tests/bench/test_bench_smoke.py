@@ -173,3 +173,17 @@ def test_markdown_command_renders_an_existing_result(result_file: Path, markdown
     proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == markdown
+
+
+def test_insights_cover_every_example_segment_with_its_count(
+    results: dict[str, Any], markdown: str
+) -> None:
+    evaluated = {r["segment"]: r["members"] for r in results["databases"]["sqlite"]["evaluation"]}
+    rows = results["databases"]["sqlite"]["insights"]
+    assert {r["segment"]: r["members"] for r in rows} == evaluated
+    for row in rows:
+        assert row["count_ms"] > 0 and row["insights_ms"] > 0 and row["ratio"] > 0
+        assert row["ratio_with_overlap"] > 0
+    section = markdown[markdown.index("### Insights") :]
+    assert "| database | segment | members | count ms | insights ms | insights ÷ count |" in section
+    assert len([line for line in section.splitlines() if line.startswith("| ")]) == len(rows) + 2

@@ -24,6 +24,20 @@ def test_demo_counts_and_describes_each_segment(
     assert main(args) == 0  # a second run replaces the data instead of failing
 
 
+def test_demo_ends_with_the_insights_of_an_example_segment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "config" / "segments"
+    folder.mkdir(parents=True)
+    rule = {"field": "orders", "op": "ge", "value": 2}
+    (folder / "vip.yaml").write_text(yaml.safe_dump({"name": "VIP customers", "rules": rule}))
+    args = ["--customers", "200", "--database", str(tmp_path / "demo.db"), "--no-sync"]
+    assert main([*args, "--config-dir", str(tmp_path / "config")]) == 0
+    out = capsys.readouterr().out
+    tail = out[out.index("insights of 'VIP customers'") :]
+    assert "members as of 2026-03-01" in tail and "top products" in tail and "█" in tail
+
+
 def test_demo_reports_a_bad_segment_as_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,0 +1,516 @@
+"""What a segment's members look like, computed by the database over its compiled select.
+
+    result = insights(conn, segment, segments, as_of=now)   # an ``Insights``; .to_json()
+
+Every figure is an aggregate over ``members_query(...)`` used as a subquery, joined to the
+commerce tables; no member row reaches Python. The queries:
+
+* profile (one query): size, marketing consent, buyers, spend and order totals, the spend and
+  order-count histograms (fixed edges), the recency buckets, and the quantiles of spend, order
+  count and days since the last order. Quantiles use the nearest rank (the value at rank
+  ceil(q * n) in ascending order), found with ROW_NUMBER(), which SQLite, PostgreSQL and MariaDB
+  all have (no percentile function is portable);
+* top products, collections and vendors (members who bought them), countries, devices
+  (members who visited on them, and visits): one grouped query each;
+* overlap: for every other segment, how many members are also in it (one query each; a
+  segment that does not compile is listed with its error instead).
+
+The figures follow the segment fields (docs/segments.md): ``orders`` counts every order,
+cancelled ones too; spend is ``total_spent`` (net of refunds, cancelled orders left out);
+recency is ``days_since_last_order``; the average order value is the spend over the orders that
+were not cancelled. As of a date, later orders and visits count for nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    FromClause,
+    MetaData,
+    Select,
+    String,
+    Subquery,
+    Table,
+    and_,
+    bindparam,
+    case,
+    distinct,
+    func,
+    insert,
+    select,
+    text,
+)
+
+from syncer import schema
+from syncer.errors import SyncerError
+from syncer.schema import CUSTOMERS
+from syncer.segments.compiler import compile_rule, members_query
+from syncer.segments.model import Segment, as_utc
+from syncer.segments.sqlparts import folded, moment, until
+
+ORDERS, LINES, PRODUCTS = schema.ORDERS, schema.ORDER_LINES, schema.PRODUCTS
+PCOLL, COLLECTIONS, VISITS = schema.PRODUCT_COLLECTIONS, schema.COLLECTIONS, schema.VISITS
+
+TOP = 10
+# (label, numerator, denominator): the quantiles reported, nearest rank
+QUANTILES: tuple[tuple[str, int, int], ...] = (
+    ("min", 0, 1),
+    ("p25", 1, 4),
+    ("median", 1, 2),
+    ("p75", 3, 4),
+    ("p90", 9, 10),
+    ("max", 1, 1),
+)
+SPEND_EDGES = (5_000, 10_000, 25_000, 50_000, 100_000, 250_000)  # cents: < 50, 50-100, ...
+ORDER_EDGES = (1, 2, 3, 6, 11)  # 0, 1, 2, 3-5, 6-10, 11+
+RECENCY_DAYS = (30, 90, 180, 365)  # 0-30, 31-90, 91-180, 181-365, over 365, no orders
+
+
+@dataclass(frozen=True)
+class Bucket:
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Ranked:
+    name: str
+    members: int
+
+
+@dataclass(frozen=True)
+class DeviceUse:
+    device: str
+    members: int  # members with at least one visit on it
+    visits: int
+
+
+@dataclass(frozen=True)
+class Overlap:
+    segment: str
+    members: int | None  # members of this segment also in that one; None if it failed
+    share: float | None  # of this segment's size
+    note: str | None = None  # why it could not be computed
+
+
+@dataclass
+class Insights:
+    segment: str
+    as_of: datetime
+    size: int
+    consenting: int
+    buyers: int  # members with at least one order
+    spent_cents: int  # all members, net of refunds
+    paid_orders: int  # orders not cancelled
+    spend_quantiles: dict[str, int] | None  # cents; None for an empty segment
+    spend_histogram: list[Bucket]
+    orders_quantiles: dict[str, int] | None
+    orders_histogram: list[Bucket]
+    recency_quantiles: dict[str, int] | None  # days since the last order, buyers only
+    recency_histogram: list[Bucket]
+    top_products: list[Ranked] = field(default_factory=list)
+    top_collections: list[Ranked] = field(default_factory=list)
+    top_vendors: list[Ranked] = field(default_factory=list)
+    countries: list[Ranked] = field(default_factory=list)
+    devices: list[DeviceUse] = field(default_factory=list)
+    overlaps: list[Overlap] = field(default_factory=list)
+
+    @property
+    def consent_share(self) -> float | None:
+        return self.consenting / self.size if self.size else None
+
+    @property
+    def average_order_cents(self) -> int | None:
+        """Spend over the orders not cancelled, rounded to the cent; None without orders."""
+        return round(self.spent_cents / self.paid_orders) if self.paid_orders else None
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON types; money in currency units (2 decimals), shares 0..1 (4 decimals)."""
+
+        def money(cents: int | None) -> float | None:
+            return None if cents is None else round(cents / 100, 2)
+
+        def share(value: float | None) -> float | None:
+            return None if value is None else round(value, 4)
+
+        def buckets(items: list[Bucket]) -> list[dict[str, Any]]:
+            return [asdict(b) for b in items]
+
+        spend_q = self.spend_quantiles
+        return {
+            "segment": self.segment,
+            "as_of": self.as_of.isoformat(),
+            "size": self.size,
+            "consenting": self.consenting,
+            "consent_share": share(self.consent_share),
+            "buyers": self.buyers,
+            "spent": money(self.spent_cents),
+            "paid_orders": self.paid_orders,
+            "average_order_value": money(self.average_order_cents),
+            "spend": {
+                "quantiles": None if spend_q is None else {k: money(v) for k, v in spend_q.items()},
+                "histogram": buckets(self.spend_histogram),
+            },
+            "orders": {
+                "quantiles": self.orders_quantiles,
+                "histogram": buckets(self.orders_histogram),
+            },
+            "recency_days": {
+                "quantiles": self.recency_quantiles,
+                "histogram": buckets(self.recency_histogram),
+            },
+            "top_products": [asdict(r) for r in self.top_products],
+            "top_collections": [asdict(r) for r in self.top_collections],
+            "top_vendors": [asdict(r) for r in self.top_vendors],
+            "countries": [asdict(r) for r in self.countries],
+            "devices": [asdict(d) for d in self.devices],
+            "overlaps": [{**asdict(o), "share": share(o.share)} for o in self.overlaps],
+        }
+
+
+def _labels(edges: Sequence[int], unit: int = 1, *, single: bool = False) -> list[str]:
+    """Bucket labels for ``edges`` (lower bounds after the first bucket)."""
+
+    def num(v: int) -> str:
+        return f"{v // unit:,}"
+
+    if single:  # counts: 0, 1, 2, 3-5, ..., 11+
+        bounds = [0, *edges]
+        out = []
+        for lo, hi in zip(bounds, edges, strict=False):
+            out.append(num(lo) if hi - lo == 1 else f"{num(lo)}-{num(hi - 1)}")
+        return [*out, f"{num(edges[-1])}+"]
+    first = [f"< {num(edges[0])}"]
+    middle = [f"{num(lo)}-{num(hi)}" for lo, hi in pairwise(edges)]
+    return [*first, *middle, f">= {num(edges[-1])}"]
+
+
+SPEND_LABELS = _labels(SPEND_EDGES, 100)
+ORDER_LABELS = _labels(ORDER_EDGES, single=True)
+RECENCY_LABELS = [
+    "0-30",
+    *(f"{lo + 1}-{hi}" for lo, hi in pairwise(RECENCY_DAYS)),
+    f"over {RECENCY_DAYS[-1]}",
+    "no orders",
+]
+
+
+# The members, evaluated once per call into a temporary table (the connection's own, dropped
+# at the end) that every figure joins: the segment's select runs once, not once per figure.
+MEMBERS = Table(
+    "syncer_insight_members",
+    MetaData(),
+    Column("customer_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("accepts_marketing", Boolean),
+    Column("country", String(2)),
+    prefixes=["TEMPORARY"],
+)
+
+
+@contextmanager
+def _members(
+    conn: Connection, segment: Segment, segments: Mapping[str, Segment], as_of: datetime
+) -> Iterator[Table]:
+    """The members (id, consent, country) of ``segment``'s compiled select, in ``MEMBERS``."""
+    compiled = members_query(segment, segments, as_of=as_of).add_columns(CUSTOMERS.c.country)
+    m = compiled.subquery("m")
+    MEMBERS.drop(conn, checkfirst=True)
+    MEMBERS.create(conn)
+    try:
+        columns = [m.c.customer_id, m.c.accepts_marketing, m.c.country]
+        conn.execute(insert(MEMBERS).from_select([c.name for c in columns], select(*columns)))
+        if conn.dialect.name in ("postgresql", "sqlite"):  # statistics: joins to it get good plans
+            conn.execute(text(f"ANALYZE {MEMBERS.name}"))
+        yield MEMBERS
+    finally:
+        MEMBERS.drop(conn, checkfirst=True)
+
+
+def _per_member(m: FromClause, as_of: datetime) -> Subquery:
+    """One row per member: orders (all), paid orders, spend (cents), last order time."""
+    o = ORDERS.c
+    paid = o.status != "cancelled"
+    joined = m.outerjoin(ORDERS, and_(o.customer_id == m.c.customer_id, until(o.placed_at, as_of)))
+    return (
+        select(
+            m.c.customer_id,
+            m.c.accepts_marketing,
+            func.count(o.id).label("orders"),
+            func.coalesce(func.sum(case((paid, 1), else_=0)), 0).label("paid_orders"),
+            func.coalesce(
+                func.sum(case((paid, o.total_cents - o.refunded_cents), else_=0)), 0
+            ).label("spent"),
+            func.max(moment(o.placed_at)).label("last_order"),
+        )
+        .select_from(joined)
+        .group_by(m.c.customer_id, m.c.accepts_marketing)
+        .subquery("per")
+    )
+
+
+def _ranked(per: Subquery) -> Subquery:
+    """``per`` with each member's rank by spend, by orders, and (buyers) by days since the last
+    order, plus the member and buyer totals."""
+    no_order = case((per.c.last_order.is_(None), 1), else_=0)
+    return select(
+        per,
+        func.row_number().over(order_by=(per.c.spent, per.c.customer_id)).label("rs"),
+        func.row_number().over(order_by=(per.c.orders, per.c.customer_id)).label("ro"),
+        # buyers first, latest order first; no PARTITION BY: MariaDB 10.11 then ranks the
+        # other windows of the same select out of order
+        func.row_number()
+        .over(order_by=(no_order, per.c.last_order.desc(), per.c.customer_id))
+        .label("rl"),
+        func.count().over().label("n"),
+        func.count(per.c.last_order).over().label("b"),
+    ).subquery("ranked")
+
+
+def _at_rank(rank: Any, total: Any, num: int, den: int, value: Any) -> Any:
+    """``value`` of the row whose rank is ceil(num / den * total) (1 for q = 0)."""
+    # rank >= q * total > rank - 1, in integers
+    hit = rank == 1 if num == 0 else and_(rank * den >= total * num, (rank - 1) * den < total * num)
+    return func.max(case((hit, value)))
+
+
+def _histogram(value: Any, edges: Sequence[int]) -> list[Any]:
+    bounds: list[tuple[int | None, int | None]] = [(None, edges[0])]
+    bounds += list(pairwise(edges))
+    bounds.append((edges[-1], None))
+    out = []
+    for lo, hi in bounds:
+        parts = []
+        if lo is not None:
+            parts.append(value >= lo)
+        if hi is not None:
+            parts.append(value < hi)
+        out.append(func.sum(case((and_(*parts), 1), else_=0)))
+    return out
+
+
+def _time(at: datetime) -> Any:
+    return bindparam(None, at, type_=DateTime(timezone=True))
+
+
+def profile_query(m: FromClause, as_of: datetime) -> Select[Any]:
+    """The one-row query of sizes, totals, histograms and quantiles (see the module doc)."""
+    r = _ranked(_per_member(m, as_of))
+    last = r.c.last_order
+    recency = []
+    newer = None  # days <= d  <=>  last order after as_of - (d + 1) days
+    for days in RECENCY_DAYS:
+        bound = last > _time(as_of - timedelta(days=days + 1))
+        test = bound if newer is None else and_(bound, ~newer)
+        recency.append(func.sum(case((test, 1), else_=0)))
+        newer = bound if newer is None else newer | bound
+    assert newer is not None
+    recency.append(func.sum(case((and_(last.is_not(None), ~newer), 1), else_=0)))
+    recency.append(func.sum(case((last.is_(None), 1), else_=0)))
+    columns: list[Any] = [
+        func.count().label("size"),
+        func.sum(case((r.c.accepts_marketing, 1), else_=0)).label("consenting"),
+        func.count(last).label("buyers"),
+        func.sum(r.c.spent).label("spent"),
+        func.sum(r.c.paid_orders).label("paid_orders"),
+        *(h.label(f"spend_h{i}") for i, h in enumerate(_histogram(r.c.spent, SPEND_EDGES))),
+        *(h.label(f"orders_h{i}") for i, h in enumerate(_histogram(r.c.orders, ORDER_EDGES))),
+        *(h.label(f"recency_h{i}") for i, h in enumerate(recency)),
+    ]
+    for label, num, den in QUANTILES:
+        columns.append(_at_rank(r.c.rs, r.c.n, num, den, r.c.spent).label(f"spend_{label}"))
+        columns.append(_at_rank(r.c.ro, r.c.n, num, den, r.c.orders).label(f"orders_{label}"))
+        buyer = case((last.is_not(None), r.c.rl))
+        columns.append(_at_rank(buyer, r.c.b, num, den, last).label(f"recency_{label}"))
+    return select(*columns).select_from(r)
+
+
+def _bought(m: FromClause, as_of: datetime) -> Any:
+    """Members' order lines (orders not cancelled, up to as_of) with their products."""
+    o = ORDERS.c
+    return (
+        m.join(
+            ORDERS,
+            and_(
+                o.customer_id == m.c.customer_id, until(o.placed_at, as_of), o.status != "cancelled"
+            ),
+        )
+        .join(LINES, LINES.c.order_id == o.id)
+        .join(PRODUCTS, PRODUCTS.c.id == LINES.c.product_id)
+    )
+
+
+def _top(query: Select[Any, Any], members: Any, name: Any, top: int) -> Select[Any]:
+    return query.order_by(members.desc(), name).limit(top)
+
+
+def top_queries(m: FromClause, as_of: datetime, top: int) -> dict[str, Select[Any]]:
+    """Grouped queries (name, members) for products, collections, vendors and countries."""
+    who = func.count(distinct(m.c.customer_id)).label("members")
+    p = PRODUCTS.c
+    products = select(p.name.label("name"), who).select_from(_bought(m, as_of)).group_by(p.id)
+    coll = COLLECTIONS.c
+    in_collection = (
+        _bought(m, as_of)
+        .join(PCOLL, PCOLL.c.product_id == p.id)
+        .join(COLLECTIONS, coll.id == PCOLL.c.collection_id)
+    )
+    collections = select(coll.name.label("name"), who).select_from(in_collection).group_by(coll.id)
+    vendor = folded(p.vendor)  # "Acme" and "ACME" are one vendor on every database
+    vendors = (
+        select(func.min(p.vendor).label("name"), who)
+        .select_from(_bought(m, as_of))
+        .group_by(vendor)
+    )
+    country = folded(func.coalesce(m.c.country, ""))
+    countries = select(func.min(m.c.country).label("name"), who).group_by(country)
+    return {
+        "products": _top(products, who, func.min(p.name), top),
+        "collections": _top(collections, who, func.min(coll.name), top),
+        "vendors": _top(vendors, who, vendor, top),
+        "countries": _top(countries, who, country, top),
+    }
+
+
+def devices_query(m: FromClause, as_of: datetime) -> Select[Any]:
+    v = VISITS.c
+    joined = m.join(VISITS, and_(v.customer_id == m.c.customer_id, until(v.at, as_of)))
+    return (
+        select(
+            v.device,
+            func.count(distinct(m.c.customer_id)).label("members"),
+            func.count().label("visits"),
+        )
+        .select_from(joined)
+        .group_by(v.device)
+        .order_by(v.device)
+    )
+
+
+def overlap_query(
+    m: FromClause, other: Segment, segments: Mapping[str, Segment], as_of: datetime
+) -> Select[Any]:
+    """How many of the members ``m`` are also in ``other`` (its compiled rule over them)."""
+    also = compile_rule(other.rules, segments, as_of, chain=(other.name,), source=other)
+    joined = m.join(CUSTOMERS, CUSTOMERS.c.id == m.c.customer_id)
+    return select(func.count()).select_from(joined).where(also)
+
+
+def _int(value: Any) -> int:
+    return 0 if value is None else int(value)
+
+
+def _days(as_of: datetime, last: datetime | None) -> int | None:
+    if last is None:
+        return None
+    at = last if last.tzinfo else last.replace(tzinfo=UTC)  # SQLite and MariaDB keep no zone
+    return math.floor((as_of - at).total_seconds() / 86400)
+
+
+def insights(
+    conn: Connection,
+    segment: Segment,
+    segments: Mapping[str, Segment],
+    *,
+    as_of: datetime,
+    top: int = TOP,
+    overlaps: bool = True,
+) -> Insights:
+    """Every figure of ``segment`` as of ``as_of``, each computed by the database."""
+    now = as_utc(as_of)
+    with _members(conn, segment, segments, now) as m:
+        return _figures(conn, m, segment, segments, now, top, overlaps)
+
+
+def _figures(
+    conn: Connection,
+    m: FromClause,
+    segment: Segment,
+    segments: Mapping[str, Segment],
+    now: datetime,
+    top: int,
+    overlaps: bool,
+) -> Insights:
+    row = conn.execute(profile_query(m, now)).mappings().one()
+    size = _int(row["size"])
+
+    def quantiles(prefix: str, convert: Any = _int) -> dict[str, int] | None:
+        values = {label: row[f"{prefix}_{label}"] for label, _n, _d in QUANTILES}
+        if any(v is None for v in values.values()):
+            return None
+        return {label: convert(v) for label, v in values.items()}
+
+    def histogram(prefix: str, labels: list[str]) -> list[Bucket]:
+        return [Bucket(label, _int(row[f"{prefix}_h{i}"])) for i, label in enumerate(labels)]
+
+    result = Insights(
+        segment=segment.name,
+        as_of=now,
+        size=size,
+        consenting=_int(row["consenting"]),
+        buyers=_int(row["buyers"]),
+        spent_cents=_int(row["spent"]),
+        paid_orders=_int(row["paid_orders"]),
+        spend_quantiles=quantiles("spend"),
+        spend_histogram=histogram("spend", SPEND_LABELS),
+        orders_quantiles=quantiles("orders"),
+        orders_histogram=histogram("orders", ORDER_LABELS),
+        recency_quantiles=quantiles("recency", lambda last: _days(now, last)),
+        recency_histogram=histogram("recency", RECENCY_LABELS),
+    )
+    tops = {
+        kind: [Ranked(r.name or "(none)", int(r.members)) for r in conn.execute(query)]
+        for kind, query in top_queries(m, now, top).items()
+    }
+    result.top_products, result.top_collections = tops["products"], tops["collections"]
+    result.top_vendors, result.countries = tops["vendors"], tops["countries"]
+    result.devices = [
+        DeviceUse(r.device, int(r.members), int(r.visits))
+        for r in conn.execute(devices_query(m, now))
+    ]
+    if overlaps:
+        result.overlaps = overlap_with_others(conn, m, segment, segments, now, size)
+    return result
+
+
+def overlap_with_others(
+    conn: Connection,
+    m: FromClause,
+    segment: Segment,
+    segments: Mapping[str, Segment],
+    as_of: datetime,
+    size: int,
+) -> list[Overlap]:
+    out: list[Overlap] = []
+    for other in segments.values():
+        if other.name == segment.name:
+            continue
+        try:
+            query = overlap_query(m, other, segments, as_of)
+        except SyncerError as err:  # e.g. a reference loop or a missing segment in that file
+            out.append(Overlap(other.name, None, None, note=str(err)))
+            continue
+        both = int(conn.execute(query).scalar_one())
+        out.append(Overlap(other.name, both, both / size if size else None))
+    return out
+
+
+__all__ = [
+    "Bucket",
+    "DeviceUse",
+    "Insights",
+    "Overlap",
+    "Ranked",
+    "insights",
+]

@@ -1,0 +1,246 @@
+"""Segment insights equal a plain Python computation over the same rows, on every database.
+
+The sample shop (a few hundred customers) is generated into each database; the test reads its
+rows back into Python (the product never does) and computes every figure again: nearest-rank
+quantiles, histograms, top lists, devices and overlaps, as of two dates and for an empty segment.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from syncer.sample.shop import generate
+from syncer.schema import (
+    COLLECTIONS,
+    CUSTOMERS,
+    ORDER_LINES,
+    ORDERS,
+    PRODUCT_COLLECTIONS,
+    PRODUCTS,
+    VISITS,
+)
+from syncer.segments.compiler import members_query
+from syncer.segments.insights import (
+    ORDER_EDGES,
+    QUANTILES,
+    RECENCY_DAYS,
+    SPEND_EDGES,
+    Insights,
+    insights,
+)
+from syncer.segments.loader import parse_segment
+from syncer.segments.model import Segment
+from tests.segments.reference import fold
+
+GENERATED = datetime(2026, 3, 1, tzinfo=UTC)
+AS_OFS = [GENERATED, GENERATED - timedelta(days=120)]
+RULES: dict[str, Any] = {
+    "Buyers": {"field": "orders", "op": "ge", "value": 2},
+    "Consenting": {"field": "consent", "op": "eq", "value": True},
+    "Coffee": {"field": "purchased_collection", "op": "has", "value": "Coffee"},
+    "Nobody": {"field": "orders", "op": "gt", "value": 100000},
+    "Everyone": {"not": {"field": "orders", "op": "gt", "value": 100000}},
+    "Broken": {"in_segment": "No such segment"},
+}
+
+
+@pytest.fixture
+def shop(engine: Engine) -> dict[str, list[dict[str, Any]]]:
+    generate(engine, customers=250, seed=7, as_of=GENERATED)
+    tables = (CUSTOMERS, ORDERS, ORDER_LINES, PRODUCTS, COLLECTIONS, PRODUCT_COLLECTIONS, VISITS)
+    with engine.connect() as conn:
+        return {t.name: [dict(r) for r in conn.execute(select(t)).mappings()] for t in tables}
+
+
+@pytest.fixture
+def segments() -> dict[str, Segment]:
+    return {n: parse_segment({"name": n, "rules": r}, source="test") for n, r in RULES.items()}
+
+
+def utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def members(
+    engine: Engine, segment: Segment, segments: dict[str, Segment], at: datetime
+) -> set[int]:
+    with engine.connect() as conn:
+        return {r.customer_id for r in conn.execute(members_query(segment, segments, as_of=at))}
+
+
+def nearest_rank(values: list[Any]) -> dict[str, Any] | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    n = len(ordered)
+    return {label: ordered[max(1, -(-num * n // den)) - 1] for label, num, den in QUANTILES}
+
+
+def histogram(values: list[int], edges: tuple[int, ...]) -> list[int]:
+    counts = [0] * (len(edges) + 1)
+    for v in values:
+        counts[sum(1 for e in edges if v >= e)] += 1
+    return counts
+
+
+def expected(shop: dict[str, list[dict[str, Any]]], ids: set[int], at: datetime) -> dict[str, Any]:
+    """Every figure, computed in Python from the rows."""
+    customers = {c["id"]: c for c in shop["customers"] if c["id"] in ids}
+    orders = [o for o in shop["orders"] if o["customer_id"] in ids and utc(o["placed_at"]) <= at]
+    paid = [o for o in orders if o["status"] != "cancelled"]
+    spent = {cid: 0 for cid in ids}
+    count = {cid: 0 for cid in ids}
+    last: dict[int, datetime] = {}
+    for o in orders:
+        count[o["customer_id"]] += 1
+        when = utc(o["placed_at"])
+        last[o["customer_id"]] = max(last.get(o["customer_id"], when), when)
+    for o in paid:
+        spent[o["customer_id"]] += o["total_cents"] - o["refunded_cents"]
+    days = [math.floor((at - t).total_seconds() / 86400) for t in last.values()]
+    recency = [0] * (len(RECENCY_DAYS) + 2)
+    for d in days:
+        recency[sum(1 for edge in RECENCY_DAYS if d > edge)] += 1
+    recency[-1] = len(ids) - len(last)
+    # who bought what (orders not cancelled, up to the date)
+    products = {p["id"]: p for p in shop["products"]}
+    collections = {c["id"]: c["name"] for c in shop["collections"]}
+    in_collections = defaultdict(set)
+    for pc in shop["product_collections"]:
+        in_collections[pc["product_id"]].add(pc["collection_id"])
+    paid_by_id = {o["id"]: o for o in paid}
+    by_product, by_collection, by_vendor = defaultdict(set), defaultdict(set), defaultdict(set)
+    for line in shop["order_lines"]:
+        order = paid_by_id.get(line["order_id"])
+        if order is None:
+            continue
+        cid, product = order["customer_id"], products[line["product_id"]]
+        by_product[product["name"]].add(cid)
+        by_vendor[fold(product["vendor"])].add(cid)
+        for coll in in_collections[product["id"]]:
+            by_collection[collections[coll]].add(cid)
+    countries: dict[str | None, int] = defaultdict(int)
+    for c in customers.values():
+        countries[fold(c["country"] or "")] += 1
+    devices: dict[str, list[Any]] = defaultdict(lambda: [set(), 0])
+    for v in shop["visits"]:
+        if v["customer_id"] in ids and utc(v["at"]) <= at:
+            devices[v["device"]][0].add(v["customer_id"])
+            devices[v["device"]][1] += 1
+    return {
+        "size": len(ids),
+        "consenting": sum(1 for c in customers.values() if c["accepts_marketing"]),
+        "buyers": len(last),
+        "spent_cents": sum(spent.values()),
+        "paid_orders": len(paid),
+        "spend_quantiles": nearest_rank(list(spent.values())),
+        "orders_quantiles": nearest_rank(list(count.values())),
+        "recency_quantiles": nearest_rank(days),
+        "spend_histogram": histogram(list(spent.values()), SPEND_EDGES),
+        "orders_histogram": histogram(list(count.values()), ORDER_EDGES),
+        "recency_histogram": recency,
+        "top_products": {k: len(v) for k, v in by_product.items()},
+        "top_collections": {k: len(v) for k, v in by_collection.items()},
+        "top_vendors": {k: len(v) for k, v in by_vendor.items()},
+        "countries": dict(countries),
+        "devices": {k: (len(v[0]), v[1]) for k, v in devices.items()},
+    }
+
+
+def actual(result: Insights) -> dict[str, Any]:
+    def ranked(items: list[Any], key: Any = lambda n: n) -> dict[str, int]:
+        counts = [r.members for r in items]
+        assert counts == sorted(counts, reverse=True), "top lists come largest first"
+        return {key(r.name): r.members for r in items}
+
+    def countries(name: str) -> str | None:
+        return fold("" if name == "(none)" else name)
+
+    return {
+        "size": result.size,
+        "consenting": result.consenting,
+        "buyers": result.buyers,
+        "spent_cents": result.spent_cents,
+        "paid_orders": result.paid_orders,
+        "spend_quantiles": result.spend_quantiles,
+        "orders_quantiles": result.orders_quantiles,
+        "recency_quantiles": result.recency_quantiles,
+        "spend_histogram": [b.count for b in result.spend_histogram],
+        "orders_histogram": [b.count for b in result.orders_histogram],
+        "recency_histogram": [b.count for b in result.recency_histogram],
+        "top_products": ranked(result.top_products),
+        "top_collections": ranked(result.top_collections),
+        "top_vendors": ranked(result.top_vendors, fold),
+        "countries": ranked(result.countries, countries),
+        "devices": {d.device: (d.members, d.visits) for d in result.devices},
+    }
+
+
+@pytest.mark.parametrize("at", AS_OFS, ids=["as-generated", "120-days-earlier"])
+@pytest.mark.parametrize("name", ["Buyers", "Coffee", "Nobody", "Everyone"])
+def test_every_figure_equals_a_python_computation(
+    engine: Engine,
+    shop: dict[str, list[dict[str, Any]]],
+    segments: dict[str, Segment],
+    name: str,
+    at: datetime,
+) -> None:
+    ids = members(engine, segments[name], segments, at)
+    with engine.connect() as conn:
+        result = insights(conn, segments[name], segments, as_of=at, top=1000)
+    assert actual(result) == expected(shop, ids, at)
+    if name == "Nobody":
+        assert result.size == 0 and result.spend_quantiles is None
+        assert result.consent_share is None and result.average_order_cents is None
+    else:
+        assert result.size > 0 and result.buyers > 0
+        total = expected(shop, ids, at)
+        assert result.average_order_cents == round(total["spent_cents"] / total["paid_orders"])
+
+
+def test_overlaps_count_the_intersection_and_note_what_fails(
+    engine: Engine, shop: dict[str, list[dict[str, Any]]], segments: dict[str, Segment]
+) -> None:
+    at = AS_OFS[1]
+    mine = members(engine, segments["Buyers"], segments, at)
+    with engine.connect() as conn:
+        result = insights(conn, segments["Buyers"], segments, as_of=at)
+    by_name = {o.segment: o for o in result.overlaps}
+    assert set(by_name) == set(RULES) - {"Buyers"}
+    for name, overlap in by_name.items():
+        if name == "Broken":
+            assert overlap.members is None and "No such segment" in (overlap.note or "")
+            continue
+        both = len(mine & members(engine, segments[name], segments, at))
+        assert (overlap.members, overlap.share) == (both, both / len(mine))
+
+
+def test_top_lists_keep_the_largest(
+    engine: Engine, shop: dict[str, list[dict[str, Any]]], segments: dict[str, Segment]
+) -> None:
+    with engine.connect() as conn:
+        full = insights(conn, segments["Everyone"], segments, as_of=GENERATED, top=1000)
+        short = insights(conn, segments["Everyone"], segments, as_of=GENERATED, top=3)
+    assert len(short.top_products) == 3
+    assert [r.members for r in short.top_products] == [r.members for r in full.top_products[:3]]
+
+
+def test_json_is_plain_and_money_in_units(
+    engine: Engine, shop: dict[str, list[dict[str, Any]]], segments: dict[str, Segment]
+) -> None:
+    with engine.connect() as conn:
+        result = insights(conn, segments["Buyers"], segments, as_of=GENERATED)
+        empty = insights(conn, segments["Nobody"], segments, as_of=GENERATED)
+    data = result.to_json()
+    assert data["spent"] == round(result.spent_cents / 100, 2)
+    assert data["spend"]["quantiles"]["max"] == round(result.spend_quantiles["max"] / 100, 2)  # type: ignore[index]
+    assert data["consent_share"] == round(result.consenting / result.size, 4)
+    none = empty.to_json()
+    assert none["size"] == 0 and none["average_order_value"] is None
+    assert none["spend"]["quantiles"] is None and none["consent_share"] is None
