@@ -110,7 +110,7 @@ class CsvExport:
                         progress(self.kind, counting.count, self.size)
             except UnicodeDecodeError as err:
                 raise ConfigError(
-                    f"{self.path}: not UTF-8 text near line {reader.line_num + 1}",
+                    f"{self.path}: line {_first_bad_line(self.path)}: not UTF-8 text",
                     hint="save the file as CSV UTF-8 and import it again",
                 ) from err
             except csv.Error as err:
@@ -120,3 +120,14 @@ class CsvExport:
                 ) from err
         if progress is not None:
             progress(self.kind, self.size, self.size)
+
+
+def _first_bad_line(path: Path) -> int:
+    """The first line of ``path`` that is not UTF-8 (read again, in binary, line by line)."""
+    with path.open("rb") as raw:
+        for number, line in enumerate(raw, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 1

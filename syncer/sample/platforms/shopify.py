@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from syncer.sample.catalogue import CATALOGUE
 from syncer.schema import (
     COLLECTIONS,
     CUSTOMER_TAGS,
@@ -162,6 +163,7 @@ def write_exports(engine: Engine, out: Path) -> dict[str, Path]:
         net = 0 if o.status == "cancelled" else o.total_cents - o.refunded_cents
         spent[o.customer_id] = (n + 1, cents + net)
 
+    prices = {spec.sku: spec.price_cents for spec in CATALOGUE}
     with paths["products"].open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(PRODUCT_HEADERS)
@@ -169,7 +171,8 @@ def write_exports(engine: Engine, out: Path) -> dict[str, Path]:
             handle = _handle(p.name)
             w.writerow([handle, p.name, f"<p>{p.name}</p>", p.vendor,
                         (collections[pid] or [""])[0], "", "TRUE", "Title", "Default Title",
-                        p.sku, _money(0), "", "active", ", ".join(collections[pid])])  # fmt: skip
+                        p.sku, _money(prices.get(p.sku, 0)), "", "active",
+                        ", ".join(collections[pid])])  # fmt: skip
             w.writerow([handle] + [""] * 10 + [f"https://cdn.example/{handle}.jpg"] + ["", ""])
 
     with paths["customers"].open("w", newline="", encoding="utf-8-sig") as f:
