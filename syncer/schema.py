@@ -16,6 +16,9 @@ reviews        customer, product, rating, created_at
 visits         customer, at, device (desktop, mobile, tablet)
 cart_events    customer, product, at (an add to cart)
 email_events   customer, kind (open, click, conversion), at
+
+external_ids   (source, kind, external_id) -> native id: how an import (``syncer import
+               shopify``) finds the rows it wrote before, so re-importing updates them
 """
 
 from __future__ import annotations
@@ -180,10 +183,25 @@ COMMERCE_TABLES: list[Table] = [
 ) = COMMERCE_TABLES
 
 
+class ExternalId(SQLModel, table=True):
+    """A row an import wrote, by the id it has in the platform it came from (a Shopify order
+    id, a customer id): re-importing the same export updates that row instead of adding one."""
+
+    __tablename__ = "external_ids"
+
+    source: str = Field(max_length=20, primary_key=True)  # e.g. shopify
+    kind: str = Field(max_length=20, primary_key=True)  # customer, order
+    external_id: str = Field(max_length=100, primary_key=True)
+    native_id: int = Field(index=True)
+
+
+EXTERNAL_IDS: Table = ExternalId.__table__  # type: ignore[attr-defined,assignment]
+
+
 def create_commerce_schema(engine: Engine) -> None:
     """Create the commerce tables (and indexes) that do not exist yet."""
-    SQLModel.metadata.create_all(engine, tables=COMMERCE_TABLES)
+    SQLModel.metadata.create_all(engine, tables=[*COMMERCE_TABLES, EXTERNAL_IDS])
 
 
 def drop_commerce_schema(engine: Engine) -> None:
-    SQLModel.metadata.drop_all(engine, tables=COMMERCE_TABLES)
+    SQLModel.metadata.drop_all(engine, tables=[*COMMERCE_TABLES, EXTERNAL_IDS])

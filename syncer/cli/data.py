@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
+from datetime import datetime
+from pathlib import Path
 
 import typer
 from rich.table import Table
@@ -10,6 +13,8 @@ from rich.table import Table
 from syncer.cli.as_of import AS_OF_OPTION, parse_as_of
 from syncer.cli.common import JSON_OPTION, console, err_console, print_json, progress_bar, settings
 from syncer.db import make_engine, mask_url
+from syncer.errors import ConfigError
+from syncer.sample.platforms.shopify import write_exports
 from syncer.sample.shop import generate
 from syncer.schema import create_commerce_schema, drop_commerce_schema
 
@@ -25,10 +30,17 @@ def generate_cmd(
     reset: bool = typer.Option(
         False, "--reset", help="Drop and recreate the commerce tables first (deletes their data)."
     ),
+    platform: str | None = typer.Option(
+        None, "--platform", help="Write the shop as this platform's exports instead: shopify."
+    ),
+    out: Path | None = typer.Option(None, "--out", help="Folder for --platform's files."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Write sample customers, orders, visits, carts and email events (same seed, same data)."""
     when = parse_as_of(as_of)
+    if platform is not None:
+        _platform_files(platform, out, customers, seed, when, as_json)
+        return
     engine = make_engine(settings(ctx).database_url)
     try:
         if reset:
@@ -61,6 +73,34 @@ def generate_cmd(
     table.add_row("[b]total[/b]", f"[b]{sum(counts.values()):,}[/b]")
     console.print(table)
     console.print(f"written in {seconds:.1f}s")
+
+
+def _platform_files(
+    platform: str, out: Path | None, customers: int, seed: int, when: datetime, as_json: bool
+) -> None:
+    """The sample shop as a platform's export files in ``out`` (the database is not touched)."""
+    if platform != "shopify":
+        raise ConfigError(f"--platform {platform!r} is not known", hint="use --platform shopify")
+    if out is None:
+        raise ConfigError("--platform shopify needs --out DIR, the folder for the CSV files")
+    with tempfile.TemporaryDirectory() as scratch:
+        engine = make_engine(f"sqlite:///{Path(scratch) / 'shop.db'}")
+        try:
+            with progress_bar(err_console.is_terminal and not as_json) as progress:
+                generate(engine, customers=customers, seed=seed, as_of=when, progress=progress)
+            paths = write_exports(engine, out)
+        finally:
+            engine.dispose()
+    if as_json:
+        print_json({"platform": platform, "files": {k: str(p) for k, p in paths.items()}})
+        return
+    for kind, path in paths.items():
+        console.print(f"{kind}: {path}")
+    console.print(
+        f"import with: syncer import shopify --customers {paths['customers']} "
+        f"--orders {paths['orders']} --products {paths['products']}",
+        soft_wrap=True,
+    )
 
 
 def register(app: typer.Typer) -> None:

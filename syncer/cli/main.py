@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from syncer import __version__
-from syncer.cli import alerts, data, db, emulator, profiles, schedule, segments, sync
+from syncer.cli import alerts, data, db, emulator, imports, profiles, schedule, segments, sync
 from syncer.cli.common import err_console
 from syncer.errors import SyncerError
 from syncer.settings import Settings
@@ -62,6 +62,7 @@ sync.register(app)
 schedule.register(app)
 db.register(app)
 alerts.register(app)
+imports.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
