@@ -44,6 +44,7 @@ class ColumnSpec(BaseModel):
     true_values: list[str] | None = None  # a boolean: these (any case) are true, the rest false
     timezone: str | None = None  # the zone this time column is stored in
     requires: str | None = None  # a preset option: without it the column is not mapped
+    unmapped: bool = False  # the shop has no such column (fields that need it: unavailable)
     note: str | None = None  # why it may be unmapped (shown by `syncer source check`)
 
     @field_validator("column")

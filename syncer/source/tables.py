@@ -132,9 +132,8 @@ def raw_columns(name: str, t: TableSpec, spec: SourceFile) -> dict[str, ColumnSp
     out: dict[str, ColumnSpec] = {}
     for col in COLUMNS[name]:
         given = t.columns.get(col, ColumnSpec()) if col in t.columns else ColumnSpec()
-        if col in t.columns and t.columns[col] is None:
+        if given is None or given.unmapped:
             continue
-        assert given is not None
         if given.requires and spec.options.get(given.requires) in (None, ""):
             continue
         out[col] = given
