@@ -10,6 +10,8 @@ from rich.table import Table
 from syncer.cli.as_of import AS_OF_OPTION, parse_as_of
 from syncer.cli.common import JSON_OPTION, console, err_console, print_json, progress_bar, settings
 from syncer.db import make_engine, mask_url
+from syncer.errors import ConfigError
+from syncer.sample.platforms.woocommerce import write_woocommerce_hpos
 from syncer.sample.shop import generate
 from syncer.schema import create_commerce_schema, drop_commerce_schema
 
@@ -25,9 +27,19 @@ def generate_cmd(
     reset: bool = typer.Option(
         False, "--reset", help="Drop and recreate the commerce tables first (deletes their data)."
     ),
+    platform: str | None = typer.Option(
+        None,
+        "--platform",
+        help="Also write the shop as this platform stores it: woocommerce-hpos "
+        "(then try `preset: woocommerce-hpos` in config/source.yaml).",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Write sample customers, orders, visits, carts and email events (same seed, same data)."""
+    if platform not in (None, "woocommerce-hpos"):
+        raise ConfigError(
+            f"--platform {platform!r}: unknown platform", hint="known: woocommerce-hpos"
+        )
     when = parse_as_of(as_of)
     engine = make_engine(settings(ctx).database_url)
     try:
@@ -37,6 +49,8 @@ def generate_cmd(
         started = time.perf_counter()
         with progress_bar(err_console.is_terminal) as progress:
             counts = generate(engine, customers=customers, seed=seed, as_of=when, progress=progress)
+        if platform == "woocommerce-hpos":
+            counts.update(write_woocommerce_hpos(engine, prefix="wp_"))
         seconds = time.perf_counter() - started
     finally:
         engine.dispose()

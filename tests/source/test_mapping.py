@@ -89,13 +89,29 @@ def test_a_guest_and_an_account_with_one_email_are_one_person(engine: Engine) ->
     shopcopy.meta.create_all(engine)
     placed = datetime(2026, 2, 1, 10, 0)
     with engine.begin() as conn:
-        conn.execute(insert(shopcopy.CLIENTS), [
-            {"client_no": 1, "mail": "Ann@Example.com", "signed_up": placed, "newsletter": "no"}])  # fmt: skip
-        conn.execute(insert(shopcopy.PURCHASES), [
-            {"purchase_no": n, "client_no": 1 if n == 1 else None, "buyer_mail": mail,
-             "placed": placed, "amount": 10, "refunded": 0, "state": "done"}
-            for n, mail in ((1, "ann@example.com"), (2, " ANN@example.com"), (3, "bob@example.com"))
-        ])  # fmt: skip
+        conn.execute(
+            insert(shopcopy.CLIENTS),
+            [{"client_no": 1, "mail": "Ann@Example.com", "signed_up": placed, "newsletter": "no"}],
+        )
+        conn.execute(
+            insert(shopcopy.PURCHASES),
+            [
+                {
+                    "purchase_no": n,
+                    "client_no": 1 if n == 1 else None,
+                    "buyer_mail": mail,
+                    "placed": placed,
+                    "amount": 10,
+                    "refunded": 0,
+                    "state": "done",
+                }
+                for n, mail in (
+                    (1, "ann@example.com"),
+                    (2, " ANN@example.com"),
+                    (3, "bob@example.com"),
+                )
+            ],
+        )
     data = shopcopy.mapping(by_email=True)
     unmapped = dict.fromkeys(("zip", "country", "status", "quality", "loyalty_card"))
     data["tables"]["customers"] = {  # type: ignore[index]
@@ -103,11 +119,15 @@ def test_a_guest_and_an_account_with_one_email_are_one_person(engine: Engine) ->
         "columns": {**unmapped, "accepts_marketing": {"true_values": ["yes"]}},
     }
     source = mapped(data)
-    seg = parse_segment({"name": "s", "rules": {"field": "orders", "op": "ge", "value": 2}}, source="t")
+    seg = parse_segment(
+        {"name": "s", "rules": {"field": "orders", "op": "ge", "value": 2}}, source="t"
+    )
     with using(source), engine.connect() as conn:
         rows = conn.execute(members_query(seg, {"s": seg}, as_of=AS_OF)).all()
     assert [(r.customer_id, r.email.lower()) for r in rows] == [(1, "ann@example.com")]
-    seg = parse_segment({"name": "s", "rules": {"field": "orders", "op": "eq", "value": 1}}, source="t")
+    seg = parse_segment(
+        {"name": "s", "rules": {"field": "orders", "op": "eq", "value": 1}}, source="t"
+    )
     with using(source), engine.connect() as conn:
         rows = conn.execute(members_query(seg, {"s": seg}, as_of=AS_OF)).all()
     assert [(r.customer_id, r.email) for r in rows] == [(-3, "bob@example.com")]
@@ -132,9 +152,18 @@ def test_a_field_of_an_absent_table_is_a_one_line_error() -> None:
     data = shopcopy.mapping()
     data["tables"]["visits"] = "absent"  # type: ignore[index]
     source = mapped(data)
-    seg = parse_segment({"name": "busy", "rules": {"all": [
-        {"field": "orders", "op": "ge", "value": 1},
-        {"field": "visits", "op": "gt", "value": 3}]}}, source="busy.yaml")  # fmt: skip
+    seg = parse_segment(
+        {
+            "name": "busy",
+            "rules": {
+                "all": [
+                    {"field": "orders", "op": "ge", "value": 1},
+                    {"field": "visits", "op": "gt", "value": 3},
+                ]
+            },
+        },
+        source="busy.yaml",
+    )
     with using(source), pytest.raises(SegmentError) as err:
         members_query(seg, {"busy": seg}, as_of=AS_OF)
     message = str(err.value)
@@ -148,7 +177,7 @@ def test_a_field_of_an_absent_table_is_a_one_line_error() -> None:
 def test_an_unmapped_table_or_unknown_column_is_a_config_error(tmp_path: Path) -> None:
     data = shopcopy.mapping()
     del data["tables"]["visits"]  # type: ignore[attr-defined]
-    with pytest.raises(ConfigError, match="visits is not mapped.*visits: absent"):
+    with pytest.raises(ConfigError, match=r"visits is not mapped.*visits: absent"):
         mapped(data)
     data = shopcopy.mapping()
     data["tables"]["orders"]["columns"]["placed"] = "x"  # type: ignore[index]
@@ -174,7 +203,9 @@ def test_model_sql_values_are_bound_not_spliced() -> None:
     data = shopcopy.mapping()
     data["tables"]["orders"]["columns"]["status"]["values"] = {"it's done": "paid"}  # type: ignore[index]
     source = mapped(data)
-    seg = parse_segment({"name": "s", "rules": {"field": "orders", "op": "ge", "value": 1}}, source="t")
+    seg = parse_segment(
+        {"name": "s", "rules": {"field": "orders", "op": "ge", "value": 1}}, source="t"
+    )
     with using(source):
         text = str(members_query(seg, {"s": seg}, as_of=AS_OF).compile(dialect=sqlite.dialect()))
     assert "it's done" not in text and "sh_purchases" in text

@@ -63,9 +63,13 @@ def test_hpos_preset_gives_the_native_members(engine: Engine) -> None:
     generate(engine, customers=400, seed=11, as_of=AS_OF)
     write_woocommerce_hpos(engine, prefix="wp_")
     spec = parse_source(
-        {"preset": "woocommerce-hpos", "prefix": "wp_",
-         "options": {"consent_meta_key": "newsletter_optin"}}, where="source.yaml"
-    )  # fmt: skip
+        {
+            "preset": "woocommerce-hpos",
+            "prefix": "wp_",
+            "options": {"consent_meta_key": "newsletter_optin"},
+        },
+        where="source.yaml",
+    )
     source = source_from(spec, "source.yaml")
     counts = compare(engine, source)
     print("woocommerce-hpos", counts)
