@@ -15,8 +15,12 @@ from syncer.cli.common import JSON_OPTION, console, err_console, print_json, pro
 from syncer.db import make_engine, mask_url
 from syncer.errors import ConfigError
 from syncer.sample.platforms.shopify import write_exports
+from syncer.sample.platforms.woocommerce import write_woocommerce_hpos
 from syncer.sample.shop import generate
 from syncer.schema import create_commerce_schema, drop_commerce_schema
+
+# None: the native tables only; a database platform: its tables too; shopify: export files.
+PLATFORMS = (None, "woocommerce-hpos", "shopify")
 
 data_app = typer.Typer(help="Sample data for the commerce database.", no_args_is_help=True)
 
@@ -31,14 +35,23 @@ def generate_cmd(
         False, "--reset", help="Drop and recreate the commerce tables first (deletes their data)."
     ),
     platform: str | None = typer.Option(
-        None, "--platform", help="Write the shop as this platform's exports instead: shopify."
+        None,
+        "--platform",
+        help="woocommerce-hpos: also write the shop as WooCommerce stores it (then try "
+        "`preset: woocommerce-hpos` in config/source.yaml); shopify: write it as Shopify's "
+        "CSV exports into --out instead.",
     ),
-    out: Path | None = typer.Option(None, "--out", help="Folder for --platform's files."),
+    out: Path | None = typer.Option(None, "--out", help="Folder for --platform shopify's files."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Write sample customers, orders, visits, carts and email events (same seed, same data)."""
+    if platform not in PLATFORMS:
+        raise ConfigError(
+            f"--platform {platform!r}: unknown platform",
+            hint=f"known: {', '.join(p for p in PLATFORMS if p)}",
+        )
     when = parse_as_of(as_of)
-    if platform is not None:
+    if platform == "shopify":
         _platform_files(platform, out, customers, seed, when, as_json)
         return
     engine = make_engine(settings(ctx).database_url)
@@ -49,6 +62,8 @@ def generate_cmd(
         started = time.perf_counter()
         with progress_bar(err_console.is_terminal) as progress:
             counts = generate(engine, customers=customers, seed=seed, as_of=when, progress=progress)
+        if platform == "woocommerce-hpos":
+            counts.update(write_woocommerce_hpos(engine, prefix="wp_"))
         seconds = time.perf_counter() - started
     finally:
         engine.dispose()
@@ -79,8 +94,6 @@ def _platform_files(
     platform: str, out: Path | None, customers: int, seed: int, when: datetime, as_json: bool
 ) -> None:
     """The sample shop as a platform's export files in ``out`` (the database is not touched)."""
-    if platform != "shopify":
-        raise ConfigError(f"--platform {platform!r} is not known", hint="use --platform shopify")
     if out is None:
         raise ConfigError("--platform shopify needs --out DIR, the folder for the CSV files")
     with tempfile.TemporaryDirectory() as scratch:

@@ -9,10 +9,24 @@ import typer
 from rich.markup import escape
 
 from syncer import __version__
-from syncer.cli import alerts, data, db, emulator, imports, profiles, schedule, segments, sync
+from syncer.cli import (
+    alerts,
+    data,
+    db,
+    emulator,
+    imports,
+    profiles,
+    schedule,
+    segments,
+    source,
+    sync,
+)
 from syncer.cli.common import err_console
 from syncer.errors import SyncerError
 from syncer.settings import Settings
+
+# The commands that compile segments over the shop's tables.
+SOURCE_READERS = ("segments", "fields", "sync", "schedule")
 
 app = typer.Typer(
     name="syncer",
@@ -52,9 +66,12 @@ def root(
     ctx.obj = Settings.from_env().with_overrides(
         database_url=database_url, state_url=state_url, config_dir=config_dir
     )
+    if ctx.invoked_subcommand in SOURCE_READERS:  # the shop as config/source.yaml maps it
+        source.install_source(ctx.obj)
 
 
 segments.register(app)
+source.register(app)
 data.register(app)
 profiles.register(app)
 emulator.register(app)

@@ -27,7 +27,6 @@ from syncer.db import make_engine, mask_url
 from syncer.errors import ConfigError, DatabaseError
 from syncer.export import export_csv
 from syncer.profiles import check_destinations, load_profiles
-from syncer.schema import CUSTOMERS
 from syncer.segments.breakdown import breakdown, emptied_by
 from syncer.segments.catalog import FIELDS, OPERATORS
 from syncer.segments.compiler import count_query, members_query
@@ -37,6 +36,7 @@ from syncer.segments.loader import SegmentSet, load_segments
 from syncer.segments.model import Segment, as_utc
 from syncer.segments.tags import check_tags, has_any_tag
 from syncer.segments.validate import validate_file
+from syncer.source.active import active
 from syncer.state.history import AudiencePoint, audience_history
 from syncer.state.migrate import current_revision
 
@@ -181,7 +181,7 @@ def preview_cmd(
     """The first matching customer profiles (by id), with a few useful columns."""
     segment, segments = _load(ctx, name)
     when = parse_as_of(as_of)
-    c = CUSTOMERS.c
+    c = active().customers.c
     query = (
         members_query(segment, segments, as_of=when)
         .add_columns(c.country, c.status, c.loyalty_card, c.created_at)
@@ -276,7 +276,7 @@ def export_cmd(
     _check_csv_target(csv_file)
     segment, segments = _load(ctx, name)
     when = parse_as_of(as_of)
-    query = members_query(segment, segments, as_of=when).order_by(CUSTOMERS.c.id)
+    query = members_query(segment, segments, as_of=when).order_by(active().customers.c.id)
     with _database(ctx) as (engine, conn):
         total = int(conn.execute(count_query(segment, segments, as_of=when)).scalar_one())
         bar = Progress(
@@ -307,13 +307,17 @@ def _check_csv_target(path: Path) -> None:
 
 def fields_cmd(as_json: bool = JSON_OPTION) -> None:
     """The fields a condition can test: operators, value type, window, customers with no data."""
+    source = active()
     if as_json:
         from syncer.segments.catalog import catalog_as_dict
 
-        print_json({"fields": catalog_as_dict(), "operators": OPERATORS})
+        fields = [f for f in catalog_as_dict() if source.missing(f["field"]) is None]
+        print_json({"fields": fields, "operators": OPERATORS})
         return
     console.print("[b]Segment fields[/b] (examples: config/segments/*.yaml)\n")
     for spec in FIELDS.values():
+        if source.missing(spec.name) is not None:  # the shop's mapping cannot give it
+            continue
         window = "takes a window" if spec.window else "no window"
         console.print(f"[b]{spec.name}[/b]: {spec.label} ({spec.value_type.value}, {window})")
         grid = Table.grid(padding=(0, 1))
@@ -330,6 +334,13 @@ def fields_cmd(as_json: bool = JSON_OPTION) -> None:
     for op, meaning in OPERATORS.items():
         ops.add_row(op, meaning)
     console.print(ops)
+    hidden = [n for n in FIELDS if source.missing(n) is not None]
+    if hidden:
+        console.print(
+            f"\n[dim]not available over {source.origin}: {', '.join(hidden)} "
+            "(`syncer source check` says why)[/dim]",
+            soft_wrap=True,
+        )
 
 
 def register(app: typer.Typer) -> None:

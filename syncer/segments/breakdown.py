@@ -18,10 +18,10 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
-from syncer.schema import CUSTOMERS
 from syncer.segments.compiler import compile_rule
 from syncer.segments.describe import clause
 from syncer.segments.model import Group, Not, Rule, Segment
+from syncer.source.active import active
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def breakdown(
         return compile_rule(rule, segments, as_of, chain=chain, source=segment)
 
     def count(condition: Any) -> int:
-        query = select(func.count()).select_from(CUSTOMERS).where(condition)
+        query = select(func.count()).select_from(active().customers).where(condition)
         return int(conn.execute(query).scalar_one())
 
     out: list[NodeCount] = []

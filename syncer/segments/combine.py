@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, not_, or_
+from sqlalchemy import ColumnElement, FromClause, and_, not_, or_
+from sqlalchemy.sql.selectable import NamedFromClause
 
 from syncer.segments.catalog import FIELDS, ValueType
 from syncer.segments.model import Condition, TimeRange, as_utc
 from syncer.segments.predicates import (
     COUNTED,
-    VISITS,
     Rows,
     condition_sql,
     counted_ok,
@@ -45,6 +45,7 @@ from syncer.segments.predicates import (
     window_span,
 )
 from syncer.segments.sqlparts import any_row, contains, grouped, in_intervals
+from syncer.source.active import active
 
 Bool = ColumnElement[bool]
 Item = Bool | tuple[Condition, bool]
@@ -57,7 +58,7 @@ ITEM_VALUE_OPS = ("has", "has_not", "in", "not_in")
 class Aggregate:
     """One condition as a HAVING test over a customer's rows of ``table`` in ``span``."""
 
-    table: Table
+    table: FromClause
     span: TimeRange
     own_rows: str | None  # the count / money field whose filters pick its rows (None: all)
     having: Callable[[bool], Bool]  # True: the rows are already only its own
@@ -73,6 +74,11 @@ class Exists:
     positive: bool
     share: tuple[Any, ...]  # item values, or row filters
     rows: Callable[[list[tuple[Any, ...]]], Rows]
+
+
+def _name(table: FromClause) -> str:
+    """The logical table's name (the native table, or the mapped subquery's alias)."""
+    return table.name if isinstance(table, NamedFromClause) else ""
 
 
 def _span(cond: Condition, now: datetime) -> TimeRange:
@@ -98,7 +104,8 @@ def aggregate_of(cond: Condition, now: datetime, negate: bool) -> Aggregate | No
         return Aggregate(days_source(cond.field), span, None, lambda _f: test, empty)
     if cond.field == "preferred_device":
         test, empty = preferred_having(cond, negate)
-        return Aggregate(VISITS, _span(cond, now), None, lambda _f: test, empty)
+        visits = active().table("visits")
+        return Aggregate(visits, _span(cond, now), None, lambda _f: test, empty)
     return None
 
 
@@ -114,13 +121,13 @@ def exists_of(cond: Condition, now: datetime, negate: bool) -> Exists | None:
         table = counted.table
 
         def either(shares: list[tuple[Any, ...]]) -> Rows:
-            where = in_span(table.c[TIME_COLUMN[table.name]], span)
+            where = in_span(table.c[TIME_COLUMN[_name(table)]], span)
             if all(shares):  # no share empty (an empty one picks every row)
                 picks = [and_(*share) for share in shares]
                 where.append(or_(*picks) if len(picks) > 1 else picks[0])
             return table, table.c.customer_id, where
 
-        key = ("rows", table.name, span)
+        key = ("rows", _name(table), span)
         return Exists(key, shape == [(1, None)], tuple(counted.filters(now)), either)
     if spec.value_type in (ValueType.ITEM, ValueType.DEVICE) and cond.op in ITEM_VALUE_OPS:
         if cond.field == "preferred_device":
@@ -142,7 +149,7 @@ def merged_aggregates(parts: Sequence[Aggregate], now: datetime) -> Bool:
     """Customers with rows passing every part's HAVING test: one grouped subquery."""
     first = parts[0]
     table = first.table
-    where = in_span(table.c[TIME_COLUMN[table.name]], first.span)
+    where = in_span(table.c[TIME_COLUMN[_name(table)]], first.span)
     filtered = len({p.own_rows for p in parts}) == 1  # the same rows: filter in WHERE
     if filtered and first.own_rows is not None:
         where.extend(COUNTED[first.own_rows].filters(now))
@@ -160,7 +167,7 @@ def junction(items: Sequence[Item], *, conjunction: bool, as_of: datetime) -> Bo
         for i, (cond, negate) in pending.items():
             agg = aggregate_of(cond, now, negate)
             if agg is not None:
-                by_rows.setdefault((agg.table.name, agg.span), []).append((i, agg))
+                by_rows.setdefault((_name(agg.table), agg.span), []).append((i, agg))
         for members in by_rows.values():
             if len(members) > 1 and not all(agg.empty for _i, agg in members):
                 out[members[0][0]] = merged_aggregates([agg for _i, agg in members], now)

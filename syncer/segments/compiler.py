@@ -25,32 +25,34 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, select
 
 from syncer.errors import SegmentError
-from syncer.schema import CUSTOMERS
 from syncer.segments.combine import Item, junction
 from syncer.segments.model import Condition, Group, Not, Rule, Segment, SegmentRef
 from syncer.segments.predicates import condition_sql, existed
+from syncer.source.active import active
 
 Segments = Mapping[str, Segment]
-# What ``members_query`` selects, the columns the sync layer reads (``sync.members.to_desired``).
-MEMBER_COLUMNS = (
-    CUSTOMERS.c.id.label("customer_id"),
-    CUSTOMERS.c.email,
-    CUSTOMERS.c.first_name,
-    CUSTOMERS.c.last_name,
-    CUSTOMERS.c.accepts_marketing,
-)
+
+
+def member_columns() -> tuple[ColumnElement[Any], ...]:
+    """What ``members_query`` selects, the columns the sync layer reads
+    (``sync.members.to_desired``), from the active source's customers."""
+    c = active().customers.c
+    return (c.id.label("customer_id"), c.email, c.first_name, c.last_name, c.accepts_marketing)
+
+
+MEMBER_COLUMNS = member_columns()  # over the native schema (benchmarks, tests)
 
 
 def members_query(segment: Segment, segments: Segments, *, as_of: datetime) -> Select[Any]:
     """customer_id, email, first_name, last_name, accepts_marketing of every member."""
     where = compile_rule(segment.rules, segments, as_of, chain=(segment.name,), source=segment)
-    return select(*MEMBER_COLUMNS).where(where)
+    return select(*member_columns()).where(where)
 
 
 def count_query(segment: Segment, segments: Segments, *, as_of: datetime) -> Select[Any]:
     """How many customers the segment has (one row, one column ``n``)."""
     where = compile_rule(segment.rules, segments, as_of, chain=(segment.name,), source=segment)
-    return select(func.count().label("n")).select_from(CUSTOMERS).where(where)
+    return select(func.count().label("n")).select_from(active().customers).where(where)
 
 
 def condition_counts(
@@ -61,7 +63,7 @@ def condition_counts(
     out: list[tuple[str, str, Select[Any]]] = []
     for path, node in walk(segment.rules, "rules"):
         where = compile_rule(node, segments, as_of, chain=(segment.name,), source=segment)
-        query = select(func.count().label("n")).select_from(CUSTOMERS).where(where)
+        query = select(func.count().label("n")).select_from(active().customers).where(where)
         out.append((path, short_text(node), query))
     return out
 
@@ -118,6 +120,7 @@ def _compile(
         return _compile(r, segments, as_of, negate=neg, chain=ch, source=source)
 
     if isinstance(rule, Condition):
+        available(rule, chain, source)
         return condition_sql(rule, as_of, negate)
     if isinstance(rule, Not):
         return again(rule.rule, not negate)
@@ -125,6 +128,8 @@ def _compile(
         conjunction = (rule.kind == "all") != negate  # De Morgan: not(all) = any(not)
         items: list[Item] = []
         for node, neg, ch in _members(rule, negate, chain, conjunction, segments, source):
+            if isinstance(node, Condition):
+                available(node, ch, source)
             items.append((node, neg) if isinstance(node, Condition) else again(node, neg, ch))
         return junction(items, conjunction=conjunction, as_of=as_of)
     if isinstance(rule, SegmentRef):
@@ -158,6 +163,18 @@ def _members(
         yield rule, negate, chain
 
 
+def available(cond: Condition, chain: tuple[str, ...], source: Segment | None) -> None:
+    """SegmentError when the shop's mapping (``syncer.source``) cannot give ``cond``'s field."""
+    why = active().missing(cond.field)
+    if why is not None:
+        raise SegmentError(
+            f"field {cond.field!r} is unavailable: it {why}",
+            file=str(source.source) if source and source.source else None,
+            segment=chain[0] if chain else None,
+            hint="map it in source.yaml, or remove the condition (see `syncer source check`)",
+        )
+
+
 def _referenced(
     ref: SegmentRef, segments: Segments, chain: tuple[str, ...], source: Segment | None
 ) -> Segment:
@@ -178,9 +195,11 @@ def _referenced(
 
 __all__ = [
     "MEMBER_COLUMNS",
+    "available",
     "compile_rule",
     "condition_counts",
     "count_query",
+    "member_columns",
     "members_query",
     "walk",
 ]

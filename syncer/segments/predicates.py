@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     FromClause,
-    Table,
     and_,
     exists,
     false,
@@ -28,8 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import case as sql_case
 
-from syncer import schema
-from syncer.schema import CUSTOMERS, DEVICES
+from syncer.schema import DEVICES
 from syncer.segments.catalog import FIELDS, ValueType
 from syncer.segments.model import Condition, TimeRange, as_utc
 from syncer.segments.sqlparts import (
@@ -50,16 +48,13 @@ from syncer.segments.sqlparts import (
     until,
     until_unranged,
 )
+from syncer.source.active import active
 
-T = Table
-ORDERS, LINES, PRODUCTS = schema.ORDERS, schema.ORDER_LINES, schema.PRODUCTS
-PCOLL, COLLECTIONS, TAGS = schema.PRODUCT_COLLECTIONS, schema.COLLECTIONS, schema.CUSTOMER_TAGS
-REVIEWS, VISITS, CARTS, EMAILS = (
-    schema.REVIEWS,
-    schema.VISITS,
-    schema.CART_EVENTS,
-    schema.EMAIL_EVENTS,
-)
+
+def _t(name: str) -> FromClause:
+    """The logical table ``name`` of the active source (``syncer.source``)."""
+    return active().table(name)
+
 
 ATTRIBUTE_COLUMNS = {
     "email": "email",
@@ -87,22 +82,23 @@ def window_span(cond: Condition, now: datetime) -> TimeRange:
 
 def existed(as_of: datetime) -> Bool:
     """The customer was created at or before ``as_of`` (nobody else is a member as of then)."""
-    return until_unranged(CUSTOMERS.c.created_at, as_utc(as_of))
+    return until_unranged(_t("customers").c.created_at, as_utc(as_of))
 
 
 def condition_sql(cond: Condition, as_of: datetime, negate: bool) -> Bool:
     now = as_utc(as_of)
     spec = FIELDS[cond.field]
     span = window_span(cond, now)
+    customers = _t("customers")
     if cond.field in ATTRIBUTE_COLUMNS:
-        test = _text(CUSTOMERS.c[ATTRIBUTE_COLUMNS[cond.field]], cond.op, cond.value)
+        test = _text(customers.c[ATTRIBUTE_COLUMNS[cond.field]], cond.op, cond.value)
         return not_(test) if negate else test
     if cond.field == "consent":
         want = (bool(cond.value) != (cond.op == "ne")) != negate
-        col = CUSTOMERS.c.accepts_marketing
+        col = customers.c.accepts_marketing
         return col if want else not_(col)
     if cond.field == "created":
-        test = _date_test(CUSTOMERS.c.created_at, cond.op, cond.value, span)
+        test = _date_test(customers.c.created_at, cond.op, cond.value, span)
         return not_(test) if negate else test
     if spec.value_type in (ValueType.COUNT, ValueType.MONEY):
         return _aggregate(cond, span, now, negate)
@@ -168,16 +164,17 @@ def _cents(value: Any) -> Any:
 
 
 def _not_cancelled() -> Bool:
-    return ORDERS.c.status != "cancelled"
+    return _t("orders").c.status != "cancelled"
 
 
 def _not_ordered_after(now: datetime) -> Bool:
     """The cart add has no order (not cancelled) placed at or after it, by ``now``."""
-    later = select(1).select_from(ORDERS)
+    orders, carts = _t("orders"), _t("cart_events")
+    later = select(1).select_from(orders)
     later = later.where(
-        ORDERS.c.customer_id == CARTS.c.customer_id,
-        moment(ORDERS.c.placed_at) >= moment(CARTS.c.at),
-        until(ORDERS.c.placed_at, now),
+        orders.c.customer_id == carts.c.customer_id,
+        moment(orders.c.placed_at) >= moment(carts.c.at),
+        until(orders.c.placed_at, now),
         _not_cancelled(),
     )
     return not_(exists(later))
@@ -185,12 +182,16 @@ def _not_ordered_after(now: datetime) -> Bool:
 
 @dataclass(frozen=True)
 class Counted:
-    """What a count / money field counts: rows of ``table`` in the window (on ``time``) that
-    pass ``filters`` as of a time (none: every row in the window)."""
+    """What a count / money field counts: rows of the logical table ``name`` in the window (on
+    ``time``) that pass ``filters`` as of a time (none: every row in the window)."""
 
-    table: Table
+    name: str
     time: str
     filters: Callable[[datetime], list[Bool]]
+
+    @property
+    def table(self) -> FromClause:
+        return _t(self.name)
 
     def rows(self, span: TimeRange, now: datetime) -> Rows:
         t = self.table
@@ -202,22 +203,29 @@ def _none(_now: datetime) -> list[Bool]:
 
 
 def _email(kind: str) -> Counted:
-    return Counted(EMAILS, "at", lambda _now: [EMAILS.c.kind == kind])
+    return Counted("email_events", "at", lambda _now: [_t("email_events").c.kind == kind])
+
+
+def _status(*values: str) -> list[Bool]:
+    status = _t("orders").c.status
+    return [status == values[0]] if len(values) == 1 else [status.in_(values)]
 
 
 COUNTED: dict[str, Counted] = {
-    "orders": Counted(ORDERS, "placed_at", _none),
-    "cancelled_orders": Counted(ORDERS, "placed_at", lambda _now: [ORDERS.c.status == "cancelled"]),
+    "orders": Counted("orders", "placed_at", _none),
+    "cancelled_orders": Counted("orders", "placed_at", lambda _now: _status("cancelled")),
     "refunded_orders": Counted(
-        ORDERS, "placed_at", lambda _now: [ORDERS.c.status.in_(("refunded", "partially_refunded"))]
+        "orders", "placed_at", lambda _now: _status("refunded", "partially_refunded")
     ),
-    "total_spent": Counted(ORDERS, "placed_at", lambda _now: [_not_cancelled()]),
+    "total_spent": Counted("orders", "placed_at", lambda _now: [_not_cancelled()]),
     "coupon_orders": Counted(
-        ORDERS, "placed_at", lambda _now: [_not_cancelled(), has_text(ORDERS.c.coupon_code)]
+        "orders",
+        "placed_at",
+        lambda _now: [_not_cancelled(), has_text(_t("orders").c.coupon_code)],
     ),
-    "visits": Counted(VISITS, "at", _none),
-    "cart_adds": Counted(CARTS, "at", _none),
-    "abandoned_carts": Counted(CARTS, "at", lambda now: [_not_ordered_after(now)]),
+    "visits": Counted("visits", "at", _none),
+    "cart_adds": Counted("cart_events", "at", _none),
+    "abandoned_carts": Counted("cart_events", "at", lambda now: [_not_ordered_after(now)]),
     "email_opens": _email("open"),
     "email_clicks": _email("click"),
     "email_conversions": _email("conversion"),
@@ -225,7 +233,8 @@ COUNTED: dict[str, Counted] = {
 
 
 def _orders(span: TimeRange, *extra: Bool) -> Rows:
-    return ORDERS, ORDERS.c.customer_id, [*in_span(ORDERS.c.placed_at, span), *extra]
+    orders = _t("orders")
+    return orders, orders.c.customer_id, [*in_span(orders.c.placed_at, span), *extra]
 
 
 def measure(field: str, filtered: bool, now: datetime) -> ColumnElement[Any]:
@@ -233,7 +242,8 @@ def measure(field: str, filtered: bool, now: datetime) -> ColumnElement[Any]:
     only the field's own (else its filters become a CASE inside the aggregate)."""
     filters = [] if filtered else COUNTED[field].filters(now)
     if FIELDS[field].value_type is ValueType.MONEY:
-        amount: ColumnElement[Any] = ORDERS.c.total_cents - ORDERS.c.refunded_cents
+        orders = _t("orders")
+        amount: ColumnElement[Any] = orders.c.total_cents - orders.c.refunded_cents
         if filters:
             amount = sql_case((and_(*filters), amount), else_=0)
         return func.sum(amount)
@@ -269,8 +279,8 @@ def _aggregate(cond: Condition, span: TimeRange, now: datetime, negate: bool) ->
 
 
 # --- days since the last order / visit -------------------------------------------------------
-def days_source(field: str) -> Table:
-    return ORDERS if "order" in field else VISITS
+def days_source(field: str) -> FromClause:
+    return _t("orders" if "order" in field else "visits")
 
 
 def days_having(cond: Condition, now: datetime, negate: bool) -> tuple[Bool, bool]:
@@ -297,8 +307,8 @@ def days_having(cond: Condition, now: datetime, negate: bool) -> tuple[Bool, boo
     return (not_(having), True) if negate else (having, False)
 
 
-def days_time(table: Table) -> ColumnElement[Any]:
-    return table.c.placed_at if table is ORDERS else table.c.at
+def days_time(table: FromClause) -> ColumnElement[Any]:
+    return table.c.placed_at if "placed_at" in table.c else table.c.at
 
 
 def _days_since(cond: Condition, now: datetime, negate: bool) -> Bool:
@@ -314,7 +324,7 @@ def _days_since(cond: Condition, now: datetime, negate: bool) -> Bool:
 # --- preferred device ------------------------------------------------------------------------
 def _prefers(device: str) -> Bool:
     def n(d: str) -> ColumnElement[Any]:
-        return func.sum(sql_case((VISITS.c.device == d, 1), else_=0))
+        return func.sum(sql_case((_t("visits").c.device == d, 1), else_=0))
 
     return and_(*(n(device) > n(other) for other in DEVICES if other != device))
 
@@ -335,22 +345,28 @@ def preferred_having(cond: Condition, negate: bool) -> tuple[Bool, bool]:
 
 def _preferred(cond: Condition, span: TimeRange, negate: bool) -> Bool:
     having, empty = preferred_having(cond, negate)
-    where = in_span(VISITS.c.at, span)
-    return grouped(VISITS, VISITS.c.customer_id, where, having, accept_empty=empty)
+    visits = _t("visits")
+    where = in_span(visits.c.at, span)
+    return grouped(visits, visits.c.customer_id, where, having, accept_empty=empty)
 
 
 # --- sets of items: tags, coupons, products, vendors, collections, reviews, devices ----------
 def _product_ids(values: Sequence[str], by: str) -> Any:
+    pcoll, collections, products = (
+        _t("product_collections"),
+        _t("collections"),
+        _t("products"),
+    )
     if by == "collection":
         return (
-            select(PCOLL.c.product_id)
-            .select_from(PCOLL.join(COLLECTIONS, COLLECTIONS.c.id == PCOLL.c.collection_id))
-            .where(text_in(COLLECTIONS.c.name, values))
+            select(pcoll.c.product_id)
+            .select_from(pcoll.join(collections, collections.c.id == pcoll.c.collection_id))
+            .where(text_in(collections.c.name, values))
         )
     if by == "vendor":
-        return select(PRODUCTS.c.id).where(text_in(PRODUCTS.c.vendor, values))
-    test = or_(text_in(PRODUCTS.c.name, values), text_in(PRODUCTS.c.sku, values))
-    return select(PRODUCTS.c.id).where(test)
+        return select(products.c.id).where(text_in(products.c.vendor, values))
+    test = or_(text_in(products.c.name, values), text_in(products.c.sku, values))
+    return select(products.c.id).where(test)
 
 
 def _items(cond: Condition, span: TimeRange, negate: bool) -> Bool:
@@ -367,31 +383,26 @@ def _items(cond: Condition, span: TimeRange, negate: bool) -> Bool:
 
 def item_rows(field: str, values: list[str], span: TimeRange, *, any_value: bool) -> Rows:
     if field == "tag":
-        where = [has_text(TAGS.c.tag)] if any_value else [text_in(TAGS.c.tag, values)]
-        return TAGS, TAGS.c.customer_id, where
+        tags = _t("customer_tags")
+        where = [has_text(tags.c.tag)] if any_value else [text_in(tags.c.tag, values)]
+        return tags, tags.c.customer_id, where
     if field == "coupon":
-        code = ORDERS.c.coupon_code
+        code = _t("orders").c.coupon_code
         test = has_text(code) if any_value else text_in(code, values)
         return _orders(span, _not_cancelled(), test)
     if field == "visited_device":
-        return (
-            VISITS,
-            VISITS.c.customer_id,
-            [
-                *in_span(VISITS.c.at, span),
-                text_in(VISITS.c.device, values),
-            ],
-        )
+        visits = _t("visits")
+        where = [*in_span(visits.c.at, span), text_in(visits.c.device, values)]
+        return visits, visits.c.customer_id, where
     if field == "reviewed_product":
-        return (
-            REVIEWS,
-            REVIEWS.c.customer_id,
-            [
-                *in_span(REVIEWS.c.created_at, span),
-                REVIEWS.c.product_id.in_(_product_ids(values, "product")),
-            ],
-        )
+        reviews = _t("reviews")
+        where = [
+            *in_span(reviews.c.created_at, span),
+            reviews.c.product_id.in_(_product_ids(values, "product")),
+        ]
+        return reviews, reviews.c.customer_id, where
     by = field.removeprefix("purchased_")
-    joined = ORDERS.join(LINES, LINES.c.order_id == ORDERS.c.id)
+    orders, lines = _t("orders"), _t("order_lines")
+    joined = orders.join(lines, lines.c.order_id == orders.c.id)
     _, cid, where = _orders(span, _not_cancelled())
-    return joined, cid, [*where, LINES.c.product_id.in_(_product_ids(values, by))]
+    return joined, cid, [*where, lines.c.product_id.in_(_product_ids(values, by))]

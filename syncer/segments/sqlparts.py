@@ -50,7 +50,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from syncer.db import fold_case
-from syncer.schema import CUSTOMERS
+from syncer.source.active import active
+from syncer.source.tables import column_time
 
 ESCAPE = "/"
 
@@ -131,11 +132,12 @@ class _TimeTest(FunctionElement[bool]):
     ranged: ClassVar[bool] = True  # offer SQLite's planner an index range on the column
 
     def __init__(self, column: ColumnElement[Any], at: datetime) -> None:
-        day = at.date()
+        local = column_time(column, at)  # a column of local times: the bound in its zone
+        day = local.date()
         near = [(day + timedelta(days=d)).isoformat() for d in (-1, 2)]
         super().__init__(
             column,
-            bindparam(None, at, type_=DateTime(timezone=True)),
+            bindparam(None, local, type_=DateTime(timezone=local.tzinfo is not None)),
             *(bindparam(None, d, type_=String()) for d in near),
         )
 
@@ -311,7 +313,8 @@ def any_row(
     source: FromClause, customer_id: ColumnElement[int], where: Sequence[ColumnElement[bool]]
 ) -> ColumnElement[bool]:
     """The customer has at least one row of ``source`` matching ``where`` (correlated EXISTS)."""
-    return exists(select(1).select_from(source).where(customer_id == CUSTOMERS.c.id, *where))
+    person = active().person
+    return exists(select(1).select_from(source).where(customer_id == person, *where))
 
 
 def grouped(
@@ -327,10 +330,9 @@ def grouped(
     The positive form is ``id IN (SELECT customer_id ... GROUP BY ... HAVING ...)``; the form
     that accepts customers without rows excludes the customers whose rows fail ``having``.
     """
+    person = active().person
     base = select(customer_id.label("customer_id")).select_from(source).where(*where)
     if not accept_empty:
-        return CUSTOMERS.c.id.in_(base.group_by(customer_id).having(having))
+        return person.in_(base.group_by(customer_id).having(having))
     failing = base.group_by(customer_id).having(not_(having)).subquery()
-    return not_(
-        exists(select(1).select_from(failing).where(failing.c.customer_id == CUSTOMERS.c.id))
-    )
+    return not_(exists(select(1).select_from(failing).where(failing.c.customer_id == person)))

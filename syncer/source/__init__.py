@@ -1,0 +1,1 @@
+"""Where Syncer's logical tables live in the shop's database (``config/source.yaml``)."""

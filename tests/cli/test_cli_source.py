@@ -1,0 +1,91 @@
+"""`syncer source check` and `syncer fields` over a mapped shop."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+
+from syncer.cli.main import main
+from syncer.source.active import active, install
+from syncer.source.tables import native_source
+
+
+@pytest.fixture(autouse=True)
+def _native_after() -> object:
+    yield
+    install(native_source())
+
+
+def _shop(tmp_path: Path, **extra: object) -> tuple[str, Path]:
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    assert (
+        main(
+            [
+                "--database-url",
+                url,
+                "data",
+                "generate",
+                "-n",
+                "50",
+                "--platform",
+                "woocommerce-hpos",
+                "--as-of",
+                "2026-03-01",
+            ]
+        )
+        == 0
+    )
+    config = tmp_path / "config"
+    (config / "segments").mkdir(parents=True)
+    data = {"preset": "woocommerce-hpos", "prefix": "wp_", **extra}
+    (config / "source.yaml").write_text(yaml.safe_dump(data))
+    return url, config
+
+
+def test_source_check_reports_reads_unavailable_and_samples(tmp_path, capsys) -> None:
+    url, config = _shop(tmp_path)
+    capsys.readouterr()
+    code = main(["--database-url", url, "--config-dir", str(config), "source", "check", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0, out["problems"]
+    assert out["tables"]["orders"]["reads"] == "model"
+    assert out["tables"]["visits"] == {"absent": "WooCommerce core records no visits"}
+    assert "consent_meta_key" in out["unavailable"]["consent"]
+    assert out["tables"]["customers"]["sample"]
+
+
+def test_source_check_missing_table_exits_2_one_line_each(tmp_path, capsys) -> None:
+    url, config = _shop(tmp_path, tables={"customer_tags": {"table": "labels"}})
+    capsys.readouterr()
+    code = main(["--database-url", url, "--config-dir", str(config), "source", "check"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "tables.customer_tags: table 'wp_labels' does not exist" in err
+    assert len([line for line in err.splitlines() if line.startswith("error:")]) == 1
+
+
+def test_fields_shows_only_what_the_mapping_offers(tmp_path, capsys) -> None:
+    _url, config = _shop(tmp_path)
+    capsys.readouterr()
+    assert main(["--config-dir", str(config), "fields", "--json"]) == 0
+    names = {f["field"] for f in json.loads(capsys.readouterr().out)["fields"]}
+    assert "total_spent" in names and "purchased_collection" in names
+    assert "visits" not in names and "consent" not in names and "tag" not in names
+    assert active().by_email
+
+
+def test_segment_over_an_absent_table_fails_count_in_one_line(tmp_path, capsys) -> None:
+    url, config = _shop(tmp_path)
+    (config / "segments" / "busy.yaml").write_text(
+        yaml.safe_dump({"name": "busy", "rules": {"field": "visits", "op": "gt", "value": 2}})
+    )
+    capsys.readouterr()
+    code = main(["--database-url", url, "--config-dir", str(config), "segments", "count", "busy"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "field 'visits' is unavailable" in err and "visits table" in err
+    assert datetime.now(UTC)  # the clock is untouched by the mapping
