@@ -23,10 +23,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, not_, or_, select
 
-from syncer.schema import CUSTOMERS
 from syncer.segments.catalog import FIELDS, ValueType
 from syncer.segments.model import TimeRange, as_utc
 from syncer.segments.predicates import COUNTED, measure, up_to
+from syncer.source.active import active
 
 Sql = Callable[[datetime], ColumnElement[Any]]
 
@@ -55,7 +55,9 @@ class Column:
 
 
 def _attribute(name: str, column: str, description: str) -> Column:
-    return Column(name, description, lambda _as_of: CUSTOMERS.c[column], can_be_missing=True)
+    return Column(
+        name, description, lambda _as_of: active().customers.c[column], can_be_missing=True
+    )
 
 
 def _aggregate(field: str) -> Column:
@@ -67,7 +69,7 @@ def _aggregate(field: str) -> Column:
         now = as_utc(as_of)
         source, cid, where = COUNTED[field].rows(up_to(TimeRange(None, None, True), now), now)
         value = select(func.coalesce(measure(field, True, now), 0)).select_from(source)
-        return value.where(cid == CUSTOMERS.c.id, *where).scalar_subquery()
+        return value.where(cid == active().person, *where).scalar_subquery()
 
     return Column(field, spec.label + (" (all time)"), sql, _money if money else int)
 
@@ -75,14 +77,14 @@ def _aggregate(field: str) -> Column:
 COLUMNS: dict[str, Column] = {
     c.name: c
     for c in (
-        Column("customer_id", "the customer's id", lambda _a: CUSTOMERS.c.id),
-        Column("email", "email address", lambda _a: CUSTOMERS.c.email),
+        Column("customer_id", "the customer's id", lambda _a: active().customers.c.id),
+        Column("email", "email address", lambda _a: active().customers.c.email),
         _attribute("first_name", "first_name", "first name"),
         _attribute("last_name", "last_name", "last name"),
         Column(
             "consent",
             "accepts email marketing (true / false)",
-            lambda _a: CUSTOMERS.c.accepts_marketing,
+            lambda _a: active().customers.c.accepts_marketing,
             lambda v: bool(v),
         ),
         _attribute("zip", "zip", "zip / postal code"),
@@ -90,7 +92,12 @@ COLUMNS: dict[str, Column] = {
         _attribute("status", "status", "customer status"),
         _attribute("quality", "quality", "customer quality grade"),
         _attribute("loyalty_card", "loyalty_card", "membership / loyalty card"),
-        Column("created", "created / first seen (UTC)", lambda _a: CUSTOMERS.c.created_at, _when),
+        Column(
+            "created",
+            "created / first seen (UTC)",
+            lambda _a: active().customers.c.created_at,
+            _when,
+        ),
         *(_aggregate(f) for f in COUNTED),
     )
 }
@@ -140,7 +147,8 @@ def export_query(members: Select[Any], names: Sequence[str], as_of: datetime) ->
     of ``members`` kept: one segment, the same members as a sync)."""
     columns = [COLUMNS[n].sql(as_of).label(n) for n in names]
     query = members.with_only_columns(*columns, maintain_column_froms=False)
-    return query.select_from(CUSTOMERS).order_by(CUSTOMERS.c.id)
+    customers = active().customers
+    return query.select_from(customers).order_by(customers.c.id)
 
 
 def converters(names: Sequence[str]) -> list[Callable[[Any], Any]]:

@@ -54,11 +54,12 @@ from sqlalchemy import (
 )
 
 from syncer import schema
-from syncer.errors import SyncerError
+from syncer.errors import ConfigError, SyncerError
 from syncer.schema import CUSTOMERS
 from syncer.segments.compiler import compile_rule, members_query
 from syncer.segments.model import Segment, as_utc
 from syncer.segments.sqlparts import folded, moment, until
+from syncer.source.active import active
 
 ORDERS, LINES, PRODUCTS = schema.ORDERS, schema.ORDER_LINES, schema.PRODUCTS
 PCOLL, COLLECTIONS, VISITS = schema.PRODUCT_COLLECTIONS, schema.COLLECTIONS, schema.VISITS
@@ -427,7 +428,14 @@ def insights(
     top: int = TOP,
     overlaps: bool = True,
 ) -> Insights:
-    """Every figure of ``segment`` as of ``as_of``, each computed by the database."""
+    """Every figure of ``segment`` as of ``as_of``, each computed by the database. They read
+    Syncer's own tables: over a source mapping (``config/source.yaml``) ConfigError."""
+    if not active().native:
+        raise ConfigError(
+            f"insights of {segment.name!r} read Syncer's own tables; over "
+            f"{active().origin} they are not available yet",
+            hint="count, preview and sync work over the mapping",
+        )
     now = as_utc(as_of)
     with _members(conn, segment, segments, now) as m:
         return _figures(conn, m, segment, segments, now, top, overlaps)

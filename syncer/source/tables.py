@@ -86,6 +86,11 @@ class Source:
         return self.tables[name]
 
     @property
+    def native(self) -> bool:
+        """Whether this is Syncer's own schema (no mapping)."""
+        return all(self.tables.get(name) is table for name, table in NATIVE.items())
+
+    @property
     def customers(self) -> FromClause:
         return self.tables["customers"]
 

@@ -89,3 +89,39 @@ def test_segment_over_an_absent_table_fails_count_in_one_line(tmp_path, capsys) 
     assert code == 2 and len(err.splitlines()) == 1
     assert "field 'visits' is unavailable" in err and "visits table" in err
     assert datetime.now(UTC)  # the clock is untouched by the mapping
+
+
+def test_insights_over_a_mapping_is_one_line_not_wrong_figures(tmp_path, capsys) -> None:
+    url, config = _shop(tmp_path)
+    (config / "segments" / "buyers.yaml").write_text(
+        yaml.safe_dump({"name": "buyers", "rules": {"field": "orders", "op": "gt", "value": 0}})
+    )
+    capsys.readouterr()
+    args = ["--database-url", url, "--config-dir", str(config), "segments", "insights", "buyers"]
+    code = main(args)
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "insights of 'buyers' read Syncer's own tables" in err
+
+
+def test_a_csv_export_over_a_mapping_writes_the_segments_members(tmp_path, capsys) -> None:
+    url, config = _shop(tmp_path)
+    segment = {
+        "name": "buyers",
+        "rules": {"field": "orders", "op": "gt", "value": 1},
+        "destinations": [
+            {"kind": "csv", "path": "out/buyers.csv", "columns": ["email", "total_spent"]}
+        ],
+    }
+    (config / "segments" / "buyers.yaml").write_text(yaml.safe_dump(segment))
+    (config / "profiles.yaml").write_text("profiles: {}\n")
+    base = ["--database-url", url, "--config-dir", str(config)]
+    capsys.readouterr()
+    assert main([*base, "segments", "count", "buyers", "--json"]) == 0
+    expected = json.loads(capsys.readouterr().out)["count"]
+    assert expected > 0
+    assert main([*base, "sync", "buyers", "--json"]) == 0
+    capsys.readouterr()
+    rows = (config / "out" / "buyers.csv").read_text().splitlines()[1:]
+    assert len(rows) == expected  # the mapped customers, not every row of another table
+    assert all(float(r.split(",")[1]) > 0 for r in rows)
