@@ -10,21 +10,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from syncer.db import mask_url
+from syncer.errors import SyncerError
 from syncer.observe.health import database_problem, worker_health
 from syncer.web.context import WebContext, web
 
 
 def _health(context: WebContext) -> tuple[bool, dict[str, Any]]:
-    body: dict[str, Any] = {"status": "ok"}
-    problem = database_problem(context.commerce)
-    if problem is not None:
-        return False, {"status": f"commerce database does not answer: {problem}"}
+    for name in ("commerce", "state"):
+        try:
+            problem = database_problem(getattr(context, name))
+        except (SyncerError, OSError) as err:  # the engine could not even be made
+            problem = mask_url(str(err))
+        if problem is not None:
+            return False, {"status": f"{name} database does not answer: {problem}"}
     if context.scheduler is not None:
         return worker_health(context.scheduler, context.state)
-    problem = database_problem(context.state)
-    if problem is not None:
-        return False, {"status": f"state database does not answer: {problem}"}
-    return True, body
+    return True, {"status": "ok"}
 
 
 async def healthz(request: Request) -> Response:
