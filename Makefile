@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SIZE ?= 100000
 
-.PHONY: demo test lint typecheck imports bench install clean
+.PHONY: demo test lint typecheck imports bench install clean browser screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,22 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
-test: $(STAMP) lint typecheck imports
+# The web admin's browser tests drive Debian's headless Chromium through its chromedriver:
+# installed here when missing and running as root (CI); otherwise those tests skip, saying so
+# (and fail when CI=true).
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	  else echo "browser tests need chromium and chromium-driver (apt-get install as root)"; fi; \
+	fi
+
+test: $(STAMP) lint typecheck imports browser
 	$(BIN)/pytest
+
+# The web admin's pages as PNG in docs/web/ (taken by the browser test).
+screenshots: $(STAMP) browser
+	SYNCER_WEB_SCREENSHOTS=docs/web $(BIN)/pytest tests/web/test_web_browser.py -q
 
 bench: $(STAMP)
 	$(BIN)/python -m bench --size $(SIZE)

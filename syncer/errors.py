@@ -6,7 +6,7 @@
     ├── DatabaseError            the database did not answer or refused (exit 2)
     ├── LockLost                 (syncer.sync.engine) another process took the target's lock;
     │                            the run stops after its batch and ends ``failed`` (exit 1)
-    └── ProviderFailed           (syncer.cli.profiles) a provider call of ``syncer profiles``
+    └── ProviderFailed           (syncer.profiles) a provider call of ``syncer profiles``
                                  failed (exit 1)
 
 Provider errors live in ``providers.errors``; the sync engine records them as the run's outcome

@@ -31,9 +31,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from providers.base import OnLeave, Provider
-from providers.errors import ProviderError
+from providers.errors import AuthenticationFailed, ProviderError
 from providers.registry import PROVIDERS, provider_class
-from syncer.errors import ConfigError
+from syncer.errors import ConfigError, SyncerError
 
 if TYPE_CHECKING:
     import requests
@@ -111,6 +111,22 @@ class Profile:
         }
 
 
+class ProviderFailed(SyncerError):
+    """A provider call failed while checking or discovering a profile (exit 1)."""
+
+
+def provider_failed(profile: Profile, what: str, err: ProviderError) -> ProviderFailed:
+    """The one line ``syncer profiles check / discover`` (and the web admin) say."""
+    hint = (
+        " Check the credentials' environment variables."
+        if isinstance(err, AuthenticationFailed)
+        else ""
+    )
+    return ProviderFailed(
+        f"profile {profile.name!r} ({profile.provider}): {what} failed: {err}.{hint}"
+    )
+
+
 def expand(text: str, env: Mapping[str, str], where: str) -> str:
     """``text`` with each ``${VAR}`` / ``${VAR:-default}`` replaced from ``env``."""
 
@@ -162,6 +178,15 @@ def load_profiles(
     if problems:
         raise ConfigError("; ".join(problems))
     return profiles
+
+
+def profile_named(path: Path, env: Mapping[str, str], name: str) -> Profile:
+    """Profile ``name`` of ``path`` (credentials resolved); ConfigError listing the known ones."""
+    profiles = load_profiles(path, env)
+    if name not in profiles:
+        known = ", ".join(sorted(profiles)) or "none"
+        raise ConfigError(f"unknown profile {name!r} (known: {known})", where=str(path))
+    return profiles[name]
 
 
 def _check_url(url: str, where: str) -> None:

@@ -20,13 +20,14 @@ from syncer.cli import (
     segments,
     source,
     sync,
+    web,
 )
 from syncer.cli.common import err_console
 from syncer.errors import SyncerError
 from syncer.settings import Settings
 
 # The commands that compile segments over the shop's tables.
-SOURCE_READERS = ("segments", "fields", "sync", "schedule")
+SOURCE_READERS = ("segments", "fields", "sync", "schedule", "web")
 
 app = typer.Typer(
     name="syncer",
@@ -80,6 +81,7 @@ schedule.register(app)
 db.register(app)
 alerts.register(app)
 imports.register(app)
+web.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,38 +12,15 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from providers.errors import AuthenticationFailed, ProviderError
+from providers.errors import ProviderError
 from syncer.cli.common import JSON_OPTION, console, print_json, settings
-from syncer.errors import ConfigError, SyncerError
-from syncer.profiles import Profile, load_profiles
+from syncer.profiles import Profile, load_profiles, profile_named, provider_failed
 
 profiles_app = typer.Typer(help="Provider accounts (config/profiles.yaml): list, check, discover.")
 
 
 def _profile(ctx: typer.Context, name: str) -> Profile:
-    conf = settings(ctx)
-    profiles = load_profiles(conf.profiles_file, os.environ)
-    if name not in profiles:
-        known = ", ".join(sorted(profiles)) or "none"
-        raise ConfigError(
-            f"unknown profile {name!r} (known: {known})", where=str(conf.profiles_file)
-        )
-    return profiles[name]
-
-
-class ProviderFailed(SyncerError):
-    """A provider call failed while checking or discovering (exit 1)."""
-
-
-def _call(profile: Profile, what: str, err: ProviderError) -> ProviderFailed:
-    hint = (
-        " Check the credentials' environment variables."
-        if isinstance(err, AuthenticationFailed)
-        else ""
-    )
-    return ProviderFailed(
-        f"profile {profile.name!r} ({profile.provider}): {what} failed: {err}.{hint}"
-    )
+    return profile_named(settings(ctx).profiles_file, os.environ, name)
 
 
 @profiles_app.command("list")
@@ -72,7 +49,7 @@ def check_cmd(ctx: typer.Context, name: str, as_json: bool = JSON_OPTION) -> Non
     try:
         info = provider.check()
     except ProviderError as err:
-        raise _call(profile, "credentials check", err) from err
+        raise provider_failed(profile, "credentials check", err) from err
     if as_json:
         print_json({"profile": name, "provider": info.provider, "account": info.account,
                     "detail": info.detail, "ok": True})  # fmt: skip
@@ -89,7 +66,7 @@ def discover_cmd(ctx: typer.Context, name: str, as_json: bool = JSON_OPTION) -> 
     try:
         found = provider.discover()
     except ProviderError as err:
-        raise _call(profile, "discovery", err) from err
+        raise provider_failed(profile, "discovery", err) from err
     data: dict[str, list[dict[str, Any]]] = {
         "lists": [vars(x) for x in found.lists],
         "tags": [vars(x) for x in found.tags],

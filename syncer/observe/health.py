@@ -22,11 +22,19 @@ def worker_health(scheduler: SyncScheduler, state: Engine) -> tuple[bool, dict[s
     if not scheduler.alive():
         body["status"] = "scheduler not running"
         return False, body
+    problem = database_problem(state)
+    if problem is not None:
+        body["status"] = f"state database does not answer: {problem}"
+        return False, body
+    return True, body
+
+
+def database_problem(engine: Engine) -> str | None:
+    """None if ``engine``'s database answers ``SELECT 1``, else the first line of why (masked)."""
     try:
-        with state.connect() as conn:
+        with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError as err:
         first = (str(getattr(err, "orig", None) or err).splitlines() or ["?"])[0]
-        body["status"] = f"state database does not answer: {mask_url(first)}"
-        return False, body
-    return True, body
+        return mask_url(first)
+    return None

@@ -214,7 +214,25 @@ def sync_twice(args: argparse.Namespace, as_of: datetime) -> int:
         "every provider now carries exactly its segment's members; run history: "
         f"syncer --database-url {url} --state-url sqlite:///{state} runs"
     )
+    console.print(
+        "the admin in the browser on this data (http://127.0.0.1:8080/, log in as admin / "
+        f"{DEMO_ADMIN_PASSWORD}):\n  {escape(admin_command(url, state, args.config_dir))}",
+        soft_wrap=True,
+    )
     return 0
+
+
+DEMO_ADMIN_PASSWORD = "demo-admin"
+
+
+def admin_command(url: str, state: Path, config_dir: Path) -> str:
+    """One command serving `syncer web` on the demo's data, its password ``demo-admin``."""
+    from syncer.web.auth import hash_password
+
+    return (
+        f"SYNCER_WEB_PASSWORD_HASH='{hash_password(DEMO_ADMIN_PASSWORD)}' .venv/bin/syncer "
+        f"--database-url {url} --state-url sqlite:///{state} --config-dir {config_dir} web"
+    )
 
 
 if __name__ == "__main__":

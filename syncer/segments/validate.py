@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+import yaml
+
 from syncer.errors import SegmentError, SyncerError
 from syncer.segments.compiler import members_query
 from syncer.segments.loader import (
@@ -13,6 +15,7 @@ from syncer.segments.loader import (
     check_destinations,
     check_references,
     load_segment_file,
+    parse_segment,
 )
 from syncer.segments.model import Segment
 
@@ -58,4 +61,17 @@ def check_against(segment: Segment, others: Mapping[str, Segment], path: Path) -
     # Compiling resolves every in_segment (unknown names and loops fail with file and segment).
     members_query(segment, {**others, segment.name: segment}, as_of=datetime.now(UTC))
     check_destinations({segment.name: segment}, against=others)
+    return segment
+
+
+def validate_text(text: str, path: Path, directory: Path) -> Segment:
+    """``text`` checked exactly as ``validate_file`` checks the file ``path``, before it is
+    written there (the web admin edits a file only with text that passes)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise SegmentError(f"malformed YAML: {err}", file=str(path)) from None
+    segment = parse_segment(data, source=str(path)).model_copy(update={"source": path})
+    segment = check_against(segment, _others(path, directory), path)
+    check_csv_folders({segment.name: segment}, directory.parent)
     return segment

@@ -36,6 +36,23 @@ def schedule_interval(cron: str, now: datetime) -> timedelta:
     return max(gaps) if gaps else timedelta(days=365)
 
 
+def next_run(cron: str, now: datetime) -> datetime | None:
+    """When ``cron`` (UTC) fires next after ``now`` (the worker's next run of it)."""
+    fire: datetime | None = CronTrigger.from_crontab(cron, timezone=UTC).get_next_fire_time(
+        None, now
+    )
+    return fire
+
+
+def last_runs(engine: Engine) -> dict[tuple[str, str], dict[str, Any]]:
+    """Each (segment, destination)'s latest run, as ``list_runs`` gives it (one query)."""
+    latest = select(func.max(RUNS.c.id)).group_by(RUNS.c.target_id).scalar_subquery()
+    q = select(RUNS).where(RUNS.c.id.in_(latest))
+    with engine.connect() as conn:
+        rows = conn.execute(q).mappings().all()
+    return {(r["segment"], r["destination"]): dict(r) for r in rows}
+
+
 def list_runs(
     engine: Engine, *, segment: str | None = None, limit: int = 20
 ) -> list[dict[str, Any]]:

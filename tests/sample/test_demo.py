@@ -92,3 +92,17 @@ def test_demo_syncs_to_the_emulators_twice_and_the_second_run_sends_only_the_dif
     ):
         assert adds1 > 0 and rem1 == 0
         assert adds1 + adds2 - rem2 == tagged2
+
+
+def test_the_demo_prints_one_command_opening_the_admin_on_its_data(tmp_path) -> None:
+    import shlex
+
+    from syncer.sample.demo import DEMO_ADMIN_PASSWORD, admin_command
+    from syncer.web.auth import load_users
+
+    line = admin_command("sqlite:///var/demo.db", tmp_path / "demo-state.db", tmp_path / "cfg")
+    words = shlex.split(line)
+    assert words[0].startswith("SYNCER_WEB_PASSWORD_HASH=")
+    users = load_users({"SYNCER_WEB_PASSWORD_HASH": words[0].split("=", 1)[1]})
+    assert users.authenticate("admin", DEMO_ADMIN_PASSWORD)
+    assert words[-1] == "web" and "--state-url" in words and "--config-dir" in words
