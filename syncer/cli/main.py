@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from syncer import __version__
-from syncer.cli import data, db, emulator, profiles, schedule, segments, sync
+from syncer.cli import data, db, emulator, profiles, schedule, segments, sync, worker
 from syncer.cli.common import err_console
 from syncer.errors import SyncerError
 from syncer.settings import Settings
@@ -60,6 +60,7 @@ profiles.register(app)
 emulator.register(app)
 sync.register(app)
 schedule.register(app)
+worker.register(app)
 db.register(app)
 
 
