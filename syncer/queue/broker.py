@@ -102,9 +102,9 @@ def open_queue(url: str, *, requeue_after: float = DEFAULT_REQUEUE_AFTER) -> Que
         namespace=f"{parsed.prefix}:queue",
         middleware=[Retries(retry_when=_retry_when)],
         heartbeat_timeout=int(requeue_after * 1000),
-        # every tenth broker command also puts dead workers' tasks back (the default, one in a
-        # thousand, would leave them waiting for minutes on a quiet queue)
-        maintenance_chance=MAINTENANCE_SCALE // 10,
+        # every broker command also puts dead workers' tasks back (cheap: a look at the
+        # heartbeats; the default, one command in a thousand, would leave them for minutes)
+        maintenance_chance=MAINTENANCE_SCALE,
     )
     return Queue(parsed, client, broker, requeue_after)
 
