@@ -3,7 +3,8 @@
 Runs, for each database: segment evaluation (compiled vs hand-written), insights against
 counting, scale (size and its
 reference size), the naive baseline; then, once, the push measurements against the three
-provider emulators. Prints the tables and writes ``<out>/<timestamp>-<size>.json``.
+provider emulators and the queue's (1 vs 4 `syncer worker` processes, Redis). Prints the
+tables and writes ``<out>/<timestamp>-<size>.json``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import baseline, evaluation, insights, push, report, scale
+from bench import baseline, evaluation, insights, push, queue_workers, report, scale
 from bench.data import AS_OF, DATABASES, SEED, databases, prepare
 from syncer.errors import SyncerError
 
@@ -34,6 +35,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--scale-segments", type=int, default=len(scale.SEGMENTS), help="1..3 (default 3)"
     )
+    parser.add_argument(
+        "--queue-segments", type=int, default=8, help="queue: segments x 3 destinations; 0: off"
+    )
+    parser.add_argument("--queue-members", type=int, default=150, help="queue: per segment")
     args = parser.parse_args(argv)
     if args.size < 10:
         parser.error(f"--size must be at least 10, not {args.size}")
@@ -86,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         pushed["database"] = dbs[0].kind
         report.push(pushed)
         data["push"] = pushed
+        if args.queue_segments > 0:
+            data["queue"] = queue_workers.run(
+                segments=args.queue_segments, members=args.queue_members
+            )
+            report.queue(data["queue"])
     except SyncerError as err:
         print(f"error: {err}")
         return 1

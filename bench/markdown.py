@@ -7,7 +7,7 @@ Sections (each a ``###`` heading, as in the README): evaluation ratios per segme
 database; scale (first sync and no-change resync) with the size / reference-size ratios; push
 calls against the minimum and the API floor, then the wall time under 100 ms of latency with
 the rate bound ("-" where the provider has no per-second limit); the naive baseline; segment
-insights against counting. A one-line
+insights against counting; 1 vs 4 queue workers. A one-line
 header names the size, databases, machine and total run time.
 """
 
@@ -211,6 +211,35 @@ def push(data: dict[str, Any]) -> list[str]:
     return out
 
 
+def queue(data: dict[str, Any]) -> list[str]:
+    """1 vs N `syncer worker` processes on one queue, and the providers' limits meanwhile."""
+    q = data.get("queue")
+    if not q or "runs" not in q:
+        return []
+    runs = q["runs"]
+    columns = ["workers", "destinations", "wall s", "rate bound s", "wall ÷ rate bound",
+               "peak in flight (mc/ac/sl)", "calls over the rate quota",
+               "within limits"]  # fmt: skip
+    rows = [
+        [str(r["workers"]), str(r["destinations"]), _f2(r["wall_s"]), _f2(r["rate_bound_s"]),
+         _f2(r["wall_s"] / r["rate_bound_s"]),
+         "/".join(str(t.get("peak_in_flight", 0)) for t in r["traffic"].values()),
+         str(sum(t.get("over_rate", 0) for t in r["traffic"].values())),
+         "yes" if r["within_limits"] else "no"]
+        for r in runs
+    ]  # fmt: skip
+    return [
+        f"### Queue: {runs[0]['destinations']} destinations, every emulator call "
+        f"{q['latency'] * 1000:.0f} ms late, 1 vs {runs[-1]['workers']} workers: "
+        f"{_f2(q['speedup'])}{TIMES} faster (target ≥ 3, limits never exceeded)",
+        "",
+        f"{q['members_per_segment']} members per segment; the rate bound is the busiest "
+        "account's calls ÷ its requests per second, the least wall time its limit allows.",
+        "",
+        *table(columns, rows),
+    ]
+
+
 def baseline(data: dict[str, Any]) -> list[str]:
     dbs = {k: v["baseline"] for k, v in data["databases"].items() if v.get("baseline")}
     if not dbs:
@@ -236,7 +265,7 @@ def baseline(data: dict[str, Any]) -> list[str]:
 def render(data: dict[str, Any]) -> str:
     """The whole result as Markdown (sections missing from ``data`` are left out)."""
     parts = [[header(data)], evaluation(data), scale(data), push(data), baseline(data),
-             insights(data)]  # fmt: skip
+             insights(data), queue(data)]  # fmt: skip
     return "\n\n".join("\n".join(p) for p in parts if p) + "\n"
 
 

@@ -128,6 +128,10 @@ class ActiveCampaignEmulator(ImportingAccount):
             self.per_second.clear()
             self.imports.clear()
 
+    def rate_quota(self) -> Quota:
+        """The account's request rate, for the traffic stats (enforced or not)."""
+        return Quota(self.per_second.limit, 1.0, self.clock)
+
     def authorize(self, req: Request) -> Reply | None:
         if req.headers.get("api-token") != self.api_token:
             detail = "The Api-Token header is missing or not valid for this account."

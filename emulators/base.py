@@ -8,7 +8,9 @@ Order of work in ``Emulator.dispatch`` for one request:
 
 1. ``/__emulator/...`` admin routes (no auth, not counted, no faults):
    ``GET|POST|DELETE /__emulator/faults`` (read / update some fields / reset the faults),
-   ``GET /__emulator/stats`` (calls per route, total, peak requests in flight),
+   ``GET /__emulator/stats`` (calls per route, total, peak requests in flight, and per account
+   (a hash of its credentials) peak requests in flight, peak requests per second and requests
+   beyond the provider's rate quota: ``emulators.traffic``),
    ``POST /__emulator/reset`` (state, counters and faults back to the start),
    ``GET /__emulator/state`` (the emulator's JSON view of its state).
 2. The concurrency cap: beyond ``max_concurrency`` requests in flight the provider's "too many"
@@ -26,6 +28,7 @@ Order of work in ``Emulator.dispatch`` for one request:
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 import re
@@ -40,9 +43,14 @@ from types import TracebackType
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
+from emulators.quota import Quota
+from emulators.traffic import AccountTraffic
+
 ADMIN_PREFIX = "/__emulator/"
 BAD_BODY = "<!DOCTYPE html><html><head><title>Sign in</title></head><body>Proxy</body></html>"
 UNMATCHED = "unmatched"
+# Request headers that carry an account's credentials: what tells accounts apart in the stats.
+CREDENTIAL_HEADERS = ("authorization", "api-token", "x-api-key")
 
 Handler = Callable[[Any, "Request"], "Reply"]
 H = TypeVar("H", bound=Handler)
@@ -197,6 +205,7 @@ class Emulator(ABC):
         self._seq = 0
         self._in_flight = 0
         self.peak_in_flight = 0
+        self.traffic: dict[str, AccountTraffic] = {}  # per account (``account_of``)
         self._flight_lock = threading.Lock()
 
     @staticmethod
@@ -239,6 +248,19 @@ class Emulator(ABC):
                 info[param.name] = value
         return info
 
+    def rate_quota(self) -> Quota | None:
+        """A fresh quota of the provider's request rate per account ("N per T"), for the
+        traffic stats; None when the provider has none."""
+        return None
+
+    @staticmethod
+    def account_of(req: Request) -> str:
+        """The account ``req`` is made for: a short hash of its credential headers."""
+        creds = [req.headers.get(h, "") for h in CREDENTIAL_HEADERS]
+        if not any(creds):
+            return "anonymous"
+        return hashlib.sha256("\0".join(creds).encode()).hexdigest()[:12]
+
     def rate_limit_reply(self) -> Reply:
         """The provider's 429 (faults add Retry-After when ``faults.retry_after`` is set)."""
         return self.error_reply(429, "Too Many Requests")
@@ -259,16 +281,22 @@ class Emulator(ABC):
                 "calls": dict(self.calls),
                 "total_calls": self.total_calls,
                 "peak_in_flight": self.peak_in_flight,
+                "accounts": {k: t.to_dict() for k, t in self.traffic.items()},
             }
 
     def dispatch(self, req: Request) -> Reply:
         """Answer one request (see the module docstring for the order of work)."""
         if req.path.startswith(ADMIN_PREFIX):
             return self._admin(req)
+        account = self.account_of(req)
         with self._flight_lock:
             self._in_flight += 1
             in_flight = self._in_flight
             self.peak_in_flight = max(self.peak_in_flight, in_flight)
+            traffic = self.traffic.get(account)
+            if traffic is None:
+                traffic = self.traffic[account] = AccountTraffic(self.rate_quota())
+            traffic.started()
         try:
             if self.max_concurrency is not None and in_flight > self.max_concurrency:
                 self._count(self._match(req)[0])
@@ -280,6 +308,7 @@ class Emulator(ABC):
         finally:
             with self._flight_lock:
                 self._in_flight -= 1
+                traffic.ended()
 
     def _serve(self, req: Request) -> Reply:
         with self.lock:
@@ -378,6 +407,7 @@ class Emulator(ABC):
                 self.calls.clear()
                 self._seq = 0
                 self.peak_in_flight = 0
+                self.traffic.clear()
 
 
 class _RequestHandler(BaseHTTPRequestHandler):

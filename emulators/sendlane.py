@@ -132,6 +132,10 @@ class SendlaneEmulator(Emulator):
             self.jobs: list[Job] = []
             self.per_minute.clear()
 
+    def rate_quota(self) -> Quota:
+        """The account's request rate, for the traffic stats (enforced or not)."""
+        return Quota(self.per_minute.limit, 60.0, self.clock)
+
     def authorize(self, req: Request) -> Reply | None:
         if req.headers.get("authorization") != f"Bearer {self.api_token}":
             if self.html_401:

@@ -10,6 +10,9 @@ secret masking, HTTP status -> error class.
                         clients or threads using it; ``account_key`` makes the key from the
                         provider, base URL and a hash of the credentials (one account, one
                         limiter; two accounts on one base URL never throttle each other)
+    AccountLimiter      what a client needs of a limiter (``slot``, ``pause``);
+                        ``use_limiter_factory`` makes ``shared_limiter`` build another kind, e.g.
+                        one shared by every process through Redis (``providers.redis_limits``)
 
 ``status_error`` is the one HTTP status -> error class table, for every provider and both paths
 (``requests`` answers and the Mailchimp SDK's errors): it takes the status, the answer's headers
@@ -41,9 +44,9 @@ import random
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
@@ -141,8 +144,29 @@ class RateLimiter:
             self._slots.release()
 
 
-_LIMITERS: dict[str, RateLimiter] = {}
+class AccountLimiter(Protocol):
+    """What a client needs of an account's limiter: a slot to send one request in (waits for a
+    free slot and for the account's turn), and a pause of the whole account (a Retry-After)."""
+
+    def slot(self) -> AbstractContextManager[None]: ...
+
+    def pause(self, seconds: float) -> None: ...
+
+
+# Builds the limiter of an account key (see ``use_limiter_factory``).
+LimiterFactory = Callable[[str, Limits], AccountLimiter]
+
+_LIMITERS: dict[str, AccountLimiter] = {}
 _LIMITERS_GUARD = threading.Lock()
+_FACTORY: list[LimiterFactory | None] = [None]
+
+
+def use_limiter_factory(factory: LimiterFactory | None) -> None:
+    """From now on ``shared_limiter`` builds accounts' limiters with ``factory`` (None: the
+    in-process ``RateLimiter``, the default); limiters built before are forgotten."""
+    with _LIMITERS_GUARD:
+        _FACTORY[0] = factory
+        _LIMITERS.clear()
 
 
 def account_key(provider: str, base_url: str, secrets: Iterable[str]) -> str:
@@ -153,11 +177,16 @@ def account_key(provider: str, base_url: str, secrets: Iterable[str]) -> str:
     return f"{provider}:{base_url.rstrip('/')}:{digest[:16]}"
 
 
-def shared_limiter(account: str, limits: Limits) -> RateLimiter:
+def shared_limiter(account: str, limits: Limits) -> AccountLimiter:
     """The process-wide limiter of ``account`` (a key from ``account_key``)."""
     with _LIMITERS_GUARD:
         if account not in _LIMITERS:
-            _LIMITERS[account] = RateLimiter(limits.requests_per_second, limits.max_concurrency)
+            factory = _FACTORY[0]
+            _LIMITERS[account] = (
+                factory(account, limits)
+                if factory is not None
+                else RateLimiter(limits.requests_per_second, limits.max_concurrency)
+            )
         return _LIMITERS[account]
 
 
@@ -312,7 +341,7 @@ def call_with_retries(
     *,
     provider: str,
     translate: Callable[[Exception], ProviderError | None],
-    limiter: RateLimiter,
+    limiter: AccountLimiter,
     stats: CallStats,
     retry: RetryPolicy | None = None,
     sleep: Sleep | None = None,
@@ -342,7 +371,7 @@ def call_with_retries(
 
 def _note(
     err: ProviderError,
-    limiter: RateLimiter,
+    limiter: AccountLimiter,
     stats: CallStats,
     policy: RetryPolicy,
     paused: list[float],
@@ -376,7 +405,7 @@ class HttpClient:
         classify: Classifier | None = None,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
-        limiter: RateLimiter | None = None,
+        limiter: AccountLimiter | None = None,
         secrets: Sequence[str] = (),
     ) -> None:
         self.provider = provider

@@ -21,6 +21,7 @@ from syncer.cli import (
     source,
     sync,
     web,
+    worker,
 )
 from syncer.cli.common import err_console
 from syncer.errors import SyncerError
@@ -78,6 +79,7 @@ profiles.register(app)
 emulator.register(app)
 sync.register(app)
 schedule.register(app)
+worker.register(app)
 db.register(app)
 alerts.register(app)
 imports.register(app)
@@ -102,3 +104,4 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+worker.register(app)

@@ -25,7 +25,7 @@ from syncer.observe.health import worker_health
 from syncer.observe.logs import FORMATS, setup_logging
 from syncer.observe.metrics import WorkerMetrics
 from syncer.observe.server import serve
-from syncer.schedule import SyncScheduler, log_line
+from syncer.schedule import SegmentRunner, SyncScheduler, log_line
 from syncer.segments.tags import check_tags
 from syncer.state.history import destination_status
 from syncer.state.migrate import current_revision
@@ -70,6 +70,12 @@ def schedule_cmd(
         help="How often STALE destinations are alerted and runs of dead processes marked "
         "interrupted.",
     ),
+    queue_url: str | None = typer.Option(
+        None,
+        "--queue",
+        help="Enqueue one task per destination on this queue (redis://HOST:PORT/DB) for "
+        "`syncer worker` processes, instead of running the syncs here.",
+    ),
 ) -> None:
     """Run every scheduled segment on its cron schedule until stopped (SIGTERM / Ctrl-C)."""
     from syncer.sync.service import SyncService  # the segment engine loads only when needed
@@ -83,9 +89,14 @@ def schedule_cmd(
     check_tags(segments.values(), tags)
     metrics = WorkerMetrics() if metrics_port else None
     observe = metrics.record if metrics is not None else None
+    run: SegmentRunner = lambda name, stop: service.run_segment(  # noqa: E731
+        name, stop, trigger="schedule", on_result=observe
+    )
+    if queue_url is not None:
+        run = _enqueuer(queue_url, service)
     scheduler = SyncScheduler(
         service.reload,
-        lambda name, stop: service.run_segment(name, stop, trigger="schedule", on_result=observe),
+        run,
         [conf.segments_dir, conf.profiles_file, conf.alerts_file],
         reload_seconds=reload_seconds,
         misfire_grace_seconds=misfire_grace,
@@ -104,6 +115,16 @@ def schedule_cmd(
             server.shutdown()
             server.server_close()
         service.close()
+
+
+def _enqueuer(queue_url: str, service: SyncService) -> SegmentRunner:
+    """The job of each segment with ``--queue``: one task per destination, for the workers."""
+    from syncer.queue.broker import open_queue
+    from syncer.queue.tasks import SyncTasks, enqueue_segment
+
+    tasks = SyncTasks(open_queue(queue_url).broker)  # unreachable: one line, exit 2
+    log_line("queue", queue=queue_url)
+    return lambda name, _stop: enqueue_segment(service, tasks, name)
 
 
 def _serve(

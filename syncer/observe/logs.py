@@ -21,7 +21,7 @@ from syncer.db import mask_url
 
 FIELDS = "syncer_fields"  # the LogRecord attribute carrying a worker line's fields
 FORMATS = ("json", "text")
-QUIET = {"apscheduler": logging.WARNING, "alembic": logging.WARNING}
+QUIET = {"apscheduler": logging.WARNING, "alembic": logging.WARNING, "dramatiq": logging.WARNING}
 
 
 def _masked(value: Any) -> Any:

@@ -134,9 +134,13 @@ class StateStore:
         with self.engine.connect() as conn:
             return Counter({k: int(n) for k, n in conn.execute(q).all()})
 
-    def max_outbox_id(self) -> int:
+    def max_outbox_id(self, target_id: int) -> int:
+        """The largest outbox id of ``target_id``: rows it writes next are above it. (Not the
+        largest of all targets: another worker may delete those, and SQLite then hands their
+        ids out again.)"""
+        q = select(func.max(OUTBOX.c.id)).where(OUTBOX.c.target_id == target_id)
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.max(OUTBOX.c.id))).scalar() or 0)
+            return int(conn.execute(q).scalar() or 0)
 
     # Constant statements, one per dialect: refresh the planner's statistics of the snapshot
     # and the outbox. Right after many rows were written PostgreSQL has none, and then pages

@@ -372,7 +372,7 @@ class SyncEngine:
                         without_consent=run.without_consent, now=self.clock.now(),
                     )  # fmt: skip
                 self._send(run, after_id=0, phase="resume")
-                mark = self.store.max_outbox_id()
+                mark = self.store.max_outbox_id(run.target_id)
                 run.tell("diff")
                 desired = stream_desired(self.commerce, run.members, self.page_size)
                 plan = diff(
@@ -386,7 +386,7 @@ class SyncEngine:
                     self.store.analyze()  # pages through the fresh outbox by index, not a sort
                 self._send(run, after_id=mark, phase="push")
                 if full:
-                    mark = self.store.max_outbox_id()
+                    mark = self.store.max_outbox_id(run.target_id)
                     run.tell("repair")
                     repair.plan_repairs(
                         self.store, self.commerce, run.target_id, run.provider,

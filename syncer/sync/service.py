@@ -207,6 +207,12 @@ class SyncService:
             self._alert(lambda alerter: alerter.after_run(result))
         return result
 
+    def kind(self, destination: SegmentDestination) -> str:
+        """What ``destination`` is written to: ``csv``, or its profile's provider."""
+        if isinstance(destination, CsvDestinationConfig):
+            return "csv"
+        return self.profiles[destination.profile].provider
+
     def check(self) -> None:
         """The worker's periodic check: runs whose process died are marked ``interrupted``,
         and STALE destinations alert (de-duplicated)."""
@@ -256,12 +262,7 @@ class SyncService:
                 continue
             result = self.sync(segment, destination, trigger=trigger, stop=stop)
             if on_result is not None:
-                kind = (
-                    "csv"
-                    if isinstance(destination, CsvDestinationConfig)
-                    else self.profiles[destination.profile].provider
-                )
-                on_result(result, kind)
+                on_result(result, self.kind(destination))
             yield summary(result)
 
     def close(self) -> None:

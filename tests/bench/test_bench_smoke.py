@@ -35,7 +35,8 @@ def result_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
         sys.executable, "-m", "bench", "--size", str(SIZE), "--databases", "sqlite",
         "--out", str(tmp / "results"), "--repeat", "1", "--scale-segments", "1",
         "--push-adds", str(PUSH_ADDS), "--latency-adds", str(LATENCY_ADDS),
-        "--providers", "mailchimp,activecampaign",
+        "--providers", "mailchimp,activecampaign", "--queue-segments", "1",
+        "--queue-members", "10",
     ]  # fmt: skip
     proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
@@ -126,6 +127,22 @@ def test_baseline_sends_the_same_members_both_ways(results: dict[str, Any]) -> N
     assert base["syncer_adds"] == base["members"] > 0
     assert base["naive_calls"] == 2 * base["members"]
     assert base["calls_ratio"] > 1 and base["time_ratio"] > 0
+
+
+def test_queue_runs_every_destination_with_1_and_4_workers_within_limits(
+    results: dict[str, Any], markdown: str
+) -> None:
+    queue = results["queue"]
+    if "skipped" in queue:
+        pytest.skip(f"queue measurement skipped: {queue['skipped']}")
+    assert [r["workers"] for r in queue["runs"]] == [1, 4]
+    for run in queue["runs"]:
+        assert run["destinations"] == 3 and run["wall_s"] > 0
+        assert run["within_limits"], run["traffic"]
+        assert set(run["traffic"]) == {"mailchimp", "activecampaign", "sendlane"}
+    assert queue["speedup"] > 0
+    assert "### Queue: 3 destinations, every emulator call 100 ms late, 1 vs 4 workers" in markdown
+    assert "| workers | destinations | wall s | rate bound s | wall ÷ rate bound |" in markdown
 
 
 def test_markdown_has_every_section_with_the_readme_headings(markdown: str) -> None:

@@ -47,3 +47,32 @@ def test_keyset_reads_each_page_afresh_so_the_caller_may_write_between_pages(
                                            fields_hash="h", status="applied", updated_at=NOW)
                 )  # fmt: skip
     assert seen == [1, 2, 3, 4, 5, 9]
+
+
+def test_a_targets_outbox_mark_stays_below_its_new_rows_whatever_other_targets_delete(
+    engine: Engine,
+) -> None:
+    """Several workers share the state database: while one plans target 1, another settles
+    (deletes) target 2's rows. The rows target 1 writes after taking its mark are all above it
+    (SQLite reuses the ids of deleted rows past the largest one left)."""
+    from sqlalchemy import delete
+
+    from syncer.state.store import OUTBOX, StateStore
+
+    upgrade(engine)
+    store = StateStore(engine)
+
+    def rows(target: int, n: int) -> list[dict[str, object]]:
+        return [{"target_id": target, "kind": "add", "customer_id": i, "email": f"c{i}@x.test",
+                 "fields_hash": "h", "created_at": NOW} for i in range(n)]  # fmt: skip
+
+    with engine.begin() as conn:
+        for t in (1, 2):
+            conn.execute(insert(TARGETS).values(id=t, segment=f"s{t}", destination="d",
+                                                created_at=NOW))  # fmt: skip
+        conn.execute(insert(OUTBOX), rows(2, 3))
+    mark = store.max_outbox_id(1)
+    with engine.begin() as conn:
+        conn.execute(delete(OUTBOX).where(OUTBOX.c.target_id == 2))  # the other worker settled
+        conn.execute(insert(OUTBOX), rows(1, 2))
+    assert sum(store.pending_counts(1, after_id=mark).values()) == 2
