@@ -124,6 +124,8 @@ class SyncScheduler:
         except SyncerError as err:
             log_line("config_error", error=str(err), kept=sorted(self.schedules))
             return False
+        for problem in getattr(segments, "broken", ()):  # set aside; the others still run
+            log_line("config_error", error=str(problem), skipped=True)
         wanted = {
             name: seg.schedule
             for name, seg in segments.items()

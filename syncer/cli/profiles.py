@@ -22,13 +22,13 @@ profiles_app = typer.Typer(help="Provider accounts (config/profiles.yaml): list,
 
 def _profile(ctx: typer.Context, name: str) -> Profile:
     conf = settings(ctx)
-    profiles = load_profiles(conf.profiles_file, os.environ)
+    profiles = load_profiles(conf.profiles_file, os.environ, resolve=False)
     if name not in profiles:
         known = ", ".join(sorted(profiles)) or "none"
         raise ConfigError(
             f"unknown profile {name!r} (known: {known})", where=str(conf.profiles_file)
         )
-    return profiles[name]
+    return load_profiles(conf.profiles_file, os.environ, only={name})[name]
 
 
 class ProviderFailed(SyncerError):
@@ -50,7 +50,7 @@ def _call(profile: Profile, what: str, err: ProviderError) -> ProviderFailed:
 def list_cmd(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """The profiles, with the environment variables their credentials come from."""
     conf = settings(ctx)
-    profiles = load_profiles(conf.profiles_file, os.environ)
+    profiles = load_profiles(conf.profiles_file, os.environ, resolve=False)
     rows = [p.describe() for p in profiles.values()]
     if as_json:
         print_json(rows)

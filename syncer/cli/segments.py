@@ -13,13 +13,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from syncer.cli.as_of import AS_OF_OPTION, parse_as_of
-from syncer.cli.common import JSON_OPTION, console, err_console, print_json, settings
+from syncer.cli.common import JSON_OPTION, console, err_console, print_json, settings, warn
 from syncer.db import make_engine, mask_url
 from syncer.errors import ConfigError, DatabaseError
 from syncer.export import export_csv
@@ -29,19 +30,35 @@ from syncer.segments.breakdown import breakdown, emptied_by
 from syncer.segments.catalog import FIELDS, OPERATORS
 from syncer.segments.compiler import count_query, members_query
 from syncer.segments.describe import describe
-from syncer.segments.loader import SegmentSet, load_segments
+from syncer.segments.loader import SegmentSet, broken_files, load_segments
 from syncer.segments.model import Segment
-from syncer.segments.validate import validate_file
+from syncer.segments.validate import load_draft, validate_file
 
 SMALL_AUDIENCE = 50
 
 segments_app = typer.Typer(help="Customer segments: list, check, count, preview, export.")
-NAME_ARG = typer.Argument(..., metavar="NAME", help="Segment name (see `syncer segments list`).")
+NAME_ARG = typer.Argument(
+    ...,
+    metavar="NAME|FILE",
+    help="Segment name (see `syncer segments list`), or a segment file (a draft, anywhere).",
+)
 
 
 def _load(ctx: typer.Context, name: str) -> tuple[Segment, SegmentSet]:
-    segments = load_segments(settings(ctx).segments_dir)
-    return segments.get_or_error(name), segments
+    """The segment called ``name`` (or in the file ``name``: a draft, possibly outside the
+    config folder) and the segments it is evaluated with. Broken files of the folder do not
+    stop it: they are named in one warning line."""
+    folder = settings(ctx).segments_dir
+    path = Path(name)
+    if name.endswith((".yaml", ".yml")) and path.is_file():
+        draft, around = load_draft(path, folder)
+        return draft, SegmentSet(around)
+    segments = load_segments(folder, strict=False)
+    segment = segments.get_or_error(name)
+    if segments.broken:
+        files = broken_files(segments.broken)
+        warn(f"not loaded (`syncer segments validate FILE` says why): {escape(files)}")
+    return segment, segments
 
 
 @contextmanager
@@ -65,8 +82,11 @@ def _database(ctx: typer.Context) -> Iterator[tuple[Engine, Connection]]:
 
 @segments_app.command("list")
 def list_cmd(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
-    """Every segment in the config folder, with its tags, destinations and schedule."""
-    segments = load_segments(settings(ctx).segments_dir)
+    """Every segment in the config folder, with its tags, destinations and schedule (a file
+    that does not load is named in one warning line each)."""
+    segments = load_segments(settings(ctx).segments_dir, strict=False)
+    for problem in segments.broken:
+        warn(escape(str(problem)))
     rows = [
         {
             "name": s.name,

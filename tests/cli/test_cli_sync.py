@@ -75,8 +75,8 @@ def test_provider_words_are_printed_as_text_never_as_markup(
 def test_worker_refuses_to_start_on_bad_config_with_one_line(
     config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (config / "segments" / "vip.yaml").write_text(SEGMENT.replace("demo-mailchimp", "nope"))
+    (config / "profiles.yaml").write_text("profiles:\n  p: {provider: nope, credentials: {}}\n")
     assert main(["--config-dir", str(config), "schedule"]) == 2
     err = capsys.readouterr().err
-    assert "vip.yaml: destinations[0].profile: unknown profile 'nope'" in err
+    assert "profiles.yaml: profiles.p.provider" in err and "unknown provider 'nope'" in err
     assert len(err.strip().splitlines()) == 1
