@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from syncer import __version__
-from syncer.cli import data, db, emulator, profiles, schedule, segments, sync
+from syncer.cli import data, db, emulator, init, profiles, schedule, segments, sync
 from syncer.cli.common import err_console
 from syncer.errors import SyncerError
 from syncer.settings import Settings
@@ -61,6 +61,7 @@ emulator.register(app)
 sync.register(app)
 schedule.register(app)
 db.register(app)
+init.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,9 @@
     python -m syncer.sample.demo [--customers 20000] [--seed 42] [--as-of 2026-03-01] [--no-sync]
 
 1. sample data in an SQLite file (``var/demo.db``);
-2. every example segment in config/segments counted and described in plain English;
+2. every example segment in config/segments counted and described in plain English (the demo's
+   own config folder, ``var/demo-config``, wires some of them to the emulators:
+   ``syncer.sample.demo_config``; the shipped config/ sends nothing anywhere);
 3. the three provider emulators started locally, every segment with destinations synced to
    them; then two weeks of new orders, and a second sync that sends only the difference
    (``syncer.sample.demo_sync``; state in ``var/demo-state.db``).
@@ -27,6 +29,7 @@ from sqlalchemy import Engine
 
 from syncer.db import make_engine
 from syncer.errors import SyncerError
+from syncer.sample.demo_config import DEMO_CONFIG, write_demo_config
 from syncer.sample.demo_sync import full_job
 from syncer.sample.shop import generate
 from syncer.schema import create_commerce_schema, drop_commerce_schema
@@ -35,7 +38,6 @@ from syncer.segments.describe import describe
 from syncer.segments.loader import SegmentSet, load_segments
 
 DEMO_DATABASE = Path("var/demo.db")
-CONFIG_DIR = Path("config")
 CUSTOMERS = 20_000
 SEED = 42
 AS_OF = "2026-03-01"
@@ -59,7 +61,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--as-of", default=AS_OF, help="reference date, YYYY-MM-DD")
     parser.add_argument("--database", type=Path, default=DEMO_DATABASE, help="SQLite file")
-    parser.add_argument("--config-dir", type=Path, default=CONFIG_DIR)
+    parser.add_argument(
+        "--config-dir", type=Path, default=None,
+        help=f"config folder to use as it is (default: {DEMO_CONFIG}, written from config/)",
+    )  # fmt: skip
     parser.add_argument(
         "--no-sync", action="store_true", help="only count and describe (no emulators, no sync)"
     )
@@ -114,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         err_console.print(f"error: --as-of {args.as_of!r} is not a date; use YYYY-MM-DD")
         return 2
     try:
+        if args.config_dir is None:
+            args.config_dir = write_demo_config()
         segments = load_segments(args.config_dir / "segments")
         engine = prepare_database(args.database, args.customers, args.seed, as_of)
         try:
@@ -156,9 +163,11 @@ def sync_twice(args: argparse.Namespace, as_of: datetime) -> int:
     if not same:
         err_console.print("[red]a provider does not match its segment[/red] (see the tables)")
         return 1
-    console.print(
-        "every provider now carries exactly its segment's members; run history: "
-        f"syncer --database-url {url} --state-url sqlite:///{state} runs"
+    console.print("every provider now carries exactly its segment's members; run history:")
+    console.print(  # one line, as it runs (the emulators have stopped: `runs` needs none)
+        f"  .venv/bin/syncer --database-url {url} --state-url sqlite:///{state} "
+        f"--config-dir {args.config_dir} runs",
+        soft_wrap=True,
     )
     return 0
 

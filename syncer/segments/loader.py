@@ -92,7 +92,8 @@ class SegmentSet(Mapping[str, Segment]):
                 raise problem
         skipped = ""
         if self.broken:
-            skipped = f"; not loaded (`syncer segments validate FILE` says why): {broken_files(self.broken)}"
+            files = broken_files(self.broken)
+            skipped = f"; not loaded (`syncer segments validate FILE` says why): {files}"
         raise ConfigError(f"no segment named {name!r}", hint=f"{hint}known: {known}{skipped}")
 
 
