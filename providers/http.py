@@ -50,7 +50,8 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_any
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity.stop import stop_base
 
 from providers.base import CallStats, Limits
 from providers.errors import (
@@ -318,7 +319,7 @@ def _retrying(policy: RetryPolicy, stats: CallStats, sleep: Sleep) -> Retrying:
         stats.add(retries=1)
 
     return Retrying(
-        stop=stop_any(stop_after_attempt(max(1, policy.attempts)), _local_refusal_spent),
+        stop=stop_after_attempt(max(1, policy.attempts)) | _LocalRefusalSpent(),
         wait=_Wait(policy, random.Random()),
         retry=retry_if_exception(_worth_retrying),
         sleep=sleep,
@@ -331,10 +332,16 @@ def _worth_retrying(err: BaseException) -> bool:
     return isinstance(err, RetryableError) and not err.beyond_budget
 
 
-def _local_refusal_spent(state: RetryCallState) -> bool:
-    """A local address that refused twice is not listening: stop (seconds, not minutes)."""
-    err = state.outcome.exception() if state.outcome else None
-    return isinstance(err, NotAnswering) and state.attempt_number >= LOCAL_REFUSAL_ATTEMPTS
+class _LocalRefusalSpent(stop_base):
+    """tenacity stop: a local address that refused twice is not listening (seconds, not a
+    minute of backoff)."""
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        outcome = retry_state.outcome
+        err = outcome.exception() if outcome else None
+        return isinstance(err, NotAnswering) and (
+            retry_state.attempt_number >= LOCAL_REFUSAL_ATTEMPTS
+        )
 
 
 def _scrub(err: ProviderError, secrets: Sequence[str]) -> ProviderError:

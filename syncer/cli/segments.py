@@ -7,10 +7,12 @@ condition path, exit code 2 (the CLI root prints ``SyncerError``).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -19,6 +21,7 @@ from rich.table import Table
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from providers.errors import ProviderError
 from syncer.cli.as_of import AS_OF_OPTION, parse_as_of
 from syncer.cli.common import JSON_OPTION, console, err_console, print_json, settings, warn
 from syncer.db import make_engine, mask_url
@@ -112,10 +115,17 @@ def list_cmd(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     console.print(table)
 
 
+ONLINE_HELP = (
+    "Also ask each destination's provider: does the list exist, and the tag (the first sync "
+    "creates a missing tag)?"
+)
+
+
 @segments_app.command("validate")
 def validate_cmd(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="A segment YAML file."),
+    online: bool = typer.Option(False, "--online", help=ONLINE_HELP),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Check one segment file, and its references against the other segments in the config."""
@@ -124,10 +134,51 @@ def validate_cmd(
     if segment.destinations:  # each names a profile that can serve it (no secret is resolved)
         profiles = load_profiles(conf.profiles_file, {}, resolve=False)
         check_destinations([segment], profiles, conf.profiles_file)
+    checks = _check_online(conf.profiles_file, file, segment) if online else []
     if as_json:
-        print_json({"file": str(file), "segment": segment.name, "valid": True})
-    else:
-        console.print(f"{file}: segment {segment.name!r} is valid")
+        print_json({"file": str(file), "segment": segment.name, "valid": True,
+                    **({"destinations": checks} if online else {})})  # fmt: skip
+        return
+    console.print(f"{file}: segment {segment.name!r} is valid")
+    for check in checks:
+        tag = "exists" if check["tag_exists"] else "does not exist yet (the first sync creates it)"
+        console.print(
+            f"  {escape(check['destination'])}: list found; tag {check['tag']!r} {tag}",
+            soft_wrap=True,
+        )
+
+
+def _check_online(profiles_file: Path, file: Path, segment: Segment) -> list[dict[str, Any]]:
+    """Ask each destination's provider whether its list and tag exist (ConfigError, exit 2, for
+    a missing list; ProviderFailed, exit 1, for a provider that does not answer)."""
+    from syncer.cli.profiles import ProviderFailed
+
+    checks: list[dict[str, Any]] = []
+    for i, dest in enumerate(segment.destinations):
+        profile = load_profiles(profiles_file, os.environ, only={dest.profile})[dest.profile]
+        provider = profile.build()
+        try:
+            if not provider.list_exists(dest.list):
+                raise ConfigError(
+                    f"list {dest.list!r} does not exist at {profile.provider} "
+                    f"(profile {dest.profile!r})",
+                    where=f"{file}: destinations[{i}].list",
+                    hint=f"pick one from `syncer profiles discover {dest.profile}`; Syncer "
+                    "never creates lists.",
+                )
+            tags = provider.discover().tags
+        except ProviderError as err:
+            raise ProviderFailed(
+                f"profile {dest.profile!r} ({profile.provider}): checking {file}: "
+                f"destinations[{i}] failed: {err}"
+            ) from err
+        wanted = dest.tag.strip().casefold()
+        found = any(
+            t.name.strip().casefold() == wanted and t.list_id in (None, dest.list) for t in tags
+        )
+        checks.append({"destination": dest.key, "list_exists": True, "tag": dest.tag,
+                       "tag_exists": found})  # fmt: skip
+    return checks
 
 
 @segments_app.command("count")

@@ -168,8 +168,8 @@ def _load_usable(directory: Path) -> SegmentSet:
                 check_destinations({name: found[name]}, others)
             except ConfigError as err:
                 failed[name] = err
-        for name, err in failed.items():
-            broken.append(err)
+        for name, problem in failed.items():
+            broken.append(problem)
             del found[name]
         changed = bool(failed)
     return SegmentSet(found, tuple(broken))

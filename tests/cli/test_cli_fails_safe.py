@@ -151,3 +151,56 @@ def test_the_worker_schedules_every_valid_segment_and_reports_each_broken_one(
     errors = [r.getMessage() for r in caplog.records if "config_error" in r.getMessage()]
     assert len(errors) == 2
     assert any("bad.yaml" in e for e in errors) and any("unknown profile" in e for e in errors)
+
+
+def test_validate_online_asks_the_provider_for_the_list_and_the_tag(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = config / "segments" / "gold.yaml"
+    base = ["--config-dir", str(config), "segments", "validate", str(path)]
+    assert main([*base, "--online"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "demo-mailchimp/demo-list/gold: list found; tag 'gold'" in out
+    data = yaml.safe_load(path.read_text())
+    data["destinations"][0]["list"] = "no-such-list"
+    path.write_text(yaml.safe_dump(data))
+    assert main(base) == 0  # offline, the list cannot be checked
+    capsys.readouterr()
+    assert main([*base, "--online"]) == 2
+    err = capsys.readouterr().err
+    assert len(lines(err)) == 1 and "destinations[0].list" in err
+    assert "list 'no-such-list' does not exist at mailchimp" in err
+    assert "demo-us1" not in err  # no secret printed
+
+
+def test_a_dry_run_to_a_list_that_does_not_exist_fails_before_the_real_run_would(
+    config: Path, shop_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = config / "segments" / "gold.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["destinations"][0]["list"] = "no-such-list"
+    path.write_text(yaml.safe_dump(data))
+    args = ["--database-url", shop_db, "--config-dir", str(config), "sync", "Gold", "--dry-run"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert "list 'no-such-list' does not exist at mailchimp" in err and len(lines(err)) == 1
+
+
+def test_a_profile_whose_emulator_is_not_running_says_so_in_seconds(
+    config: Path, shop_db: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+    import time
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("SYNCER_DEMO_MAILCHIMP_URL", f"http://127.0.0.1:{port}/3.0")
+    state = f"sqlite:///{config / 'state.db'}"  # a first run: everything is to be sent
+    args = ["--database-url", shop_db, "--state-url", state, "--config-dir", str(config)]
+    args += ["sync", "--all"]
+    started = time.monotonic()
+    assert main(args) == 1
+    assert time.monotonic() - started < 15
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"nothing is answering at 127.0.0.1:{port}" in err and "make demo" in err
