@@ -31,7 +31,7 @@ from syncer.profiles import check_destinations, load_profiles
 from syncer.schema import CUSTOMERS
 from syncer.segments.breakdown import breakdown, emptied_by
 from syncer.segments.catalog import FIELDS, OPERATORS
-from syncer.segments.compiler import count_query, members_query
+from syncer.segments.compiler import consent_count_query, count_query, members_query
 from syncer.segments.describe import describe
 from syncer.segments.loader import SegmentSet, broken_files, load_segments
 from syncer.segments.model import Segment
@@ -196,25 +196,34 @@ def count_cmd(
     when = parse_as_of(as_of)
     started = time.perf_counter()
     with _database(ctx) as (_engine, conn):
-        count = int(conn.execute(count_query(segment, segments, as_of=when)).scalar_one())
+        row = conn.execute(consent_count_query(segment, segments, as_of=when)).one()
+        count, consenting = int(row.n), int(row.consenting)
         seconds = time.perf_counter() - started
         rows = breakdown(conn, segment, segments, as_of=when) if show_breakdown else []
     if count < SMALL_AUDIENCE:
         err_console.print(
-            f"[yellow]warning:[/yellow] segment {name!r} has only {count} customer(s), "
+            f"[yellow]warning:[/yellow] segment {segment.name!r} has only {count} customer(s), "
             f"fewer than {SMALL_AUDIENCE}: a very small audience may not justify a campaign",
             soft_wrap=True,
         )
     if as_json:
         data: dict[str, object] = {
-            "segment": name, "count": count, "as_of": when.isoformat(),
+            "segment": segment.name, "count": count, "consenting": consenting,
+            "pushed": _pushed(segment, count, consenting), "as_of": when.isoformat(),
             "small": count < SMALL_AUDIENCE, "seconds": round(seconds, 3),
         }  # fmt: skip
         if show_breakdown:
             data["breakdown"] = [r.as_dict() for r in rows]
         print_json(data)
         return
-    console.print(f"{name}: [b]{count:,}[/b] customers (as of {when.isoformat()}, {seconds:.2f}s)")
+    console.print(
+        f"{escape(segment.name)}: [b]{count:,}[/b] match, [b]{consenting:,}[/b] with marketing "
+        f"consent would be pushed (as of {when.isoformat()}, {seconds:.2f}s)",
+        soft_wrap=True,
+    )
+    for dest, pushed in _pushed(segment, count, consenting).items():
+        if pushed != consenting:  # without_consent: non_subscribed pushes every member
+            console.print(f"  {escape(dest)}: {pushed:,} (without_consent: non_subscribed)")
     if show_breakdown:
         empty = emptied_by(rows)
         table = Table(title="how many customers each condition keeps")
@@ -229,6 +238,15 @@ def count_cmd(
         console.print(table)
         if empty is not None:
             console.print(f"[red]{empty.path} leaves no customers[/red]: {empty.text}")
+
+
+def _pushed(segment: Segment, count: int, consenting: int) -> dict[str, int]:
+    """Members each destination would receive: only those with marketing consent, unless it
+    says ``without_consent: non_subscribed`` (then every member, the others non-subscribed)."""
+    return {
+        d.key: count if d.without_consent == "non_subscribed" else consenting
+        for d in segment.destinations
+    }
 
 
 @segments_app.command("preview")
@@ -265,16 +283,37 @@ def preview_cmd(
 
 
 @segments_app.command("describe")
-def describe_cmd(ctx: typer.Context, name: str = NAME_ARG, as_json: bool = JSON_OPTION) -> None:
-    """The segment's rule as one plain-English sentence."""
-    segment, _segments = _load(ctx, name)
+def describe_cmd(
+    ctx: typer.Context, name: str = NAME_ARG, as_of: str | None = AS_OF_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:  # fmt: skip
+    """The segment's rule as one plain-English sentence, and how many match and would be pushed
+    (the counts are left out, with a warning, when the database cannot be read)."""
+    segment, segments = _load(ctx, name)
     sentence = describe(segment)
+    when = parse_as_of(as_of)
+    counts: tuple[int, int] | None = None
+    try:
+        with _database(ctx) as (_engine, conn):
+            row = conn.execute(consent_count_query(segment, segments, as_of=when)).one()
+            counts = int(row.n), int(row.consenting)
+    except DatabaseError as err:
+        warn(f"counts not shown: {escape(str(err))}")
     if as_json:
-        print_json(
-            {"segment": segment.name, "description": segment.description, "sentence": sentence}
+        data: dict[str, object] = {
+            "segment": segment.name, "description": segment.description, "sentence": sentence,
+        }  # fmt: skip
+        if counts is not None:
+            data.update(count=counts[0], consenting=counts[1],
+                        pushed=_pushed(segment, *counts))  # fmt: skip
+        print_json(data)
+        return
+    console.print(sentence)
+    if counts is not None:
+        console.print(
+            f"{counts[0]:,} match, {counts[1]:,} with marketing consent would be pushed "
+            f"(as of {when:%Y-%m-%d})"
         )
-    else:
-        console.print(sentence)
 
 
 @segments_app.command("export")

@@ -33,7 +33,7 @@ from syncer.sample.demo_config import DEMO_CONFIG, write_demo_config
 from syncer.sample.demo_sync import full_job
 from syncer.sample.shop import generate
 from syncer.schema import create_commerce_schema, drop_commerce_schema
-from syncer.segments.compiler import count_query
+from syncer.segments.compiler import consent_count_query
 from syncer.segments.describe import describe
 from syncer.segments.loader import SegmentSet, load_segments
 
@@ -53,6 +53,7 @@ class SegmentResult:
     count: int
     seconds: float
     sentence: str
+    consenting: int = 0  # of ``count``, with marketing consent: what a destination receives
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -93,21 +94,26 @@ def count_segments(engine: Engine, segments: SegmentSet, as_of: datetime) -> lis
     with engine.connect() as conn:
         for segment in segments.values():
             started = time.perf_counter()
-            count = conn.execute(count_query(segment, segments, as_of=as_of)).scalar_one()
+            row = conn.execute(consent_count_query(segment, segments, as_of=as_of)).one()
             seconds = time.perf_counter() - started
-            results.append(SegmentResult(segment.name, int(count), seconds, describe(segment)))
+            results.append(
+                SegmentResult(
+                    segment.name, int(row.n), seconds, describe(segment), int(row.consenting)
+                )
+            )
     return results
 
 
 def show_segments(results: list[SegmentResult], as_of: datetime) -> None:
     table = Table(title=f"example segments, as of {as_of:%Y-%m-%d}", show_lines=True)
     table.add_column("segment", style="bold")
-    table.add_column("customers", justify="right")
+    table.add_column("match", justify="right")
+    table.add_column("with consent: pushed", justify="right")
     table.add_column("time", justify="right")
     table.add_column("in plain English")
     for r in results:
         count = f"{r.count:,}" if r.count >= 50 else f"[yellow]{r.count:,} (< 50)[/yellow]"
-        table.add_row(r.name, count, f"{r.seconds * 1000:.0f} ms", r.sentence)
+        table.add_row(r.name, count, f"{r.consenting:,}", f"{r.seconds * 1000:.0f} ms", r.sentence)
     console.print(table)
 
 

@@ -169,6 +169,38 @@ def test_count_matches_the_database(
     assert count_of(capsys, shop, "Gold and consenting") == both
 
 
+def test_count_and_describe_say_how_many_match_and_how_many_would_be_pushed(
+    capsys: pytest.CaptureFixture[str], shop: tuple[str, Path]
+) -> None:
+    engine = make_engine(shop[0])
+    with engine.connect() as conn:
+        c = CUSTOMERS.c
+        gold = conn.execute(select(func.count()).where(c.loyalty_card == "Gold")).scalar_one()
+        both = conn.execute(
+            select(func.count()).where(c.loyalty_card == "Gold", c.accepts_marketing)
+        ).scalar_one()
+    engine.dispose()
+    assert 0 < both < gold  # the shop has Gold customers without consent
+    code, out, _ = run(capsys, shop, "segments", "count", "Gold", "--json")
+    assert code == 0 and (json.loads(out)["count"], json.loads(out)["consenting"]) == (gold, both)
+    expected = f"{gold:,} match, {both:,} with marketing consent would be pushed"
+    for command in ("count", "describe"):
+        code, out, _ = run(capsys, shop, "segments", command, "Gold")
+        assert code == 0 and expected in " ".join(out.split()), command
+
+
+def test_describe_without_a_database_still_describes(
+    capsys: pytest.CaptureFixture[str], shop: tuple[str, Path], tmp_path: Path
+) -> None:
+    url = "postgresql+psycopg://u:secret@127.0.0.1:1/nope"
+    code = main(
+        ["--database-url", url, "--config-dir", str(shop[1]), "segments", "describe", "Gold"]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0 and "loyalty card is Gold" in out
+    assert "counts not shown" in one_line_error(err) and "secret" not in err
+
+
 def test_small_audience_warns(capsys: pytest.CaptureFixture[str], shop: tuple[str, Path]) -> None:
     code, out, err = run(capsys, shop, "segments", "count", "VIP retargeting", "--as-of", AS_OF)
     assert code == 0 and "VIP retargeting" in out
