@@ -33,6 +33,7 @@ from syncer.segments.breakdown import breakdown, emptied_by
 from syncer.segments.catalog import FIELDS, OPERATORS
 from syncer.segments.compiler import consent_count_query, count_query, members_query
 from syncer.segments.describe import describe
+from syncer.segments.known_values import unknown_values
 from syncer.segments.loader import SegmentSet, broken_files, load_segments
 from syncer.segments.model import Segment
 from syncer.segments.validate import load_draft, validate_file
@@ -117,7 +118,8 @@ def list_cmd(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
 
 ONLINE_HELP = (
     "Also ask each destination's provider: does the list exist, and the tag (the first sync "
-    "creates a missing tag)?"
+    "creates a missing tag)? And warn of products, vendors, collections or coupons the shop's "
+    "data does not have."
 )
 
 
@@ -135,6 +137,10 @@ def validate_cmd(
         profiles = load_profiles(conf.profiles_file, {}, resolve=False)
         check_destinations([segment], profiles, conf.profiles_file)
     checks = _check_online(conf.profiles_file, file, segment) if online else []
+    if online:  # and the values it names, against the shop's data
+        with _database(ctx) as (_engine, conn):
+            for line in unknown_values(conn, segment):
+                warn(escape(line))
     if as_json:
         print_json({"file": str(file), "segment": segment.name, "valid": True,
                     **({"destinations": checks} if online else {})})  # fmt: skip
@@ -200,6 +206,8 @@ def count_cmd(
         count, consenting = int(row.n), int(row.consenting)
         seconds = time.perf_counter() - started
         rows = breakdown(conn, segment, segments, as_of=when) if show_breakdown else []
+        for line in unknown_values(conn, segment):  # a misspelt product matches no one
+            warn(escape(line))
     if count < SMALL_AUDIENCE:
         err_console.print(
             f"[yellow]warning:[/yellow] segment {segment.name!r} has only {count} customer(s), "

@@ -426,3 +426,28 @@ def test_export_streams_in_batches_on_every_backend(
         rows = list(csv.DictReader(handle))
     assert [int(r["customer_id"]) for r in rows] == sorted(int(r["customer_id"]) for r in rows)
     assert len(rows) == expected
+
+
+def test_a_misspelt_product_vendor_collection_or_coupon_is_named_with_the_closest_names(
+    capsys: pytest.CaptureFixture[str], shop: tuple[str, Path], tmp_path: Path
+) -> None:
+    rules = {
+        "any": [
+            {"field": "purchased_product", "op": "has", "value": "Espreso Beans"},
+            {"field": "purchased_product", "op": "has", "value": "cof-esp-1kg"},  # a SKU, any case
+            {"field": "purchased_vendor", "op": "in", "value": ["Hilltop Roasters", "Valey Farms"]},
+            {"field": "purchased_collection", "op": "has_not", "value": "Equipmnt"},
+            {"field": "coupon", "op": "has", "value": "LOYAL2O"},
+        ]
+    }
+    draft = write(tmp_path, "typos", {"name": "Typos", "rules": rules})
+    code, _out, err = run(capsys, shop, "segments", "count", str(draft))
+    assert code == 0
+    warnings = [line for line in err.splitlines() if "does not exist in the shop's data" in line]
+    assert len(warnings) == 4, err
+    text = " ".join(warnings)
+    assert "rules.any[0]: product 'Espreso Beans'" in text and "'Espresso Beans'" in text
+    assert "vendor 'Valey Farms'" in text and "closest: 'Valley Farms'" in text
+    assert "collection 'Equipmnt'" in text and "'Equipment'" in text
+    assert "coupon code 'LOYAL2O'" in text and "'LOYAL20'" in text
+    assert "cof-esp-1kg" not in text and "'Hilltop Roasters' does not" not in text
