@@ -224,6 +224,12 @@ class Provider(ABC):
     def discover(self) -> Discovery:
         """The account's lists, tags and merge fields."""
 
+    def list_exists(self, list_id: str) -> bool:
+        """Whether the account has the list/audience ``list_id`` (Syncer never creates lists):
+        what a dry run and ``segments validate --online`` ask before anything is sent. One
+        cheap call in each adapter; this default reads ``discover``."""
+        return any(found.id == list_id for found in self.discover().lists)
+
     @abstractmethod
     def ensure_tag(self, destination: Destination) -> str:
         """Create the destination's tag if missing; return its provider id. Idempotent."""

@@ -82,6 +82,11 @@ class TransientError(RetryableError):
     pass
 
 
+class NotAnswering(TransientError):
+    """A local address (127.0.0.1, localhost) refused the connection: nothing listens there,
+    typically an emulator that is not running. Retried once, briefly, not for minutes."""
+
+
 class FatalError(ProviderError):
     pass
 

@@ -32,7 +32,9 @@ account waits, not just the one that was told). A ``Retry-After`` that would tak
 pauses past ``RetryPolicy.max_retry_after`` (60 s) is not waited for at all: the error is raised
 at once, marked ``beyond_budget``, with the provider's ``resume_at``, and the limiter is not
 paused (the run ends partial and records when to come back). Every other error is raised at
-once. Secrets (credential
+once. A refused connection to a loopback address (``NotAnswering``: nothing listens there, an
+emulator that is not running) is tried ``LOCAL_REFUSAL_ATTEMPTS`` times, not for a minute, and
+says so. Secrets (credential
 header values, and any passed in ``secrets``) are replaced by ``***`` in every error message and
 body the client raises.
 """
@@ -40,6 +42,7 @@ body the client raises.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import random
 import threading
 import time
@@ -47,14 +50,17 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity.stop import stop_base
 
 from providers.base import CallStats, Limits
 from providers.errors import (
     AuthenticationFailed,
     BadConfiguration,
+    NotAnswering,
     NotFound,
     ProviderError,
     RateLimited,
@@ -73,6 +79,8 @@ USER_AGENT = "syncer/0.1 (+segment sync)"
 MASK = "***"
 # Header values that carry credentials; they are masked wherever they could be echoed back.
 SECRET_HEADERS = ("authorization", "api-token", "api-key", "x-api-key")
+# Tries in all when a local address refuses the connection (an emulator that is not running).
+LOCAL_REFUSAL_ATTEMPTS = 2
 
 
 @dataclass(frozen=True)
@@ -224,6 +232,14 @@ def request_error(err: requests.RequestException, *, provider: str, what: str) -
     if isinstance(err, requests.Timeout):
         return TransientError(f"{what} timed out ({kind})", provider=provider)
     if isinstance(err, requests.ConnectionError):
+        local = _refused_locally(err)
+        if local is not None:
+            return NotAnswering(
+                f"{what}: nothing is answering at {local} (connection refused): is the "
+                "emulator running? `make demo` starts them (or `.venv/bin/syncer emulator "
+                "serve --provider NAME --port PORT`)",
+                provider=provider,
+            )
         return TransientError(f"{what}: connection failed ({kind})", provider=provider)
     if isinstance(err, BROKEN_ANSWERS):
         return TransientError(f"{what}: the answer broke off ({kind})", provider=provider)
@@ -243,6 +259,24 @@ def request_error(err: requests.RequestException, *, provider: str, what: str) -
     if isinstance(err, requests.exceptions.InvalidJSONError):
         return RefusedRequest(f"{what}: the request body is not JSON ({kind})", provider=provider)
     return TransientError(f"{what}: request failed ({kind})", provider=provider)
+
+
+def _refused_locally(err: requests.ConnectionError) -> str | None:
+    """``host:port`` when ``err`` is a refused connection to a loopback address, else None."""
+    text = str(err).lower()
+    if "refused" not in text and "errno 111" not in text:
+        return None
+    url = getattr(getattr(err, "request", None), "url", None)
+    try:
+        parts = urlsplit(url or "")
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        return None
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    return f"{host}:{port}" if loopback and port else (host if loopback else None)
 
 
 def status_error(
@@ -314,7 +348,7 @@ def _retrying(policy: RetryPolicy, stats: CallStats, sleep: Sleep) -> Retrying:
         stats.add(retries=1)
 
     return Retrying(
-        stop=stop_after_attempt(max(1, policy.attempts)),
+        stop=stop_after_attempt(max(1, policy.attempts)) | _LocalRefusalSpent(),
         wait=_Wait(policy, random.Random()),
         retry=retry_if_exception(_worth_retrying),
         sleep=sleep,
@@ -325,6 +359,18 @@ def _retrying(policy: RetryPolicy, stats: CallStats, sleep: Sleep) -> Retrying:
 
 def _worth_retrying(err: BaseException) -> bool:
     return isinstance(err, RetryableError) and not err.beyond_budget
+
+
+class _LocalRefusalSpent(stop_base):
+    """tenacity stop: a local address that refused twice is not listening (seconds, not a
+    minute of backoff)."""
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        outcome = retry_state.outcome
+        err = outcome.exception() if outcome else None
+        return isinstance(err, NotAnswering) and (
+            retry_state.attempt_number >= LOCAL_REFUSAL_ATTEMPTS
+        )
 
 
 def _scrub(err: ProviderError, secrets: Sequence[str]) -> ProviderError:

@@ -35,12 +35,21 @@ class ConfigError(SyncerError):
     exit_code = 2
 
     def __init__(self, message: str, *, where: str | None = None, hint: str | None = None) -> None:
-        parts = [f"{where}: {message}" if where else message]
+        text = f"{where}: {message}" if where else message
         if hint:
-            parts.append(hint)
-        super().__init__(" ".join(parts))
+            text = join_hint(text, hint)
+        super().__init__(text)
         self.where = where
         self.hint = hint
+
+
+def join_hint(message: str, hint: str) -> str:
+    """``message`` and its ``hint`` as one line that reads as two clauses: a ``;`` between them
+    unless the message already ends a sentence or clause (never "needs a window add e.g.")."""
+    message = message.rstrip()
+    if message.endswith((".", ";", ":", "?", "!")):
+        return f"{message} {hint}"
+    return f"{message}; {hint}"
 
 
 class SegmentError(ConfigError):

@@ -21,7 +21,7 @@ segments' destinations against the profiles (a known profile, an ``on_leave`` it
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -144,11 +144,17 @@ def expand(text: str, env: Mapping[str, str], where: str) -> str:
 
 
 def load_profiles(
-    path: Path, env: Mapping[str, str], *, resolve: bool = True
+    path: Path,
+    env: Mapping[str, str],
+    *,
+    resolve: bool = True,
+    only: Collection[str] | None = None,
 ) -> dict[str, Profile]:
     """Every profile of ``path``; one ConfigError listing every problem (one per line).
     ``resolve=False`` checks the file without reading the environment (credentials stay
-    ``${VAR}`` text): what ``segments validate`` needs to check destinations."""
+    ``${VAR}`` text): what ``segments validate`` needs to check destinations. ``only``: just
+    these profiles (the others are not read, so an unset variable of a profile the command does
+    not use stops nothing)."""
     if not path.exists():
         raise ConfigError(
             "file not found",
@@ -170,6 +176,8 @@ def load_profiles(
     problems: list[str] = []
     profiles: dict[str, Profile] = {}
     for name, raw in entries.items():
+        if only is not None and str(name) not in only:
+            continue
         where = f"{path}: profiles.{name}"
         try:
             profiles[str(name)] = _profile(str(name), raw, env, path, where, resolve)
@@ -181,12 +189,13 @@ def load_profiles(
 
 
 def profile_named(path: Path, env: Mapping[str, str], name: str) -> Profile:
-    """Profile ``name`` of ``path`` (credentials resolved); ConfigError listing the known ones."""
-    profiles = load_profiles(path, env)
+    """Profile ``name`` of ``path``, only its credentials resolved (an unset variable of another
+    profile does not matter); ConfigError listing the known ones."""
+    profiles = load_profiles(path, env, resolve=False)
     if name not in profiles:
         known = ", ".join(sorted(profiles)) or "none"
         raise ConfigError(f"unknown profile {name!r} (known: {known})", where=str(path))
-    return profiles[name]
+    return load_profiles(path, env, only={name})[name]
 
 
 def _check_url(url: str, where: str) -> None:

@@ -6,8 +6,9 @@
 - Missed runs are coalesced into one (``coalesce=True``); a segment never overlaps itself in this
   process (``max_instances=1``) and never across processes (the sync engine's lock).
 - Changed config files (segments/*.yaml, profiles.yaml) are noticed by a poll of their
-  modification times and the jobs rebuilt; a file that no longer loads is reported in one line
-  and the previous jobs keep running.
+  modification times and the jobs rebuilt; a segment file that does not load is reported in
+  one line and the others keep running; a configuration that does not load at all (the loader
+  raises) is reported in one line and the previous jobs keep running.
 - Each run is logged as one structured line (JSON).
 - SIGTERM or SIGINT: no new runs start; the run in flight is asked to stop after its current
   batch (``stop`` event), which leaves its pending changes for the next run; then the process exits.
@@ -138,6 +139,8 @@ class SyncScheduler:
         except SyncerError as err:
             log_line("config_error", error=str(err), kept=sorted(self.schedules))
             return False
+        for problem in getattr(segments, "broken", ()):  # set aside; the others still run
+            log_line("config_error", error=str(problem), skipped=True)
         wanted = {
             name: seg.schedule
             for name, seg in segments.items()

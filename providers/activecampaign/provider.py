@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Self, TypeVar
+from urllib.parse import quote
 
 from providers.accounts import answer, http_client, require
 from providers.activecampaign.answers import (
@@ -140,6 +141,14 @@ class ActiveCampaign(Provider):
             return Page(items, total=meta.total)
 
         return by_offset(fetch)
+
+    def list_exists(self, list_id: str) -> bool:
+        """``GET /lists/{id}`` (1 call): False when the API answers 404."""
+        try:
+            self.http.json("GET", f"/lists/{quote(list_id, safe='')}")
+        except NotFound:
+            return False
+        return True
 
     def discover(self) -> Discovery:
         lists = [ListInfo(str(x.id), x.name) for x in self.pages("/lists", "lists", ListItem)]

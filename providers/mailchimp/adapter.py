@@ -167,6 +167,18 @@ class Mailchimp(Provider):
         who = root.account_name or str(root.account_id)
         return AccountInfo(self.name, who, f"account id {root.account_id} at {self.host}")
 
+    def list_exists(self, list_id: str) -> bool:
+        """``GET /lists/{id}`` (1 call): False when Mailchimp answers 404."""
+        try:
+            self.calls.answer(
+                AudienceItem,
+                f"GET /lists/{list_id}",
+                lambda: self.lists.get_list(list_id, fields=["id", "name"]),
+            )
+        except NotFound:
+            return False
+        return True
+
     def discover(self) -> Discovery:
         size = self.calls.page_size
         lists = [

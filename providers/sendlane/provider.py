@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from itertools import chain, islice
 from typing import Any, ClassVar, Self, TypeVar
+from urllib.parse import quote
 
 from providers.accounts import answer, http_client, require, whole_number
 from providers.base import (
@@ -148,6 +149,14 @@ class Sendlane(Provider):
         body = self.answer(ListsPage, "GET", "/lists", params={"limit": 1, "page": 1})
         total = body.meta.total if body.meta and body.meta.total is not None else len(body.data)
         return AccountInfo(self.name, self.http.base_url, f"API token accepted; {total} lists")
+
+    def list_exists(self, list_id: str) -> bool:
+        """``GET /lists/{id}`` (1 call): False when the API answers 404."""
+        try:
+            self.http.json("GET", f"/lists/{quote(list_id, safe='')}")
+        except NotFound:
+            return False
+        return True
 
     def discover(self) -> Discovery:
         lists = [ListInfo(str(x.id), x.name) for x in self.items("/lists", Named)]

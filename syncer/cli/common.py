@@ -40,7 +40,7 @@ def print_json(data: Any) -> None:
 
 
 def warn(message: str) -> None:
-    err_console.print(f"[yellow]warning:[/yellow] {message}")
+    err_console.print(f"[yellow]warning:[/yellow] {message}", soft_wrap=True)  # one line
 
 
 PhaseProgress = Callable[[str, int, int], None]  # (phase, done, total)

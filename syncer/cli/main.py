@@ -15,6 +15,7 @@ from syncer.cli import (
     db,
     emulator,
     imports,
+    init,
     profiles,
     schedule,
     segments,
@@ -84,6 +85,7 @@ db.register(app)
 alerts.register(app)
 imports.register(app)
 web.register(app)
+init.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,7 +27,7 @@ def _profile(ctx: typer.Context, name: str) -> Profile:
 def list_cmd(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """The profiles, with the environment variables their credentials come from."""
     conf = settings(ctx)
-    profiles = load_profiles(conf.profiles_file, os.environ)
+    profiles = load_profiles(conf.profiles_file, os.environ, resolve=False)
     rows = [p.describe() for p in profiles.values()]
     if as_json:
         print_json(rows)

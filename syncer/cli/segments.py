@@ -8,34 +8,47 @@ condition path, exit code 2 (the CLI root prints ``SyncerError``).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from providers.errors import ProviderError
 from syncer.cli import insights as insights_view
 from syncer.cli.as_of import AS_OF_OPTION, parse_as_of
-from syncer.cli.common import JSON_OPTION, TAG_OPTION, console, err_console, print_json, settings
+from syncer.cli.common import (
+    JSON_OPTION,
+    TAG_OPTION,
+    console,
+    err_console,
+    print_json,
+    settings,
+    warn,
+)
 from syncer.db import make_engine, mask_url
 from syncer.errors import ConfigError, DatabaseError
 from syncer.export import export_csv
-from syncer.profiles import check_destinations, load_profiles
+from syncer.profiles import ProviderFailed, check_destinations, load_profiles
 from syncer.segments.breakdown import breakdown, emptied_by
 from syncer.segments.catalog import FIELDS, OPERATORS
-from syncer.segments.compiler import count_query, members_query
+from syncer.segments.compiler import consent_count_query, count_query, members_query
 from syncer.segments.describe import describe
 from syncer.segments.insights import TOP, insights
-from syncer.segments.loader import SegmentSet, load_segments
-from syncer.segments.model import Segment, as_utc
+from syncer.segments.known_values import unknown_values
+from syncer.segments.loader import SegmentSet, broken_files, load_segments
+from syncer.segments.model import CsvDestinationConfig, Segment, as_utc
 from syncer.segments.tags import check_tags, has_any_tag
-from syncer.segments.validate import validate_file
+from syncer.segments.validate import load_draft, validate_file
 from syncer.source.active import active
 from syncer.state.history import AudiencePoint, audience_history
 from syncer.state.migrate import current_revision
@@ -43,12 +56,28 @@ from syncer.state.migrate import current_revision
 SMALL_AUDIENCE = 50
 
 segments_app = typer.Typer(help="Customer segments: list, check, count, preview, export.")
-NAME_ARG = typer.Argument(..., metavar="NAME", help="Segment name (see `syncer segments list`).")
+NAME_ARG = typer.Argument(
+    ...,
+    metavar="NAME|FILE",
+    help="Segment name (see `syncer segments list`), or a segment file (a draft, anywhere).",
+)
 
 
 def _load(ctx: typer.Context, name: str) -> tuple[Segment, SegmentSet]:
-    segments = load_segments(settings(ctx).segments_dir)
-    return segments.get_or_error(name), segments
+    """The segment called ``name`` (or in the file ``name``: a draft, possibly outside the
+    config folder) and the segments it is evaluated with. Broken files of the folder do not
+    stop it: they are named in one warning line."""
+    folder = settings(ctx).segments_dir
+    path = Path(name)
+    if name.endswith((".yaml", ".yml")) and path.is_file():
+        draft, around = load_draft(path, folder)
+        return draft, SegmentSet(around)
+    segments = load_segments(folder, strict=False)
+    segment = segments.get_or_error(name)
+    if segments.broken:
+        files = broken_files(segments.broken)
+        warn(f"not loaded (`syncer segments validate FILE` says why): {escape(files)}")
+    return segment, segments
 
 
 @contextmanager
@@ -73,8 +102,10 @@ def _database(ctx: typer.Context) -> Iterator[tuple[Engine, Connection]]:
 @segments_app.command("list")
 def list_cmd(ctx: typer.Context, tags: list[str] = TAG_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Every segment in the config folder (or those with a --tag), with its tags, destinations
-    and schedule."""
-    loaded = load_segments(settings(ctx).segments_dir)
+    and schedule (a file that does not load is named in one warning line each)."""
+    loaded = load_segments(settings(ctx).segments_dir, strict=False)
+    for problem in loaded.broken:
+        warn(escape(str(problem)))
     check_tags(loaded.values(), tags)
     segments = {n: s for n, s in loaded.items() if has_any_tag(s, tags)}
     rows = [
@@ -102,10 +133,18 @@ def list_cmd(ctx: typer.Context, tags: list[str] = TAG_OPTION, as_json: bool = J
     console.print(table)
 
 
+ONLINE_HELP = (
+    "Also ask each destination's provider: does the list exist, and the tag (the first sync "
+    "creates a missing tag)? And warn of products, vendors, collections or coupons the shop's "
+    "data does not have."
+)
+
+
 @segments_app.command("validate")
 def validate_cmd(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="A segment YAML file."),
+    online: bool = typer.Option(False, "--online", help=ONLINE_HELP),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Check one segment file, and its references against the other segments in the config."""
@@ -114,10 +153,56 @@ def validate_cmd(
     if segment.destinations:  # each names a profile that can serve it (no secret is resolved)
         profiles = load_profiles(conf.profiles_file, {}, resolve=False)
         check_destinations([segment], profiles, conf.profiles_file)
+    checks = _check_online(conf.profiles_file, file, segment) if online else []
+    if online:  # and the values it names, against the shop's data
+        with _database(ctx) as (_engine, conn):
+            for line in unknown_values(conn, segment):
+                warn(escape(line))
     if as_json:
-        print_json({"file": str(file), "segment": segment.name, "valid": True})
-    else:
-        console.print(f"{file}: segment {segment.name!r} is valid")
+        print_json({"file": str(file), "segment": segment.name, "valid": True,
+                    **({"destinations": checks} if online else {})})  # fmt: skip
+        return
+    console.print(f"{file}: segment {segment.name!r} is valid")
+    for check in checks:
+        tag = "exists" if check["tag_exists"] else "does not exist yet (the first sync creates it)"
+        console.print(
+            f"  {escape(check['destination'])}: list found; tag {check['tag']!r} {tag}",
+            soft_wrap=True,
+        )
+
+
+def _check_online(profiles_file: Path, file: Path, segment: Segment) -> list[dict[str, Any]]:
+    """Ask each destination's provider whether its list and tag exist (ConfigError, exit 2, for
+    a missing list; ProviderFailed, exit 1, for a provider that does not answer). A csv
+    destination has no provider to ask."""
+    checks: list[dict[str, Any]] = []
+    for i, dest in enumerate(segment.destinations):
+        if isinstance(dest, CsvDestinationConfig):
+            continue  # a file: no provider to ask
+        profile = load_profiles(profiles_file, os.environ, only={dest.profile})[dest.profile]
+        provider = profile.build()
+        try:
+            if not provider.list_exists(dest.list):
+                raise ConfigError(
+                    f"list {dest.list!r} does not exist at {profile.provider} "
+                    f"(profile {dest.profile!r})",
+                    where=f"{file}: destinations[{i}].list",
+                    hint=f"pick one from `syncer profiles discover {dest.profile}`; Syncer "
+                    "never creates lists.",
+                )
+            tags = provider.discover().tags
+        except ProviderError as err:
+            raise ProviderFailed(
+                f"profile {dest.profile!r} ({profile.provider}): checking {file}: "
+                f"destinations[{i}] failed: {err}"
+            ) from err
+        wanted = dest.tag.strip().casefold()
+        found = any(
+            t.name.strip().casefold() == wanted and t.list_id in (None, dest.list) for t in tags
+        )
+        checks.append({"destination": dest.key, "list_exists": True, "tag": dest.tag,
+                       "tag_exists": found})  # fmt: skip
+    return checks
 
 
 @segments_app.command("count")
@@ -135,25 +220,36 @@ def count_cmd(
     when = parse_as_of(as_of)
     started = time.perf_counter()
     with _database(ctx) as (_engine, conn):
-        count = int(conn.execute(count_query(segment, segments, as_of=when)).scalar_one())
+        row = conn.execute(consent_count_query(segment, segments, as_of=when)).one()
+        count, consenting = int(row.n), int(row.consenting)
         seconds = time.perf_counter() - started
         rows = breakdown(conn, segment, segments, as_of=when) if show_breakdown else []
+        for line in unknown_values(conn, segment):  # a misspelt product matches no one
+            warn(escape(line))
     if count < SMALL_AUDIENCE:
         err_console.print(
-            f"[yellow]warning:[/yellow] segment {name!r} has only {count} customer(s), "
+            f"[yellow]warning:[/yellow] segment {segment.name!r} has only {count} customer(s), "
             f"fewer than {SMALL_AUDIENCE}: a very small audience may not justify a campaign",
             soft_wrap=True,
         )
     if as_json:
         data: dict[str, object] = {
-            "segment": name, "count": count, "as_of": when.isoformat(),
+            "segment": segment.name, "count": count, "consenting": consenting,
+            "pushed": _pushed(segment, count, consenting), "as_of": when.isoformat(),
             "small": count < SMALL_AUDIENCE, "seconds": round(seconds, 3),
         }  # fmt: skip
         if show_breakdown:
             data["breakdown"] = [r.as_dict() for r in rows]
         print_json(data)
         return
-    console.print(f"{name}: [b]{count:,}[/b] customers (as of {when.isoformat()}, {seconds:.2f}s)")
+    console.print(
+        f"{escape(segment.name)}: [b]{count:,}[/b] match, [b]{consenting:,}[/b] with marketing "
+        f"consent would be pushed (as of {when.isoformat()}, {seconds:.2f}s)",
+        soft_wrap=True,
+    )
+    for dest, pushed in _pushed(segment, count, consenting).items():
+        if pushed != consenting:  # without_consent: non_subscribed pushes every member
+            console.print(f"  {escape(dest)}: {pushed:,} (without_consent: non_subscribed)")
     if show_breakdown:
         empty = emptied_by(rows)
         table = Table(title="how many customers each condition keeps")
@@ -168,6 +264,17 @@ def count_cmd(
         console.print(table)
         if empty is not None:
             console.print(f"[red]{empty.path} leaves no customers[/red]: {empty.text}")
+
+
+def _pushed(segment: Segment, count: int, consenting: int) -> dict[str, int]:
+    """Members each destination would receive: only those with marketing consent, unless it
+    says ``without_consent: non_subscribed`` (then every member, the others non-subscribed)."""
+    return {
+        d.key: count
+        if isinstance(d, CsvDestinationConfig) or d.without_consent == "non_subscribed"
+        else consenting
+        for d in segment.destinations
+    }
 
 
 @segments_app.command("preview")
@@ -204,16 +311,37 @@ def preview_cmd(
 
 
 @segments_app.command("describe")
-def describe_cmd(ctx: typer.Context, name: str = NAME_ARG, as_json: bool = JSON_OPTION) -> None:
-    """The segment's rule as one plain-English sentence."""
-    segment, _segments = _load(ctx, name)
+def describe_cmd(
+    ctx: typer.Context, name: str = NAME_ARG, as_of: str | None = AS_OF_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:  # fmt: skip
+    """The segment's rule as one plain-English sentence, and how many match and would be pushed
+    (the counts are left out, with a warning, when the database cannot be read)."""
+    segment, segments = _load(ctx, name)
     sentence = describe(segment)
+    when = parse_as_of(as_of)
+    counts: tuple[int, int] | None = None
+    try:
+        with _database(ctx) as (_engine, conn):
+            row = conn.execute(consent_count_query(segment, segments, as_of=when)).one()
+            counts = int(row.n), int(row.consenting)
+    except DatabaseError as err:
+        warn(f"counts not shown: {escape(str(err))}")
     if as_json:
-        print_json(
-            {"segment": segment.name, "description": segment.description, "sentence": sentence}
+        data: dict[str, object] = {
+            "segment": segment.name, "description": segment.description, "sentence": sentence,
+        }  # fmt: skip
+        if counts is not None:
+            data.update(count=counts[0], consenting=counts[1],
+                        pushed=_pushed(segment, *counts))  # fmt: skip
+        print_json(data)
+        return
+    console.print(sentence)
+    if counts is not None:
+        console.print(
+            f"{counts[0]:,} match, {counts[1]:,} with marketing consent would be pushed "
+            f"(as of {when:%Y-%m-%d})"
         )
-    else:
-        console.print(sentence)
 
 
 @segments_app.command("insights")

@@ -33,7 +33,7 @@ from syncer.cli.common import (
 )
 from syncer.cli.sync_progress import sync_progress
 from syncer.db import make_engine
-from syncer.errors import SyncerError
+from syncer.errors import ConfigError, SyncerError
 from syncer.schedule import stop_on_signals
 from syncer.segments.loader import SegmentSet
 from syncer.segments.model import CsvDestinationConfig
@@ -152,9 +152,7 @@ def sync_cmd(
         pairs = service.select(
             names or [], all_segments=all_segments, destination=destination, tags=tags
         )
-        for _seg, dest in pairs:
-            if not isinstance(dest, CsvDestinationConfig):
-                service.provider(dest.profile)  # bad credentials config fails before any sync
+        pairs = _ready(service, pairs, all_segments or bool(tags))
         if not dry_run:
             _ = service.alerts  # a bad config/alerts.yaml fails before any sync too
         results: list[RunResult] = []
@@ -202,8 +200,31 @@ def sync_cmd(
                         )
                 if r.pending_before:
                     console.print(f"  {r.pending_before} change(s) pending from an earlier run")
-    if signals or any(r.failed for r in results):
+    for problem in service.problems:  # --all: each segment left out, in one line
+        err_console.print(f"[red]not synced:[/red] {escape(str(problem))}", soft_wrap=True)
+    if signals or service.problems or any(r.failed for r in results):
         raise typer.Exit(1)
+
+
+def _ready(service: Any, pairs: list[Any], all_segments: bool) -> list[Any]:
+    """``pairs`` whose profile builds (credentials set): bad credentials config fails before
+    any sync; under ``--all`` only that segment's destination is left out (reported)."""
+    ready = []
+    for seg, dest in pairs:
+        if isinstance(dest, CsvDestinationConfig):  # a file: no provider to build
+            ready.append((seg, dest))
+            continue
+        try:
+            service.provider(dest.profile)
+        except ConfigError as err:
+            if not all_segments:
+                raise
+            service.problems.append(
+                ConfigError(str(err), where=f"segment {seg.name!r} → {dest.key}")
+            )
+            continue
+        ready.append((seg, dest))
+    return ready
 
 
 def _say_if_asked_to_wait(engine: Any, segment: str, destination: str, as_json: bool) -> None:

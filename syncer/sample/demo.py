@@ -3,7 +3,9 @@
     python -m syncer.sample.demo [--customers 20000] [--seed 42] [--as-of 2026-03-01] [--no-sync]
 
 1. sample data in an SQLite file (``var/demo.db``);
-2. every example segment in config/segments counted and described in plain English;
+2. every example segment in config/segments counted and described in plain English (the demo's
+   own config folder, ``var/demo-config``, wires some of them to the emulators:
+   ``syncer.sample.demo_config``; the shipped config/ sends nothing anywhere);
    one more segment made from a template (``syncer.sample.demo_template``), counted too;
 3. the three provider emulators started locally, every segment with destinations synced to
    them; then two weeks of new orders, and a second sync that sends only the difference
@@ -31,11 +33,12 @@ from sqlalchemy import Engine
 from syncer.cli import insights as insights_view
 from syncer.db import make_engine
 from syncer.errors import SyncerError
+from syncer.sample.demo_config import DEMO_CONFIG, write_demo_config
 from syncer.sample.demo_sync import full_job
 from syncer.sample.demo_template import TemplateSegment, segment_from_template
 from syncer.sample.shop import generate
 from syncer.schema import create_commerce_schema, drop_commerce_schema
-from syncer.segments.compiler import count_query
+from syncer.segments.compiler import consent_count_query
 from syncer.segments.describe import describe
 from syncer.segments.insights import insights
 from syncer.segments.loader import SegmentSet, load_segments
@@ -43,7 +46,6 @@ from syncer.state.history import audience_history
 from syncer.state.migrate import current_revision
 
 DEMO_DATABASE = Path("var/demo.db")
-CONFIG_DIR = Path("config")
 CUSTOMERS = 20_000
 SEED = 42
 AS_OF = "2026-03-01"
@@ -60,6 +62,7 @@ class SegmentResult:
     count: int
     seconds: float
     sentence: str
+    consenting: int = 0  # of ``count``, with marketing consent: what a destination receives
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -68,7 +71,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--as-of", default=AS_OF, help="reference date, YYYY-MM-DD")
     parser.add_argument("--database", type=Path, default=DEMO_DATABASE, help="SQLite file")
-    parser.add_argument("--config-dir", type=Path, default=CONFIG_DIR)
+    parser.add_argument(
+        "--config-dir", type=Path, default=None,
+        help=f"config folder to use as it is (default: {DEMO_CONFIG}, written from config/)",
+    )  # fmt: skip
     parser.add_argument(
         "--no-sync", action="store_true", help="only count and describe (no emulators, no sync)"
     )
@@ -97,21 +103,26 @@ def count_segments(engine: Engine, segments: SegmentSet, as_of: datetime) -> lis
     with engine.connect() as conn:
         for segment in segments.values():
             started = time.perf_counter()
-            count = conn.execute(count_query(segment, segments, as_of=as_of)).scalar_one()
+            row = conn.execute(consent_count_query(segment, segments, as_of=as_of)).one()
             seconds = time.perf_counter() - started
-            results.append(SegmentResult(segment.name, int(count), seconds, describe(segment)))
+            results.append(
+                SegmentResult(
+                    segment.name, int(row.n), seconds, describe(segment), int(row.consenting)
+                )
+            )
     return results
 
 
 def show_segments(results: list[SegmentResult], as_of: datetime) -> None:
     table = Table(title=f"example segments, as of {as_of:%Y-%m-%d}", show_lines=True)
     table.add_column("segment", style="bold")
-    table.add_column("customers", justify="right")
+    table.add_column("match", justify="right")
+    table.add_column("with consent: pushed", justify="right")
     table.add_column("time", justify="right")
     table.add_column("in plain English")
     for r in results:
         count = f"{r.count:,}" if r.count >= 50 else f"[yellow]{r.count:,} (< 50)[/yellow]"
-        table.add_row(r.name, count, f"{r.seconds * 1000:.0f} ms", r.sentence)
+        table.add_row(r.name, count, f"{r.consenting:,}", f"{r.seconds * 1000:.0f} ms", r.sentence)
     console.print(table)
 
 
@@ -141,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         err_console.print(f"error: --as-of {args.as_of!r} is not a date; use YYYY-MM-DD")
         return 2
     try:
+        if args.config_dir is None:
+            args.config_dir = write_demo_config()
         segments = load_segments(args.config_dir / "segments")
         engine = prepare_database(args.database, args.customers, args.seed, as_of)
         try:
@@ -210,9 +223,11 @@ def sync_twice(args: argparse.Namespace, as_of: datetime) -> int:
     if not same:
         err_console.print("[red]a provider does not match its segment[/red] (see the tables)")
         return 1
-    console.print(
-        "every provider now carries exactly its segment's members; run history: "
-        f"syncer --database-url {url} --state-url sqlite:///{state} runs"
+    console.print("every provider now carries exactly its segment's members; run history:")
+    console.print(  # one line, as it runs (the emulators have stopped: `runs` needs none)
+        f"  .venv/bin/syncer --database-url {url} --state-url sqlite:///{state} "
+        f"--config-dir {args.config_dir} runs",
+        soft_wrap=True,
     )
     console.print(
         "the admin in the browser on this data (http://127.0.0.1:8080/, log in as admin / "

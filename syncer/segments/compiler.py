@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
 
 from syncer.errors import SegmentError
 from syncer.segments.combine import Item, junction
@@ -53,6 +53,22 @@ def count_query(segment: Segment, segments: Segments, *, as_of: datetime) -> Sel
     """How many customers the segment has (one row, one column ``n``)."""
     where = compile_rule(segment.rules, segments, as_of, chain=(segment.name,), source=segment)
     return select(func.count().label("n")).select_from(active().customers).where(where)
+
+
+def consent_count_query(segment: Segment, segments: Segments, *, as_of: datetime) -> Select[Any]:
+    """How many members there are (``n``) and how many of them accept marketing email
+    (``consenting``): what a destination with ``without_consent: skip``, the default, receives.
+    One row, one evaluation of the rule."""
+    where = compile_rule(segment.rules, segments, as_of, chain=(segment.name,), source=segment)
+    customers = active().customers
+    consenting = func.coalesce(
+        func.sum(case((customers.c.accepts_marketing.is_(True), 1), else_=0)), 0
+    )
+    return (
+        select(func.count().label("n"), consenting.label("consenting"))
+        .select_from(customers)
+        .where(where)
+    )
 
 
 def condition_counts(

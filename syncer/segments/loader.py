@@ -2,6 +2,7 @@
 
     segments = load_segments(Path("config/segments"))   # every *.yaml / *.yml
     vip = segments.get_or_error("VIP customers")
+    usable = load_segments(folder, strict=False)         # broken files set aside in .broken
 
 The rule tree is walked here (not by pydantic) so that each problem names its exact place,
 e.g. ``config/segments/vip.yaml: segment 'VIP': rules.all[2].any[0]: unknown field 'oders'``.
@@ -64,10 +65,16 @@ _Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
 class SegmentSet(Mapping[str, Segment]):
-    """Segments by name, in file order."""
+    """Segments by name, in file order; ``broken``: one error per file that did not load
+    (only when loaded with ``strict=False``)."""
 
-    def __init__(self, segments: Mapping[str, Segment] | None = None) -> None:
+    def __init__(
+        self,
+        segments: Mapping[str, Segment] | None = None,
+        broken: tuple[ConfigError, ...] = (),
+    ) -> None:
         self._by_name: dict[str, Segment] = dict(segments or {})
+        self.broken = broken
 
     def __getitem__(self, name: str) -> Segment:
         return self._by_name[name]
@@ -84,11 +91,30 @@ class SegmentSet(Mapping[str, Segment]):
         close = difflib.get_close_matches(name, self._by_name, n=3, cutoff=0.5)
         hint = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
         known = ", ".join(repr(n) for n in self._by_name) or "none"
-        raise ConfigError(f"no segment named {name!r}", hint=f"{hint}known: {known}")
+        for problem in self.broken:  # the segment is there, and broken: say why
+            if getattr(problem, "segment", None) == name:
+                raise problem
+        skipped = ""
+        if self.broken:
+            files = broken_files(self.broken)
+            skipped = f"; not loaded (`syncer segments validate FILE` says why): {files}"
+        raise ConfigError(f"no segment named {name!r}", hint=f"{hint}known: {known}{skipped}")
 
 
-def load_segments(directory: Path) -> SegmentSet:
-    """Every segment file in ``directory``; references checked across them."""
+def broken_files(broken: tuple[ConfigError, ...], most: int = 3) -> str:
+    """The files of ``broken`` errors, at most ``most`` named (then "and N more")."""
+    files = [str(getattr(b, "file", None) or b.where) for b in broken]
+    more = f" and {len(files) - most} more" if len(files) > most else ""
+    return ", ".join(files[:most]) + more
+
+
+def load_segments(directory: Path, *, strict: bool = True) -> SegmentSet:
+    """Every segment file in ``directory``; references checked across them. ``strict=False``
+    sets aside each file that does not load, or that names a broken segment, or clashes with
+    another (``SegmentSet.broken``, one error each) and returns the rest: one broken file does
+    not stop the others from being counted or synced."""
+    if not strict:
+        return _load_usable(directory)
     if not directory.is_dir():
         raise ConfigError(
             f"segments folder {directory} does not exist",
@@ -110,6 +136,48 @@ def load_segments(directory: Path) -> SegmentSet:
     check_destinations(found)
     check_csv_folders(found, directory.parent)
     return SegmentSet(found)
+
+
+def _load_usable(directory: Path) -> SegmentSet:
+    """``load_segments`` that sets broken files aside instead of failing on the first."""
+    if not directory.is_dir():
+        return load_segments(directory)  # the folder itself is missing: that is an error
+    found: dict[str, Segment] = {}
+    broken: list[ConfigError] = []
+    for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
+        try:
+            seg = load_segment_file(path)
+            if seg.name in found:
+                raise SegmentError(
+                    f"duplicate segment name {seg.name!r}, also in {found[seg.name].source}",
+                    file=str(path),
+                    hint="give each segment a unique name",
+                )
+        except ConfigError as err:
+            broken.append(err)
+            continue
+        found[seg.name] = seg
+    changed = True
+    while changed:  # a segment naming a broken one is broken too
+        failed: dict[str, ConfigError] = {}
+        for name, seg in found.items():
+            try:
+                check_references({name: seg}, found)
+            except ConfigError as err:
+                failed[name] = err
+        for name in reversed(list(found)):  # of two clashing files, the later is set aside
+            if name in failed:
+                continue
+            try:
+                others = {k: v for k, v in found.items() if k != name and k not in failed}
+                check_destinations({name: found[name]}, others)
+            except ConfigError as err:
+                failed[name] = err
+        for name, problem in failed.items():
+            broken.append(problem)
+            del found[name]
+        changed = bool(failed)
+    return SegmentSet(found, tuple(broken))
 
 
 def check_destinations(

@@ -38,6 +38,27 @@ def _others(path: Path, directory: Path) -> dict[str, Segment]:
     return found
 
 
+def load_draft(path: Path, directory: Path) -> tuple[Segment, dict[str, Segment]]:
+    """A segment file that may lie outside ``directory`` (a draft), and the segments it is
+    evaluated with: the readable ones of ``directory``, the draft taking the place of a
+    segment of the same name (it is that segment's next version). Checked like
+    ``validate_file`` otherwise."""
+    segment = load_segment_file(path)
+    others = _others(path, directory)
+    inside = directory.is_dir() and path.resolve().parent == directory.resolve()
+    if not inside:
+        others.pop(segment.name, None)
+    segments = {**others, segment.name: segment}
+    if segment.name in others:
+        raise SegmentError(
+            f"duplicate segment name {segment.name!r}, also in {others[segment.name].source}",
+            file=str(path),
+            hint="give each segment a unique name",
+        )
+    check_references({segment.name: segment}, segments)
+    return segment, segments
+
+
 def validate_file(path: Path, directory: Path) -> Segment:
     """The segment in ``path``; ConfigError (one line) for a problem in it, a name another file
     already uses, an ``in_segment`` naming no segment, a loop of references, or a destination

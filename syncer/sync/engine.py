@@ -581,7 +581,11 @@ class SyncEngine:
         members: Select[Any],
         result: RunResult,
     ) -> RunResult:
-        """The diff's counts and a few addresses per kind; no provider call, no state write."""
+        """The diff's counts and a few addresses per kind; no state write, and one provider
+        call: does the destination's list exist (a real run to a list that does not would fail
+        and leave every change pending). A missing list, or a provider that does not answer,
+        ends the dry run ``failed`` with one line (after the counts, so a database error is
+        still reported first)."""
         target_id = None
         if current_revision(self.state) is not None:
             target_id = self.store.find_target(segment, destination.key)
@@ -598,8 +602,25 @@ class SyncEngine:
             )
         tally(plan, result)
         result.outcome = DRY_RUN
+        missing = self._missing_list(destination)
+        if missing is not None:
+            result.outcome, result.error = FAILED, missing
         result.finished_at = self.clock.now()
         return result
+
+    def _missing_list(self, destination: DestinationConfig) -> str | None:
+        """None when the destination's list exists at its provider, else why not (one line)."""
+        try:
+            provider = self.providers(destination.profile)
+            if provider.list_exists(destination.list):
+                return None
+        except (ProviderError, SyncerError) as err:
+            return _one_line(err)
+        return (
+            f"list {destination.list!r} does not exist at {provider.name} (profile "
+            f"{destination.profile!r}), so a real run would fail; pick one from `syncer profiles "
+            f"discover {destination.profile}` (Syncer never creates lists)"
+        )
 
     def _ensure_schema(self) -> None:
         if not self._schema_ok:

@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from providers.base import Provider
@@ -72,15 +73,22 @@ class SyncService:
         self.engine_options = engine_options
         self._providers: dict[str, Provider] = {}
         self._guard = threading.Lock()
+        # What ``select(all_segments=True)`` left out: broken files, segments with a bad
+        # destination; one error each.
+        self.problems: list[ConfigError] = []
 
     # --- configuration ---------------------------------------------------------------------
     @cached_property
     def segments(self) -> SegmentSet:
-        return load_segments(self.settings.segments_dir)
+        """The segments that load; the files that do not are in ``.broken`` (reported, and
+        ``sync --all`` exits 1, but they stop no other segment)."""
+        return load_segments(self.settings.segments_dir, strict=False)
 
     @cached_property
     def profiles(self) -> dict[str, Profile]:
-        return load_profiles(self.settings.profiles_file, self.env)
+        """Every profile, checked but not resolved: a profile's ``${VAR}``s are read only when
+        a destination uses it (``provider``)."""
+        return load_profiles(self.settings.profiles_file, self.env, resolve=False)
 
     @cached_property
     def alerts(self) -> AlertsConfig | None:
@@ -111,7 +119,9 @@ class SyncService:
         elif tags:
             chosen = [s for s in self.segments.values() if s.destinations and has_any_tag(s, tags)]
         else:
-            chosen = [s for s in self.segments.values() if s.destinations]
+            usable = with_known_profiles(self.segments, self.profiles, self.settings.profiles_file)
+            self.problems = list(usable.broken)
+            chosen = [s for s in usable.values() if s.destinations]
         pairs: list[tuple[Segment, SegmentDestination]] = []
         for seg in chosen:
             if names and not seg.destinations:
@@ -135,26 +145,31 @@ class SyncService:
         return pairs
 
     def reload(self) -> SegmentSet:
-        """Read segments and profiles again (the scheduler calls this when a file changes).
-        Raises ConfigError, keeping the previous configuration, if either does not load or a
-        destination names an unknown profile."""
-        segments = load_segments(self.settings.segments_dir)
-        profiles = load_profiles(self.settings.profiles_file, self.env)
-        check_destinations(segments.values(), profiles, self.settings.profiles_file)
+        """Read segments and profiles again (the scheduler calls this when a file changes): the
+        usable segments, with ``broken`` naming each file or destination that is not (the
+        scheduler reports them and runs the rest). Raises ConfigError, keeping the previous
+        configuration, if profiles.yaml or the segments folder does not load."""
+        path = self.settings.profiles_file
+        profiles = load_profiles(path, self.env, resolve=False)
+        segments = load_segments(self.settings.segments_dir, strict=False)
         alerts = load_alerts(self.settings.alerts_file, self.env)
         with self._guard:
             self.__dict__["segments"] = segments
             self.__dict__["profiles"] = profiles
             self.__dict__["alerts"] = alerts
             self._providers.clear()  # rebuilt from the new profiles on first use
-        return segments
+        return with_known_profiles(segments, profiles, path)
 
     # --- collaborators -----------------------------------------------------------------------
     def provider(self, profile: str) -> Provider:
         with self._guard:
             if profile not in self._providers:
                 try:
-                    self._providers[profile] = self.profiles[profile].build()
+                    path = self.settings.profiles_file
+                    resolved = load_profiles(path, self.env, only={profile}).get(profile)
+                    if resolved is None:
+                        raise ConfigError(f"unknown profile {profile!r}", where=str(path))
+                    self._providers[profile] = resolved.build()
                 except ProviderError as err:
                     raise ConfigError(str(err), where=f"profile {profile!r}") from err
             return self._providers[profile]
@@ -269,6 +284,23 @@ class SyncService:
         if "engine" in self.__dict__:
             self.engine.commerce.dispose()
             self.engine.state.dispose()
+
+
+def with_known_profiles(
+    segments: SegmentSet, profiles: Mapping[str, Profile], profiles_file: Path
+) -> SegmentSet:
+    """``segments`` less those whose destinations name an unknown profile or ask a provider
+    for what it cannot do (added to ``broken``, one error each)."""
+    good: dict[str, Segment] = {}
+    broken = list(segments.broken)
+    for name, seg in segments.items():
+        try:
+            check_destinations([seg], profiles, profiles_file)
+        except ConfigError as err:
+            broken.append(err)
+            continue
+        good[name] = seg
+    return SegmentSet(good, tuple(broken))
 
 
 def deferred_until(engine: SyncEngine, segment: str, destination: str) -> datetime | None:

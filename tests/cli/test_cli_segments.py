@@ -169,6 +169,38 @@ def test_count_matches_the_database(
     assert count_of(capsys, shop, "Gold and consenting") == both
 
 
+def test_count_and_describe_say_how_many_match_and_how_many_would_be_pushed(
+    capsys: pytest.CaptureFixture[str], shop: tuple[str, Path]
+) -> None:
+    engine = make_engine(shop[0])
+    with engine.connect() as conn:
+        c = CUSTOMERS.c
+        gold = conn.execute(select(func.count()).where(c.loyalty_card == "Gold")).scalar_one()
+        both = conn.execute(
+            select(func.count()).where(c.loyalty_card == "Gold", c.accepts_marketing)
+        ).scalar_one()
+    engine.dispose()
+    assert 0 < both < gold  # the shop has Gold customers without consent
+    code, out, _ = run(capsys, shop, "segments", "count", "Gold", "--json")
+    assert code == 0 and (json.loads(out)["count"], json.loads(out)["consenting"]) == (gold, both)
+    expected = f"{gold:,} match, {both:,} with marketing consent would be pushed"
+    for command in ("count", "describe"):
+        code, out, _ = run(capsys, shop, "segments", command, "Gold")
+        assert code == 0 and expected in " ".join(out.split()), command
+
+
+def test_describe_without_a_database_still_describes(
+    capsys: pytest.CaptureFixture[str], shop: tuple[str, Path], tmp_path: Path
+) -> None:
+    url = "postgresql+psycopg://u:secret@127.0.0.1:1/nope"
+    code = main(
+        ["--database-url", url, "--config-dir", str(shop[1]), "segments", "describe", "Gold"]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0 and "loyalty card is Gold" in out
+    assert "counts not shown" in one_line_error(err) and "secret" not in err
+
+
 def test_small_audience_warns(capsys: pytest.CaptureFixture[str], shop: tuple[str, Path]) -> None:
     code, out, err = run(capsys, shop, "segments", "count", "VIP retargeting", "--as-of", AS_OF)
     assert code == 0 and "VIP retargeting" in out
@@ -293,17 +325,21 @@ def test_bad_segment_file_is_one_line_exit_2(
         assert needle in line
 
 
-def test_broken_file_in_config_fails_every_command(
+def test_broken_file_in_config_is_named_and_stops_only_itself(
     capsys: pytest.CaptureFixture[str], shop: tuple[str, Path], tmp_path: Path
 ) -> None:
     folder = tmp_path / "segments"
     folder.mkdir()
     write(folder, "ok", SEGMENTS["gold"])
     bad = write(folder, "bad", {"name": "Bad", "rules": {"field": "visits", "op": "has"}})
+    base = ["--database-url", shop[0], "--config-dir", str(tmp_path), "segments"]
     for args in (("list",), ("count", "Gold"), ("describe", "Gold")):
-        code = main(["--database-url", shop[0], "--config-dir", str(tmp_path), "segments", *args])
-        line = one_line_error(capsys.readouterr().err)
-        assert code == 2 and str(bad) in line and "operator 'has'" in line
+        assert main([*base, *args]) == 0
+        err = capsys.readouterr().err
+        assert str(bad) in err and "Traceback" not in err
+    code = main([*base, "count", "Bad"])
+    line = one_line_error(capsys.readouterr().err)
+    assert code == 2 and str(bad) in line and "operator 'has'" in line
 
 
 def test_duplicate_segment_name(
@@ -318,8 +354,8 @@ def test_duplicate_segment_name(
     write(folder, "a", SEGMENTS["gold"])
     write(folder, "b", SEGMENTS["gold"])
     code = main(["--config-dir", str(tmp_path / "config"), "segments", "list"])
-    line = one_line_error(capsys.readouterr().err)
-    assert code == 2 and "duplicate segment name 'Gold'" in line
+    line = one_line_error(capsys.readouterr().err)  # the second file is set aside, and named
+    assert code == 0 and "duplicate segment name 'Gold'" in line and "b.yaml" in line
 
 
 def test_reference_loop(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -390,3 +426,28 @@ def test_export_streams_in_batches_on_every_backend(
         rows = list(csv.DictReader(handle))
     assert [int(r["customer_id"]) for r in rows] == sorted(int(r["customer_id"]) for r in rows)
     assert len(rows) == expected
+
+
+def test_a_misspelt_product_vendor_collection_or_coupon_is_named_with_the_closest_names(
+    capsys: pytest.CaptureFixture[str], shop: tuple[str, Path], tmp_path: Path
+) -> None:
+    rules = {
+        "any": [
+            {"field": "purchased_product", "op": "has", "value": "Espreso Beans"},
+            {"field": "purchased_product", "op": "has", "value": "cof-esp-1kg"},  # a SKU, any case
+            {"field": "purchased_vendor", "op": "in", "value": ["Hilltop Roasters", "Valey Farms"]},
+            {"field": "purchased_collection", "op": "has_not", "value": "Equipmnt"},
+            {"field": "coupon", "op": "has", "value": "LOYAL2O"},
+        ]
+    }
+    draft = write(tmp_path, "typos", {"name": "Typos", "rules": rules})
+    code, _out, err = run(capsys, shop, "segments", "count", str(draft))
+    assert code == 0
+    warnings = [line for line in err.splitlines() if "does not exist in the shop's data" in line]
+    assert len(warnings) == 4, err
+    text = " ".join(warnings)
+    assert "rules.any[0]: product 'Espreso Beans'" in text and "'Espresso Beans'" in text
+    assert "vendor 'Valey Farms'" in text and "closest: 'Valley Farms'" in text
+    assert "collection 'Equipmnt'" in text and "'Equipment'" in text
+    assert "coupon code 'LOYAL2O'" in text and "'LOYAL20'" in text
+    assert "cof-esp-1kg" not in text and "'Hilltop Roasters' does not" not in text

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -12,10 +11,10 @@ import yaml
 
 from syncer.cli.main import main
 from syncer.db import make_engine
+from syncer.sample.demo_config import write_demo_config
 from syncer.sample.shop import generate
 from syncer.segments.template import load_templates
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "config" / "segments"
 AS_OF = "2026-03-01"
 
 
@@ -25,8 +24,8 @@ def shop(tmp_path: Path) -> tuple[str, Path]:
     engine = make_engine(url)
     generate(engine, customers=300, seed=5, as_of=datetime.fromisoformat(AS_OF))
     engine.dispose()
-    shutil.copytree(EXAMPLES, tmp_path / "config" / "segments")
-    return url, tmp_path / "config"
+    # the demo's config: the examples wired to destinations (the shipped config has none)
+    return url, write_demo_config(target=tmp_path / "config")
 
 
 def run(

@@ -47,13 +47,13 @@ def test_customers_without_consent_are_never_subscribed(workspace: Workspace, ca
     assert workspace.tagged() == {f"c{i}@example.com" for i in (10, 11, 12)}
 
 
-def test_dry_run_calls_no_provider_and_writes_no_state(workspace: Workspace, capsys) -> None:
+def test_dry_run_only_asks_for_the_list_and_writes_no_state(workspace: Workspace, capsys) -> None:
     workspace.shop.add(6)
     code, results = workspace.run(capsys, "sync", "VIP", "--dry-run")
     assert code == 0
     assert (results[0]["outcome"], results[0]["adds"]) == ("dry-run", 6)
     assert len(results[0]["samples"]["add"]) == 5
-    assert workspace.emulator.total_calls == 0
+    assert workspace.emulator.total_calls == 1  # GET /lists/{id}: the list exists
     code, runs = workspace.run(capsys, "runs")
     assert runs["runs"] == []
 

@@ -589,3 +589,10 @@ def test_retry_after_and_refused_indexes_are_read():
     )
     assert isinstance(refused, ImportRefused) and refused.contacts == {230: "bad"}
     assert isinstance(refused, RefusedRequest) and not isinstance(refused, BadConfiguration)
+
+
+def test_list_exists_asks_for_the_list_and_a_404_is_no(rsps, ac):
+    rsps.get(f"{BASE}/lists/1", json={"list": {"id": "1", "name": "Shop"}})
+    rsps.get(f"{BASE}/lists/9", status=404, json={"message": "No Result found for List with id 9"})
+    assert ac.list_exists("1") is True and ac.list_exists("9") is False
+    assert len(rsps.calls) == 2

@@ -185,3 +185,9 @@ def test_a_batch_gets_exactly_one_outcome_per_change(rig):
     assert by_email["broken@shop.test"].reason
     assert by_email["gone@shop.test"].status == OutcomeStatus.APPLIED
     assert by_email["a@shop.test"].status in (OutcomeStatus.APPLIED, OutcomeStatus.ACCEPTED)
+
+
+def test_list_exists_says_which_lists_the_account_has(rig):
+    provider = rig.provider()
+    assert provider.list_exists(rig.harness.list_id) is True
+    assert provider.list_exists("987654") is False

@@ -451,3 +451,50 @@ def test_a_retry_after_pause_is_told_to_the_stats_listener() -> None:
     http.stats.on_wait = told.append
     assert http.json("GET", "/x") == {"ok": True}
     assert told == [7.0]  # the run's progress can say "waiting on Retry-After 7s"
+
+
+def _closed_local_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port  # closed again: nothing listens there
+
+
+def test_a_local_address_that_refuses_is_tried_twice_and_says_the_emulator_is_not_running() -> None:
+    from providers.errors import NotAnswering
+
+    port = _closed_local_port()
+    sleeps = Sleeps()
+    http = HttpClient(
+        "demo", f"http://127.0.0.1:{port}/v1", limits=LIMITS, sleep=sleeps,
+        limiter=RateLimiter(0, 4, clock=sleeps.clock, sleep=sleeps),
+    )  # fmt: skip
+    with pytest.raises(NotAnswering) as info:
+        http.json("GET", "/lists")
+    assert http.stats.calls == 2 and sum(sleeps) <= 1.0  # not six tries over a minute
+    assert f"nothing is answering at 127.0.0.1:{port}" in str(info.value)
+    assert "is the emulator running? `make demo` starts them" in str(info.value)
+
+
+@responses.activate
+def test_a_refused_remote_host_is_retried_as_before() -> None:
+    responses.get(f"{BASE}/x", body=requests.ConnectionError("Connection refused"))
+    with pytest.raises(TransientError) as info:
+        client(Sleeps()).json("GET", "/x")
+    assert "emulator" not in str(info.value)
+    assert len(responses.calls) == RetryPolicy().attempts
+
+
+def test_the_mailchimp_sdk_path_says_the_emulator_is_not_running_too() -> None:
+    from providers.errors import NotAnswering
+    from providers.mailchimp import Mailchimp
+
+    port = _closed_local_port()
+    provider = Mailchimp.from_credentials(
+        {"api_key": "demo-us1"}, base_url=f"http://127.0.0.1:{port}/3.0", sleep=Sleeps()
+    )
+    with pytest.raises(NotAnswering) as info:
+        provider.check()
+    assert f"127.0.0.1:{port}" in str(info.value) and "emulator running" in str(info.value)

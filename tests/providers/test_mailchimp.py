@@ -809,3 +809,12 @@ def test_result_turns_every_sdk_answer_into_a_dict() -> None:
     bad.status_code, bad._content = 500, b""
     with pytest.raises(ApiClientError):
         result(bad)
+
+
+def test_list_exists_asks_for_the_audience_and_a_404_is_no(
+    rsps: responses.RequestsMock, mc: Mailchimp
+) -> None:
+    rsps.get(f"{HOST}/lists/{LIST}", json={"id": LIST, "name": "Shop"})
+    add_problem(rsps, "GET", f"{HOST}/lists/nope", 404, "Resource Not Found")
+    assert mc.list_exists(LIST) is True and mc.list_exists("nope") is False
+    assert len(rsps.calls) == 2

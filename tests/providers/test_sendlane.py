@@ -459,3 +459,10 @@ def test_an_account_wide_unsubscribe_never_gets_email_consent(rsps, sl):
     )
     sent = [c for c in rsps.calls if c.request.url == f"{BASE}/lists/3/contacts"]
     assert [r["email"] for r in body(sent[0])["contacts"]] == ["m1@example.com"]
+
+
+def test_list_exists_asks_for_the_list_and_a_404_is_no(rsps, sl):
+    rsps.get(f"{BASE}/lists/3", json={"data": {"id": 3, "name": "Shop"}})
+    rsps.get(f"{BASE}/lists/9", status=404, json={"message": "Not found"})
+    assert sl.list_exists("3") is True and sl.list_exists("9") is False
+    assert len(rsps.calls) == 2

@@ -21,6 +21,7 @@ def test_demo_counts_and_describes_each_segment(
     out = " ".join(capsys.readouterr().out.split())
     assert "Buyers" in out and "Customers who placed at least 1 order" in out
     assert "200 customers" in out
+    assert "match" in out and "with consent: pushed" in out  # both numbers, side by side
     assert main(args) == 0  # a second run replaces the data instead of failing
 
 

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
 from syncer.errors import ConfigError
+from syncer.sample.demo_config import write_demo_config
 from syncer.segments.create import copy_segment, new_from_template, slug
 from syncer.segments.loader import load_segments
 from syncer.segments.validate import validate_file
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "config" / "segments"
-
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
-    target = tmp_path / "segments"
-    shutil.copytree(EXAMPLES, target)
-    return target
+    # the demo's config: the examples wired to destinations (the shipped config has none)
+    return write_demo_config(target=tmp_path / "config") / "segments"
 
 
 def test_new_from_a_template_writes_a_valid_file_in_the_segments_folder(folder: Path) -> None:
@@ -59,7 +56,7 @@ def test_copy_leaves_destinations_out_and_keeps_comments(folder: Path) -> None:
     assert data["rules"] == original["rules"]
     assert validate_file(created.path, folder).name == "Mobile fans"
     vip = copy_segment(folder, "VIP customers", "VIP copy").path.read_text()
-    assert "# Synced to two providers at once" in vip
+    assert "# Nothing is sent until the segment has a destination" in vip
 
 
 def test_copy_with_destinations_gives_each_its_own_tag(folder: Path) -> None:

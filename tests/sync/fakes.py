@@ -56,6 +56,7 @@ class FakeProvider(Provider):
         # queue does, on its own time); ``confirm`` then only reports who carries the tag.
         self.queue: dict[str, Member] | None = None
         self.ensure_tag_calls = 0
+        self.missing_lists: set[str] = set()  # lists ``list_exists`` says are not there
         self.read_calls = 0
         self.confirm_calls = 0
 
@@ -70,6 +71,10 @@ class FakeProvider(Provider):
     def discover(self) -> Discovery:
         self.stats.calls += 1
         return Discovery([], [], [])
+
+    def list_exists(self, list_id: str) -> bool:
+        self.stats.calls += 1
+        return list_id not in self.missing_lists
 
     def ensure_tag(self, destination: Destination) -> str:
         self.stats.calls += 1

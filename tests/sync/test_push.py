@@ -383,21 +383,32 @@ def test_stop_event_ends_after_the_current_batch(shop, fake, make_engine, engine
     assert count(engine, OUTBOX) == 4
 
 
-def test_dry_run_calls_nothing_and_writes_nothing(shop, fake, make_engine, engine):
+def test_dry_run_only_asks_whether_the_list_exists_and_writes_nothing(
+    shop, fake, make_engine, engine
+):
     shop.add(4)
     sync = make_engine(fake)
     preview = sync.sync(SEG, DEST, QUERY, dry_run=True)
     assert (preview.outcome, preview.adds) == ("dry-run", 4)
     assert preview.samples["add"][:2] == ["c1@example.com", "c2@example.com"]
-    assert fake.calls == 0 and preview.run_id is None
+    assert fake.calls == 1 and preview.run_id is None
     sync.sync(SEG, DEST, QUERY)
     shop.set(1, loyalty_card="Silver")
     calls = fake.calls
     with engine.connect() as conn:
         runs = conn.execute(select(func.count()).select_from(RUNS)).scalar()
     preview = sync.sync(SEG, DEST, QUERY, dry_run=True)
-    assert (preview.adds, preview.removes) == (0, 1) and fake.calls == calls
+    assert (preview.adds, preview.removes) == (0, 1) and fake.calls == calls + 1
     assert count(engine, RUNS) == runs and count(engine, OUTBOX) == 0
+
+
+def test_a_dry_run_to_a_list_that_does_not_exist_fails_in_one_line(shop, fake, make_engine, engine):
+    shop.add(4)
+    fake.missing_lists.add(DEST.list)
+    preview = make_engine(fake).sync(SEG, DEST, QUERY, dry_run=True)
+    assert preview.outcome == "failed" and preview.failed and preview.adds == 4
+    assert f"list {DEST.list!r} does not exist" in preview.error
+    assert "syncer profiles discover" in preview.error and "\n" not in preview.error
 
 
 def test_full_repairs_drift_both_ways(shop, fake, make_engine):
