@@ -96,6 +96,14 @@ def ensure_schema(engine: Engine, *, create_if_empty: bool = True) -> None:
     if current in (None, head) and create_if_empty:
         upgrade(engine)  # under the lock; a process that got there first leaves nothing to do
         return
+    if create_if_empty:
+        # An older revision may be another process's first run half-way (MariaDB commits each
+        # revision as it goes): wait for the schema lock, then look again.
+        with _schema_lock(engine):
+            pass
+        if current_revision(engine) == head and not _missing(engine):
+            return
+        current = current_revision(engine)
     raise ConfigError(
         f"the state database {mask_url(engine.url)} is at schema revision "
         f"{current or 'none'}, this syncer needs {head}",
