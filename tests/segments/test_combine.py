@@ -88,7 +88,8 @@ def test_example_engaged_mobile_browsers_reads_visits_once() -> None:
     [
         # a narrower window is counted with a CASE inside the wider one's GROUP BY
         ({"all": [cond("orders", "gt", 1), cond("orders", "gt", 0, "last_30_days")]}, 1),
-        ({"all": [cond("visits", "ge", 1, "last_7_days"), cond("days_since_last_visit", "gt", 3)]}, 1),
+        ({"all": [cond("visits", "ge", 1, "last_7_days"),
+                  cond("days_since_last_visit", "gt", 3)]}, 1),
         # windows where neither covers the other: separate reads
         (
             {"all": [cond("orders", "gt", 1, "last_30_days"),
