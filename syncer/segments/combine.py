@@ -180,8 +180,15 @@ def merged_aggregates(parts: Sequence[Aggregate], now: datetime) -> Bool:
             tests.append(p.having(filtered))
         else:
             assert p.within is not None
-            tests.append(p.within(in_span(time, p.span)))
+            tests.append(p.within(in_span(time, _beyond(p.span, first.span))))
     return grouped(table, table.c.customer_id, where, and_(*tests), accept_empty=False)
+
+
+def _beyond(narrow: TimeRange, wide: TimeRange) -> TimeRange:
+    """``narrow`` without the bounds ``wide`` (the rows' WHERE) already applies."""
+    start = None if narrow.start == wide.start else narrow.start
+    same_end = (narrow.end, narrow.end_inclusive) == (wide.end, wide.end_inclusive)
+    return TimeRange(start, None if same_end else narrow.end, narrow.end_inclusive)
 
 
 def _one_read(members: list[tuple[int, Aggregate]]) -> list[tuple[int, Aggregate]]:
