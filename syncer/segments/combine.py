@@ -12,6 +12,9 @@ are compiled by ``predicates.condition_sql`` as before. Two merges, both exact:
   subquery only holds customers with at least one row, so the merge is made only when at least
   one of the conditions cannot match a customer without rows: the AND drops those customers
   anyway, and for every other customer each HAVING test is the field's exact definition.
+  Windows that nest (all time and the last 30 days) share the widest one's rows: a count or
+  sum over a narrower window picks its rows with a CASE (``visits ge 1`` in 30 days next to
+  ``preferred_device``: one read of visits).
 * OR of ``EXISTS`` over the same rows (``purchased_product has A`` / ``has B`` in one window:
   one EXISTS with both values; ``email_clicks ge 1`` / ``email_conversions ge 1``: one EXISTS
   with either filter), and dually AND of ``NOT EXISTS`` (``has_not A`` and ``has_not B``).
