@@ -12,6 +12,9 @@ are compiled by ``predicates.condition_sql`` as before. Two merges, both exact:
   subquery only holds customers with at least one row, so the merge is made only when at least
   one of the conditions cannot match a customer without rows: the AND drops those customers
   anyway, and for every other customer each HAVING test is the field's exact definition.
+  Windows that nest (all time and the last 30 days) share the widest one's rows: a count or
+  sum over a narrower window picks its rows with a CASE (``visits ge 1`` in 30 days next to
+  ``preferred_device``: one read of visits).
 * OR of ``EXISTS`` over the same rows (``purchased_product has A`` / ``has B`` in one window:
   one EXISTS with both values; ``email_clicks ge 1`` / ``email_conversions ge 1``: one EXISTS
   with either filter), and dually AND of ``NOT EXISTS`` (``has_not A`` and ``has_not B``).
@@ -63,6 +66,20 @@ class Aggregate:
     own_rows: str | None  # the count / money field whose filters pick its rows (None: all)
     having: Callable[[bool], Bool]  # True: the rows are already only its own
     empty: bool  # matches customers with no rows
+    within: Callable[[list[Bool]], Bool] | None = None  # the test over the rows passing these
+
+
+def covers(wide: TimeRange, narrow: TimeRange) -> bool:
+    """Every time in ``narrow`` is in ``wide``."""
+    if wide.start is not None and (narrow.start is None or narrow.start < wide.start):
+        return False
+    if wide.end is None:
+        return True
+    if narrow.end is None:
+        return False
+    if narrow.end == wide.end:
+        return wide.end_inclusive or not narrow.end_inclusive
+    return narrow.end < wide.end
 
 
 @dataclass(frozen=True)
@@ -96,8 +113,12 @@ def aggregate_of(cond: Condition, now: datetime, negate: bool) -> Aggregate | No
         def having(filtered: bool) -> Bool:
             return in_intervals(measure(field, filtered, now), ok)
 
+        def within(rows: list[Bool]) -> Bool:
+            return in_intervals(measure(field, False, now, rows), ok)
+
         own = field if counted.filters(now) else None
-        return Aggregate(counted.table, _span(cond, now), own, having, contains(ok, 0))
+        span = _span(cond, now)
+        return Aggregate(counted.table, span, own, having, contains(ok, 0), within)
     if spec.value_type is ValueType.DAYS:
         test, empty = days_having(cond, now, negate)
         span = up_to(ALL_TIME, now)
@@ -146,15 +167,44 @@ def exists_of(cond: Condition, now: datetime, negate: bool) -> Exists | None:
 
 
 def merged_aggregates(parts: Sequence[Aggregate], now: datetime) -> Bool:
-    """Customers with rows passing every part's HAVING test: one grouped subquery."""
+    """Customers with rows passing every part's HAVING test: one grouped subquery over the
+    first part's span; a part with a narrower span counts its own rows with a CASE."""
     first = parts[0]
     table = first.table
-    where = in_span(table.c[TIME_COLUMN[_name(table)]], first.span)
-    filtered = len({p.own_rows for p in parts}) == 1  # the same rows: filter in WHERE
+    time = table.c[TIME_COLUMN[_name(table)]]
+    where = in_span(time, first.span)
+    same = all(p.span == first.span for p in parts)
+    filtered = same and len({p.own_rows for p in parts}) == 1  # the same rows: filter in WHERE
     if filtered and first.own_rows is not None:
         where.extend(COUNTED[first.own_rows].filters(now))
-    having = and_(*(p.having(filtered) for p in parts))
-    return grouped(table, table.c.customer_id, where, having, accept_empty=False)
+    tests: list[Bool] = []
+    for p in parts:
+        if p.span == first.span:
+            tests.append(p.having(filtered))
+        else:
+            assert p.within is not None
+            tests.append(p.within(in_span(time, _beyond(p.span, first.span))))
+    return grouped(table, table.c.customer_id, where, and_(*tests), accept_empty=False)
+
+
+def _beyond(narrow: TimeRange, wide: TimeRange) -> TimeRange:
+    """``narrow`` without the bounds ``wide`` (the rows' WHERE) already applies."""
+    start = None if narrow.start == wide.start else narrow.start
+    same_end = (narrow.end, narrow.end_inclusive) == (wide.end, wide.end_inclusive)
+    return TimeRange(start, None if same_end else narrow.end, narrow.end_inclusive)
+
+
+def _one_read(members: list[tuple[int, Aggregate]]) -> list[tuple[int, Aggregate]]:
+    """``members`` (aggregates over one table) ordered so the first one's span covers every
+    other's, each of which can count its own rows with a CASE; [] when that is impossible."""
+    for i, (_k, wide) in enumerate(members):
+        others = members[:i] + members[i + 1 :]
+        if all(
+            agg.span == wide.span or (agg.within is not None and covers(wide.span, agg.span))
+            for _j, agg in others
+        ):
+            return [members[i], *others]
+    return []
 
 
 def junction(items: Sequence[Item], *, conjunction: bool, as_of: datetime) -> Bool:
@@ -163,14 +213,26 @@ def junction(items: Sequence[Item], *, conjunction: bool, as_of: datetime) -> Bo
     pending = {i: item for i, item in enumerate(items) if isinstance(item, tuple)}
     out: dict[int, Bool] = {i: item for i, item in enumerate(items) if not isinstance(item, tuple)}
     if conjunction:
-        by_rows: dict[tuple[object, ...], list[tuple[int, Aggregate]]] = {}
+        by_table: dict[str, list[tuple[int, Aggregate]]] = {}
         for i, (cond, negate) in pending.items():
             agg = aggregate_of(cond, now, negate)
             if agg is not None:
-                by_rows.setdefault((_name(agg.table), agg.span), []).append((i, agg))
-        for members in by_rows.values():
+                by_table.setdefault(_name(agg.table), []).append((i, agg))
+        groups: list[list[tuple[int, Aggregate]]] = []
+        for members in by_table.values():
+            ordered = _one_read(members)
+            if ordered:
+                groups.append(ordered)
+                continue
+            by_span: dict[TimeRange, list[tuple[int, Aggregate]]] = {}
+            for i, agg in members:
+                by_span.setdefault(agg.span, []).append((i, agg))
+            groups.extend(by_span.values())
+        for members in groups:
             if len(members) > 1 and not all(agg.empty for _i, agg in members):
-                out[members[0][0]] = merged_aggregates([agg for _i, agg in members], now)
+                out[min(i for i, _agg in members)] = merged_aggregates(
+                    [agg for _i, agg in members], now
+                )
                 for i, _agg in members:
                     del pending[i]
     by_key: dict[tuple[object, ...], list[tuple[int, Exists]]] = {}

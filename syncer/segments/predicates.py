@@ -237,10 +237,12 @@ def _orders(span: TimeRange, *extra: Bool) -> Rows:
     return orders, orders.c.customer_id, [*in_span(orders.c.placed_at, span), *extra]
 
 
-def measure(field: str, filtered: bool, now: datetime) -> ColumnElement[Any]:
+def measure(
+    field: str, filtered: bool, now: datetime, rows: Sequence[Bool] = ()
+) -> ColumnElement[Any]:
     """The count / sum of ``field`` over one customer's rows; ``filtered``: the rows are already
-    only the field's own (else its filters become a CASE inside the aggregate)."""
-    filters = [] if filtered else COUNTED[field].filters(now)
+    only the field's own (else its filters, and ``rows``, become a CASE inside the aggregate)."""
+    filters = [] if filtered else [*rows, *COUNTED[field].filters(now)]
     if FIELDS[field].value_type is ValueType.MONEY:
         orders = _t("orders")
         amount: ColumnElement[Any] = orders.c.total_cents - orders.c.refunded_cents

@@ -25,7 +25,7 @@ def sql(rules: Any, segments: dict[str, Segment] | None = None) -> str:
     return str(query.compile(dialect=PG))
 
 
-def cond(field: str, op: str, value: Any = None, window: str | None = None) -> dict[str, Any]:
+def cond(field: str, op: str, value: Any = None, window: Any = None) -> dict[str, Any]:
     out: dict[str, Any] = {"field": field, "op": op}
     if value is not None:
         out["value"] = value
@@ -72,6 +72,34 @@ def test_example_product_a_or_b_is_one_exists() -> None:
 def test_and_of_aggregates_shapes(rules: dict[str, Any], table: str, groups: int) -> None:
     text = sql(rules)
     assert text.count(f"GROUP BY {table}.customer_id") == groups
+
+
+def test_example_engaged_mobile_browsers_reads_visits_once() -> None:
+    segments = load_segments(ROOT_SEGMENTS)
+    query = members_query(segments["Engaged mobile browsers"], segments, as_of=AS_OF)
+    text = str(query.compile(dialect=PG))
+    # the 30-day visit is counted in the preferred device's GROUP BY, not a second read
+    assert text.count("FROM visits") == 1
+    assert text.count("GROUP BY visits.customer_id") == 1
+
+
+@pytest.mark.parametrize(
+    ("rules", "reads"),
+    [
+        # a narrower window is counted with a CASE inside the wider one's GROUP BY
+        ({"all": [cond("orders", "gt", 1), cond("orders", "gt", 0, "last_30_days")]}, 1),
+        ({"all": [cond("visits", "ge", 1, "last_7_days"),
+                  cond("days_since_last_visit", "gt", 3)]}, 1),
+        # windows where neither covers the other: separate reads
+        (
+            {"all": [cond("orders", "gt", 1, "last_30_days"),
+                     cond("orders", "gt", 0, {"between": ["2020-01-01", "2020-02-01"]})]},
+            2,
+        ),
+    ],
+)  # fmt: skip
+def test_and_of_aggregates_over_windows_reads_once(rules: dict[str, Any], reads: int) -> None:
+    assert sql(rules).count("FROM orders") + sql(rules).count("FROM visits") == reads
 
 
 def test_or_of_has_and_and_of_has_not_share_one_subquery() -> None:
@@ -127,6 +155,12 @@ MIXED = [
     [cond("orders", "ge", 1, "last_year"), cond("total_spent", "gt", 100, "last_year")],
     [cond("purchased_product", "has_not", "SKU-1"), cond("purchased_product", "has_not", "x")],
     [{"not": cond("orders", "gt", 2)}, cond("total_spent", "gt", 100)],
+    [cond("orders", "gt", 1), cond("orders", "ge", 1, "last_30_days")],
+    [cond("orders", "lt", 3), cond("total_spent", "gt", 100, "last_year")],
+    [cond("orders", "ge", 1, "last_year"), cond("refunded_orders", "eq", 0, "last_30_days")],
+    [cond("preferred_device", "eq", "mobile"), cond("visits", "ge", 1, "last_7_days")],
+    [cond("days_since_last_visit", "gt", 2), cond("visits", "lt", 2, "last_7_days")],
+    [cond("days_since_last_order", "lt", 50), cond("total_spent", "eq", 0, "last_30_days")],
 ]
 
 
