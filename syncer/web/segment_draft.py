@@ -3,11 +3,12 @@
 Every node of the tree is named by its condition path, the one the validator's messages use
 (``rules``, ``rules.all[1]``, ``rules.all[1].any[0]``, ``rules.all[2].not``). The form has, per
 node ``P``: ``k:P`` its kind (``all``, ``any``, ``not``, ``cond``, ``in_segment``) and, for a
-condition, ``f:P`` field, ``o:P`` operator, ``v:P`` value, ``w:P`` window (``s:P`` for
-``in_segment``). ``from_form`` rebuilds the YAML-shaped rule (plain dicts and lists, what a
-segment file holds); ``apply`` makes one structural edit (``add:P:kind``, ``remove:P``,
-``up:P``, ``down:P``). Values are typed by the field's catalog type and checked by the
-segment loader, never here: the builder shows the CLI's own messages.
+condition, ``f:P`` field, ``o:P`` operator, ``v:P`` value, ``w:P`` window and ``pf:P`` the
+field the form was drawn with (``s:P`` for ``in_segment``). ``from_form`` rebuilds the
+YAML-shaped rule (plain dicts and lists, what a segment file holds); ``apply`` makes one
+structural edit (``add:P:kind``, ``remove:P``, ``up:P``, ``down:P``, ``wrap:all``). Values are
+typed by the field's catalog type and checked by the segment loader, never here: the builder
+shows the CLI's own messages.
 """
 
 from __future__ import annotations
@@ -88,6 +89,8 @@ def from_form(
         op = spec.operators[0]  # the field changed: its first operator
     node: Node = {"field": field, "op": op}
     value = _value(field, op, form.get(f"v:{path}", ""))
+    if form.get(f"pf:{path}", field) != field:  # a new field: the old value means nothing
+        value = True if spec is not None and spec.value_type is ValueType.BOOL else None
     if value is not None:
         node["value"] = value
     window = _window(form.get(f"w:{path}", ""))
