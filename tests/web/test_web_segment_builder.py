@@ -107,9 +107,10 @@ def test_build_nested_groups_and_a_negation_live_count_equals_the_cli(
         _click(driver, "add:rules:not")  # rules.all[2]: a negation
         _click(driver, "remove:rules.all[0]")  # the first condition goes; the others move up
         _select(driver, "f-rules-all_0-any_1-all_0", "loyalty_card")
-        assert "needs a value" in driver.find_element(
-            By.CSS_SELECTOR, "#node-rules-all_0-any_1-all_0 .error"
-        ).text  # the CLI's message, at its condition
+        assert (
+            "needs a value"
+            in driver.find_element(By.CSS_SELECTOR, "#node-rules-all_0-any_1-all_0 .error").text
+        )  # the CLI's message, at its condition
         value = driver.find_element(By.ID, "v-rules-all_0-any_1-all_0")
         _redrawn(driver, lambda: value.send_keys("Silver", Keys.TAB))
         _select(driver, "f-rules-all_1-not", "consent")

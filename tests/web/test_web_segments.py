@@ -110,9 +110,7 @@ def test_a_bad_value_shows_the_clis_message_at_its_condition(
     assert 'id="live-count"' not in text
 
 
-def test_builder_actions_add_reorder_and_remove(
-    editor: tuple[TestClient, str], shop: Shop
-) -> None:
+def test_builder_actions_add_reorder_and_remove(editor: tuple[TestClient, str], shop: Shop) -> None:
     client, token = editor
     added = client.post(
         "/segments/draft", data=draft(token, action="add:rules.all[0]:not", **GOLD_OR_SILVER)
@@ -177,7 +175,9 @@ def test_names_that_traverse_or_inject_yaml_are_refused(
 
 def test_copy_delete_and_new_from_template(editor: tuple[TestClient, str], config: Path) -> None:
     client, token = editor
-    copied = client.post("/segments/copy", data={"csrf_token": token, "name": "VIP", "new": "VIP 2"})
+    copied = client.post(
+        "/segments/copy", data={"csrf_token": token, "name": "VIP", "new": "VIP 2"}
+    )
     assert copied.status_code == 303
     assert (config / "segments" / "vip-2.yaml").read_text().startswith("# Gold card holders")
     gone = client.post("/segments/delete", data={"csrf_token": token, "name": "VIP 2"})
