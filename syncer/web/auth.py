@@ -35,8 +35,9 @@ PASSWORD_HASH_VAR = "SYNCER_WEB_PASSWORD_HASH"
 USERS_FILE_VAR = "SYNCER_WEB_USERS_FILE"
 ADMIN = "admin"
 ROLES = ("viewer", "editor")
-# POSTs that change nothing (a draft rule counted by the segment builder): viewers may send them
-READ_ONLY_POSTS = ("/segments/draft",)
+# POSTs that change nothing, viewers may send them: a draft rule counted by the segment
+# builder, and its funnel
+READ_ONLY_POSTS = ("/segments/draft", "/segments/funnel")
 SESSION_USER = "user"
 PUBLIC = ("/login", "/healthz", "/static/")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -1,7 +1,8 @@
 """What the segment pages ask the database, each a bounded query (nothing loads the audience):
 
 - ``live``: a draft rule checked as ``syncer segments validate`` checks a file, then counted with
-  ``syncer segments count``'s compiled select, its consenting members, and the funnel;
+  the compiled rule of ``syncer segments count`` (its consenting members in the same scan); the
+  funnel (``syncer segments count --breakdown``) only when asked: it is a query per node;
 - ``preview``: ``syncer segments preview``'s select (LIMITed) with orders, spend, last order;
 - ``customer``: one customer's orders, visits, email activity and the segments they are in
   (each segment's compiled rule evaluated for that one id);
@@ -10,18 +11,19 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, literal, select
+from sqlalchemy import Connection, Engine, case, func, literal, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from syncer.db import mask_url
 from syncer.errors import DatabaseError, SegmentError
 from syncer.segments.breakdown import NodeCount, breakdown
-from syncer.segments.compiler import compile_rule, count_query, members_query
+from syncer.segments.compiler import compile_rule, members_query
 from syncer.segments.describe import describe
 from syncer.segments.loader import load_segments
 from syncer.segments.model import Segment
@@ -80,8 +82,6 @@ def _query_error(engine: Engine, err: SQLAlchemyError) -> DatabaseError:
 
 def live(engine: Engine, segments_dir: Path, path: Path, text: str, *, funnel: bool = True) -> Live:
     """Validate and count the draft ``text`` (to be the file ``path``)."""
-    import time
-
     try:
         segment = check_draft(segments_dir, path, text)
     except SegmentError as err:
@@ -89,16 +89,18 @@ def live(engine: Engine, segments_dir: Path, path: Path, text: str, *, funnel: b
     segments = {**dict(load_segments(segments_dir)), segment.name: segment}
     now = datetime.now(UTC)
     started = time.perf_counter()
+    where = compile_rule(segment.rules, segments, now, chain=(segment.name,), source=segment)
+    consent = active().customers.c.accepts_marketing
+    # one scan: the count `syncer segments count` runs, and its consenting members
+    query = (
+        select(func.count(), func.sum(case((consent, 1), else_=0)))
+        .select_from(active().customers)
+        .where(where)
+    )
     try:
         with engine.connect() as conn:
-            count = int(conn.execute(count_query(segment, segments, as_of=now)).scalar_one())
+            count, consenting = (int(v or 0) for v in conn.execute(query).one())
             seconds = time.perf_counter() - started
-            members = members_query(segment, segments, as_of=now).subquery()
-            consenting = int(
-                conn.execute(
-                    select(func.count()).select_from(members).where(members.c.accepts_marketing)
-                ).scalar_one()
-            )
             rows = breakdown(conn, segment, segments, as_of=now) if funnel else []
     except SQLAlchemyError as err:
         raise _query_error(engine, err) from None

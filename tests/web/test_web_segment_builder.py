@@ -121,6 +121,10 @@ def test_build_nested_groups_and_a_negation_live_count_equals_the_cli(
         assert "have marketing consent" in driver.find_element(By.ID, "consenting").text
         assert driver.find_elements(By.ID, "small-warning")
         assert driver.find_element(By.ID, "sentence").text
+        funnel = WebDriverWait(driver, 30).until(
+            ec.presence_of_element_located((By.CSS_SELECTOR, "#funnel"))
+        )
+        assert "rules.all[1].not" in funnel.text
         driver.set_window_size(1280, 1500)  # the builder with its count and funnel
         screenshot(driver, "segment-builder")
 

@@ -4,6 +4,7 @@ preview, one customer, insights, suggestions; their errors and who may do what."
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,7 +93,11 @@ def test_live_count_of_nested_groups_and_a_negation(
     assert 'id="live-count">40<' in answer.text
     assert "of which <strong>40</strong> have marketing consent" in answer.text
     assert 'id="small-warning"' in answer.text  # 40 < 50
-    assert 'id="funnel"' in answer.text and "rules.all[1].not" in answer.text
+    assert 'hx-post="/segments/funnel"' in answer.text  # loaded after the count
+    funnel = client.post("/segments/funnel", data=draft(token, **GOLD_OR_SILVER)).text
+    assert 'id="funnel"' in funnel and "rules.all[1].not" in funnel
+    row = funnel[funnel.index("rules.all[0].any[1]") :]
+    assert re.search(r"<td>10</td>\s*<td>45</td>", row)  # Silver alone; Gold or Silver
     assert 'id="sentence"' in answer.text
 
 

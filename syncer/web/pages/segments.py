@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -95,11 +96,19 @@ def _target(context: WebContext, original: str, name: str) -> Path:
 
 
 def _builder_context(
-    context: WebContext, name: str, original: str, description: str, rule: Any
+    context: WebContext,
+    name: str,
+    original: str,
+    description: str,
+    rule: Any,
+    *,
+    funnel: bool = False,
 ) -> dict[str, Any]:
     path = _target(context, original, name or "new segment")
     text = segment_queries.draft_text(name, description, rule)
-    result = segment_queries.live(context.commerce, _segments_dir(context), path, text)
+    result = segment_queries.live(
+        context.commerce, _segments_dir(context), path, text, funnel=funnel
+    )
     return {
         "name": name, "original": original, "description": description, "rule": rule,
         "live": result, "fields": _fields(), "specs": FIELDS, "operators": OPERATORS,
@@ -145,6 +154,15 @@ async def draft(request: Request) -> Response:
     name, original, description, rule = _draft_of(await request.form())
     ctx = await run_in_threadpool(_builder_context, web(request), name, original, description, rule)
     return page(request, "segments/_builder.html", ctx)
+
+
+async def funnel(request: Request) -> Response:
+    """The per-condition funnel of the posted draft (loaded after the count: a query a node)."""
+    name, original, description, rule = _draft_of(await request.form())
+    ctx = await run_in_threadpool(
+        partial(_builder_context, funnel=True), web(request), name, original, description, rule
+    )
+    return page(request, "segments/_funnel.html", ctx)
 
 
 def _save(context: WebContext, name: str, original: str, description: str, rule: Any) -> Path:
@@ -282,6 +300,7 @@ routes = [
     Route("/segments/edit", edit_page, methods=["GET"]),
     Route("/segments/new", new_page, methods=["GET"]),
     Route("/segments/draft", draft, methods=["POST"]),
+    Route("/segments/funnel", funnel, methods=["POST"]),
     Route("/segments/save", save, methods=["POST"]),
     Route("/segments/copy", copy, methods=["POST"]),
     Route("/segments/delete", delete, methods=["POST"]),
