@@ -200,3 +200,27 @@ def plain(node: Any) -> Any:
     if isinstance(node, bool | int | float | str) or node is None:
         return node
     return str(node)
+
+
+def form_fields(rule: Any, path: str = "rules") -> dict[str, str]:
+    """The builder form's fields for ``rule`` (a YAML-shaped rule): ``from_form`` of them gives
+    the rule back."""
+    node = plain(rule)
+    if not isinstance(node, dict):
+        return {}
+    for kind in ("all", "any"):
+        if kind in node:
+            out = {f"k:{path}": kind}
+            for i, child in enumerate(node[kind] or []):
+                out.update(form_fields(child, f"{path}.{kind}[{i}]"))
+            return out
+    if "not" in node:
+        return {f"k:{path}": "not", **form_fields(node["not"], f"{path}.not")}
+    if "in_segment" in node:
+        return {f"k:{path}": "in_segment", f"s:{path}": str(node["in_segment"])}
+    field = str(node.get("field", ""))
+    out = {f"k:{path}": "cond", f"f:{path}": field, f"pf:{path}": field,
+           f"o:{path}": str(node.get("op", "")), f"v:{path}": value_text(node)}  # fmt: skip
+    if "window" in node:
+        out[f"w:{path}"] = window_text(node)
+    return out
