@@ -115,6 +115,12 @@ def preview(
     c = active().customers.c
     first = members_query(segment, segments, as_of=datetime.now(UTC)).order_by(c.id)
     members = first.limit(limit).subquery()
+    if "orders" in active().absent:  # a mapping without orders: the members alone
+        try:
+            with engine.connect() as conn:
+                return [dict(row._mapping) for row in conn.execute(select(members))]
+        except SQLAlchemyError as err:
+            raise _query_error(engine, err) from None
     orders = active().table("orders")
     o = orders.c
     per = (

@@ -263,3 +263,31 @@ def test_suggestions_come_from_the_database_with_like_escaped(
     percent = client.get("/segments/suggest?field=purchased_product&q=%25").text
     assert "Espresso 100%" in percent and "House Blend" not in percent
     assert "option" not in client.get("/segments/suggest?field=orders&q=a").text
+
+
+def test_insights_draw_the_size_after_each_run(
+    editor: tuple[TestClient, str], shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from syncer.state.history import AudiencePoint
+    from syncer.web.pages import segments as page
+
+    points = [
+        AudiencePoint(datetime(2026, 3, d, tzinfo=UTC), outcome, n)
+        for d, outcome, n in ((1, "ok", 30), (2, "failed", 30), (3, "ok", 35))
+    ]
+    monkeypatch.setattr(page, "current_revision", lambda _engine: "head")
+    monkeypatch.setattr(page, "audience_history", lambda *_a, **_k: {"p/l/vip": points})
+    text = editor[0].get("/segments/insights?name=VIP").text
+    assert text.count("<rect") == 3 and "p/l/vip" in text
+    assert "2026-03-03 00:00:00: 35 (ok)" in text and 'fill="#d9534f"' in text
+
+
+def test_the_field_picker_hides_what_the_mapping_cannot_give(
+    editor: tuple[TestClient, str], shop: Shop
+) -> None:
+    client, _ = editor
+    assert 'value="visits"' in client.get("/segments/new").text
+    mapped = Source(tables=native_source().tables, absent={"visits": "the shop has no visits"})
+    with using(mapped):
+        page = client.get("/segments/new").text
+    assert 'value="visits"' not in page and 'value="orders"' in page
