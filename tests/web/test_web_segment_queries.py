@@ -20,12 +20,12 @@ def test_queries_on_every_database(engine: Engine, tmp_path: Path) -> None:
     shop.add(2, start=10, card="Silver")
     with engine.begin() as conn:
         conn.execute(
-            insert(Product.__table__),  # type: ignore[arg-type]
+            insert(Product.__table__),  # type: ignore[attr-defined]
             [{"name": "House Blend", "sku": "HB-1", "vendor": "Roastery"},
              {"name": "Espresso 100%", "sku": "ES-1", "vendor": "Roast_ery"}],
         )  # fmt: skip
         conn.execute(
-            insert(Order.__table__),  # type: ignore[arg-type]
+            insert(Order.__table__),  # type: ignore[attr-defined]
             [{"customer_id": 1, "placed_at": datetime(2026, 1, 5, tzinfo=UTC),
               "total_cents": 1250}],
         )  # fmt: skip

@@ -32,7 +32,7 @@ def shop(app_settings: Settings) -> Iterator[Shop]:
     shop.add(10, start=200, card="Silver")
     with engine.begin() as conn:
         conn.execute(
-            insert(Order.__table__),  # type: ignore[arg-type]
+            insert(Order.__table__),  # type: ignore[attr-defined]
             [
                 {"customer_id": 1, "placed_at": datetime(2026, 1, 5, tzinfo=UTC),
                  "total_cents": 4999},
@@ -41,7 +41,7 @@ def shop(app_settings: Settings) -> Iterator[Shop]:
             ],
         )  # fmt: skip
         conn.execute(
-            insert(Product.__table__),  # type: ignore[arg-type]
+            insert(Product.__table__),  # type: ignore[attr-defined]
             [{"name": "House Blend", "sku": "HB-1", "vendor": "Roastery"},
              {"name": "Espresso 100%", "sku": "ES-1", "vendor": "Roastery"}],
         )  # fmt: skip
