@@ -47,7 +47,7 @@ def admin(tmp_path: Path) -> Iterator[dict[str, Any]]:
     shop.add(3, start=300, card="Silver", consent=False)
     with engine.begin() as conn:
         conn.execute(
-            insert(Order.__table__),  # type: ignore[arg-type]
+            insert(Order.__table__),  # type: ignore[attr-defined]
             [{"customer_id": cid, "placed_at": datetime(2026, 1, 5, tzinfo=UTC),
               "total_cents": 2500} for cid in (1, 100)],
         )  # fmt: skip
