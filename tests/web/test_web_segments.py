@@ -291,3 +291,16 @@ def test_the_field_picker_hides_what_the_mapping_cannot_give(
     with using(mapped):
         page = client.get("/segments/new").text
     assert 'value="visits"' not in page and 'value="orders"' in page
+
+
+def test_a_bad_name_while_drafting_keeps_the_builder(
+    editor: tuple[TestClient, str], shop: Shop
+) -> None:
+    client, token = editor
+    answer = client.post(
+        "/segments/draft", data=draft(token, **{**GOLD_OR_SILVER, "name": "a/b"}),
+        headers={"HX-Request": "true"},
+    )  # fmt: skip
+    assert answer.status_code == 200
+    assert '<form id="builder"' in answer.text and "is not allowed" in html.unescape(answer.text)
+    assert 'name="k:rules.all[1].not"' in answer.text  # the draft is still there

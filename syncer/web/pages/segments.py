@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from syncer.errors import ConfigError
+from syncer.errors import ConfigError, SyncerError
 from syncer.segments.catalog import FIELDS, OPERATORS
 from syncer.segments.create import copy_segment, new_from_template, slug
 from syncer.segments.insights import insights
@@ -104,11 +104,14 @@ def _builder_context(
     *,
     funnel: bool = False,
 ) -> dict[str, Any]:
-    path = _target(context, original, name or "new segment")
-    text = segment_queries.draft_text(name, description, rule)
-    result = segment_queries.live(
-        context.commerce, _segments_dir(context), path, text, funnel=funnel
-    )
+    try:  # any problem stays inside the builder, which keeps the draft
+        path = _target(context, original, name or "new segment")
+        text = segment_queries.draft_text(name, description, rule)
+        result = segment_queries.live(
+            context.commerce, _segments_dir(context), path, text, funnel=funnel
+        )
+    except SyncerError as err:
+        result = segment_queries.Live(error=str(err))
     return {
         "name": name, "original": original, "description": description, "rule": rule,
         "live": result, "fields": _fields(), "specs": FIELDS, "operators": OPERATORS,
