@@ -44,7 +44,7 @@ test: $(STAMP) lint typecheck imports browser
 
 # The web admin's pages as PNG in docs/web/ (taken by the browser test).
 screenshots: $(STAMP) browser
-	SYNCER_WEB_SCREENSHOTS=docs/web $(BIN)/pytest tests/web/test_web_browser.py -q
+	SYNCER_WEB_SCREENSHOTS=docs/web $(BIN)/pytest tests/web/test_web_browser.py tests/web/test_web_segment_builder.py -q
 
 bench: $(STAMP)
 	$(BIN)/python -m bench --size $(SIZE)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import baseline, evaluation, insights, push, queue_workers, report, scale
+from bench import baseline, evaluation, insights, live_count, push, queue_workers, report, scale
 from bench.data import AS_OF, DATABASES, SEED, databases, prepare
 from syncer.errors import SyncerError
 
@@ -75,12 +75,15 @@ def main(argv: list[str] | None = None) -> int:
             report.evaluation(db.kind, size, rows)
             insight_rows = insights.run(url, AS_OF, repeat=max(1, min(args.repeat, 3)))
             report.insights(db.kind, size, insight_rows)
+            live_rows = live_count.run(url, AS_OF, repeat=max(1, min(args.repeat, 5)))
+            report.live_count(db.kind, size, live_rows)
             scaled = scale.run(db, size, segments=args.scale_segments)
             report.scale(db.kind, scaled)
             baselines[db.kind] = baseline.run(db, size, AS_OF)
             data["databases"][db.kind] = {
                 "evaluation": rows,
                 "insights": insight_rows,
+                "live_count": live_rows,
                 "scale": scaled,
                 "baseline": baselines[db.kind],
             }

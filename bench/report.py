@@ -17,6 +17,7 @@ from rich.table import Table
 from bench import markdown
 from bench.evaluation import TARGET
 from bench.insights import TARGET as INSIGHTS_TARGET
+from bench.live_count import TARGET as LIVE_TARGET
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 
@@ -61,6 +62,16 @@ def insights(db: str, size: int, rows: list[dict[str, Any]]) -> None:
              r["with_overlap_ms"], r["ratio_with_overlap"]]
             for r in rows
         ],
+    )  # fmt: skip
+
+
+def live_count(db: str, size: int, rows: list[dict[str, Any]]) -> None:
+    _table(
+        f"web admin live count on {db}, {size:,} customers (POST /segments/draft / "
+        f"`segments count`, median; target <= {LIVE_TARGET} at 100,000 customers)",
+        ["segment", "members", "count ms", "live count ms", "ratio"],
+        [[r["segment"], f"{r['members']:,}", r["count_ms"], r["live_ms"], r["ratio"]]
+         for r in rows],
     )  # fmt: skip
 
 

@@ -35,6 +35,9 @@ PASSWORD_HASH_VAR = "SYNCER_WEB_PASSWORD_HASH"
 USERS_FILE_VAR = "SYNCER_WEB_USERS_FILE"
 ADMIN = "admin"
 ROLES = ("viewer", "editor")
+# POSTs that change nothing, viewers may send them: a draft rule counted by the segment
+# builder, and its funnel
+READ_ONLY_POSTS = ("/segments/draft", "/segments/funnel")
 SESSION_USER = "user"
 PUBLIC = ("/login", "/healthz", "/static/")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -191,7 +194,8 @@ class LoginRequired:
                 response.headers["HX-Redirect"] = target
             await response(scope, receive, send)
             return
-        if scope["method"] not in SAFE_METHODS and scope["path"] != "/logout" and not user.can_edit:
+        changes = scope["path"] not in ("/logout", *READ_ONLY_POSTS)
+        if scope["method"] not in SAFE_METHODS and changes and not user.can_edit:
             await PlainTextResponse(
                 f"{user.name} is a viewer: viewers cannot change anything", status_code=403
             )(scope, receive, send)

@@ -22,6 +22,7 @@ TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")  # au
 
 NAV: list[tuple[str, str]] = [
     ("Dashboard", "/"),
+    ("Segments", "/segments"),
     ("Runs", "/runs"),
     ("Profiles", "/profiles"),
 ]

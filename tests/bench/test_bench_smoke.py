@@ -205,3 +205,16 @@ def test_insights_cover_every_example_segment_with_its_count(
     section = section.split("\n### ")[0]  # up to the next table's heading
     assert "| database | segment | members | count ms | insights ms | insights ÷ count |" in section
     assert len([line for line in section.splitlines() if line.startswith("| ")]) == len(rows) + 2
+
+
+def test_live_count_covers_every_example_segment_with_its_count(
+    results: dict[str, Any], markdown: str
+) -> None:
+    evaluated = {r["segment"] for r in results["databases"]["sqlite"]["evaluation"]}
+    rows = results["databases"]["sqlite"]["live_count"]
+    assert {r["segment"] for r in rows} == evaluated
+    for row in rows:
+        assert row["count_ms"] > 0 and row["live_ms"] > 0 and row["ratio"] > 0
+    section = markdown[markdown.index("### Web admin") :].split("\n### ")[0]
+    assert "| database | segment | members | count ms | live count ms | live ÷ count |" in section
+    assert len([line for line in section.splitlines() if line.startswith("| ")]) == len(rows) + 2

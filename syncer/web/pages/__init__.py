@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from syncer.web.pages import dashboard, health, login, profiles, runs
+from syncer.web.pages import dashboard, health, login, profiles, runs, segments
 
 ROUTES: list[BaseRoute] = [
     *login.routes,
@@ -25,4 +25,5 @@ ROUTES: list[BaseRoute] = [
     *dashboard.routes,
     *runs.routes,
     *profiles.routes,
+    *segments.routes,
 ]

@@ -1,0 +1,217 @@
+"""What the segment pages ask the database, each a bounded query (nothing loads the audience):
+
+- ``live``: a draft rule checked as ``syncer segments validate`` checks a file, then counted with
+  the compiled rule of ``syncer segments count`` (its consenting members in the same scan); the
+  funnel (``syncer segments count --breakdown``) only when asked: it is a query per node;
+- ``preview``: ``syncer segments preview``'s select (LIMITed) with orders, spend, last order;
+- ``customer``: one customer's orders, visits, email activity and the segments they are in
+  (each segment's compiled rule evaluated for that one id);
+- ``suggest``: names of products, vendors, collections, tags or coupons LIKE what is typed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, case, func, literal, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from syncer.db import mask_url
+from syncer.errors import DatabaseError, SegmentError
+from syncer.segments.breakdown import NodeCount, breakdown
+from syncer.segments.compiler import compile_rule, members_query
+from syncer.segments.describe import describe
+from syncer.segments.loader import load_segments
+from syncer.segments.model import Segment
+from syncer.segments.validate import validate_text
+from syncer.source.active import active
+from syncer.web import yaml_files
+
+SMALL_AUDIENCE = 50  # the CLI's `segments count` warning
+PREVIEW_LIMIT = 50
+SUGGESTIONS = 10
+# item field -> (table, column) its values are names of
+SUGGEST: dict[str, tuple[str, str]] = {
+    "purchased_product": ("products", "name"),
+    "reviewed_product": ("products", "name"),
+    "purchased_vendor": ("products", "vendor"),
+    "purchased_collection": ("collections", "name"),
+    "tag": ("customer_tags", "tag"),
+    "coupon": ("orders", "coupon_code"),
+}
+
+
+@dataclass
+class Live:
+    """The builder's answer for a draft: a count, or the error and the path it belongs to."""
+
+    count: int | None = None
+    consenting: int | None = None
+    sentence: str = ""
+    funnel: list[NodeCount] = field(default_factory=list)
+    error: str | None = None
+    error_path: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def small(self) -> bool:
+        return self.count is not None and self.count < SMALL_AUDIENCE
+
+
+def draft_text(name: str, description: str, rule: Any) -> str:
+    data: dict[str, Any] = {"name": name}
+    if description:
+        data["description"] = description
+    data["rules"] = rule
+    return yaml_files.dump(data)
+
+
+def check_draft(segments_dir: Path, path: Path, text: str) -> Segment:
+    """The draft as ``syncer segments validate`` would accept it at ``path``."""
+    return validate_text(text, path, segments_dir)
+
+
+def _query_error(engine: Engine, err: SQLAlchemyError) -> DatabaseError:
+    reason = (str(getattr(err, "orig", None) or err).strip().splitlines() or ["error"])[0]
+    return DatabaseError(f"database {mask_url(engine.url)}: query failed: {reason}")
+
+
+def live(engine: Engine, segments_dir: Path, path: Path, text: str, *, funnel: bool = True) -> Live:
+    """Validate and count the draft ``text`` (to be the file ``path``)."""
+    try:
+        segment = check_draft(segments_dir, path, text)
+    except SegmentError as err:
+        return Live(error=str(err), error_path=err.path)
+    segments = {**dict(load_segments(segments_dir)), segment.name: segment}
+    now = datetime.now(UTC)
+    started = time.perf_counter()
+    where = compile_rule(segment.rules, segments, now, chain=(segment.name,), source=segment)
+    consent = active().customers.c.accepts_marketing
+    # one scan: the count `syncer segments count` runs, and its consenting members
+    query = (
+        select(func.count(), func.sum(case((consent, 1), else_=0)))
+        .select_from(active().customers)
+        .where(where)
+    )
+    try:
+        with engine.connect() as conn:
+            count, consenting = (int(v or 0) for v in conn.execute(query).one())
+            seconds = time.perf_counter() - started
+            rows = breakdown(conn, segment, segments, as_of=now) if funnel else []
+    except SQLAlchemyError as err:
+        raise _query_error(engine, err) from None
+    return Live(count, consenting, describe(segment), rows, seconds=seconds)
+
+
+def preview(
+    engine: Engine, segment: Segment, segments_dir: Path, limit: int = PREVIEW_LIMIT
+) -> list[dict[str, Any]]:
+    """The first ``limit`` members (by id) with orders, spend and last order."""
+    segments = dict(load_segments(segments_dir))
+    c = active().customers.c
+    first = members_query(segment, segments, as_of=datetime.now(UTC)).order_by(c.id)
+    members = first.limit(limit).subquery()
+    if "orders" in active().absent:  # a mapping without orders: the members alone
+        try:
+            with engine.connect() as conn:
+                return [dict(row._mapping) for row in conn.execute(select(members))]
+        except SQLAlchemyError as err:
+            raise _query_error(engine, err) from None
+    orders = active().table("orders")
+    o = orders.c
+    per = (
+        select(
+            o.customer_id,
+            func.count().label("orders"),
+            func.sum(o.total_cents).label("spend_cents"),
+            func.max(o.placed_at).label("last_order"),
+        )
+        .where(o.customer_id.in_(select(members.c.customer_id)))
+        .group_by(o.customer_id)
+        .subquery()
+    )
+    query = (
+        select(members, per.c.orders, per.c.spend_cents, per.c.last_order)
+        .select_from(members.outerjoin(per, per.c.customer_id == members.c.customer_id))
+        .order_by(members.c.customer_id)
+    )
+    try:
+        with engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+    except SQLAlchemyError as err:
+        raise _query_error(engine, err) from None
+
+
+def _rows(conn: Connection, table: str, where_col: str, cid: Any, order: str) -> list[Any]:
+    t = active().table(table)
+    q = select(t).where(t.c[where_col] == cid).order_by(t.c[order].desc()).limit(20)
+    return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def customer(engine: Engine, segments_dir: Path, customer_id: int) -> dict[str, Any] | None:
+    """One customer: attributes, last orders, visits and email events, the segments they are
+    in. None when there is no such customer."""
+    segments = dict(load_segments(segments_dir))
+    source = active()
+    c = source.customers.c
+    now = datetime.now(UTC)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(select(source.customers).where(c.id == customer_id)).first()
+            if row is None:
+                return None
+            out: dict[str, Any] = {"customer": dict(row._mapping)}
+            for key, table, order in (
+                ("orders", "orders", "placed_at"),
+                ("visits", "visits", "at"),
+                ("emails", "email_events", "at"),
+            ):
+                out[key] = (
+                    _rows(conn, table, "customer_id", customer_id, order)
+                    if table not in source.absent
+                    else []
+                )
+            tests = [
+                compile_rule(s.rules, segments, now, chain=(s.name,), source=s).label(f"s{i}")
+                for i, s in enumerate(segments.values())
+            ]
+            inside: list[str] = []
+            if tests:
+                flags = conn.execute(
+                    select(*tests).select_from(source.customers).where(c.id == customer_id)
+                ).one()
+                inside = [s for s, flag in zip(segments, flags, strict=True) if flag]
+            out["segments"] = inside
+            return out
+    except SQLAlchemyError as err:
+        raise _query_error(engine, err) from None
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def suggest(engine: Engine, field_name: str, typed: str) -> list[str]:
+    """Up to SUGGESTIONS distinct names for an item field containing ``typed`` (a bound LIKE)."""
+    where = SUGGEST.get(field_name)
+    if where is None or where[0] in active().absent:
+        return []
+    table, column = where
+    col = active().table(table).c[column]
+    pattern = literal(f"%{_escape(typed.strip().lower())}%")
+    query = (
+        select(col)
+        .where(col.is_not(None), func.lower(col).like(pattern, escape="\\"))
+        .distinct()
+        .order_by(col)
+        .limit(SUGGESTIONS)
+    )
+    try:
+        with engine.connect() as conn:
+            return [str(v) for (v,) in conn.execute(query)]
+    except SQLAlchemyError as err:
+        raise _query_error(engine, err) from None

@@ -1,0 +1,52 @@
+"""The segment pages' queries on every database: name suggestions (a bound LIKE, % and _ plain),
+one customer's segments (each compiled rule evaluated for one id), the preview's figures."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, insert
+
+from syncer.schema import Order, Product
+from syncer.segments.loader import load_segments
+from syncer.web.segment_queries import customer, preview, suggest
+from tests.sync.fakes import Shop
+
+
+def test_queries_on_every_database(engine: Engine, tmp_path: Path) -> None:
+    shop = Shop(engine)
+    shop.add(3)
+    shop.add(2, start=10, card="Silver")
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Product.__table__),  # type: ignore[attr-defined]
+            [{"name": "House Blend", "sku": "HB-1", "vendor": "Roastery"},
+             {"name": "Espresso 100%", "sku": "ES-1", "vendor": "Roast_ery"}],
+        )  # fmt: skip
+        conn.execute(
+            insert(Order.__table__),  # type: ignore[attr-defined]
+            [{"customer_id": 1, "placed_at": datetime(2026, 1, 5, tzinfo=UTC),
+              "total_cents": 1250}],
+        )  # fmt: skip
+    segments = tmp_path / "segments"
+    segments.mkdir()
+    (segments / "gold.yaml").write_text(
+        "name: Gold\nrules: {all: [{field: loyalty_card, op: eq, value: Gold}]}\n"
+    )
+    (segments / "buyers.yaml").write_text(
+        "name: Buyers\nrules: {all: [{field: orders, op: ge, value: 1}]}\n"
+    )
+    assert suggest(engine, "purchased_product", "BLEND") == ["House Blend"]
+    assert suggest(engine, "purchased_product", "%") == ["Espresso 100%"]
+    assert suggest(engine, "purchased_vendor", "_") == ["Roast_ery"]
+    one = customer(engine, segments, 1)
+    assert one is not None and sorted(one["segments"]) == ["Buyers", "Gold"]
+    assert [o["total_cents"] for o in one["orders"]] == [1250]
+    other = customer(engine, segments, 10)
+    assert other is not None and other["segments"] == []
+    assert customer(engine, segments, 999) is None
+    rows = preview(engine, load_segments(segments)["Gold"], segments)
+    assert [(r["customer_id"], r["orders"], r["spend_cents"]) for r in rows] == [
+        (1, 1, 1250), (2, None, None), (3, None, None)
+    ]  # fmt: skip
