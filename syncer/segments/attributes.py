@@ -32,6 +32,7 @@ from sqlalchemy import (
     select,
     table,
     text,
+    type_coerce,
 )
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnClause
@@ -68,7 +69,8 @@ def _builtin(field: str, span: TimeRange) -> ColumnElement[Any]:
         return query.scalar_subquery()
     if field == "first_order_date":
         first = func.min(moment(orders.c.placed_at))
-        return select(first).where(*_live_orders(span)).scalar_subquery()
+        value = select(first).where(*_live_orders(span)).scalar_subquery()
+        return type_coerce(value, orders.c.placed_at.type)  # a shop's local times stay local
     lines = _t("order_lines")
     joined = orders.join(lines, lines.c.order_id == orders.c.id)
     distinct = func.count(func.distinct(lines.c.product_id))
