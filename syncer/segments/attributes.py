@@ -87,10 +87,7 @@ def _declared(name: str, attr: AttributeSpec, span: TimeRange) -> ColumnElement[
         where = [rows.c.customer_id == source.person]
         if attr.time is not None:
             where.extend(in_span(rows.c[attr.time], span))
-        value = rows.c.value
-        measure = (
-            func.count(value) if attr.aggregate == "count" else getattr(func, attr.aggregate)(value)
-        )
+        measure = getattr(func, attr.aggregate)(rows.c.value)  # sum, avg, min, max, count
         return select(measure).select_from(rows).where(*where).scalar_subquery()
     if source.customers_table is None:
         raise ConfigError(
