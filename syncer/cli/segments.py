@@ -39,8 +39,9 @@ from syncer.db import make_engine, mask_url
 from syncer.errors import ConfigError, DatabaseError
 from syncer.export import export_csv
 from syncer.profiles import ProviderFailed, check_destinations, load_profiles
+from syncer.segments.attributes import check_attributes
 from syncer.segments.breakdown import breakdown, emptied_by
-from syncer.segments.catalog import FIELDS, OPERATORS
+from syncer.segments.catalog import FIELDS, OPERATORS, all_fields
 from syncer.segments.compiler import consent_count_query, count_query, members_query
 from syncer.segments.describe import describe
 from syncer.segments.insights import TOP, insights
@@ -50,6 +51,7 @@ from syncer.segments.model import CsvDestinationConfig, Segment, as_utc
 from syncer.segments.tags import check_tags, has_any_tag
 from syncer.segments.validate import load_draft, validate_file
 from syncer.source.active import active
+from syncer.source.load import SOURCE_FILE
 from syncer.state.history import AudiencePoint, audience_history
 from syncer.state.migrate import current_revision
 
@@ -150,6 +152,15 @@ def validate_cmd(
     """Check one segment file, and its references against the other segments in the config."""
     conf = settings(ctx)
     segment = validate_file(file, conf.segments_dir)
+    if active().attributes:  # each declared attribute's SQL runs once, not first mid-sync
+        with _database(ctx) as (_engine, conn):
+            problems = check_attributes(conn)
+        if problems:
+            raise ConfigError(
+                problems[0],
+                where=str(conf.config_dir / SOURCE_FILE),
+                hint="fix its SQL in `attributes:` (`syncer source check` lists every problem)",
+            )
     if segment.destinations:  # each names a profile that can serve it (no secret is resolved)
         profiles = load_profiles(conf.profiles_file, {}, resolve=False)
         check_destinations([segment], profiles, conf.profiles_file)
@@ -443,7 +454,7 @@ def fields_cmd(as_json: bool = JSON_OPTION) -> None:
         print_json({"fields": fields, "operators": OPERATORS})
         return
     console.print("[b]Segment fields[/b] (examples: config/segments/*.yaml)\n")
-    for spec in FIELDS.values():
+    for spec in all_fields().values():
         if source.missing(spec.name) is not None:  # the shop's mapping cannot give it
             continue
         window = "takes a window" if spec.window else "no window"

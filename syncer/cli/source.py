@@ -10,10 +10,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from syncer.cli.common import JSON_OPTION, console, err_console, print_json, settings
 from syncer.db import make_engine, mask_url
 from syncer.errors import ConfigError, DatabaseError
+from syncer.segments.attributes import check_attributes
 from syncer.settings import Settings
-from syncer.source.active import install
-from syncer.source.check import check_source
-from syncer.source.load import SOURCE_FILE, check_complete, load_source, with_preset
+from syncer.source.active import install, using
+from syncer.source.check import Report, check_source
+from syncer.source.load import (
+    SOURCE_FILE,
+    attributes_only,
+    check_complete,
+    load_source,
+    with_preset,
+)
 from syncer.source.model import read_source_file
 
 source_app = typer.Typer(help="Your shop's database: the mapping in config/source.yaml.")
@@ -35,13 +42,18 @@ def check_cmd(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
             f"{path} does not exist: Syncer reads its native schema (docs/schema.md)",
             hint="write one to map your shop's tables (docs/source.md)",
         )
-    spec = with_preset(read_source_file(path), str(path))
-    check_complete(spec, str(path))
+    spec = read_source_file(path)
+    native = attributes_only(spec)  # only `attributes:`: the native tables, not checked here
+    if not native:
+        spec = with_preset(spec, str(path))
+        check_complete(spec, str(path))
     source = load_source(conf.config_dir)
     engine = make_engine(conf.database_url)
     try:
         with engine.connect() as conn:
-            report = check_source(conn, spec, source)
+            report = Report() if native else check_source(conn, spec, source)
+            with using(source):  # each declared attribute's SQL run once
+                report.problems.extend(check_attributes(conn))
     except SQLAlchemyError as err:
         orig = getattr(err, "orig", None) or err
         reason = (str(orig).strip().splitlines() or ["error"])[0]
@@ -49,9 +61,15 @@ def check_cmd(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     finally:
         engine.dispose()
     if as_json:
-        print_json({"source": str(path), "preset": spec.preset, **report.as_dict()})
+        attributes = {n: a.type for n, a in source.attributes.items()}
+        print_json(
+            {"source": str(path), "preset": spec.preset, "attributes": attributes}
+            | report.as_dict()
+        )
     else:
         _show(str(path), report.tables, report.unavailable)
+        for name, attr in source.attributes.items():
+            console.print(f"attribute [b]attributes.{name}[/b] ({attr.type})")
     for problem in report.problems:
         err_console.print(f"[red]error:[/red] {escape(f'{path}: {problem}')}", soft_wrap=True)
     if report.problems:

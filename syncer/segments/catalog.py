@@ -22,6 +22,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from syncer.schema import DEVICES
+from syncer.source.active import active
 
 
 class RuleError(ValueError):
@@ -42,6 +43,7 @@ class ValueType(enum.StrEnum):
     DATE = "date"  # a calendar date (UTC)
     ITEM = "item"  # the customer has a set of these (tags, products bought...)
     DEVICE = "device"  # one of desktop, mobile, tablet
+    NUMBER = "number"  # a declared number attribute (any decimal)
 
 
 # Limits on values (the database's ranges, with room for the compiler's +1 / +1 day; stated in
@@ -145,6 +147,18 @@ _SPECS = [
     _f("days_since_last_order", "days since the last order", "orders", V.DAYS,
        (*NUMBER_OPS, *SET_OPS), False, NEVER.format(did="ordered"),
        "Whole days from the last order (any status) to --as-of."),
+    _f("average_order_value", "average order value", "orders", V.MONEY,
+       (*NUMBER_OPS, *SET_OPS), True, NEVER.format(did="ordered (cancelled orders left out)"),
+       "Average of order totals minus refunds, cancelled orders left out; currency units."),
+    _f("last_order_value", "last order value", "orders", V.MONEY, (*NUMBER_OPS, *SET_OPS),
+       True, NEVER.format(did="ordered (cancelled orders left out)"),
+       "Total minus refunds of the latest order that was not cancelled (in the window)."),
+    _f("first_order_date", "first order date", "orders", V.DATE, (*DATE_OPS, *SET_OPS), True,
+       NEVER.format(did="ordered (cancelled orders left out)"),
+       "The day of the first order that was not cancelled: `lt: 2025-01-01`, or `within`."),
+    _f("distinct_products_bought", "number of distinct products bought", "orders", V.COUNT,
+       NUMBER_OPS, True, ZERO.format(rows="purchases"),
+       "Different products on orders that were not cancelled (in the window)."),
     _f("coupon", "coupon code used", "orders", V.ITEM, (*ITEM_OPS, *SET_OPS), True,
        NONE_ITEM.format(rows="coupon") + " `is_set` = used any coupon.",
        "Codes on orders that were not cancelled."),
@@ -199,12 +213,62 @@ def catalog_as_dict() -> list[dict[str, Any]]:
             "no_data": s.no_data,
             "description": s.description,
         }
-        for s in _SPECS
+        for s in all_fields().values()
     ]
+
+
+ATTRIBUTE_PREFIX = "attributes."
+# fields computed as one value per customer (a scalar subquery), besides declared attributes
+SCALARS = (
+    "average_order_value",
+    "last_order_value",
+    "first_order_date",
+    "distinct_products_bought",
+)
+# value types of declared attributes (config/source.yaml `attributes:`)
+ATTRIBUTE_TYPES = {"text": V.TEXT, "number": V.NUMBER, "date": V.DATE, "boolean": V.BOOL}
+
+
+def attribute_specs() -> dict[str, FieldSpec]:
+    """The active source's declared attributes as fields (``attributes.<name>``)."""
+    out: dict[str, FieldSpec] = {}
+    for name, attr in active().attributes.items():
+        vt = ATTRIBUTE_TYPES[attr.type]
+        window = attr.select is not None and attr.time is not None
+        ops: tuple[str, ...] = {
+            V.TEXT: TEXT_OPS,
+            V.NUMBER: (*NUMBER_OPS, *SET_OPS),
+            V.DATE: (*(o for o in DATE_OPS if window or o != "within"), *SET_OPS),
+            V.BOOL: ("eq", "ne", *SET_OPS),
+        }[vt]
+        source = "column" if attr.column else "expression" if attr.expression else "select"
+        out[ATTRIBUTE_PREFIX + name] = FieldSpec(
+            ATTRIBUTE_PREFIX + name, attr.description or name.replace("_", " "), "attribute",
+            vt, ops, window, NULL_ATTR.format(what="value"),
+            f"Declared attribute ({attr.type}, from a {source}).",
+        )  # fmt: skip
+    return out
+
+
+def all_fields() -> dict[str, FieldSpec]:
+    """The catalog and the active source's declared attributes."""
+    return {**FIELDS, **attribute_specs()}
 
 
 def field_spec(name: object) -> FieldSpec:
     """The spec of ``name``; RuleError naming close matches and the allowed fields."""
+    if isinstance(name, str) and name.startswith(ATTRIBUTE_PREFIX):
+        declared = attribute_specs()
+        if name not in declared:
+            close = difflib.get_close_matches(name, declared, n=3, cutoff=0.5)
+            known = ", ".join(declared) or "none"
+            hint = f"did you mean {', '.join(close)}? " if close else ""
+            raise RuleError(
+                f"unknown attribute {name!r}",
+                f"{hint}declared: {known} (`attributes:` in config/source.yaml, see "
+                "`syncer fields`)",
+            )
+        return declared[name]
     if not isinstance(name, str) or name not in FIELDS:
         close = difflib.get_close_matches(str(name), FIELDS, n=3, cutoff=0.5)
         hint = f"did you mean {', '.join(close)}?" if close else ""
@@ -258,7 +322,7 @@ def check_condition(field: object, op: object, value: object, has_window: bool) 
 def _example(spec: FieldSpec, op: str) -> str:
     one = {
         V.COUNT: "2", V.DAYS: "30", V.MONEY: "499.99", V.TEXT: "'Gold'", V.BOOL: "true",
-        V.DATE: "2026-01-31", V.ITEM: "'Espresso Beans'", V.DEVICE: "mobile",
+        V.DATE: "2026-01-31", V.ITEM: "'Espresso Beans'", V.DEVICE: "mobile", V.NUMBER: "4.5",
     }[spec.value_type]  # fmt: skip
     if op == "between":
         return f"e.g. value: [{one}, {one}]"
@@ -279,6 +343,8 @@ def _scalar(spec: FieldSpec, value: object) -> Any:
         return value
     if vt is V.MONEY:
         return _money(name, value)
+    if vt is V.NUMBER:
+        return _number(name, value)
     if vt is V.BOOL:
         if not isinstance(value, bool):
             raise RuleError(f"{name} needs true or false, not {value!r}")
@@ -300,6 +366,18 @@ def _scalar(spec: FieldSpec, value: object) -> Any:
     if len(value) > MAX_TEXT:
         raise RuleError(f"{name}: the value is {len(value):,} characters; at most {MAX_TEXT:,}")
     return value
+
+
+def _number(name: str, value: object) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise RuleError(f"{name} needs a number such as 4.5, not {value!r}")
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise RuleError(f"{name} needs a number such as 4.5, not {value!r}") from None
+    if not number.is_finite() or abs(number) > MAX_MONEY:
+        raise RuleError(f"{name}: {value!r} is not a number within ±{MAX_MONEY:,}")
+    return number
 
 
 def _money(name: str, value: object) -> Decimal:

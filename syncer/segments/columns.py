@@ -23,7 +23,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, not_, or_, select
 
-from syncer.segments.catalog import FIELDS, ValueType
+from syncer.segments.attributes import ALL_TIME, value_sql
+from syncer.segments.catalog import ATTRIBUTE_PREFIX, FIELDS, SCALARS, ValueType
 from syncer.segments.model import TimeRange, as_utc
 from syncer.segments.predicates import COUNTED, measure, up_to
 from syncer.source.active import active
@@ -74,6 +75,37 @@ def _aggregate(field: str) -> Column:
     return Column(field, spec.label + (" (all time)"), sql, _money if money else int)
 
 
+def _one_value(field: str) -> Column:
+    """A built-in one-value field (average order value...), all time up to ``as_of``."""
+    spec = FIELDS[field]
+    vt = spec.value_type
+    convert = _money if vt is ValueType.MONEY else _when if vt is ValueType.DATE else int
+    return Column(
+        field,
+        spec.label + " (all time)",
+        lambda as_of: value_sql(field, ALL_TIME, as_utc(as_of)),
+        convert,
+        can_be_missing=vt is not ValueType.COUNT,
+    )
+
+
+def _boolean(value: Any) -> Any:
+    return None if value is None else bool(value)
+
+
+def _declared(name: str) -> Column:
+    """The declared attribute ``attributes.<name>`` of the active source."""
+    attr = active().attributes[name.removeprefix(ATTRIBUTE_PREFIX)]
+    convert = {"date": _when, "boolean": _boolean}.get(attr.type, _same)
+    return Column(
+        name,
+        attr.description or f"declared attribute ({attr.type})",
+        lambda as_of: value_sql(name, ALL_TIME, as_utc(as_of)),
+        convert,
+        can_be_missing=True,
+    )
+
+
 COLUMNS: dict[str, Column] = {
     c.name: c
     for c in (
@@ -99,23 +131,39 @@ COLUMNS: dict[str, Column] = {
             _when,
         ),
         *(_aggregate(f) for f in COUNTED),
+        *(_one_value(f) for f in SCALARS),
     )
 }
+
+
+def all_columns() -> dict[str, Column]:
+    """``COLUMNS`` and the active source's declared attributes (``attributes.<name>``)."""
+    declared = (ATTRIBUTE_PREFIX + n for n in active().attributes)
+    return {**COLUMNS, **{n: _declared(n) for n in declared}}
+
+
+def field_sql(names: Sequence[str], as_of: datetime) -> dict[str, ColumnElement[Any]]:
+    """For each of ``names`` (a column above, a built-in field or ``attributes.<name>``), one
+    customer's value as a SQL expression over ``customers`` as of ``as_of``, labelled by name
+    (KeyError for a name ``check_columns`` would refuse)."""
+    known = all_columns()
+    return {n: known[n].sql(as_of).label(n) for n in names}
 
 
 def check_columns(names: Sequence[object], *, key: str) -> tuple[str, ...]:
     """``names`` as a tuple; ValueError (one line, close matches) for an unknown or repeated
     name, or, for ``require``, a column that always has a value."""
     out: list[str] = []
+    known = all_columns()
     for name in names:
-        if not isinstance(name, str) or name not in COLUMNS:
-            close = difflib.get_close_matches(str(name), COLUMNS, n=3, cutoff=0.5)
+        if not isinstance(name, str) or name not in known:
+            close = difflib.get_close_matches(str(name), known, n=3, cutoff=0.5)
             hint = f"did you mean {', '.join(close)}? " if close else ""
-            raise ValueError(f"unknown column {name!r}; {hint}columns: {', '.join(COLUMNS)}")
+            raise ValueError(f"unknown column {name!r}; {hint}columns: {', '.join(known)}")
         if name in out:
             raise ValueError(f"column {name!r} is named twice")
-        if key == "require" and not COLUMNS[name].can_be_missing:
-            can = ", ".join(n for n, c in COLUMNS.items() if c.can_be_missing)
+        if key == "require" and not known[name].can_be_missing:
+            can = ", ".join(n for n, c in known.items() if c.can_be_missing)
             raise ValueError(f"{name!r} always has a value, so it cannot be required; use {can}")
         out.append(name)
     return tuple(out)
@@ -124,8 +172,9 @@ def check_columns(names: Sequence[object], *, key: str) -> tuple[str, ...]:
 def missing(names: Sequence[str], as_of: datetime) -> ColumnElement[bool]:
     """The member lacks at least one of ``names``: NULL, empty or only spaces."""
     tests = []
+    known = all_columns()
     for name in names:
-        value = COLUMNS[name].sql(as_of)
+        value = known[name].sql(as_of)
         tests.append(or_(value.is_(None), func.length(func.trim(value)) == 0))
     return or_(*tests)
 
@@ -145,11 +194,12 @@ def require(
 def export_query(members: Select[Any], names: Sequence[str], as_of: datetime) -> Select[Any]:
     """The members' ``names`` columns, labelled by name, ascending by customer id (the WHERE
     of ``members`` kept: one segment, the same members as a sync)."""
-    columns = [COLUMNS[n].sql(as_of).label(n) for n in names]
+    columns = list(field_sql(names, as_of).values())
     query = members.with_only_columns(*columns, maintain_column_froms=False)
     customers = active().customers
     return query.select_from(customers).order_by(customers.c.id)
 
 
 def converters(names: Sequence[str]) -> list[Callable[[Any], Any]]:
-    return [COLUMNS[n].convert for n in names]
+    known = all_columns()
+    return [known[n].convert for n in names]

@@ -40,6 +40,7 @@ from syncer.segments.predicates import (
     days_having,
     days_source,
     in_span,
+    is_scalar,
     item_rows,
     measure,
     natural,
@@ -104,6 +105,8 @@ def _span(cond: Condition, now: datetime) -> TimeRange:
 
 def aggregate_of(cond: Condition, now: datetime, negate: bool) -> Aggregate | None:
     """``cond`` as a HAVING test, or None for fields that are no aggregate."""
+    if is_scalar(cond.field):
+        return None
     spec = FIELDS[cond.field]
     if spec.value_type in (ValueType.COUNT, ValueType.MONEY):
         counted = COUNTED[cond.field]
@@ -132,6 +135,8 @@ def aggregate_of(cond: Condition, now: datetime, negate: bool) -> Aggregate | No
 
 def exists_of(cond: Condition, now: datetime, negate: bool) -> Exists | None:
     """``cond`` as EXISTS / NOT EXISTS over rows it may share, or None."""
+    if is_scalar(cond.field) or cond.min_quantity is not None:
+        return None
     spec = FIELDS[cond.field]
     span = _span(cond, now)
     if spec.value_type is ValueType.COUNT:

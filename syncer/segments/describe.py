@@ -16,8 +16,9 @@ import re
 from datetime import date
 from decimal import Decimal
 
-from syncer.segments.catalog import FIELDS, ValueType
+from syncer.segments.catalog import FIELDS, ValueType, field_spec
 from syncer.segments.model import Condition, Group, Not, Rule, Segment, SegmentRef, Window
+from syncer.segments.predicates import is_scalar
 
 # counts: field -> (verb phrase, singular unit, plural unit)
 COUNTS: dict[str, tuple[str, str, str]] = {
@@ -35,6 +36,7 @@ COUNTS: dict[str, tuple[str, str, str]] = {
     "email_opens": ("opened emails", "time", "times"),
     "email_clicks": ("clicked in emails", "time", "times"),
     "email_conversions": ("converted from emails", "time", "times"),
+    "distinct_products_bought": ("bought", "distinct product", "distinct products"),
 }
 # attributes: field -> the noun after "whose"
 ATTRIBUTES = {
@@ -116,6 +118,8 @@ def negated(rule: Rule) -> str:
         spec = FIELDS.get(rule.field)
         flip = OPPOSITE.get(rule.op)
         exact = spec is not None and spec.value_type in (V.COUNT, V.MONEY, V.DATE)
+        if is_scalar(rule.field) and rule.field not in COUNTS:  # no value: no comparison holds
+            exact = False
         if flip is None and (exact or rule.field in DAYS):
             flip = COUNT_OPPOSITE.get(rule.op)
         if flip is not None:
@@ -206,6 +210,11 @@ def condition(cond: Condition) -> str:
             ago = COMPARE[op].format(show(value)).replace("fewer", "less") + f" {days} ago"
         extra = f" (or who never {verb})" if op == "ne" else ""
         return f"whose last {noun} was {ago}{extra}"
+    if f in ITEMS and cond.min_quantity is not None:
+        what = choices(value, "or")
+        if op in ("has", "in"):
+            return f"who bought at least {cond.min_quantity} of {what}{window}"
+        return f"who did not buy at least {cond.min_quantity} of {what}{window}"
     if f in ITEMS:
         return _item(f, op, value, window)
     if f == "consent":
@@ -217,8 +226,26 @@ def condition(cond: Condition) -> str:
         if op == "between" and isinstance(value, tuple):
             return f"who were created between {show(value[0])} and {show(value[1])}"
         return f"who were created {DATE_COMPARE.get(op, op + ' {}').format(show(value))}"
+    if is_scalar(f):
+        return _one_value(cond, window)
     noun = ATTRIBUTES.get(f) or (FIELDS[f].label if f in FIELDS else f.replace("_", " "))
     return _attribute(noun, op, value) + (f" (from visits{window})" if window else "")
+
+
+def _one_value(cond: Condition, window: str) -> str:
+    """A built-in one-value field or a declared attribute (``whose average order value ...``)."""
+    f, op, value = cond.field, cond.op, cond.value
+    spec = field_spec(f)
+    noun = spec.label
+    if spec.value_type is V.DATE and op == "within":
+        return f"whose {noun} is{window}"
+    if spec.value_type is V.DATE and op in DATE_COMPARE:
+        return f"whose {noun} is {DATE_COMPARE[op].format(show(value))}"
+    if op == "is_set":
+        return f"who have a value for {noun}{window}"
+    if op == "is_not_set":
+        return f"who have no value for {noun}{window}"
+    return _attribute(noun, op, value).replace("fewer than", "less than") + window
 
 
 def _item(f: str, op: str, value: object, window: str) -> str:

@@ -33,7 +33,7 @@ from pydantic import (
     model_validator,
 )
 
-from syncer.segments.catalog import RuleError, check_condition, check_day
+from syncer.segments.catalog import MAX_COUNT, RuleError, check_condition, check_day
 
 ScalarValue = bool | int | Decimal | str | date
 # What a destination's leavers get (``on_leave``); the sync layer hands it to the provider as
@@ -186,6 +186,7 @@ class Condition(BaseModel):
     op: str
     value: Value = None
     window: Window | None = None
+    min_quantity: int | None = None  # purchased_*: units bought (summed over order lines)
 
     @model_validator(mode="before")
     @classmethod
@@ -194,8 +195,26 @@ class Condition(BaseModel):
             value = check_condition(
                 data["field"], data["op"], data.get("value"), data.get("window") is not None
             )
+            if data.get("min_quantity") is not None:
+                check_quantity(data["field"], data["op"], data["min_quantity"])
             return {**data, "value": value}
         return data
+
+
+QUANTITY_FIELDS = ("purchased_product", "purchased_vendor", "purchased_collection")
+
+
+def check_quantity(field: object, op: object, n: object) -> None:
+    """``min_quantity: n`` on a purchase condition; RuleError otherwise."""
+    if field not in QUANTITY_FIELDS:
+        raise RuleError(
+            f"min_quantity applies to {', '.join(QUANTITY_FIELDS)}, not {field!r}",
+            "remove `min_quantity:`",
+        )
+    if op not in ("has", "has_not", "in", "not_in"):
+        raise RuleError(f"min_quantity needs operator has, has_not, in or not_in, not {op!r}")
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_COUNT:
+        raise RuleError(f"min_quantity needs a whole number from 1 to {MAX_COUNT:,}, not {n!r}")
 
 
 class Group(BaseModel):

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy import case as sql_case
 
 from syncer.schema import DEVICES
-from syncer.segments.catalog import FIELDS, ValueType
+from syncer.segments.catalog import ATTRIBUTE_PREFIX, FIELDS, SCALARS, ValueType
 from syncer.segments.model import Condition, TimeRange, as_utc
 from syncer.segments.sqlparts import (
     Interval,
@@ -87,6 +87,10 @@ def existed(as_of: datetime) -> Bool:
 
 def condition_sql(cond: Condition, as_of: datetime, negate: bool) -> Bool:
     now = as_utc(as_of)
+    if is_scalar(cond.field):
+        from syncer.segments.attributes import scalar_condition  # it builds on this module
+
+        return scalar_condition(cond, now, negate)
     spec = FIELDS[cond.field]
     span = window_span(cond, now)
     customers = _t("customers")
@@ -107,6 +111,11 @@ def condition_sql(cond: Condition, as_of: datetime, negate: bool) -> Bool:
     if cond.field == "preferred_device":
         return _preferred(cond, span, negate)
     return _items(cond, span, negate)
+
+
+def is_scalar(field: str) -> bool:
+    """One value per customer: a built-in computed field or a declared attribute."""
+    return field in SCALARS or field.startswith(ATTRIBUTE_PREFIX)
 
 
 # --- attributes ----------------------------------------------------------------------------
@@ -379,7 +388,11 @@ def _items(cond: Condition, span: TimeRange, negate: bool) -> Bool:
     elif op in ("in", "not_in"):
         values = [str(v) for v in cond.value]  # type: ignore[union-attr]
     rows = item_rows(cond.field, values, span, any_value=op in ("is_set", "is_not_set"))
-    test = any_row(*rows)
+    if cond.min_quantity is not None:  # units of the products summed over the order lines
+        units = func.sum(_t("order_lines").c.quantity) >= cond.min_quantity
+        test = grouped(*rows, units, accept_empty=False)
+    else:
+        test = any_row(*rows)
     return not_(test) if (op in ("has_not", "not_in", "is_not_set")) != negate else test
 
 

@@ -4,6 +4,7 @@ No file: the native schema, unchanged."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,14 @@ def check_complete(spec: SourceFile, where: str) -> None:
         )
 
 
+def attributes_only(spec: SourceFile) -> bool:
+    """A file with no preset and no tables: the native schema, plus its ``attributes:``."""
+    return spec.preset is None and not spec.tables
+
+
 def source_from(spec: SourceFile, where: str) -> Source:
+    if attributes_only(spec):
+        return replace(native_source(), attributes=spec.attributes)
     full = with_preset(spec, where)
     check_complete(full, where)
     return build_source(full, origin=where)

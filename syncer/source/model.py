@@ -99,6 +99,46 @@ class TableSpec(BaseModel):
         return self
 
 
+ATTRIBUTE_TYPES = ("text", "number", "date", "boolean")
+AGGREGATES = ("sum", "avg", "min", "max", "count")
+
+
+class AttributeSpec(BaseModel):
+    """One extra per-customer value (docs/source.md "Attributes"): a column of the customers
+    table, a SQL expression over its columns, or a select of ``(customer_id, value[, time])``
+    rows aggregated per customer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["text", "number", "date", "boolean"]
+    column: str | None = None
+    expression: str | None = None
+    select: str | None = None
+    time: str | None = None  # a time column of the select's rows: windows, as-of
+    aggregate: Literal["sum", "avg", "min", "max", "count"] = "max"
+    description: str = ""
+
+    @field_validator("column", "time")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and not NAME.match(value):
+            raise ValueError(f"{value!r} is not a column name (letters, digits, _)")
+        return value
+
+    @model_validator(mode="after")
+    def _one(self) -> AttributeSpec:
+        given = [k for k in ("column", "expression", "select") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of `column:`, `expression:` or `select:`")
+        for key in ("expression", "select"):
+            sql = getattr(self, key)
+            if sql is not None and (not sql.strip() or ";" in sql.strip().rstrip(";")):
+                raise ValueError(f"{key} must be one SQL {'select' if key == 'select' else key}")
+        if self.time is not None and self.select is None:
+            raise ValueError("`time:` names a column of a `select:`; remove it")
+        return self
+
+
 class SourceFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -108,6 +148,15 @@ class SourceFile(BaseModel):
     timezone: str = "UTC"
     identity: Literal["id", "email"] = "id"
     tables: dict[str, TableSpec] = {}
+    attributes: dict[str, AttributeSpec] = {}
+
+    @field_validator("attributes")
+    @classmethod
+    def _attribute_names(cls, value: dict[str, AttributeSpec]) -> dict[str, AttributeSpec]:
+        for name in value:
+            if not NAME.match(name) or "$" in name:
+                raise ValueError(f"{name!r} is not an attribute name (letters, digits, _)")
+        return value
 
     @field_validator("prefix")
     @classmethod

@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 
 from syncer.schema import COMMERCE_TABLES
-from syncer.source.model import ColumnSpec, SourceFile, TableSpec
+from syncer.source.model import AttributeSpec, ColumnSpec, SourceFile, TableSpec
 from syncer.source.needs import NEEDS
 
 NATIVE: dict[str, Table] = {t.name: t for t in COMMERCE_TABLES}
@@ -81,6 +81,10 @@ class Source:
     reads: Mapping[str, str] = field(default_factory=dict)  # "table.column" -> what it reads
     by_email: bool = False
     origin: str = "the native schema"
+    # declared attributes (docs/source.md "Attributes") and the shop's customers table with
+    # its id column, which column / expression attributes read (None: mapped by a model)
+    attributes: Mapping[str, AttributeSpec] = field(default_factory=dict)
+    customers_table: tuple[str, str] | None = ("customers", "id")
 
     def table(self, name: str) -> FromClause:
         return self.tables[name]
@@ -129,7 +133,12 @@ def build_source(spec: SourceFile, origin: str) -> Source:
             absent[name] = t.absent
             continue
         tables[name] = _mapped(name, t, spec, unmapped, reads)
-    return Source(tables, absent, unmapped, reads, spec.identity == "email", origin)
+    c = spec.tables["customers"]
+    id_spec = c.columns.get("id")
+    shop = (spec.prefix + c.table, (id_spec and id_spec.column) or "id") if c.table else None
+    return Source(
+        tables, absent, unmapped, reads, spec.identity == "email", origin, spec.attributes, shop
+    )
 
 
 def raw_columns(name: str, t: TableSpec, spec: SourceFile) -> dict[str, ColumnSpec]:

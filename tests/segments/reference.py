@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, insert
 
 from syncer.schema import COMMERCE_TABLES, DEVICES, create_commerce_schema
+from syncer.segments.catalog import SCALARS
 from syncer.segments.model import Condition, Group, Not, SegmentRef, TimeRange
 
 TABLES = {t.name: t for t in COMMERCE_TABLES}
@@ -161,6 +162,10 @@ def matches(cond: Condition, c: dict[str, Any], world: World, as_of: datetime) -
         return compare(op, d, value)
     if f == "tag":
         return item_test(op, {t["tag"] for t in world.of("customer_tags", cid)}, value)
+    if f in SCALARS:
+        return _scalar(cond, world, cid, as_of, live)
+    if cond.min_quantity is not None:
+        return _units(cond, world, live)
     counts: dict[str, Any] = {
         "orders": lambda: len(orders),
         "cancelled_orders": lambda: sum(o.get("status") == "cancelled" for o in orders),
@@ -216,6 +221,54 @@ def matches(cond: Condition, c: dict[str, Any], world: World, as_of: datetime) -
     order_ids = {o["id"] for o in live}
     bought = {ln["product_id"] for ln in world.rows["order_lines"] if ln["order_id"] in order_ids}
     return item_test(op, _names(world, bought, f.removeprefix("purchased_")), value)
+
+
+def _scalar(
+    cond: Condition, world: World, cid: int, as_of: datetime, live: list[dict[str, Any]]
+) -> bool:
+    """The built-in one-value fields: no value (None) matches only ne / is_not_set."""
+    f, op, value = cond.field, cond.op, cond.value
+    lines = world.rows["order_lines"]
+    actual: Any = None
+    if f == "first_order_date":
+        every = [
+            o["placed_at"] for o in world.of("orders", cid)
+            if o["placed_at"] <= as_of and o.get("status", "paid") != "cancelled"
+        ]  # fmt: skip
+        first = min(every) if every else None
+        if op == "within":
+            return first is not None and span_of(cond, as_of).contains(first)
+        if op == "between" and first is not None:
+            return day(value[0]) <= first < day(value[1] + timedelta(days=1))
+        actual = first.date() if first is not None else None
+    elif f == "distinct_products_bought":
+        ids = {o["id"] for o in live}
+        actual = len({ln["product_id"] for ln in lines if ln["order_id"] in ids})
+    elif live:
+        amounts = [Decimal(o["total_cents"] - o.get("refunded_cents", 0)) / 100 for o in live]
+        if f == "average_order_value":
+            actual = sum(amounts) / len(amounts)
+        else:
+            latest = max(live, key=lambda o: (o["placed_at"], o["id"]))
+            actual = amounts[live.index(latest)]
+    if op in ("is_set", "is_not_set"):
+        return (actual is not None) == (op == "is_set")
+    return compare(op, actual, value)
+
+
+def _units(cond: Condition, world: World, live: list[dict[str, Any]]) -> bool:
+    """min_quantity: units of the named products on live orders in the window >= N."""
+    wanted = {fold(v) for v in (cond.value if cond.op in ("in", "not_in") else [cond.value])}
+    by = cond.field.removeprefix("purchased_")
+    ids = {o["id"] for o in live}
+    units = sum(
+        ln.get("quantity", 1)
+        for ln in world.rows["order_lines"]
+        if ln["order_id"] in ids
+        and {fold(n) for n in _names(world, {ln["product_id"]}, by)} & wanted
+    )
+    hit = units >= (cond.min_quantity or 0)
+    return hit if cond.op in ("has", "in") else not hit
 
 
 def _in(rows: list[dict[str, Any]], col: str, span: TimeRange) -> list[dict[str, Any]]:

@@ -11,8 +11,8 @@ from typing import Any
 from hypothesis import strategies as st
 
 from syncer.schema import DEVICES, EMAIL_EVENT_KINDS, ORDER_STATUSES
-from syncer.segments.catalog import FIELDS, LIST_OPS, NO_VALUE_OPS, ValueType
-from syncer.segments.model import Condition, Group, Not, Window
+from syncer.segments.catalog import FIELDS, ITEM_OPS, LIST_OPS, NO_VALUE_OPS, ValueType
+from syncer.segments.model import QUANTITY_FIELDS, Condition, Group, Not, Window
 from tests.segments.reference import World
 
 AS_OF = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
@@ -83,7 +83,11 @@ def worlds(draw: Any, customers: int = 8) -> World:
                 refunded_cents=draw(st.sampled_from([0, 0, total // 2])),
             )  # fmt: skip
             for pid in draw(st.sets(st.integers(1, len(PRODUCTS)), min_size=1, max_size=2)):
-                w.add("order_lines", order_id=order["id"], product_id=pid, price_cents=100)
+                quantity = draw(st.integers(1, 3))
+                w.add(
+                    "order_lines", order_id=order["id"], product_id=pid, price_cents=100,
+                    quantity=quantity,
+                )  # fmt: skip
         for table, col, extra in (
             ("visits", "at", lambda: {"device": draw(st.sampled_from(DEVICES))}),
             ("cart_events", "at", lambda: {"product_id": draw(st.integers(1, len(PRODUCTS)))}),
@@ -125,7 +129,7 @@ def conditions(
     if window == "draw":
         window = draw(st.sampled_from(WINDOWS))
     window = window if spec.window else None
-    if spec.name == "created" and op != "within":
+    if spec.value_type is ValueType.DATE and op != "within":
         window = None  # a date compared with a value takes no window
     if op == "within" and window is None:
         window = "last_30_days"
@@ -139,13 +143,16 @@ def conditions(
     data: dict[str, Any] = {"field": spec.name, "op": op, "value": value}
     if window is not None:
         data["window"] = Window.model_validate(window)
+    if spec.name in QUANTITY_FIELDS and op in ITEM_OPS and draw(st.booleans()):
+        data["min_quantity"] = draw(st.integers(1, 4))
     return Condition.model_validate(data)
 
 
 # fields read from the same table, which the compiler may merge into one grouped subquery / EXISTS
 SAME_TABLE = [
     ["orders", "cancelled_orders", "refunded_orders", "total_spent", "coupon_orders",
-     "days_since_last_order", "coupon", "purchased_product", "purchased_collection"],
+     "days_since_last_order", "coupon", "purchased_product", "purchased_collection",
+     "average_order_value", "last_order_value", "first_order_date", "distinct_products_bought"],
     ["visits", "days_since_last_visit", "preferred_device", "visited_device"],
     ["cart_adds", "abandoned_carts"],
     ["email_opens", "email_clicks", "email_conversions"],
