@@ -5,9 +5,11 @@ from __future__ import annotations
 import tempfile
 import time
 from datetime import datetime
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
+from sqlalchemy import Engine
 from rich.table import Table
 
 from syncer.cli.as_of import AS_OF_OPTION, parse_as_of
@@ -15,12 +17,17 @@ from syncer.cli.common import JSON_OPTION, console, err_console, print_json, pro
 from syncer.db import make_engine, mask_url
 from syncer.errors import ConfigError
 from syncer.sample.platforms.shopify import write_exports
-from syncer.sample.platforms.woocommerce import write_woocommerce_hpos
+from syncer.sample.platforms.woocommerce import write_woocommerce_hpos, write_woocommerce_legacy
 from syncer.sample.shop import generate
 from syncer.schema import create_commerce_schema, drop_commerce_schema
 
 # None: the native tables only; a database platform: its tables too; shopify: export files.
-PLATFORMS = (None, "woocommerce-hpos", "shopify")
+PLATFORMS = (None, "woocommerce-hpos", "woocommerce-legacy", "shopify")
+
+WRITERS: dict[str, Callable[[Engine], dict[str, int]]] = {
+    "woocommerce-hpos": write_woocommerce_hpos,
+    "woocommerce-legacy": write_woocommerce_legacy,
+}
 
 data_app = typer.Typer(help="Sample data for the commerce database.", no_args_is_help=True)
 
@@ -37,8 +44,8 @@ def generate_cmd(
     platform: str | None = typer.Option(
         None,
         "--platform",
-        help="woocommerce-hpos: also write the shop as WooCommerce stores it (then try "
-        "`preset: woocommerce-hpos` in config/source.yaml); shopify: write it as Shopify's "
+        help="woocommerce-hpos, woocommerce-legacy: also write the shop as that platform "
+        "stores it (then try `preset: <the same name>` in config/source.yaml); shopify: write it as Shopify's "
         "CSV exports into --out instead.",
     ),
     out: Path | None = typer.Option(None, "--out", help="Folder for --platform shopify's files."),
@@ -62,8 +69,8 @@ def generate_cmd(
         started = time.perf_counter()
         with progress_bar(err_console.is_terminal) as progress:
             counts = generate(engine, customers=customers, seed=seed, as_of=when, progress=progress)
-        if platform == "woocommerce-hpos":
-            counts.update(write_woocommerce_hpos(engine, prefix="wp_"))
+        if platform in WRITERS:
+            counts.update(WRITERS[platform](engine))
         seconds = time.perf_counter() - started
     finally:
         engine.dispose()
