@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import tempfile
 import time
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import typer
-from sqlalchemy import Engine
 from rich.table import Table
+from sqlalchemy import Engine
 
 from syncer.cli.as_of import AS_OF_OPTION, parse_as_of
 from syncer.cli.common import JSON_OPTION, console, err_console, print_json, progress_bar, settings
@@ -45,8 +45,8 @@ def generate_cmd(
         None,
         "--platform",
         help="woocommerce-hpos, woocommerce-legacy: also write the shop as that platform "
-        "stores it (then try `preset: <the same name>` in config/source.yaml); shopify: write it as Shopify's "
-        "CSV exports into --out instead.",
+        "stores it (then try `preset: <the same name>` in config/source.yaml); "
+        "shopify: write it as Shopify's CSV exports into --out instead.",
     ),
     out: Path | None = typer.Option(None, "--out", help="Folder for --platform shopify's files."),
     as_json: bool = JSON_OPTION,
