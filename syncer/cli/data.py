@@ -17,18 +17,20 @@ from syncer.cli.common import JSON_OPTION, console, err_console, print_json, pro
 from syncer.db import make_engine, mask_url
 from syncer.errors import ConfigError
 from syncer.sample.platforms.magento import write_magento2
+from syncer.sample.platforms.prestashop import write_prestashop
 from syncer.sample.platforms.shopify import write_exports
 from syncer.sample.platforms.woocommerce import write_woocommerce_hpos, write_woocommerce_legacy
 from syncer.sample.shop import generate
 from syncer.schema import create_commerce_schema, drop_commerce_schema
 
 # None: the native tables only; a database platform: its tables too; shopify: export files.
-PLATFORMS = (None, "woocommerce-hpos", "woocommerce-legacy", "magento2", "shopify")
+PLATFORMS = (None, "woocommerce-hpos", "woocommerce-legacy", "magento2", "prestashop", "shopify")
 
 WRITERS: dict[str, Callable[[Engine], dict[str, int]]] = {
     "woocommerce-hpos": write_woocommerce_hpos,
     "woocommerce-legacy": write_woocommerce_legacy,
     "magento2": write_magento2,  # no table prefix
+    "prestashop": write_prestashop,  # prefix ps_, local times in Europe/Paris
 }
 
 data_app = typer.Typer(help="Sample data for the commerce database.", no_args_is_help=True)
@@ -46,8 +48,9 @@ def generate_cmd(
     platform: str | None = typer.Option(
         None,
         "--platform",
-        help="woocommerce-hpos, woocommerce-legacy, magento2: also write the shop as that platform "
-        "stores it (then try `preset: <the same name>` in config/source.yaml); "
+        help="woocommerce-hpos, woocommerce-legacy, magento2, prestashop: also write the "
+        "shop as that platform stores it (then try `preset: <the same name>` in "
+        "config/source.yaml); "
         "shopify: write it as Shopify's CSV exports into --out instead.",
     ),
     out: Path | None = typer.Option(None, "--out", help="Folder for --platform shopify's files."),

@@ -20,10 +20,10 @@ def _native_after() -> object:
     install(native_source())
 
 
-PREFIXES: dict[str, str] = {"magento2": ""}
+PREFIXES: dict[str, str] = {"magento2": "", "prestashop": "ps_"}
 
 
-@pytest.mark.parametrize("platform", ["woocommerce-legacy", "magento2"])
+@pytest.mark.parametrize("platform", ["woocommerce-legacy", "magento2", "prestashop"])
 def test_generated_platform_passes_its_preset_check(tmp_path, capsys, platform: str) -> None:
     url, config = _shop(tmp_path, platform)
     capsys.readouterr()
