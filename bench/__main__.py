@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import baseline, evaluation, insights, push, report, scale
+from bench import baseline, evaluation, insights, push, report, scale, woocommerce
 from bench.data import AS_OF, DATABASES, SEED, databases, prepare
 from syncer.errors import SyncerError
 
@@ -86,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
         pushed["database"] = dbs[0].kind
         report.push(pushed)
         data["push"] = pushed
+        wc_url = woocommerce.url()
+        if wc_url is not None:  # the WooCommerce preset on MariaDB vs hand-written SQL
+            wc_rows = woocommerce.run(wc_url, size, repeat=max(1, min(args.repeat, 3)))
+            woocommerce.show(size, wc_rows)
+            data["woocommerce_mariadb"] = wc_rows
     except SyncerError as err:
         print(f"error: {err}")
         return 1

@@ -54,7 +54,8 @@ def _id(name: str = "ID") -> Column[Any]:
 
 
 def tables(prefix: str) -> MetaData:
-    """The WooCommerce tables (the columns segments read, with their real types)."""
+    """The WooCommerce tables (the columns segments read, with their real types and the
+    keys WooCommerce and WordPress create on them)."""
     m = MetaData()
     p = prefix
     Table(
@@ -70,7 +71,7 @@ def tables(prefix: str) -> MetaData:
         f"{p}usermeta",
         m,
         _id("umeta_id"),
-        Column("user_id", BigInteger),
+        Column("user_id", BigInteger, index=True),
         Column("meta_key", String(255)),
         Column("meta_value", Text),
     )
@@ -83,16 +84,16 @@ def tables(prefix: str) -> MetaData:
         Column("type", String(20)),
         Column("tax_amount", Numeric(26, 8)),
         Column("total_amount", Numeric(26, 8)),
-        Column("customer_id", BigInteger),
+        Column("customer_id", BigInteger, index=True),
         Column("billing_email", String(320)),
         Column("date_created_gmt", DateTime),
-        Column("parent_order_id", BigInteger),
+        Column("parent_order_id", BigInteger, index=True),
     )
     Table(
         f"{p}wc_order_addresses",
         m,
         _id("id"),
-        Column("order_id", BigInteger),
+        Column("order_id", BigInteger, index=True),
         Column("address_type", String(20)),
         Column("first_name", Text),
         Column("last_name", Text),
@@ -106,13 +107,13 @@ def tables(prefix: str) -> MetaData:
         _id("order_item_id"),
         Column("order_item_name", Text),
         Column("order_item_type", String(200)),
-        Column("order_id", BigInteger),
+        Column("order_id", BigInteger, index=True),
     )
     Table(
         f"{p}woocommerce_order_itemmeta",
         m,
         _id("meta_id"),
-        Column("order_item_id", BigInteger),
+        Column("order_item_id", BigInteger, index=True),
         Column("meta_key", String(255)),
         Column("meta_value", Text),
     )
@@ -148,14 +149,14 @@ def tables(prefix: str) -> MetaData:
         f"{p}term_relationships",
         m,
         Column("object_id", BigInteger, primary_key=True),
-        Column("term_taxonomy_id", BigInteger, primary_key=True),
+        Column("term_taxonomy_id", BigInteger, primary_key=True, index=True),
         Column("term_order", Integer),
     )
     Table(
         f"{p}comments",
         m,
         _id("comment_ID"),
-        Column("comment_post_ID", BigInteger),
+        Column("comment_post_ID", BigInteger, index=True),
         Column("comment_author_email", String(100)),
         Column("comment_date_gmt", DateTime),
         Column("comment_approved", String(20)),
@@ -166,7 +167,7 @@ def tables(prefix: str) -> MetaData:
         f"{p}commentmeta",
         m,
         _id("meta_id"),
-        Column("comment_id", BigInteger),
+        Column("comment_id", BigInteger, index=True),
         Column("meta_key", String(255)),
         Column("meta_value", Text),
     )
