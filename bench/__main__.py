@@ -16,7 +16,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import baseline, evaluation, insights, live_count, push, queue_workers, report, scale
+from bench import (
+    baseline,
+    evaluation,
+    insights,
+    live_count,
+    push,
+    queue_workers,
+    report,
+    scale,
+    woocommerce,
+)
 from bench.data import AS_OF, DATABASES, SEED, databases, prepare
 from syncer.errors import SyncerError
 
@@ -99,6 +109,11 @@ def main(argv: list[str] | None = None) -> int:
                 segments=args.queue_segments, members=args.queue_members
             )
             report.queue(data["queue"])
+        wc_url = woocommerce.url()
+        if wc_url is not None:  # the WooCommerce preset on MariaDB vs hand-written SQL
+            wc_rows = woocommerce.run(wc_url, size, repeat=max(1, min(args.repeat, 3)))
+            woocommerce.show(size, wc_rows)
+            data["woocommerce_mariadb"] = wc_rows
     except SyncerError as err:
         print(f"error: {err}")
         return 1

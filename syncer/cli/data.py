@@ -4,23 +4,34 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 import typer
 from rich.table import Table
+from sqlalchemy import Engine
 
 from syncer.cli.as_of import AS_OF_OPTION, parse_as_of
 from syncer.cli.common import JSON_OPTION, console, err_console, print_json, progress_bar, settings
 from syncer.db import make_engine, mask_url
 from syncer.errors import ConfigError
+from syncer.sample.platforms.magento import write_magento2
+from syncer.sample.platforms.prestashop import write_prestashop
 from syncer.sample.platforms.shopify import write_exports
-from syncer.sample.platforms.woocommerce import write_woocommerce_hpos
+from syncer.sample.platforms.woocommerce import write_woocommerce_hpos, write_woocommerce_legacy
 from syncer.sample.shop import generate
 from syncer.schema import create_commerce_schema, drop_commerce_schema
 
 # None: the native tables only; a database platform: its tables too; shopify: export files.
-PLATFORMS = (None, "woocommerce-hpos", "shopify")
+PLATFORMS = (None, "woocommerce-hpos", "woocommerce-legacy", "magento2", "prestashop", "shopify")
+
+WRITERS: dict[str, Callable[[Engine], dict[str, int]]] = {
+    "woocommerce-hpos": write_woocommerce_hpos,
+    "woocommerce-legacy": write_woocommerce_legacy,
+    "magento2": write_magento2,  # no table prefix
+    "prestashop": write_prestashop,  # prefix ps_, local times in Europe/Paris
+}
 
 data_app = typer.Typer(help="Sample data for the commerce database.", no_args_is_help=True)
 
@@ -37,9 +48,10 @@ def generate_cmd(
     platform: str | None = typer.Option(
         None,
         "--platform",
-        help="woocommerce-hpos: also write the shop as WooCommerce stores it (then try "
-        "`preset: woocommerce-hpos` in config/source.yaml); shopify: write it as Shopify's "
-        "CSV exports into --out instead.",
+        help="woocommerce-hpos, woocommerce-legacy, magento2, prestashop: also write the "
+        "shop as that platform stores it (then try `preset: <the same name>` in "
+        "config/source.yaml); "
+        "shopify: write it as Shopify's CSV exports into --out instead.",
     ),
     out: Path | None = typer.Option(None, "--out", help="Folder for --platform shopify's files."),
     as_json: bool = JSON_OPTION,
@@ -62,8 +74,8 @@ def generate_cmd(
         started = time.perf_counter()
         with progress_bar(err_console.is_terminal) as progress:
             counts = generate(engine, customers=customers, seed=seed, as_of=when, progress=progress)
-        if platform == "woocommerce-hpos":
-            counts.update(write_woocommerce_hpos(engine, prefix="wp_"))
+        if platform in WRITERS:
+            counts.update(WRITERS[platform](engine))
         seconds = time.perf_counter() - started
     finally:
         engine.dispose()

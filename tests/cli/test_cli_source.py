@@ -20,7 +20,20 @@ def _native_after() -> object:
     install(native_source())
 
 
-def _shop(tmp_path: Path, **extra: object) -> tuple[str, Path]:
+PREFIXES: dict[str, str] = {"magento2": "", "prestashop": "ps_"}
+
+
+@pytest.mark.parametrize("platform", ["woocommerce-legacy", "magento2", "prestashop"])
+def test_generated_platform_passes_its_preset_check(tmp_path, capsys, platform: str) -> None:
+    url, config = _shop(tmp_path, platform)
+    capsys.readouterr()
+    code = main(["--database-url", url, "--config-dir", str(config), "source", "check", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0, out["problems"]
+    assert out["tables"]["orders"]["sample"]
+
+
+def _shop(tmp_path: Path, platform: str = "woocommerce-hpos", **extra: object) -> tuple[str, Path]:
     url = f"sqlite:///{tmp_path / 'shop.db'}"
     assert (
         main(
@@ -32,7 +45,7 @@ def _shop(tmp_path: Path, **extra: object) -> tuple[str, Path]:
                 "-n",
                 "50",
                 "--platform",
-                "woocommerce-hpos",
+                platform,
                 "--as-of",
                 "2026-03-01",
             ]
@@ -41,7 +54,7 @@ def _shop(tmp_path: Path, **extra: object) -> tuple[str, Path]:
     )
     config = tmp_path / "config"
     (config / "segments").mkdir(parents=True)
-    data = {"preset": "woocommerce-hpos", "prefix": "wp_", **extra}
+    data = {"preset": platform, "prefix": PREFIXES.get(platform, "wp_"), **extra}
     (config / "source.yaml").write_text(yaml.safe_dump(data))
     return url, config
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from syncer.sample.platforms.woocommerce import write_woocommerce_hpos
+from syncer.sample.platforms.woocommerce import write_woocommerce_hpos, write_woocommerce_legacy
 from syncer.sample.shop import generate
 from syncer.segments.compiler import members_query
 from syncer.segments.loader import load_segments
@@ -82,3 +82,20 @@ def test_hpos_preset_without_consent_key_says_so() -> None:
     source = source_from(spec, "source.yaml")
     assert "consent_meta_key" in str(source.missing("consent"))
     assert source.missing("purchased_collection") is None
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "mariadb"], indirect=True)
+def test_legacy_preset_gives_the_native_members(engine: Engine) -> None:
+    generate(engine, customers=400, seed=11, as_of=AS_OF)
+    write_woocommerce_legacy(engine, prefix="wp_")
+    spec = parse_source(
+        {
+            "preset": "woocommerce-legacy",
+            "prefix": "wp_",
+            "options": {"consent_meta_key": "newsletter_optin"},
+        },
+        where="source.yaml",
+    )
+    counts = compare(engine, source_from(spec, "source.yaml"))
+    print("woocommerce-legacy", counts)
+    assert len(counts) >= 6 and sum(counts.values()) > 0

@@ -12,7 +12,7 @@ database and writes the ``<prefix>`` tables beside it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -54,7 +54,8 @@ def _id(name: str = "ID") -> Column[Any]:
 
 
 def tables(prefix: str) -> MetaData:
-    """The WooCommerce tables (the columns segments read, with their real types)."""
+    """The WooCommerce tables (the columns segments read, with their real types and the
+    keys WooCommerce and WordPress create on them)."""
     m = MetaData()
     p = prefix
     Table(
@@ -70,7 +71,7 @@ def tables(prefix: str) -> MetaData:
         f"{p}usermeta",
         m,
         _id("umeta_id"),
-        Column("user_id", BigInteger),
+        Column("user_id", BigInteger, index=True),
         Column("meta_key", String(255)),
         Column("meta_value", Text),
     )
@@ -83,16 +84,16 @@ def tables(prefix: str) -> MetaData:
         Column("type", String(20)),
         Column("tax_amount", Numeric(26, 8)),
         Column("total_amount", Numeric(26, 8)),
-        Column("customer_id", BigInteger),
+        Column("customer_id", BigInteger, index=True),
         Column("billing_email", String(320)),
         Column("date_created_gmt", DateTime),
-        Column("parent_order_id", BigInteger),
+        Column("parent_order_id", BigInteger, index=True),
     )
     Table(
         f"{p}wc_order_addresses",
         m,
         _id("id"),
-        Column("order_id", BigInteger),
+        Column("order_id", BigInteger, index=True),
         Column("address_type", String(20)),
         Column("first_name", Text),
         Column("last_name", Text),
@@ -106,13 +107,13 @@ def tables(prefix: str) -> MetaData:
         _id("order_item_id"),
         Column("order_item_name", Text),
         Column("order_item_type", String(200)),
-        Column("order_id", BigInteger),
+        Column("order_id", BigInteger, index=True),
     )
     Table(
         f"{p}woocommerce_order_itemmeta",
         m,
         _id("meta_id"),
-        Column("order_item_id", BigInteger),
+        Column("order_item_id", BigInteger, index=True),
         Column("meta_key", String(255)),
         Column("meta_value", Text),
     )
@@ -124,7 +125,16 @@ def tables(prefix: str) -> MetaData:
         Column("post_status", String(20)),
         Column("post_type", String(20)),
         Column("post_parent", BigInteger),
+        Column("post_date", DateTime),
         Column("post_date_gmt", DateTime),
+    )
+    Table(
+        f"{p}postmeta",
+        m,
+        _id("meta_id"),
+        Column("post_id", BigInteger, index=True),
+        Column("meta_key", String(255)),
+        Column("meta_value", Text),
     )
     Table(f"{p}wc_product_meta_lookup", m, _id("product_id"), Column("sku", String(100)))
     Table(f"{p}terms", m, _id("term_id"), Column("name", String(200)), Column("slug", String(200)))
@@ -139,14 +149,14 @@ def tables(prefix: str) -> MetaData:
         f"{p}term_relationships",
         m,
         Column("object_id", BigInteger, primary_key=True),
-        Column("term_taxonomy_id", BigInteger, primary_key=True),
+        Column("term_taxonomy_id", BigInteger, primary_key=True, index=True),
         Column("term_order", Integer),
     )
     Table(
         f"{p}comments",
         m,
         _id("comment_ID"),
-        Column("comment_post_ID", BigInteger),
+        Column("comment_post_ID", BigInteger, index=True),
         Column("comment_author_email", String(100)),
         Column("comment_date_gmt", DateTime),
         Column("comment_approved", String(20)),
@@ -157,7 +167,7 @@ def tables(prefix: str) -> MetaData:
         f"{p}commentmeta",
         m,
         _id("meta_id"),
-        Column("comment_id", BigInteger),
+        Column("comment_id", BigInteger, index=True),
         Column("meta_key", String(255)),
         Column("meta_value", Text),
     )
@@ -176,7 +186,19 @@ def _money(cents: int) -> Decimal:
 def write_woocommerce_hpos(engine: Engine, prefix: str = "wp_") -> dict[str, int]:
     """Write the native sample shop in ``engine`` as WooCommerce HPOS tables."""
     meta = tables(prefix)
+    return _write(engine, meta, _hpos_rows(engine, meta, prefix))
+
+
+def _write(engine: Engine, meta: MetaData, out: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
     meta.create_all(engine)
+    with engine.begin() as conn:
+        for name, rows in out.items():
+            if rows:
+                conn.execute(meta.tables[name].insert(), rows)
+    return {name: len(rows) for name, rows in out.items() if rows}
+
+
+def _hpos_rows(engine: Engine, meta: MetaData, prefix: str) -> dict[str, list[dict[str, Any]]]:
     t = meta.tables
     out: dict[str, list[dict[str, Any]]] = {name: [] for name in t}
     ids = {"meta": 0, "item": 0, "imeta": 0, "addr": 0, "tt": 0, "cmeta": 0}
@@ -232,6 +254,7 @@ def write_woocommerce_hpos(engine: Engine, prefix: str = "wp_") -> dict[str, int
                 post_status="publish",
                 post_type="product",
                 post_parent=0,
+                post_date=datetime(2020, 1, 1, 1),
                 post_date_gmt=datetime(2020, 1, 1),
             )
             add("wc_product_meta_lookup", product_id=p.id, sku=p.sku)
@@ -364,8 +387,78 @@ def write_woocommerce_hpos(engine: Engine, prefix: str = "wp_") -> dict[str, int
                 meta_key="rating",
                 meta_value=str(r.rating),
             )
-    with engine.begin() as conn:
-        for name, rows in out.items():
-            if rows:
-                conn.execute(t[name].insert(), rows)
-    return {name: len(rows) for name, rows in out.items()}
+    return out
+
+
+LOCAL_HOURS = 1  # the site's zone for post_date (site-local time): UTC+1, never read
+
+
+def write_woocommerce_legacy(engine: Engine, prefix: str = "wp_") -> dict[str, int]:
+    """Write the native sample shop as WooCommerce stores it without HPOS: each order a
+    ``shop_order`` post (``wc-`` status, ``post_date`` local, ``post_date_gmt`` UTC) with its
+    fields in ``postmeta`` (strings), refunds ``shop_order_refund`` posts under their order,
+    the trashed orders ``trash`` posts, one ``auto-draft`` order. Order post ids follow the
+    product posts (one id space)."""
+    meta = tables(prefix)
+    out = _hpos_rows(engine, meta, prefix)
+    orders = out.pop(f"{prefix}wc_orders")
+    addresses = {a["order_id"]: a for a in out.pop(f"{prefix}wc_order_addresses")}
+    shift = max([p["ID"] for p in out[f"{prefix}posts"]], default=0) + 1000
+    posts, postmeta = out[f"{prefix}posts"], out[f"{prefix}postmeta"]
+    for item in out[f"{prefix}woocommerce_order_items"]:
+        item["order_id"] += shift
+    next_meta = 0
+
+    def put(post: int, key: str, value: Any) -> None:
+        nonlocal next_meta
+        next_meta += 1
+        postmeta.append(
+            {"meta_id": next_meta, "post_id": post, "meta_key": key, "meta_value": str(value)}
+        )
+
+    for o in orders:
+        post = o["id"] + shift
+        refund = o["type"] == "shop_order_refund"
+        posts.append(
+            {
+                "ID": post,
+                "post_title": "Order",
+                "post_status": o["status"],
+                "post_type": o["type"],
+                "post_parent": o["parent_order_id"] + shift if refund else 0,
+                "post_date": o["date_created_gmt"] + timedelta(hours=LOCAL_HOURS),
+                "post_date_gmt": o["date_created_gmt"],
+            }
+        )
+        put(post, "_order_total", o["total_amount"])
+        put(post, "_order_currency", o["currency"])
+        if refund:
+            put(post, "_refund_amount", -o["total_amount"])
+            continue
+        put(post, "_order_tax", o["tax_amount"])
+        put(post, "_customer_user", o["customer_id"])
+        put(post, "_billing_email", o["billing_email"])
+        address = addresses.get(o["id"])
+        for key in ("first_name", "last_name", "postcode", "country"):
+            if address is not None and address[key] is not None:
+                put(post, f"_billing_{key}", address[key])
+    if orders:  # an abandoned checkout draft: never an order
+        draft = orders[0]
+        post = max(p["ID"] for p in posts) + 1
+        posts.append(
+            {
+                "ID": post,
+                "post_title": "Order",
+                "post_status": "auto-draft",
+                "post_type": "shop_order",
+                "post_parent": 0,
+                "post_date": draft["date_created_gmt"],
+                "post_date_gmt": draft["date_created_gmt"],
+            }
+        )
+        put(post, "_order_total", "5000.00")
+        put(post, "_customer_user", draft["customer_id"])
+        put(post, "_billing_email", draft["billing_email"])
+    for name in ("wc_orders", "wc_order_addresses"):
+        meta.remove(meta.tables[f"{prefix}{name}"])
+    return _write(engine, meta, out)
