@@ -14,7 +14,6 @@ is left out.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -148,25 +147,6 @@ def field_sql(names: Sequence[str], as_of: datetime) -> dict[str, ColumnElement[
     (KeyError for a name ``check_columns`` would refuse)."""
     known = all_columns()
     return {n: known[n].sql(as_of).label(n) for n in names}
-
-
-def check_columns(names: Sequence[object], *, key: str) -> tuple[str, ...]:
-    """``names`` as a tuple; ValueError (one line, close matches) for an unknown or repeated
-    name, or, for ``require``, a column that always has a value."""
-    out: list[str] = []
-    known = all_columns()
-    for name in names:
-        if not isinstance(name, str) or name not in known:
-            close = difflib.get_close_matches(str(name), known, n=3, cutoff=0.5)
-            hint = f"did you mean {', '.join(close)}? " if close else ""
-            raise ValueError(f"unknown column {name!r}; {hint}columns: {', '.join(known)}")
-        if name in out:
-            raise ValueError(f"column {name!r} is named twice")
-        if key == "require" and not known[name].can_be_missing:
-            can = ", ".join(n for n, c in known.items() if c.can_be_missing)
-            raise ValueError(f"{name!r} always has a value, so it cannot be required; use {can}")
-        out.append(name)
-    return tuple(out)
 
 
 def missing(names: Sequence[str], as_of: datetime) -> ColumnElement[bool]:

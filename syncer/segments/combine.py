@@ -2,7 +2,7 @@
 
 ``junction(items, conjunction=..., as_of=...)`` is the AND (or OR) of ``items``: clauses already
 compiled, or ``(condition, negate)`` pairs still to compile. Conditions that cannot be merged
-are compiled by ``predicates.condition_sql`` as before. Two merges, both exact:
+are compiled by ``conditions.condition_sql`` as before. Two merges, both exact:
 
 * AND of aggregates over the same table and window (``orders gt 2`` and ``total_spent gt 500``;
   ``visits gt 10`` and ``days_since_last_visit lt 7``) becomes ONE
@@ -31,11 +31,11 @@ from sqlalchemy import ColumnElement, FromClause, and_, not_, or_
 from sqlalchemy.sql.selectable import NamedFromClause
 
 from syncer.segments.catalog import FIELDS, ValueType
+from syncer.segments.conditions import condition_sql
 from syncer.segments.model import Condition, TimeRange, as_utc
 from syncer.segments.predicates import (
     COUNTED,
     Rows,
-    condition_sql,
     counted_ok,
     days_having,
     days_source,

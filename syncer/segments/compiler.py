@@ -26,8 +26,9 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, select
 
 from syncer.errors import SegmentError
 from syncer.segments.combine import Item, junction
+from syncer.segments.conditions import condition_sql
 from syncer.segments.model import Condition, Group, Not, Rule, Segment, SegmentRef
-from syncer.segments.predicates import condition_sql, existed
+from syncer.segments.predicates import existed
 from syncer.source.active import active
 
 Segments = Mapping[str, Segment]

@@ -34,6 +34,7 @@ from pydantic import (
 )
 
 from syncer.segments.catalog import MAX_COUNT, RuleError, check_condition, check_day
+from syncer.segments.column_names import check_columns
 
 ScalarValue = bool | int | Decimal | str | date
 # What a destination's leavers get (``on_leave``); the sync layer hands it to the provider as
@@ -293,8 +294,6 @@ Not.model_rebuild()
 
 
 def _columns(v: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
-    from syncer.segments.columns import check_columns  # it compiles SQL, which imports this
-
     return check_columns(v, key=str(info.field_name))
 
 

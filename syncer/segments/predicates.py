@@ -1,8 +1,10 @@
 """One condition -> one SQL boolean over ``customers`` (the per-field half of the compiler).
 
-``condition_sql(cond, as_of, negate)`` returns the test for "the customer matches" or, with
+``field_condition_sql(cond, as_of, negate)`` returns the test for "the customer matches" or, with
 ``negate``, for "the customer does not match" (the exact complement, built directly so that
-negative forms stay anti-joins). Semantics are those written in ``catalog.py``.
+negative forms stay anti-joins). Semantics are those written in ``catalog.py``. One-value
+fields (computed built-ins, declared attributes) are ``attributes.py``'s, which builds on the
+helpers here; ``conditions.condition_sql`` picks between the two.
 """
 
 from __future__ import annotations
@@ -85,12 +87,9 @@ def existed(as_of: datetime) -> Bool:
     return until_unranged(_t("customers").c.created_at, as_utc(as_of))
 
 
-def condition_sql(cond: Condition, as_of: datetime, negate: bool) -> Bool:
+def field_condition_sql(cond: Condition, as_of: datetime, negate: bool) -> Bool:
+    """A built-in field's test (not a one-value field: see ``conditions.condition_sql``)."""
     now = as_utc(as_of)
-    if is_scalar(cond.field):
-        from syncer.segments.attributes import scalar_condition  # it builds on this module
-
-        return scalar_condition(cond, now, negate)
     spec = FIELDS[cond.field]
     span = window_span(cond, now)
     customers = _t("customers")

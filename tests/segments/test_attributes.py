@@ -184,3 +184,17 @@ def test_describe_new_fields() -> None:
         assert said({"field": "attributes.tier", "op": "eq", "value": "Gold"}) == (
             "Customers whose tier is Gold"
         )
+
+
+@pytest.mark.parametrize("declared", [(), ("tier", "score")])
+def test_the_names_a_file_may_use_are_the_columns_with_sql(declared: tuple[str, ...]) -> None:
+    """The file model checks names without building SQL; each must have its SQL, and the same
+    "can be missing" (what ``require`` accepts)."""
+    from syncer.segments.column_names import column_names
+    from syncer.segments.columns import all_columns
+    from syncer.source.active import using
+
+    with using(_source(*declared)):
+        with_sql = {name: column.can_be_missing for name, column in all_columns().items()}
+        assert column_names() == with_sql
+        assert len(with_sql) > 20 + len(declared)
