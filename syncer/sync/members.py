@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Row, Select, func, select
 
+from syncer.segments.fields import FieldReader
 from syncer.state.rows import Planned
 from syncer.state.runs import RunResult
 from syncer.sync.diff import Desired, WithoutConsent
@@ -19,38 +20,43 @@ def consent_mode(value: str) -> WithoutConsent:
     return "non_subscribed" if value == "non_subscribed" else "skip"
 
 
-def to_desired(row: Row[Any]) -> Desired:
+def to_desired(row: Row[Any], reader: FieldReader | None = None) -> Desired:
+    """One member; with ``reader`` (a query with mapped fields), their values too."""
     return Desired(
-        int(row.customer_id), row.email, row.first_name, row.last_name, bool(row.accepts_marketing)
-    )
+        int(row.customer_id), row.email, row.first_name, row.last_name,
+        bool(row.accepts_marketing), reader.values(row) if reader is not None else {},
+    )  # fmt: skip
 
 
 def stream_desired(commerce: Engine, query: Select[Any], page_size: int) -> Iterator[Desired]:
     """The query's rows ascending by customer id, through a server-side cursor where the
     driver has one (``stream_results``), ``page_size`` rows at a time."""
+    reader = FieldReader.of(query)
     query = query.order_by(query.selected_columns.customer_id)
     with commerce.connect() as conn:
         options = conn.execution_options(stream_results=True, yield_per=page_size)
         for row in options.execute(query):
-            yield to_desired(row)
+            yield to_desired(row, reader)
 
 
 def current_members(commerce: Engine, query: Select[Any], ids: list[int]) -> Iterator[Desired]:
     """The segment's current rows for the customers ``ids`` (those still in it), ascending."""
+    reader = FieldReader.of(query)
     sub = query.subquery()
     q = select(sub).where(sub.c.customer_id.in_(ids)).order_by(sub.c.customer_id)
     with commerce.connect() as conn:
         for r in conn.execute(q):
-            yield to_desired(r)
+            yield to_desired(r, reader)
 
 
 def members_at(commerce: Engine, query: Select[Any], keys: list[str]) -> Iterator[Desired]:
     """The segment's current rows whose folded address (``diff.fold``) is one of ``keys``."""
+    reader = FieldReader.of(query)
     sub = query.subquery()
     q = select(sub).where(func.lower(func.trim(sub.c.email)).in_(keys))
     with commerce.connect() as conn:
         for r in conn.execute(q):
-            yield to_desired(r)
+            yield to_desired(r, reader)
 
 
 def tally(plan: Iterable[Planned], result: RunResult, sample: int = SAMPLE) -> None:
