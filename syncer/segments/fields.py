@@ -125,8 +125,7 @@ class FieldReader:
         self.fields = fields
         known = all_columns()
         self.convert = [
-            _day if value_type(source) == "date" else known[source].convert
-            for _, source in fields
+            _day if value_type(source) == "date" else known[source].convert for _, source in fields
         ]
 
     @classmethod
