@@ -80,6 +80,7 @@ from emulators.activecampaign_model import (
     API,
     STAMP,
     ImportingAccount,
+    field_value_problem,
     invalid,
     missing,
     not_found,
@@ -101,6 +102,7 @@ class ActiveCampaignEmulator(ImportingAccount):
         fields: Mapping[str, str] | None = None,
         tags: Iterable[str] = (),
         *,
+        field_types: Mapping[str, str] | None = None,
         enforce_rate_limits: bool = True,
         requests_per_second: int = 5,
         imports_per_minute: int = 100,
@@ -114,6 +116,7 @@ class ActiveCampaignEmulator(ImportingAccount):
         self.seed_lists = dict(lists if lists is not None else {"1": "Demo list"})
         self.seed_fields = dict(fields if fields is not None else {"1": "Loyalty tier"})
         self.seed_tags = list(tags)
+        self.field_types = dict(field_types or {})  # custom field id -> type (default text)
         self.enforce_rate_limits = enforce_rate_limits
         self.user_email = user_email
         self.clock = clock
@@ -215,7 +218,7 @@ class ActiveCampaignEmulator(ImportingAccount):
             {
                 "id": i,
                 "title": t,
-                "type": "text",
+                "type": self.field_types.get(i, "text"),
                 "isrequired": "0",
                 "perstag": perstag(t),
                 "visible": "1",
@@ -321,6 +324,14 @@ class ActiveCampaignEmulator(ImportingAccount):
                     f"No custom field with id {fid!r}",
                 )
             values[fid] = str(fv.get("value", ""))
+            why = field_value_problem(self.field_types.get(fid, "text"), values[fid])
+            if why is not None:
+                return invalid(
+                    f"Invalid value for field {self.fields[fid]!r}",
+                    "field_invalid",
+                    "/data/attributes/fieldValues",
+                    why,
+                )
         contact, created = self.upsert(
             email,
             first_name=data.get("firstName"),

@@ -4,11 +4,13 @@ leaves the subscription alone, and a value the provider refuses recorded as a re
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Workspace
+from syncer.sample.emulated import LocalProviders
+from tests.e2e.conftest import FAST, Workspace
 
 pytestmark = pytest.mark.slow
 
@@ -30,9 +32,37 @@ destinations:
 """
 
 
-@pytest.fixture(params=["mailchimp"])
+ACTIVECAMPAIGN_SEGMENT = """\
+name: VIP
+rules:
+  all:
+    - {{field: loyalty_card, op: eq, value: Gold}}
+destinations:
+  - profile: demo-activecampaign
+    list: "{list_id}"
+    tag: vip
+    fields:
+      LOYALTY_TIER: loyalty_card
+      Signup date: created
+      "3": zip
+"""
+# ActiveCampaign's custom fields: by personalization tag, by title, by id; two are dates.
+AC_FIELDS = {"1": "Loyalty tier", "2": "Signup date", "3": "Renewal"}
+AC_TYPES = {"2": "date", "3": "date"}
+
+
+@pytest.fixture(params=["mailchimp", "activecampaign"])
 def provider(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+@pytest.fixture
+def fleet(provider: str) -> Iterator[LocalProviders]:
+    options = dict(FAST.get(provider, {}))
+    if provider == "activecampaign":
+        options.update(fields=AC_FIELDS, field_types=AC_TYPES)
+    with LocalProviders([provider], options={provider: options}) as running:
+        yield running
 
 
 def _merge_fields(workspace: Workspace, email: str) -> dict[str, Any]:
@@ -45,6 +75,8 @@ def _merge_fields(workspace: Workspace, email: str) -> dict[str, Any]:
 def test_mapped_fields_reach_mailchimp_and_changes_are_updates(
     workspace: Workspace, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    if workspace.provider != "mailchimp":
+        pytest.skip("Mailchimp only (the other providers have their own test below)")
     shop = workspace.shop
     shop.add(4)
     for i, zip_code in ((1, "1000"), (2, "not a number"), (3, "3000"), (4, "4000")):
@@ -93,3 +125,48 @@ def test_mapped_fields_reach_mailchimp_and_changes_are_updates(
         m.email: m.status for m in workspace.emulator.audiences[workspace.list_id].members.values()
     }
     assert after == statuses  # an update never touches a subscription
+
+
+def _ac_fields(workspace: Workspace, email: str) -> dict[str, str]:
+    emu = workspace.emulator
+    return dict(emu.contacts[emu.by_email[email]].fields)
+
+
+def test_mapped_custom_fields_reach_activecampaign_in_bulk(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if workspace.provider != "activecampaign":
+        pytest.skip("ActiveCampaign only")
+    shop = workspace.shop
+    shop.add(12)
+    for i in range(1, 13):
+        shop.set(i, zip=f"2026-02-{i:02d}")
+    shop.set(5, zip="soon")  # not a date: ActiveCampaign refuses it
+    path = workspace.config / "segments" / "vip.yaml"
+    path.write_text(ACTIVECAMPAIGN_SEGMENT.format(list_id=workspace.list_id))
+    code, out = workspace.run(capsys, "segments", "validate", str(path), "--online")
+    assert code == 0, workspace.last_err
+    types = {f["field"]: f["provider_type"] for f in out["destinations"][0]["fields"]}
+    assert types == {"LOYALTY_TIER": "text", "Signup date": "date", "3": "date"}
+
+    code, results = workspace.run(capsys, "sync", "VIP")
+    assert code == 0, results
+    assert (results[0]["adds"], results[0]["rejections"]) == (11, 1)
+    assert _ac_fields(workspace, "c1@example.com") == {
+        "1": "Gold", "2": "2025-01-01", "3": "2026-02-01"
+    }  # fmt: skip
+    _, runs = workspace.run(capsys, "runs", "--rejections")
+    (refused,) = runs["rejections"]
+    assert refused["email"] == "c5@example.com" and "valid date" in refused["reason"]
+
+    for i in range(1, 13):
+        shop.set(i, zip=f"2027-03-{i:02d}")  # every member's value changes: updates in bulk
+    singles = workspace.emulator.calls.get("sync_contact", 0)
+    imports = workspace.emulator.calls.get("bulk_import", 0)
+    code, results = workspace.run(capsys, "sync", "VIP")
+    assert code == 0, results
+    assert results[0]["updates"] == 11 and results[0]["adds"] == 1  # c5 is accepted now
+    assert _ac_fields(workspace, "c7@example.com")["3"] == "2027-03-07"
+    # one bulk import for the 12, none one at a time
+    assert workspace.emulator.calls.get("bulk_import", 0) - imports == 1
+    assert workspace.emulator.calls.get("sync_contact", 0) == singles
