@@ -104,6 +104,7 @@ class SendlaneEmulator(Emulator):
         add_delay: float = 0.0,
         add_resubscribes: bool = True,
         html_401: bool = False,
+        field_types: Mapping[str, str] | None = None,
         clock: Clock = time.monotonic,
     ) -> None:
         super().__init__()
@@ -121,12 +122,15 @@ class SendlaneEmulator(Emulator):
         self.clock = clock
         self.per_minute = Quota(requests_per_minute, 60.0, clock)
         self.add_resubscribes = add_resubscribes
+        self.field_types = dict(field_types or {})  # custom field id -> text | number | date
         self.reset()
 
     # -- framework hooks ------------------------------------------------------------------
     def reset(self) -> None:
         with self.lock:
-            self.account = Account(self.seed_lists, self.seed_fields, self.add_resubscribes)
+            self.account = Account(
+                self.seed_lists, self.seed_fields, self.add_resubscribes, self.field_types
+            )
             for name in self.seed_tags:
                 self.account.tag_named(name)
             self.jobs: list[Job] = []

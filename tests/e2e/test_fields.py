@@ -49,9 +49,25 @@ destinations:
 # ActiveCampaign's custom fields: by personalization tag, by title, by id; two are dates.
 AC_FIELDS = {"1": "Loyalty tier", "2": "Signup date", "3": "Renewal"}
 AC_TYPES = {"2": "date", "3": "date"}
+SENDLANE_SEGMENT = """\
+name: VIP
+rules:
+  all:
+    - {{field: loyalty_card, op: eq, value: Gold}}
+destinations:
+  - profile: demo-sendlane
+    list: "{list_id}"
+    tag: vip
+    fields:
+      loyalty_tier: loyalty_card
+      "2": zip
+      signup: created
+"""
+SL_FIELDS = {"1": "loyalty_tier", "2": "points", "3": "signup"}
+SL_TYPES = {"2": "number", "3": "date"}
 
 
-@pytest.fixture(params=["mailchimp", "activecampaign"])
+@pytest.fixture(params=["mailchimp", "activecampaign", "sendlane"])
 def provider(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
@@ -61,6 +77,8 @@ def fleet(provider: str) -> Iterator[LocalProviders]:
     options = dict(FAST.get(provider, {}))
     if provider == "activecampaign":
         options.update(fields=AC_FIELDS, field_types=AC_TYPES)
+    if provider == "sendlane":
+        options.update(custom_fields=SL_FIELDS, field_types=SL_TYPES)
     with LocalProviders([provider], options={provider: options}) as running:
         yield running
 
@@ -170,3 +188,40 @@ def test_mapped_custom_fields_reach_activecampaign_in_bulk(
     # one bulk import for the 12, none one at a time
     assert workspace.emulator.calls.get("bulk_import", 0) - imports == 1
     assert workspace.emulator.calls.get("sync_contact", 0) == singles
+
+
+def _sl_fields(workspace: Workspace, email: str) -> dict[int, str]:
+    account = workspace.emulator.account
+    return dict(account.contacts[account.by_email[email]].fields)
+
+
+def test_mapped_custom_fields_reach_sendlane(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if workspace.provider != "sendlane":
+        pytest.skip("Sendlane only")
+    shop = workspace.shop
+    shop.add(6)
+    for i in range(1, 7):
+        shop.set(i, zip=str(100 * i))
+    shop.set(4, zip="many")  # not a number: Sendlane refuses it
+    path = workspace.config / "segments" / "vip.yaml"
+    path.write_text(SENDLANE_SEGMENT.format(list_id=workspace.list_id))
+    code, out = workspace.run(capsys, "segments", "validate", str(path), "--online")
+    assert code == 0, workspace.last_err
+    types = {f["field"]: f["provider_type"] for f in out["destinations"][0]["fields"]}
+    assert types == {"loyalty_tier": "text", "2": "number", "signup": "date"}
+
+    code, results = workspace.run(capsys, "sync", "VIP")
+    assert code == 0, results
+    assert results[0]["rejections"] == 1
+    assert _sl_fields(workspace, "c1@example.com") == {1: "Gold", 2: "100", 3: "2025-01-01"}
+    _, runs = workspace.run(capsys, "runs", "--rejections")
+    (refused,) = runs["rejections"]
+    assert refused["email"] == "c4@example.com" and "number" in refused["reason"]
+
+    shop.set(2, zip="250")
+    code, results = workspace.run(capsys, "sync", "VIP")
+    assert code == 0, results
+    assert results[0]["updates"] == 1
+    assert _sl_fields(workspace, "c2@example.com")[2] == "250"
