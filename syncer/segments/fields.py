@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Select
+from sqlalchemy import ColumnElement, Row, Select
 
 from syncer.segments.catalog import ATTRIBUTE_PREFIX, FIELDS
 from syncer.segments.columns import all_columns, field_sql
@@ -74,9 +74,13 @@ def with_fields(members: Select[Any], fields: Fields, as_of: datetime) -> Select
     ``LABEL.format(n)``; the mapping rides on the query (``fields_of``)."""
     if not fields:
         return members
+    return members.add_columns(*columns(fields, as_of)).execution_options(**{OPTION: fields})
+
+
+def columns(fields: Fields, as_of: datetime, label: str = LABEL) -> list[ColumnElement[Any]]:
+    """One SQL expression per mapped field, labelled ``label.format(n)`` (n: its position)."""
     sql = field_sql(sorted({source for _, source in fields}), as_of)
-    columns = [sql[source].label(LABEL.format(n)) for n, (_, source) in enumerate(fields)]
-    return members.add_columns(*columns).execution_options(**{OPTION: fields})
+    return [sql[source].label(label.format(n)) for n, (_, source) in enumerate(fields)]
 
 
 def fields_of(query: Select[Any]) -> Fields:
@@ -121,8 +125,9 @@ def _day(value: Any) -> Any:
 class FieldReader:
     """Reads the mapped values of one members query's rows (``with_fields``)."""
 
-    def __init__(self, fields: Fields) -> None:
+    def __init__(self, fields: Fields, label: str = LABEL) -> None:
         self.fields = fields
+        self.label = label
         known = all_columns()
         self.convert = [
             _day if value_type(source) == "date" else known[source].convert for _, source in fields
@@ -136,7 +141,7 @@ class FieldReader:
     def values(self, row: Row[Any]) -> dict[str, str]:
         mapping = row._mapping
         return {
-            name: canonical(convert(mapping[LABEL.format(n)]))
+            name: canonical(convert(mapping[self.label.format(n)]))
             for n, ((name, _), convert) in enumerate(zip(self.fields, self.convert, strict=True))
         }
 

@@ -105,6 +105,10 @@ def test_mapped_fields_reach_mailchimp_and_changes_are_updates(
 
     code, out = workspace.run(capsys, "segments", "validate", str(path), "--online")
     assert code == 2  # CARD, SINCE and CID do not exist yet
+    assert "fields.CARD" in workspace.last_err and "--create-fields" in workspace.last_err
+    code, results = workspace.run(capsys, "sync", "VIP", "--dry-run")
+    assert (code, results[0]["outcome"]) == (1, "failed")
+    assert "'CARD' does not exist" in results[0]["error"]
     code, out = workspace.run(
         capsys, "segments", "validate", str(path), "--online", "--create-fields"
     )
@@ -114,6 +118,12 @@ def test_mapped_fields_reach_mailchimp_and_changes_are_updates(
     }
     assert made["CARD"] == ("text", True) and made["SINCE"] == ("date", True)
     assert made["CID"] == ("number", True) and made["ZIPN"] == ("number", False)
+
+    code, rows = workspace.run(capsys, "segments", "preview", "VIP")
+    assert code == 0, workspace.last_err
+    assert {k: rows[0][k] for k in ("FNAME", "CARD", "SINCE", "CID", "ZIPN")} == {
+        "FNAME": "F1", "CARD": "Gold", "SINCE": "2025-01-01", "CID": "1", "ZIPN": "1000"
+    }  # fmt: skip
 
     code, results = workspace.run(capsys, "sync", "VIP")
     assert code == 0, results
@@ -131,6 +141,12 @@ def test_mapped_fields_reach_mailchimp_and_changes_are_updates(
     }
     shop.set(3, zip="3999")
     shop.set(4, first_name="Renamed")
+    code, results = workspace.run(capsys, "sync", "VIP", "--dry-run")
+    assert code == 0 and results[0]["updates"] == 2
+    assert results[0]["changed"] == [
+        {"email": "c3@example.com", "old": {"ZIPN": "3000"}, "new": {"ZIPN": "3999"}},
+        {"email": "c4@example.com", "old": {"FNAME": "F4"}, "new": {"FNAME": "Renamed"}},
+    ]
     calls = workspace.emulator.total_calls
     code, results = workspace.run(capsys, "sync", "VIP")
     assert code == 0, results
