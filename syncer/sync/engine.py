@@ -4,7 +4,8 @@
     members = members_query(segment, segments, as_of=now)  # compiled once, by the service
     result = engine.sync(segment.name, destination, members, trigger="schedule")
 
-``members`` (customer_id, email, first_name, last_name, accepts_marketing) is the one query
+``members`` (customer_id, email, first_name, last_name, accepts_marketing, and the destination's
+mapped ``fields``: ``segments.fields.with_fields``) is the one query
 every phase of the run reads: the refresh of pending rows, the check of shared addresses before
 a remove, the diff, the repair and the dry run.
 
@@ -585,7 +586,9 @@ class SyncEngine:
     ) -> RunResult:
         """The diff's counts and a few addresses per kind; no state write, and one provider
         call: does the destination's list exist (a real run to a list that does not would fail
-        and leave every change pending). A missing list, or a provider that does not answer,
+        and leave every change pending); with mapped ``fields``, one more: do they exist with
+        compatible types, and a few updates' old and new values go in ``result.changed``. A
+        missing list or field, or a provider that does not answer,
         ends the dry run ``failed`` with one line (after the counts, so a database error is
         still reported first)."""
         target_id = None
@@ -604,7 +607,7 @@ class SyncEngine:
                 self.store.pending_customers(target_id),
                 without_consent=consent_mode(destination.without_consent),
             )
-        tally(plan, result, recent=recent if target_id is not None else None)
+        tally(plan, result, recent=recent)
         result.outcome = DRY_RUN
         missing = self._missing_list(destination)
         if missing is None and destination.fields:
