@@ -61,6 +61,11 @@ Unconfirmed (not in the published reference; chosen as noted):
   ``failure`` (it does not here: the contact is imported, the list status is kept).
 * unconfirmed: an unknown list id in an import's ``subscribe`` or an unknown custom field id
   refuses the payload (as a bad email does); the wording of the over-250 refusal.
+* custom field types: ``field_types`` (id -> type from the reference's list: text, textarea,
+  date, datetime, dropdown, ...; text by default) are listed by ``GET /fields``. A ``date`` field
+  takes ``YYYY-MM-DD`` and a ``datetime`` ISO 8601 (the reference's examples); anything else is
+  refused: 422 ``field_invalid`` on ``/contact/sync``, the payload refused naming the contact
+  on an import (unconfirmed wordings; other types take any text).
 * unconfirmed: addresses are matched case-insensitively (one contact per lower-cased address:
   ``/contact/sync``, imports, ``GET /contacts?email=``). The reference does not say; this is the
   pessimistic reading, under which a remove sent for one address can untag a contact another

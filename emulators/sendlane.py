@@ -52,6 +52,10 @@ Unconfirmed (not in the published reference; chosen as noted):
   unsubscribes.
 * unconfirmed: ``POST /contacts/{id}/unsubscribe`` names no list; it is account-wide here (the
   contact is unsubscribed from every list it is on).
+* unconfirmed: custom field value rules (the reference types a field only as a string):
+  ``field_types`` (id -> ``number`` | ``date`` | text, the default) make a value that is not a
+  number, not a ``YYYY-MM-DD`` date, or text over 255 characters a 422 keyed
+  ``contacts.N.custom_fields.M.value`` (list adds) or ``custom_fields.M.value``.
 * unconfirmed: the largest ``limit`` (capped at 100 here); the default limit of listings other
   than ``/lists`` (100 here, as documented for ``/custom-fields`` and ``/tags/{id}/contacts``).
 * unconfirmed: removing a tag the contact does not carry answers 202 (404 for an unknown contact
