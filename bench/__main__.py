@@ -3,7 +3,8 @@
 Runs, for each database: segment evaluation (compiled vs hand-written), insights against
 counting, scale (size and its
 reference size), the naive baseline; then, once, the push measurements against the three
-provider emulators and the queue's (1 vs 4 `syncer worker` processes, Redis). Prints the
+provider emulators, the mapped fields' calls (``bench.fields``) and the queue's (1 vs 4
+`syncer worker` processes, Redis). Prints the
 tables and writes ``<out>/<timestamp>-<size>.json``.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 from bench import (
     baseline,
     evaluation,
+    fields,
     insights,
     live_count,
     push,
@@ -49,6 +51,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--queue-segments", type=int, default=8, help="queue: segments x 3 destinations; 0: off"
     )
     parser.add_argument("--queue-members", type=int, default=150, help="queue: per segment")
+    parser.add_argument(
+        "--fields-members", type=int, default=3000, help="mapped fields: members; 0: off"
+    )
     args = parser.parse_args(argv)
     if args.size < 10:
         parser.error(f"--size must be at least 10, not {args.size}")
@@ -104,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         pushed["database"] = dbs[0].kind
         report.push(pushed)
         data["push"] = pushed
+        if args.fields_members > 0:
+            changed = min(1000, args.fields_members)
+            data["fields"] = fields.run(args.fields_members, changed, providers)
+            print(fields.table(data["fields"]))
         if args.queue_segments > 0:
             data["queue"] = queue_workers.run(
                 segments=args.queue_segments, members=args.queue_members

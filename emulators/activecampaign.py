@@ -61,6 +61,11 @@ Unconfirmed (not in the published reference; chosen as noted):
   ``failure`` (it does not here: the contact is imported, the list status is kept).
 * unconfirmed: an unknown list id in an import's ``subscribe`` or an unknown custom field id
   refuses the payload (as a bad email does); the wording of the over-250 refusal.
+* custom field types: ``field_types`` (id -> type from the reference's list: text, textarea,
+  date, datetime, dropdown, ...; text by default) are listed by ``GET /fields``. A ``date`` field
+  takes ``YYYY-MM-DD`` and a ``datetime`` ISO 8601 (the reference's examples); anything else is
+  refused: 422 ``field_invalid`` on ``/contact/sync``, the payload refused naming the contact
+  on an import (unconfirmed wordings; other types take any text).
 * unconfirmed: addresses are matched case-insensitively (one contact per lower-cased address:
   ``/contact/sync``, imports, ``GET /contacts?email=``). The reference does not say; this is the
   pessimistic reading, under which a remove sent for one address can untag a contact another
@@ -80,6 +85,7 @@ from emulators.activecampaign_model import (
     API,
     STAMP,
     ImportingAccount,
+    field_value_problem,
     invalid,
     missing,
     not_found,
@@ -101,6 +107,7 @@ class ActiveCampaignEmulator(ImportingAccount):
         fields: Mapping[str, str] | None = None,
         tags: Iterable[str] = (),
         *,
+        field_types: Mapping[str, str] | None = None,
         enforce_rate_limits: bool = True,
         requests_per_second: int = 5,
         imports_per_minute: int = 100,
@@ -114,6 +121,7 @@ class ActiveCampaignEmulator(ImportingAccount):
         self.seed_lists = dict(lists if lists is not None else {"1": "Demo list"})
         self.seed_fields = dict(fields if fields is not None else {"1": "Loyalty tier"})
         self.seed_tags = list(tags)
+        self.field_types = dict(field_types or {})  # custom field id -> type (default text)
         self.enforce_rate_limits = enforce_rate_limits
         self.user_email = user_email
         self.clock = clock
@@ -215,7 +223,7 @@ class ActiveCampaignEmulator(ImportingAccount):
             {
                 "id": i,
                 "title": t,
-                "type": "text",
+                "type": self.field_types.get(i, "text"),
                 "isrequired": "0",
                 "perstag": perstag(t),
                 "visible": "1",
@@ -321,6 +329,14 @@ class ActiveCampaignEmulator(ImportingAccount):
                     f"No custom field with id {fid!r}",
                 )
             values[fid] = str(fv.get("value", ""))
+            why = field_value_problem(self.field_types.get(fid, "text"), values[fid])
+            if why is not None:
+                return invalid(
+                    f"Invalid value for field {self.fields[fid]!r}",
+                    "field_invalid",
+                    "/data/attributes/fieldValues",
+                    why,
+                )
         contact, created = self.upsert(
             email,
             first_name=data.get("firstName"),

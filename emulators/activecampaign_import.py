@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulators.activecampaign_model import ImportingAccount
+from emulators.activecampaign_model import ImportingAccount, field_value_problem
 from emulators.base import Reply
 from emulators.quota import Clock, Quota
 
@@ -142,6 +142,10 @@ class ImportBook:
                 return f"Custom field {field_id!r} does not exist"
             if "value" not in item:
                 return f"Custom field {item['id']} needs a value"
+            kind = self.emu.field_types.get(str(field_id), "text")
+            why = field_value_problem(kind, str(item["value"]))
+            if why is not None:
+                return f"Custom field {field_id}: {why}"
         for key in ("subscribe", "unsubscribe"):
             for item in row.get(key) or []:
                 list_id = str(item.get("listid")) if isinstance(item, dict) else None

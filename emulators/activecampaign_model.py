@@ -9,6 +9,7 @@ import re
 from abc import abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from emulators.base import Emulator, Reply
@@ -58,6 +59,26 @@ def invalid(title: str, code: str, pointer: str, detail: str = "") -> Reply:
 
 def not_found(what: str, ident: str) -> Reply:
     return Reply(404, {"message": f"No Result found for {what} with id {ident}"})
+
+
+FIELD_TYPES = ("text", "textarea", "date", "datetime", "dropdown", "multiselect", "radio",
+               "checkbox", "hidden", "listbox")  # fmt: skip
+
+
+def field_value_problem(kind: str, value: str) -> str | None:
+    """Why ``value`` does not fit a custom field of type ``kind`` (dates ``YYYY-MM-DD``,
+    date-times ISO 8601, as the reference's examples write them); None when it does. An empty
+    value clears any field."""
+    if value == "" or kind not in ("date", "datetime"):
+        return None
+    try:
+        if kind == "date":
+            date.fromisoformat(value)
+        else:
+            datetime.fromisoformat(value)
+    except ValueError:
+        return f"{value!r} is not a valid {kind} (use YYYY-MM-DD)"
+    return None
 
 
 class AccountState:
@@ -189,6 +210,7 @@ class ImportingAccount(AccountState, Emulator):
     modules import it from here, so neither imports the other's module."""
 
     enforce_rate_limits: bool
+    field_types: dict[str, str]  # custom field id -> type (text when not listed)
 
     @abstractmethod
     def new_batch_id(self) -> str:

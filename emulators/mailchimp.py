@@ -35,6 +35,12 @@ notes on providers, which cite the API reference and error glossary.
   members only with ``include_unsubscribed`` / ``include_cleaned`` / ``include_transactional``,
   spec), ``GET /lists/{id}/merge-fields`` (the default audience fields), ``GET
   /lists/{id}/tag-search?name=`` ("If no name is provided, will return all tags", spec).
+* ``POST /lists/{id}/merge-fields`` creates a merge field (spec ``MergeField1``: ``name``, ``type``
+  from the spec's enum, optional ``tag``, ``options.date_format``). Values are checked against
+  their field's type on batch subscribe, POST, PUT and PATCH (Mailchimp's merge field docs: text
+  at most 255 characters, number, date in the field's ``date_format``, default MM/DD/YYYY,
+  birthday MM/DD): a value that does not fit is "Your merge fields were invalid." naming the
+  field (batch: a member error with ``field`` / ``field_message``). Unknown tags are ignored.
 * Errors: ``application/problem+json`` ``{type, title, status, detail, instance}`` (spec
   ``ProblemDetailDocument``); 401 "API Key Invalid"; 404 "Resource Not Found"; at most 10
   requests in flight ("10 simultaneous connections", design), beyond: 429 "Too Many Requests"
@@ -67,9 +73,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from emulators.base import Emulator, Reply, Request
-from emulators.mailchimp_members import MemberRoutes
+from emulators.mailchimp_members import NOT_VALID, MemberRoutes
 from emulators.mailchimp_model import (
     DEFAULT_MERGE_FIELDS,
+    MERGE_TYPES,
     Audience,
     Member,
     MergeField,
@@ -100,6 +107,7 @@ class MailchimpEmulator(MemberRoutes, Emulator):
         *,
         double_optin: Iterable[str] = (),
         required_merge_fields: Iterable[str] = (),
+        merge_fields: Iterable[tuple[str, str, str]] = (),
         account_name: str = "Demo account",
     ) -> None:
         super().__init__()
@@ -108,6 +116,7 @@ class MailchimpEmulator(MemberRoutes, Emulator):
         self._seed_lists = dict(DEMO_LISTS if lists is None else lists)
         self._double_optin = set(double_optin)
         self._required = {t.upper() for t in required_merge_fields}
+        self._extra_fields = tuple(merge_fields)  # (tag, name, type) after the default fields
         self.audiences: dict[str, Audience] = {}
         self._next_segment = 1
         self.reset()
@@ -123,7 +132,9 @@ class MailchimpEmulator(MemberRoutes, Emulator):
                     double_optin=list_id in self._double_optin,
                     merge_fields=[
                         MergeField(i + 1, tag, label, kind, tag in self._required)
-                        for i, (tag, label, kind) in enumerate(DEFAULT_MERGE_FIELDS)
+                        for i, (tag, label, kind) in enumerate(
+                            DEFAULT_MERGE_FIELDS + self._extra_fields
+                        )
                     ],
                 )
                 for list_id, name in self._seed_lists.items()
@@ -263,6 +274,31 @@ class MailchimpEmulator(MemberRoutes, Emulator):
             return page
         body = {"merge_fields": page, "list_id": audience.id, "total_items": len(views)}
         return self._ok(req, body)
+
+    @Emulator.route("POST", LIST + r"/merge-fields/?")
+    def add_merge_field(self, req: Request) -> Reply:
+        """Create a merge field ``{name, type, tag?, options?, required?}`` (spec): the tag
+        defaults to the name's first 10 letters and digits, upper-cased; a tag already used
+        answers 400."""
+        audience = self._audience(req)
+        if isinstance(audience, Reply):
+            return audience
+        body = req.body if isinstance(req.body, dict) else {}
+        name, kind = body.get("name"), body.get("type")
+        if not isinstance(name, str) or not name.strip() or kind not in MERGE_TYPES:
+            return invalid(NOT_VALID, [{"field": "name/type", "message": "Required."}])
+        raw = body.get("tag") or "".join(ch for ch in name if ch.isalnum())[:10]
+        tag = str(raw).upper()
+        if not tag or len(tag) > 10 or not tag.replace("_", "").isalnum():
+            return invalid(NOT_VALID, [{"field": "tag", "message": "Up to 10 letters/digits."}])
+        if any(f.tag.upper() == tag for f in audience.merge_fields):
+            return invalid(f'A Merge Field with the tag "{tag}" already exists for this list.')
+        given = body.get("options")
+        options: dict[str, Any] = dict(given) if isinstance(given, dict) else {}
+        merge_id = max((f.merge_id for f in audience.merge_fields), default=0) + 1
+        created = MergeField(merge_id, tag, name, str(kind), bool(body.get("required")), options)
+        audience.merge_fields.append(created)
+        return self._ok(req, created.view(audience.id))
 
     # -- tags (static segments) -----------------------------------------------------------
 

@@ -127,6 +127,20 @@ class MemberRoutes(Emulator):
         ]
 
     @staticmethod
+    def _bad_values(audience: Audience, merge_fields: Any) -> list[dict[str, str]]:
+        """Merge field values that do not fit their field's type (``MergeField.problem``);
+        tags the audience does not have are ignored."""
+        given = merge_fields if isinstance(merge_fields, dict) else {}
+        by_tag = {f.tag.upper(): f for f in audience.merge_fields}
+        found = []
+        for tag, value in given.items():
+            spec = by_tag.get(str(tag).upper())
+            why = spec.problem(value) if spec is not None else None
+            if why is not None:
+                found.append({"field": str(tag), "message": why})
+        return found
+
+    @staticmethod
     def _apply(member: Member, body: dict[str, Any], status: str | None) -> None:
         if isinstance(body.get("merge_fields"), dict):
             member.merge_fields.update(body["merge_fields"])
@@ -193,6 +207,14 @@ class MemberRoutes(Emulator):
         if refusal is not None:
             return "error", member_error(
                 email, refusal[1], field="email_address", field_message=refusal[0]
+            )
+        bad = self._bad_values(audience, m.get("merge_fields"))
+        if bad:
+            return "error", member_error(
+                email,
+                "Your merge fields were invalid.",
+                field=bad[0]["field"],
+                field_message=bad[0]["message"],
             )
         if existing is not None:
             self._apply(existing, m, status)
@@ -269,6 +291,7 @@ class MemberRoutes(Emulator):
         missing = self._missing_fields(
             body.get("merge_fields"), truthy(req.arg("skip_merge_validation"))
         )
+        missing += self._bad_values(audience, body.get("merge_fields"))
         if missing:
             return invalid("Your merge fields were invalid.", missing)
         member = audience.member(email) or Member(email, status)
@@ -313,6 +336,9 @@ class MemberRoutes(Emulator):
             refusal = self._refusal(audience, email, status)
             if refusal is not None:
                 return problem(400, refusal[1], refusal[0])
+        bad = self._bad_values(audience, body.get("merge_fields"))
+        if bad:
+            return invalid("Your merge fields were invalid.", bad)
         self._apply(existing, body, status)
         return self._ok(req, audience.member_view(existing))
 
@@ -332,6 +358,9 @@ class MemberRoutes(Emulator):
             refusal = self._refusal(audience, member.email, status)
             if refusal is not None:
                 return problem(400, refusal[1], refusal[0])
+        bad = self._bad_values(audience, body.get("merge_fields"))
+        if bad:
+            return invalid("Your merge fields were invalid.", bad)
         self._apply(member, body, status)
         return self._ok(req, audience.member_view(member))
 

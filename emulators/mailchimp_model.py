@@ -89,6 +89,20 @@ def forgotten_message(email: str) -> str:
     )
 
 
+# Merge field types (spec enum) and the documented value forms checked here: text at most 255
+# characters, number a number, date / birthday in the field's ``options.date_format``.
+MERGE_TYPES = (
+    "text", "number", "address", "phone", "date", "url", "imageurl", "radio", "dropdown",
+    "birthday", "zip",
+)  # fmt: skip
+TEXT_MAX = 255
+DATE_FORMATS = {"date": "MM/DD/YYYY", "birthday": "MM/DD"}
+
+
+def _strptime_format(date_format: str) -> str:
+    return date_format.replace("YYYY", "%Y").replace("MM", "%m").replace("DD", "%d")
+
+
 @dataclass
 class MergeField:
     merge_id: int
@@ -96,6 +110,28 @@ class MergeField:
     name: str
     type: str
     required: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` does not fit this field (the ``field_message``), None when it does; an
+        empty value clears any field."""
+        if value is None or value == "":
+            return None
+        text = str(value)
+        if self.type == "number":
+            try:
+                float(text)
+            except ValueError:
+                return "Please enter a number"
+        elif self.type in DATE_FORMATS:
+            fmt = str(self.options.get("date_format") or DATE_FORMATS[self.type])
+            try:
+                datetime.strptime(text, _strptime_format(fmt))
+            except ValueError:
+                return f"Please enter a date in the format {fmt}"
+        elif len(text) > TEXT_MAX:
+            return f"Value must be {TEXT_MAX} characters or fewer"
+        return None
 
     def view(self, list_id: str) -> dict[str, Any]:
         return {
@@ -105,6 +141,7 @@ class MergeField:
             "type": self.type,
             "required": self.required,
             "default_value": "",
+            "options": dict(self.options),
             "public": True,
             "display_order": self.merge_id + 1,
             "list_id": list_id,

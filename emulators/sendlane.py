@@ -52,6 +52,10 @@ Unconfirmed (not in the published reference; chosen as noted):
   unsubscribes.
 * unconfirmed: ``POST /contacts/{id}/unsubscribe`` names no list; it is account-wide here (the
   contact is unsubscribed from every list it is on).
+* unconfirmed: custom field value rules (the reference types a field only as a string):
+  ``field_types`` (id -> ``number`` | ``date`` | text, the default) make a value that is not a
+  number, not a ``YYYY-MM-DD`` date, or text over 255 characters a 422 keyed
+  ``contacts.N.custom_fields.M.value`` (list adds) or ``custom_fields.M.value``.
 * unconfirmed: the largest ``limit`` (capped at 100 here); the default limit of listings other
   than ``/lists`` (100 here, as documented for ``/custom-fields`` and ``/tags/{id}/contacts``).
 * unconfirmed: removing a tag the contact does not carry answers 202 (404 for an unknown contact
@@ -104,6 +108,7 @@ class SendlaneEmulator(Emulator):
         add_delay: float = 0.0,
         add_resubscribes: bool = True,
         html_401: bool = False,
+        field_types: Mapping[str, str] | None = None,
         clock: Clock = time.monotonic,
     ) -> None:
         super().__init__()
@@ -121,12 +126,15 @@ class SendlaneEmulator(Emulator):
         self.clock = clock
         self.per_minute = Quota(requests_per_minute, 60.0, clock)
         self.add_resubscribes = add_resubscribes
+        self.field_types = dict(field_types or {})  # custom field id -> text | number | date
         self.reset()
 
     # -- framework hooks ------------------------------------------------------------------
     def reset(self) -> None:
         with self.lock:
-            self.account = Account(self.seed_lists, self.seed_fields, self.add_resubscribes)
+            self.account = Account(
+                self.seed_lists, self.seed_fields, self.add_resubscribes, self.field_types
+            )
             for name in self.seed_tags:
                 self.account.tag_named(name)
             self.jobs: list[Job] = []

@@ -230,6 +230,22 @@ class Provider(ABC):
         cheap call in each adapter; this default reads ``discover``."""
         return any(found.id == list_id for found in self.discover().lists)
 
+    # --- mapped fields (a destination's ``fields``) -------------------------------------------
+    def fields_of(self, list_id: str) -> list[MergeFieldInfo]:
+        """The fields a member of ``list_id`` can carry (merge fields, custom fields), with
+        their types: what ``segments validate --online`` checks a mapping against. This
+        default reads ``discover``."""
+        return [f for f in self.discover().merge_fields if f.list_id in (None, list_id)]
+
+    def compatible(self, value_type: str, field_type: str) -> bool:
+        """Whether a Syncer value of ``value_type`` (text, number, money, count, date,
+        boolean) fits a provider field of ``field_type``. This default accepts any."""
+        return True
+
+    def create_field(self, list_id: str, name: str, value_type: str) -> MergeFieldInfo:
+        """Create the field ``name`` for values of ``value_type`` (``--create-fields``)."""
+        raise NotImplementedError(f"{self.name}: Syncer does not create fields; add it there")
+
     @abstractmethod
     def ensure_tag(self, destination: Destination) -> str:
         """Create the destination's tag if missing; return its provider id. Idempotent."""

@@ -86,9 +86,9 @@ class ActiveCampaign(Provider):
         self.bulk_min = bulk_min
         self.tags = TagIds(self._find_tag)
         self.fields = FieldIds(
-            lambda: ((str(f.id), f.perstag) for f in self.pages("/fields", "fields", FieldItem)),
+            self._field_names,
             provider=self.name,
-            known_as="a custom field id or personalization tag",
+            known_as="a custom field id, name or personalization tag",
         )
         self.bulk = BulkImporter(
             http,
@@ -162,6 +162,27 @@ class ActiveCampaign(Provider):
             for f in self.pages("/fields", "fields", FieldItem)
         ]
         return Discovery(lists, tags, fields)
+
+    def _field_names(self) -> Iterator[tuple[str, str | None]]:
+        """(id, personalization tag) and (id, title) of every custom field: a mapping may name
+        a field by either, or by its id."""
+        for f in self.pages("/fields", "fields", FieldItem):
+            yield str(f.id), f.perstag
+            yield str(f.id), f.title or None
+
+    def fields_of(self, list_id: str) -> list[MergeFieldInfo]:
+        """``GET /fields`` (paged): each custom field under its personalization tag and title,
+        and again under its id."""
+        found: list[MergeFieldInfo] = []
+        for f in self.pages("/fields", "fields", FieldItem):
+            required = str(f.isrequired) == "1"
+            found.append(MergeFieldInfo(f.perstag or str(f.id), f.title, f.type, required))
+            found.append(MergeFieldInfo(str(f.id), f.title, f.type, required))
+        return found
+
+    def compatible(self, value_type: str, field_type: str) -> bool:
+        """Date fields take dates (YYYY-MM-DD) or text; every other type takes any value."""
+        return field_type not in ("date", "datetime") or value_type in ("date", "text")
 
     def ensure_tag(self, destination: Destination) -> str:
         if destination.on_leave == OnLeave.ARCHIVE:

@@ -20,11 +20,16 @@ Calls per batch of up to 500 changes, and why:
   an address the segment call neither added nor refused is read back (``GET .../members/{hash}``,
   its ``tags``): APPLIED only if it carries the tag, else REJECTED and retryable. Batch subscribe
   cannot tag (``tags`` per member is not in the spec), hence two calls.
-* UPDATE: ``PATCH /lists/{id}/members/{hash}`` with ``merge_fields`` only, one call per member.
-  Batch subscribe with ``update_existing: true`` applies whatever ``status`` it is given (and
-  creates absent members with it), so it cannot update names without touching status; the
-  ``/batches`` endpoint would be one call but asynchronous, with results in a tar.gz to fetch.
-  Names are always sent on UPDATE ("" clears a removed name).
+* UPDATE: one batch subscribe ``POST /lists/{id}`` per batch, ``update_existing: true`` and
+  members WITHOUT ``status``: Mailchimp applies a status only when one is given, so the update
+  changes the merge fields and nothing else, and an address no longer in the audience answers a
+  per-member error (a new member needs a status), REJECTED as not in the audience. Names are
+  always sent on UPDATE ("" clears a removed name), with the destination's mapped ``fields``.
+* Mapped fields (``fields``): formatted for their merge field's type (``fields.py``), read once
+  per audience per process (``GET /lists/{id}/merge-fields``, one call for up to 1,000 fields);
+  new members get them in the batch subscribe; an add that finds the contact already there
+  (``ERROR_CONTACT_EXISTS``) sends them in one more batch subscribe without status for those
+  members, before tagging (a refused value is a rejection and the member is not tagged).
 * REMOVE: ``POST /lists/{id}/segments/{seg}`` ``members_to_remove``. Addresses Mailchimp does not
   answer for are not in the audience (the segment endpoint ignores those) or not in the segment:
   both already the wanted state, so APPLIED. ``on_leave: unsubscribe`` never creates a member:
@@ -84,6 +89,7 @@ from providers.mailchimp.answers import (
     Segment,
 )
 from providers.mailchimp.calls import PAGE, PROVIDER, Calls
+from providers.mailchimp.fields import COMPATIBLE, FieldType, MergeTypes
 from providers.mailchimp.members import Members
 from providers.tags import TagIds
 
@@ -133,6 +139,7 @@ class Mailchimp(Provider):
         self.data_center = self.calls.data_center
         self._lock = threading.RLock()
         self._audiences: dict[str, Audience] = {}
+        self._item_types: dict[str, list[MergeFieldItem]] = {}
         # (list id, tag) -> segment id; a forgotten segment forgets its audience too (re-read,
         # so a gone audience is named)
         self.tags: TagIds[tuple[str, str]] = TagIds(
@@ -140,7 +147,8 @@ class Mailchimp(Provider):
             on_forget=self._forget_audience,
             lock=self._lock,
         )
-        self.members = Members(self.calls, self._audience)
+        self._merge_types: dict[str, MergeTypes] = {}
+        self.members = Members(self.calls, self._audience, self._types)
 
     @classmethod
     def connect(cls, credentials: Mapping[str, str], via: Connection) -> Self:
@@ -207,7 +215,45 @@ class Mailchimp(Provider):
             MergeFieldItem,
         )
         for f in pages:
+            self._item_types.setdefault(list_id, []).append(f)
             yield MergeFieldInfo(f.tag, f.name, f.type, f.required, list_id)
+
+    def _types(self, list_id: str) -> MergeTypes:
+        """The audience's merge fields with their types (read once per process)."""
+        with self._lock:
+            if list_id not in self._merge_types:
+                self._item_types[list_id] = []
+                for _ in self._merge_fields(list_id):
+                    pass
+                self._merge_types[list_id] = MergeTypes(
+                    list_id,
+                    (
+                        FieldType(f.tag, f.type, f.options.date_format if f.options else None)
+                        for f in self._item_types[list_id]
+                    ),
+                )
+            return self._merge_types[list_id]
+
+    def fields_of(self, list_id: str) -> list[MergeFieldInfo]:
+        """``GET /lists/{id}/merge-fields`` (paged)."""
+        return list(self._merge_fields(list_id))
+
+    def compatible(self, value_type: str, field_type: str) -> bool:
+        return field_type in COMPATIBLE.get(value_type, (field_type,))
+
+    def create_field(self, list_id: str, name: str, value_type: str) -> MergeFieldInfo:
+        """``POST /lists/{id}/merge-fields`` with tag ``name``: a number field for numbers and
+        money, a date field for dates, else text."""
+        kind = {"number": "number", "money": "number", "count": "number", "date": "date"}
+        body = {"tag": name.upper(), "name": name, "type": kind.get(value_type, "text")}
+        made = self.calls.answer(
+            MergeFieldItem,
+            f"POST /lists/{list_id}/merge-fields",
+            lambda: self.lists.add_list_merge_field(list_id, body),
+        )
+        with self._lock:
+            self._merge_types.pop(list_id, None)
+        return MergeFieldInfo(made.tag, made.name, made.type, made.required, list_id)
 
     def _static_segments(self, list_id: str) -> Iterator[Segment]:
         size = self.calls.page_size

@@ -81,11 +81,17 @@ class AudienceItem(Shape):
     stats: ListStats | None = None
 
 
+class MergeFieldOptions(Shape):
+    date_format: str | None = None
+    size: int | None = None
+
+
 class MergeFieldItem(Shape):
     tag: str
     name: str = ""
     type: str = ""
     required: bool = False
+    options: MergeFieldOptions | None = None
 
 
 class Segment(Shape):
@@ -144,15 +150,17 @@ def emails_in(items: Iterable[MemberRef]) -> set[str]:
     return {m.email_address.lower() for m in items}
 
 
+def error_reason(err: MemberError) -> str:
+    """One batch subscribe error as one line: Mailchimp's words and the field it names."""
+    reason = err.error or "refused"
+    if err.field:
+        reason += f" ({err.field}: {err.field_message or ''})".replace(": )", ")")
+    return reason
+
+
 def member_errors(answer: BatchAnswer) -> dict[str, tuple[str, str]]:
     """Batch subscribe ``errors``: address -> (error_code, one-line reason)."""
-    found: dict[str, tuple[str, str]] = {}
-    for err in answer.errors:
-        reason = err.error or "refused"
-        if err.field:
-            reason += f" ({err.field}: {err.field_message or ''})".replace(": )", ")")
-        found[err.email_address.lower()] = (err.error_code or "", reason)
-    return found
+    return {e.email_address.lower(): (e.error_code or "", error_reason(e)) for e in answer.errors}
 
 
 def segment_errors(answer: SegmentAnswer) -> dict[str, str]:

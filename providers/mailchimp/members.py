@@ -1,11 +1,12 @@
 """Membership calls for one batch against one audience and its tag's static segment: adds
 (batch subscribe, then the segment's ``members_to_add``, read back where Mailchimp did not say),
-updates (one ``PATCH`` a member), removes (``members_to_remove``, then the ``on_leave`` extra).
+updates (one batch subscribe without status for the batch), removes (``members_to_remove``,
+then the ``on_leave`` extra).
 The adapter's docstring counts the calls and says why."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from providers.base import Change, ChangeKind, Member, OnLeave, Outcome, OutcomeStatus
@@ -20,6 +21,7 @@ from providers.mailchimp.answers import (
     SegmentCount,
     Verdict,
     emails_in,
+    error_reason,
     member_errors,
     merge_fields,
     rejected,
@@ -27,16 +29,40 @@ from providers.mailchimp.answers import (
     subscriber_hash,
 )
 from providers.mailchimp.calls import TRUE, Calls
+from providers.mailchimp.fields import MergeTypes
+
+# A batch subscribe member error on ``status``: the address is not in the audience (an update
+# sends no status, so Mailchimp does not create it).
+ABSENT_MEMBER = "not in the audience (archived or deleted in Mailchimp)"
 
 
 class Members:
     """``calls`` of the account; ``audience(list id)`` the audience as read once (its
-    ``double_optin``)."""
+    ``double_optin``); ``merge_types(list id)`` its merge fields, read once, when a member
+    first carries mapped fields."""
 
-    def __init__(self, calls: Calls, audience: Callable[[str], Audience]) -> None:
+    def __init__(
+        self,
+        calls: Calls,
+        audience: Callable[[str], Audience],
+        merge_types: Callable[[str], MergeTypes] | None = None,
+    ) -> None:
         self.calls = calls
         self.lists = calls.lists
         self.audience = audience
+        self.merge_types = merge_types
+
+    def fields(self, list_id: str, member: Member, *, clear: bool = False) -> dict[str, str]:
+        """FNAME/LNAME (``clear``: "" for a missing name) and the member's mapped fields, each
+        formatted for its merge field's type."""
+        names = merge_fields(Member(member.email, "", member.first_name, member.last_name),
+                             clear=clear)  # fmt: skip
+        if member.merge_fields:
+            if self.merge_types is None:
+                names.update(member.merge_fields)
+            else:
+                names.update(self.merge_types(list_id).format(member.merge_fields))
+        return names
 
     def apply(
         self, list_id: str, on_leave: OnLeave, seg: str, changes: Sequence[Change]
@@ -51,8 +77,9 @@ class Members:
         if groups[ChangeKind.ADD]:
             found = self.add(list_id, seg, groups[ChangeKind.ADD])
             verdicts.update({(ChangeKind.ADD, e): v for e, v in found.items()})
-        for email, member in groups[ChangeKind.UPDATE].items():
-            verdicts[(ChangeKind.UPDATE, email)] = self.update(list_id, member)
+        if groups[ChangeKind.UPDATE]:
+            found = self.update_many(list_id, groups[ChangeKind.UPDATE])
+            verdicts.update({(ChangeKind.UPDATE, e): v for e, v in found.items()})
         outcomes = []
         for change in changes:
             v = verdicts[(change.kind, change.member.email.strip().lower())]
@@ -62,7 +89,9 @@ class Members:
     def add(self, list_id: str, seg: str, members: dict[str, Member]) -> dict[str, Verdict]:
         double = self.audience(list_id).double_optin
         body = {
-            "members": [self.new_member(m, double) for m in members.values()],
+            "members": [
+                self.new_member(m, double, self.fields(list_id, m)) for m in members.values()
+            ],
             "update_existing": False,
         }
         answer = self.calls.answer(
@@ -71,9 +100,16 @@ class Members:
             lambda: self.lists.batch_list_members(list_id, body, skip_merge_validation=TRUE),
         )
         verdicts: dict[str, Verdict] = {}
+        existing: dict[str, Member] = {}
         for email, (code, reason) in member_errors(answer).items():
             if email in members and code != "ERROR_CONTACT_EXISTS":
                 verdicts[email] = rejected(reason)
+            elif email in members and members[email].merge_fields:
+                existing[email] = members[email]
+        if existing:  # contacts already there get the mapped fields (never a status)
+            for email, verdict in self.update_many(list_id, existing, names=False).items():
+                if verdict.status is not OutcomeStatus.APPLIED:
+                    verdicts[email] = verdict
         to_tag = [e for e in members if e not in verdicts]
         if not to_tag:
             return verdicts
@@ -114,12 +150,14 @@ class Members:
         return {e: APPLIED if e in found else missing for e in emails}
 
     @staticmethod
-    def new_member(member: Member, double_optin: bool) -> dict[str, Any]:
+    def new_member(
+        member: Member, double_optin: bool, fields: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
         status = "transactional"
         if member.consent:
             status = "pending" if double_optin else "subscribed"
         entry: dict[str, Any] = {"email_address": member.email, "status": status}
-        fields = merge_fields(member)
+        fields = merge_fields(member) if fields is None else fields
         if fields:
             entry["merge_fields"] = fields
         return entry
@@ -140,8 +178,39 @@ class Members:
             return APPLIED
         return rejected("Mailchimp did not confirm the tag", retryable=True)
 
+    def update_many(
+        self, list_id: str, members: Mapping[str, Member], *, names: bool = True
+    ) -> dict[str, Verdict]:
+        """One batch subscribe, ``update_existing`` and no ``status`` (so no member's
+        subscription changes and none is created): names ("" clears one; not with ``names``
+        false) and mapped fields. Mailchimp's per-member errors are rejections with its words."""
+
+        def values(m: Member) -> dict[str, str]:
+            if names:
+                return self.fields(list_id, m, clear=True)
+            return self.fields(list_id, Member(m.email, "", merge_fields=m.merge_fields))
+
+        body = {
+            "members": [
+                {"email_address": m.email, "merge_fields": values(m)} for m in members.values()
+            ],
+            "update_existing": True,
+        }
+        answer = self.calls.answer(
+            BatchAnswer,
+            f"POST /lists/{list_id}",
+            lambda: self.lists.batch_list_members(list_id, body, skip_merge_validation=TRUE),
+        )
+        verdicts = dict.fromkeys(members, APPLIED)
+        for err in answer.errors:
+            email = err.email_address.lower()
+            if email in verdicts:
+                absent = (err.field or "").lower() == "status"
+                verdicts[email] = rejected(ABSENT_MEMBER if absent else error_reason(err))
+        return verdicts
+
     def update(self, list_id: str, member: Member) -> Verdict:
-        body = {"merge_fields": merge_fields(member, clear=True)}
+        body = {"merge_fields": self.fields(list_id, member, clear=True)}
         try:
             self.calls.call(
                 f"PATCH /lists/{list_id}/members/{subscriber_hash(member.email)}",

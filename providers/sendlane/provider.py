@@ -69,6 +69,9 @@ class TagRefused(NotFound):
     """A 422 refusing the cached tag id: the tag was deleted in Sendlane."""
 
 
+TEXT_MAX = 255  # characters of a text custom field value (the emulator's rule; unconfirmed)
+
+
 def _id(value: str) -> int | str:
     return int(value) if value.isdigit() else value
 
@@ -102,10 +105,9 @@ class Sendlane(Provider):
         self.clock = clock
         self._lock = threading.Lock()
         self.tags = TagIds(self._find_tag)
+        self._field_types: dict[str, str] = {}  # custom field id -> type, read with the ids
         self.fields = FieldIds(
-            lambda: ((str(f.id), f.name) for f in self.items("/custom-fields", Named)),
-            provider=self.name,
-            known_as="a custom field name or id",
+            self._field_names, provider=self.name, known_as="a custom field name or id"
         )
         self._unsub: dict[str, tuple[float, dict[str, str]]] = {}  # list id -> (read at, map)
         self._carriers: dict[str, tuple[float, dict[str, str]]] = {}  # tag id -> (read at, map)
@@ -168,6 +170,29 @@ class Sendlane(Provider):
             MergeFieldInfo(f.name, f.name, f.type) for f in self.items("/custom-fields", FieldItem)
         ]
         return Discovery(lists, tags, fields)
+
+    def _field_names(self) -> Iterator[tuple[str, str | None]]:
+        for f in self.items("/custom-fields", FieldItem):
+            if f.id is not None:
+                self._field_types[str(f.id)] = f.type
+                yield str(f.id), f.name or None
+
+    def fields_of(self, list_id: str) -> list[MergeFieldInfo]:
+        """``GET /custom-fields`` (paged): each field under its name and again under its id."""
+        found: list[MergeFieldInfo] = []
+        for f in self.items("/custom-fields", FieldItem):
+            found.append(MergeFieldInfo(f.name, f.name, f.type))
+            if f.id is not None:
+                found.append(MergeFieldInfo(str(f.id), f.name, f.type))
+        return found
+
+    def compatible(self, value_type: str, field_type: str) -> bool:
+        """Number fields take numbers (or text), date fields dates (or text), text anything."""
+        if field_type == "number":
+            return value_type in ("number", "money", "count", "text")
+        if field_type == "date":
+            return value_type in ("date", "text")
+        return True
 
     def ensure_tag(self, destination: Destination) -> str:
         return self.tag_id(destination.tag)
@@ -376,5 +401,10 @@ class Sendlane(Provider):
         return {c.email.lower(): str(c.id) for c in self.items(f"/tags/{tag_id}/contacts", Contact)}
 
     def field_values(self, member: Member) -> dict[str, str]:
-        """``merge_fields`` keyed by custom field id (keys may be ids or field names)."""
-        return self.fields.values(member)
+        """``merge_fields`` keyed by custom field id (keys may be ids or field names); text
+        cut to 255 characters (numbers and ISO dates are sent as Syncer writes them)."""
+        values = self.fields.values(member)
+        return {
+            k: v[:TEXT_MAX] if self._field_types.get(k, "text") not in ("number", "date") else v
+            for k, v in values.items()
+        }

@@ -44,6 +44,8 @@ from syncer.segments.breakdown import breakdown, emptied_by
 from syncer.segments.catalog import FIELDS, OPERATORS, all_fields
 from syncer.segments.compiler import consent_count_query, count_query, members_query
 from syncer.segments.describe import describe
+from syncer.segments.fields import FieldReader
+from syncer.segments.fields import columns as field_columns
 from syncer.segments.insights import TOP, insights
 from syncer.segments.known_values import unknown_values
 from syncer.segments.loader import SegmentSet, broken_files, load_segments
@@ -54,6 +56,7 @@ from syncer.source.active import active
 from syncer.source.load import SOURCE_FILE
 from syncer.state.history import AudiencePoint, audience_history
 from syncer.state.migrate import current_revision
+from syncer.sync.field_check import check_fields
 
 SMALL_AUDIENCE = 50
 
@@ -137,7 +140,8 @@ def list_cmd(ctx: typer.Context, tags: list[str] = TAG_OPTION, as_json: bool = J
 
 ONLINE_HELP = (
     "Also ask each destination's provider: does the list exist, and the tag (the first sync "
-    "creates a missing tag)? And warn of products, vendors, collections or coupons the shop's "
+    "creates a missing tag)? Does every mapped field (`fields:`) exist with a type that takes "
+    "its values? And warn of products, vendors, collections or coupons the shop's "
     "data does not have."
 )
 
@@ -147,6 +151,12 @@ def validate_cmd(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="A segment YAML file."),
     online: bool = typer.Option(False, "--online", help=ONLINE_HELP),
+    create_fields: bool = typer.Option(
+        False,
+        "--create-fields",
+        help="With --online: create a mapped field the provider does not have yet (Mailchimp "
+        "merge fields: number for numbers and money, date for dates, else text).",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Check one segment file, and its references against the other segments in the config."""
@@ -164,7 +174,9 @@ def validate_cmd(
     if segment.destinations:  # each names a profile that can serve it (no secret is resolved)
         profiles = load_profiles(conf.profiles_file, {}, resolve=False)
         check_destinations([segment], profiles, conf.profiles_file)
-    checks = _check_online(conf.profiles_file, file, segment) if online else []
+    if create_fields and not online:
+        raise ConfigError("--create-fields needs --online", hint="add --online")
+    checks = _check_online(conf.profiles_file, file, segment, create_fields) if online else []
     if online:  # and the values it names, against the shop's data
         with _database(ctx) as (_engine, conn):
             for line in unknown_values(conn, segment):
@@ -180,9 +192,18 @@ def validate_cmd(
             f"  {escape(check['destination'])}: list found; tag {check['tag']!r} {tag}",
             soft_wrap=True,
         )
+        for f in check.get("fields", []):
+            made = " (created)" if f["created"] else ""
+            console.print(
+                f"    field {escape(f['field'])}: {f['provider_type']}{made} <- "
+                f"{escape(f['source'])} ({f['value_type']})",
+                soft_wrap=True,
+            )
 
 
-def _check_online(profiles_file: Path, file: Path, segment: Segment) -> list[dict[str, Any]]:
+def _check_online(
+    profiles_file: Path, file: Path, segment: Segment, create_fields: bool = False
+) -> list[dict[str, Any]]:
     """Ask each destination's provider whether its list and tag exist (ConfigError, exit 2, for
     a missing list; ProviderFailed, exit 1, for a provider that does not answer). A csv
     destination has no provider to ask."""
@@ -202,6 +223,7 @@ def _check_online(profiles_file: Path, file: Path, segment: Segment) -> list[dic
                     "never creates lists.",
                 )
             tags = provider.discover().tags
+            fields = check_fields(provider, dest, create=create_fields)
         except ProviderError as err:
             raise ProviderFailed(
                 f"profile {dest.profile!r} ({profile.provider}): checking {file}: "
@@ -211,8 +233,15 @@ def _check_online(profiles_file: Path, file: Path, segment: Segment) -> list[dic
         found = any(
             t.name.strip().casefold() == wanted and t.list_id in (None, dest.list) for t in tags
         )
+        for f in fields:
+            if not f.ok:
+                raise ConfigError(
+                    f.problem,
+                    where=f"{file}: destinations[{i}].fields.{f.field}",
+                    hint=f"`syncer profiles discover {dest.profile}` lists the fields and types",
+                )
         checks.append({"destination": dest.key, "list_exists": True, "tag": dest.tag,
-                       "tag_exists": found})  # fmt: skip
+                       "tag_exists": found, "fields": [vars(f) for f in fields]})  # fmt: skip
     return checks
 
 
@@ -306,10 +335,26 @@ def preview_cmd(
         .order_by(c.id)
         .limit(limit)
     )
+    # each destination's mapped fields, as the provider would receive them (``fields:``)
+    mapped = [
+        (i, d, FieldReader(d.fields, f"mapped_{i}_{{}}"))
+        for i, d in enumerate(segment.destinations)
+        if not isinstance(d, CsvDestinationConfig) and d.fields
+    ]
+    for i, d, _reader in mapped:
+        query = query.add_columns(*field_columns(d.fields, when, f"mapped_{i}_{{}}"))
     with _database(ctx) as (_engine, conn):
         result = conn.execute(query)
-        columns = list(result.keys())
-        rows = [dict(zip(columns, row, strict=True)) for row in result]
+        columns = [k for k in result.keys() if not k.startswith("mapped_")]  # noqa: SIM118
+        rows: list[dict[str, Any]] = []
+        for found in result:
+            shown = {k: found._mapping[k] for k in columns}
+            for _i, d, reader in mapped:
+                at = f" ({d.profile})" if len(mapped) > 1 else ""
+                shown.update({f"{k}{at}": v for k, v in reader.values(found).items()})
+            rows.append(shown)
+        if rows:
+            columns = list(rows[0])
     if as_json:
         print_json(rows)
         return

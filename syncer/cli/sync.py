@@ -198,6 +198,15 @@ def sync_cmd(
                         console.print(
                             f"  {r.segment} → {r.destination} {kind}: {', '.join(emails)}"
                         )
+                for change in r.changed:  # a few updates: the mapped values, old -> new
+                    values = ", ".join(
+                        f"{k}: {v!r} -> {change['new'][k]!r}" for k, v in change["old"].items()
+                    )
+                    console.print(
+                        f"  {r.segment} → {r.destination} update {change['email']}: "
+                        f"{escape(values)}",
+                        soft_wrap=True,
+                    )
                 if r.pending_before:
                     console.print(f"  {r.pending_before} change(s) pending from an earlier run")
     for problem in service.problems:  # --all: each segment left out, in one line

@@ -17,8 +17,25 @@ from syncer.sample.emulated import profiles_yaml
 EXAMPLES = Path("config/segments")
 DEMO_CONFIG = Path("var/demo-config")
 
+# The Mailchimp VIP destination's mapped fields: merge tag -> Syncer field (``fields:``); the
+# demo's Mailchimp audience has these merge fields (``MERGE_FIELDS``).
+VIP_FIELDS = {
+    "LTV": "total_spent",
+    "ORDERS": "orders",
+    "AOV": "average_order_value",
+    "FIRSTORDER": "first_order_date",
+    "CARD": "loyalty_card",
+}
+MERGE_FIELDS = (
+    ("LTV", "Lifetime value", "number"),
+    ("ORDERS", "Orders", "number"),
+    ("AOV", "Average order value", "number"),
+    ("FIRSTORDER", "First order", "date"),
+    ("CARD", "Loyalty card", "text"),
+)
+
 # Segment name -> the destinations the demo syncs it to (profiles of ``profiles_yaml``).
-DESTINATIONS: dict[str, list[dict[str, str]]] = {
+DESTINATIONS: dict[str, list[dict[str, object]]] = {
     "Abandoned cart": [{"profile": "demo-mailchimp", "list": "demo-list", "tag": "abandoned-cart"}],
     "Big spender gone quiet": [
         {"profile": "demo-sendlane", "list": "1", "tag": "big-spender-gone-quiet"}
@@ -36,7 +53,7 @@ DESTINATIONS: dict[str, list[dict[str, str]]] = {
         {"profile": "demo-mailchimp", "list": "demo-list", "tag": "time-to-reorder"}
     ],
     "VIP customers": [  # two providers at once
-        {"profile": "demo-mailchimp", "list": "demo-list", "tag": "vip"},
+        {"profile": "demo-mailchimp", "list": "demo-list", "tag": "vip", "fields": VIP_FIELDS},
         {"profile": "demo-activecampaign", "list": "1", "tag": "vip"},
     ],
 }

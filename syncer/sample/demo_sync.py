@@ -24,7 +24,10 @@ from rich.table import Table
 from sqlalchemy import Engine, func, select
 
 from providers.base import Destination
+from providers.mailchimp import Mailchimp
+from providers.mailchimp.answers import subscriber_hash
 from syncer.sample.activity import simulate_activity
+from syncer.sample.demo_config import MERGE_FIELDS
 from syncer.sample.emulated import LocalProviders
 from syncer.segments.compiler import members_query
 from syncer.segments.model import CsvDestinationConfig
@@ -91,6 +94,36 @@ def results_table(
     return table
 
 
+def read_back(service: SyncService, as_of: datetime, shown: int = 3) -> Table:
+    """A few members of the Mailchimp destination with mapped fields, as Mailchimp's own API
+    answers (``GET /lists/{id}/members/{hash}``): the merge fields it now holds."""
+    table = Table(title="mapped fields, read back from Mailchimp")
+    table.add_column("segment → member")
+    for tag, *_rest in MERGE_FIELDS:
+        table.add_column(tag, justify="right")
+    for segment, dest in service.select(all_segments=True):
+        if isinstance(dest, CsvDestinationConfig) or not dest.fields:
+            continue
+        provider = service.provider(dest.profile)
+        if not isinstance(provider, Mailchimp):
+            continue
+        members = members_query(segment, service.segments, as_of=as_of)
+        members = members.where(members.selected_columns.accepts_marketing.is_(True))
+        with service.engine.commerce.connect() as conn:
+            emails = conn.execute(
+                members.with_only_columns(members.selected_columns.email).limit(shown)
+            ).scalars()
+            for email in list(emails):
+                answer = provider.lists.get_list_member(
+                    dest.list, subscriber_hash(email), fields=["merge_fields"]
+                )
+                values = answer.get("merge_fields", {}) if isinstance(answer, dict) else {}
+                table.add_row(
+                    f"{segment.name} → {email}", *(str(values.get(t, "")) for t, *_ in MERGE_FIELDS)
+                )
+    return table
+
+
 def full_job(
     commerce: Engine,
     database_url: str,
@@ -103,7 +136,8 @@ def full_job(
 ) -> bool:
     """Both runs; True when every provider ends equal to its segment."""
     state_file.unlink(missing_ok=True)  # the emulators start empty, so must the state
-    with LocalProviders() as fleet:
+    options = {"mailchimp": {"merge_fields": MERGE_FIELDS}}
+    with LocalProviders(options=options) as fleet:
         settings = Settings(
             database_url=database_url,
             state_url=f"sqlite:///{state_file}",
@@ -115,6 +149,7 @@ def full_job(
             first = run_all(service, as_of, console)
             console.print(results_table(f"first sync, as of {as_of:%Y-%m-%d}", first,
                                         verify(service, as_of)))  # fmt: skip
+            console.print(read_back(service, as_of))
             later = as_of + timedelta(weeks=WEEKS_LATER)
             orders = simulate_activity(
                 commerce, since=as_of, until=later, buyers=BUYERS_PER_WEEK * WEEKS_LATER,

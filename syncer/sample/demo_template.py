@@ -44,11 +44,12 @@ def segment_from_template(
 ) -> TemplateSegment:
     """``TEMPLATE_SEGMENT`` made from ``TEMPLATE`` in a fresh copy of ``config_dir`` at
     ``workdir`` (replaced on every run), and its count as of ``as_of``."""
-    if workdir.exists():
-        shutil.rmtree(workdir)
-    shutil.copytree(config_dir / "segments", workdir / "segments")
-    if (config_dir / "profiles.yaml").is_file():
-        shutil.copy2(config_dir / "profiles.yaml", workdir / "profiles.yaml")
+    if workdir.resolve() != config_dir.resolve():  # the demo's own config: made in place
+        if workdir.exists():
+            shutil.rmtree(workdir)
+        shutil.copytree(config_dir / "segments", workdir / "segments")
+        if (config_dir / "profiles.yaml").is_file():
+            shutil.copy2(config_dir / "profiles.yaml", workdir / "profiles.yaml")
     created = new_from_template(workdir / "segments", TEMPLATE_SEGMENT, TEMPLATE, TEMPLATE_VALUES)
     segments = load_segments(workdir / "segments")
     segment = segments[TEMPLATE_SEGMENT]

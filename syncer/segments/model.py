@@ -309,6 +309,9 @@ class DestinationConfig(BaseModel):
     without_consent: Literal["skip", "non_subscribed"] = "skip"
     # Members lacking any of these columns (NULL or empty) are not pushed: as if not members.
     require: tuple[str, ...] = ()
+    # Provider field (Mailchimp merge tag, ActiveCampaign / Sendlane custom field name or id)
+    # -> the Syncer field or ``attributes.<name>`` it receives (``syncer.segments.fields``).
+    fields: tuple[tuple[str, str], ...] = ()
 
     @field_validator("profile", "list", "tag")
     @classmethod
@@ -323,6 +326,13 @@ class DestinationConfig(BaseModel):
     @classmethod
     def _required(cls, v: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
         return _columns(v, info)
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _fields(cls, v: object) -> tuple[tuple[str, str], ...]:
+        from syncer.segments.fields import check_fields  # it compiles SQL, which imports this
+
+        return check_fields(v)
 
     @property
     def key(self) -> str:

@@ -4,8 +4,10 @@ syncer_targets        one row per (segment, destination key): the id the other t
 syncer_members        snapshot: what the provider was last told per member of a target
                       (email pushed, merge-field hash, status applied/accepted/rejected, ref)
                       and ``email_key``, the folded address (one provider contact per key)
-syncer_outbox         pending changes, written and committed before they are sent; a row
-                      leaves only when the provider's answer for that member is settled
+                      and ``field_values``, the mapped field values last sent (JSON)
+syncer_outbox         pending changes (with the mapped ``field_values`` to send), written and
+                      committed before they are sent; a row leaves only when the provider's
+                      answer for that member is settled
 syncer_rejections     members the provider refused, with its reason (shown by `syncer runs`)
 syncer_runs           one row per sync run: trigger, times, counts, outcome, masked error;
                       for a csv destination the file written and its rows
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 EMAIL = 320
@@ -53,6 +55,8 @@ class SnapshotMember(SQLModel, table=True):
     fields_hash: str = Field(max_length=32)
     status: str = Field(max_length=10)  # applied | accepted | rejected
     provider_ref: str | None = Field(default=None, max_length=500)
+    # JSON {provider field: value} last sent for a destination's ``fields`` (None: none mapped)
+    field_values: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     updated_at: datetime
 
 
@@ -77,6 +81,7 @@ class OutboxChange(SQLModel, table=True):
     provider_ref: str | None = Field(default=None, max_length=500)
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=500)
+    field_values: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime
 
 

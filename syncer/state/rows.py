@@ -8,7 +8,9 @@ later) or REJECTED (refused; not resent until the member's data changes). A plan
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
 from providers.base import Change, ChangeKind, Member
@@ -24,6 +26,22 @@ def fold(email: str) -> str:
     return email.strip().lower()
 
 
+def dump_values(values: Mapping[str, str] | None) -> str | None:
+    """Mapped field values as the state tables keep them (JSON text; None for none)."""
+    return json.dumps(dict(values), sort_keys=True, ensure_ascii=False) if values else None
+
+
+def load_values(text: str | None) -> dict[str, str]:
+    """``dump_values``'s text back (anything unreadable: none)."""
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
 def _change(
     kind: str,
     customer_id: int | None,
@@ -32,6 +50,7 @@ def _change(
     first_name: str | None = None,
     last_name: str | None = None,
     consent: bool = False,
+    fields: Mapping[str, str] | None = None,
 ) -> Change:
     member = Member(
         email=email,
@@ -39,6 +58,7 @@ def _change(
         first_name=first_name,
         last_name=last_name,
         consent=consent,
+        merge_fields=dict(fields or {}),
     )
     return Change(ChangeKind(kind), member, provider_ref)
 
@@ -52,6 +72,8 @@ class Pushed:
     fields_hash: str
     status: str
     provider_ref: str | None = None
+    # The mapped field values last sent (a destination's ``fields``; {} when it maps none).
+    fields: Mapping[str, str] = field(default_factory=dict)
 
     def to_change(self) -> Change:
         """The add that put this member on the provider (what ``confirm`` asks about)."""
@@ -70,6 +92,7 @@ class Planned:
     last_name: str | None = None
     consent: bool = False
     provider_ref: str | None = None
+    fields: Mapping[str, str] = field(default_factory=dict)  # mapped field values to send
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +109,10 @@ class OutboxRow:
     fields_hash: str
     provider_ref: str | None
     attempts: int
+    fields: Mapping[str, str] = field(default_factory=dict)
 
     def to_change(self) -> Change:
         return _change(
             self.kind, self.customer_id, self.email, self.provider_ref,
-            self.first_name, self.last_name, self.consent,
+            self.first_name, self.last_name, self.consent, self.fields,
         )  # fmt: skip

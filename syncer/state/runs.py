@@ -64,6 +64,9 @@ class RunResult:
     # dry run: planned counts and a few addresses per kind; pending rows from earlier runs
     samples: dict[str, list[str]] = field(default_factory=dict)
     pending_before: int = 0
+    # dry run with mapped fields: a few updates, each {email, old, new} (the field values that
+    # differ: what the provider was last sent, what it would get now)
+    changed: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def seconds(self) -> float:

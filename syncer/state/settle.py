@@ -19,7 +19,7 @@ Per member:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from providers.base import Outcome, OutcomeStatus
@@ -69,7 +69,8 @@ class Settlement:
     counts: Settled = field(default_factory=lambda: Settled(Counter()))
     snapshot: list[Pushed] = field(default_factory=list)  # rows to write (replacing the old)
     dropped: list[tuple[int | None, str]] = field(default_factory=list)  # (customer, email)
-    rehashed: list[tuple[int | None, str]] = field(default_factory=list)  # (customer, hash)
+    # (customer, fields hash, mapped values): a refused update's data, remembered as sent
+    rehashed: list[tuple[int | None, str, Mapping[str, str]]] = field(default_factory=list)
     cleared: list[str] = field(default_factory=list)  # addresses whose rejection is cleared
     refusals: list[Refusal] = field(default_factory=list)
     retries: list[Retry] = field(default_factory=list)
@@ -106,7 +107,7 @@ def decide(pairs: Iterable[tuple[OutboxRow, Outcome]], *, max_attempts: int) -> 
             if row.kind == "add":
                 snapshot[row.customer_id or 0] = _pushed(row, REJECTED, out)
             else:
-                s.rehashed.append((row.customer_id, row.fields_hash))
+                s.rehashed.append((row.customer_id, row.fields_hash, row.fields))
             s.finished.append(row.id)
     s.snapshot = [p for cid, p in snapshot.items() if cid]
     return s
@@ -114,4 +115,4 @@ def decide(pairs: Iterable[tuple[OutboxRow, Outcome]], *, max_attempts: int) -> 
 
 def _pushed(row: OutboxRow, status: str, out: Outcome) -> Pushed:
     ref = out.provider_ref or row.provider_ref or None
-    return Pushed(row.customer_id or 0, row.email, row.fields_hash, status, ref)
+    return Pushed(row.customer_id or 0, row.email, row.fields_hash, status, ref, row.fields)

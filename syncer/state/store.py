@@ -33,7 +33,17 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from providers.base import Outcome, OutcomeStatus
 from providers.batching import chunks
 from syncer.state.models import OutboxChange, Rejection, SnapshotMember, Target
-from syncer.state.rows import ACCEPTED, APPLIED, REJECTED, OutboxRow, Planned, Pushed, fold
+from syncer.state.rows import (
+    ACCEPTED,
+    APPLIED,
+    REJECTED,
+    OutboxRow,
+    Planned,
+    Pushed,
+    dump_values,
+    fold,
+    load_values,
+)
 from syncer.state.settle import Refusal, Settled, Settlement, decide
 
 TARGETS: Table = Target.__table__  # type: ignore[attr-defined]
@@ -105,7 +115,10 @@ class StateStore:
         if status:
             q = q.where(MEMBERS.c.status == status)
         for r in keyset(self.engine, q, MEMBERS.c.customer_id, self.page_size):
-            yield Pushed(r.customer_id, r.email, r.fields_hash, r.status, r.provider_ref)
+            yield Pushed(
+                r.customer_id, r.email, r.fields_hash, r.status, r.provider_ref,
+                load_values(r.field_values),
+            )  # fmt: skip
 
     def pending_customers(self, target_id: int) -> Iterator[int]:
         """Distinct customer ids with outbox rows, ascending."""
@@ -123,6 +136,7 @@ class StateStore:
             yield OutboxRow(
                 r.id, r.kind, r.customer_id, r.email, r.first_name, r.last_name,
                 bool(r.consent), r.fields_hash, r.provider_ref, r.attempts,
+                load_values(r.field_values),
             )  # fmt: skip
 
     def pending_counts(self, target_id: int, *, after_id: int = 0) -> Counter[str]:
@@ -196,6 +210,7 @@ class StateStore:
                     "first_name": p.first_name, "last_name": p.last_name,
                     "consent": p.consent, "fields_hash": p.fields_hash,
                     "provider_ref": p.provider_ref, "attempts": 0, "created_at": now,
+                    "field_values": dump_values(p.fields),
                 }
                 for p in chunk
                 if p.kind != "forget"
@@ -232,6 +247,7 @@ class StateStore:
                         last_name=bindparam("last_name"),
                         consent=bindparam("consent"),
                         fields_hash=bindparam("fields_hash"),
+                        field_values=bindparam("field_values"),
                     ),
                     fresh,
                 )
@@ -325,6 +341,7 @@ class StateStore:
                         "target_id": target_id, "customer_id": p.customer_id, "email": p.email,
                         "email_key": fold(p.email), "fields_hash": p.fields_hash,
                         "status": p.status, "provider_ref": p.provider_ref, "updated_at": now,
+                        "field_values": dump_values(p.fields),
                     }
                     for p in plan.snapshot
                 ],
@@ -333,8 +350,8 @@ class StateStore:
             conn.execute(
                 update(MEMBERS)
                 .where(t.target_id == target_id, t.customer_id == bindparam("cid"))
-                .values(fields_hash=bindparam("h")),
-                [{"cid": cid, "h": h} for cid, h in plan.rehashed],
+                .values(fields_hash=bindparam("h"), field_values=bindparam("v")),
+                [{"cid": cid, "h": h, "v": dump_values(v)} for cid, h, v in plan.rehashed],
             )
         if plan.cleared:
             conn.execute(

@@ -10,7 +10,8 @@ Per customer (D = desired row or none, S = snapshot row or none):
 - no D, S: remove S's address; if S was rejected (never reached the provider) just forget it.
 - D, no S: add.
 - D, S with another address (case-insensitive): remove the old address, add the new one.
-- D, S with other merge fields (names): update; if S was rejected, add again (the data changed,
+- D, S with other merge fields (names, or any value of the destination's mapped ``fields``):
+  update; if S was rejected, add again (the data changed,
   so the provider may now accept it). Same fields and rejected: nothing (not re-sent every run).
 - Consent is not part of the fields hash: an existing contact's status is never changed, so a
   consent change alone sends nothing (with ``non_subscribed`` the contact stays as created).
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol, TypeVar
 
 from syncer.state.rows import REJECTED, PlanKind, Planned, Pushed, fold
@@ -52,16 +53,19 @@ class Desired:
     first_name: str | None = None
     last_name: str | None = None
     consent: bool = False
+    # The destination's mapped fields: provider field -> value as text (``segments.fields``)
+    fields: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def fields_hash(self) -> str:
-        return fields_hash(self.first_name, self.last_name)
+        return fields_hash(self.first_name, self.last_name, self.fields)
 
 
 def _add(d: Desired, kind: PlanKind = "add", ref: str | None = None) -> Planned:
     return Planned(
-        kind, d.customer_id, d.email, d.fields_hash, d.first_name, d.last_name, d.consent, ref
-    )
+        kind, d.customer_id, d.email, d.fields_hash, d.first_name, d.last_name, d.consent, ref,
+        d.fields,
+    )  # fmt: skip
 
 
 def _remove(s: Pushed) -> Planned:

@@ -4,7 +4,8 @@
     members = members_query(segment, segments, as_of=now)  # compiled once, by the service
     result = engine.sync(segment.name, destination, members, trigger="schedule")
 
-``members`` (customer_id, email, first_name, last_name, accepts_marketing) is the one query
+``members`` (customer_id, email, first_name, last_name, accepts_marketing, and the destination's
+mapped ``fields``: ``segments.fields.with_fields``) is the one query
 every phase of the run reads: the refresh of pending rows, the check of shared addresses before
 a remove, the diff, the repair and the dry run.
 
@@ -69,7 +70,9 @@ from syncer.state.store import StateStore
 from syncer.sync import repair
 from syncer.sync.clock import Clock, SystemClock
 from syncer.sync.diff import Desired, diff
+from syncer.sync.field_check import check_fields
 from syncer.sync.members import (
+    Recent,
     consent_mode,
     current_members,
     members_at,
@@ -583,26 +586,32 @@ class SyncEngine:
     ) -> RunResult:
         """The diff's counts and a few addresses per kind; no state write, and one provider
         call: does the destination's list exist (a real run to a list that does not would fail
-        and leave every change pending). A missing list, or a provider that does not answer,
+        and leave every change pending); with mapped ``fields``, one more: do they exist with
+        compatible types, and a few updates' old and new values go in ``result.changed``. A
+        missing list or field, or a provider that does not answer,
         ends the dry run ``failed`` with one line (after the counts, so a database error is
         still reported first)."""
         target_id = None
         if current_revision(self.state) is not None:
             target_id = self.store.find_target(segment, destination.key)
         desired = stream_desired(self.commerce, members, self.page_size)
+        recent: Recent | None = None
         if target_id is None:
             plan = diff(desired, (), without_consent=consent_mode(destination.without_consent))
         else:
             result.pending_before = sum(self.store.pending_counts(target_id).values())
+            recent = Recent(self.store.snapshot(target_id))
             plan = diff(
                 desired,
-                self.store.snapshot(target_id),
+                recent,
                 self.store.pending_customers(target_id),
                 without_consent=consent_mode(destination.without_consent),
             )
-        tally(plan, result)
+        tally(plan, result, recent=recent)
         result.outcome = DRY_RUN
         missing = self._missing_list(destination)
+        if missing is None and destination.fields:
+            missing = self._field_problem(destination)
         if missing is not None:
             result.outcome, result.error = FAILED, missing
         result.finished_at = self.clock.now()
@@ -621,6 +630,18 @@ class SyncEngine:
             f"{destination.profile!r}), so a real run would fail; pick one from `syncer profiles "
             f"discover {destination.profile}` (Syncer never creates lists)"
         )
+
+    def _field_problem(self, destination: DestinationConfig) -> str | None:
+        """None when every mapped field exists at the provider with a type that takes its
+        values (``field_check``), else the first problem (one line)."""
+        try:
+            checks = check_fields(self.providers(destination.profile), destination)
+        except (ProviderError, SyncerError) as err:
+            return _one_line(err)
+        bad = [c.problem for c in checks if not c.ok]
+        if bad:
+            return f"{bad[0]} (`syncer segments validate --online` checks every field)"
+        return None
 
     def _ensure_schema(self) -> None:
         if not self._schema_ok:

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Engine, Select
 
 from providers.batching import chunks
-from syncer.state.rows import Planned, fold
+from syncer.state.rows import Planned, dump_values, fold
 from syncer.state.store import StateStore
 from syncer.sync.diff import Desired
 from syncer.sync.members import current_members
@@ -59,7 +59,7 @@ def refresh_pending(
             elif fold(d.email) != fold(row.email):
                 to_remove.append(row.id)
                 adds.append(Planned("add", d.customer_id, d.email, d.fields_hash, d.first_name,
-                                    d.last_name, d.consent))  # fmt: skip
+                                    d.last_name, d.consent, fields=d.fields))  # fmt: skip
             elif (d.email, d.first_name, d.last_name, d.consent, d.fields_hash) != (
                 row.email,
                 row.first_name,
@@ -69,7 +69,8 @@ def refresh_pending(
             ):
                 fresh.append({"oid": row.id, "email": d.email, "first_name": d.first_name,
                               "last_name": d.last_name, "consent": d.consent,
-                              "fields_hash": d.fields_hash})  # fmt: skip
+                              "fields_hash": d.fields_hash,
+                              "field_values": dump_values(d.fields)})  # fmt: skip
         store.rewrite_pending(to_remove, fresh)
         if adds:
             store.write_plan(target_id, adds, now)

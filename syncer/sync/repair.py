@@ -49,7 +49,7 @@ def plan_repairs(
                 readd.append(
                     Planned(
                         "add", d.customer_id, d.email, d.fields_hash,
-                        d.first_name, d.last_name, d.consent,
+                        d.first_name, d.last_name, d.consent, fields=d.fields,
                     )
                 )  # fmt: skip
         counts["add"] = counts.get("add", 0) + sum(store.write_plan(target_id, readd, now).values())

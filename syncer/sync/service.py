@@ -35,6 +35,7 @@ from syncer.errors import ConfigError
 from syncer.profiles import Profile, check_destinations, load_profiles
 from syncer.segments.columns import export_query, require
 from syncer.segments.compiler import members_query
+from syncer.segments.fields import with_fields
 from syncer.segments.loader import SegmentSet, load_segments
 from syncer.segments.model import CsvDestinationConfig, Segment, SegmentDestination
 from syncer.segments.tags import check_tags, has_any_tag
@@ -207,6 +208,8 @@ class SyncService:
         when = as_of or self.engine.clock.now()
         members = members_query(segment, self.segments, as_of=when)
         members, left_out = require(members, destination.require, when)
+        if not isinstance(destination, CsvDestinationConfig):
+            members = with_fields(members, destination.fields, when)
         if isinstance(destination, CsvDestinationConfig):
             result = self.engine.export(
                 segment.name, destination, export_query(members, destination.columns, when),

@@ -60,6 +60,7 @@ class Workspace:
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         self.provider = provider
+        self.last_err = ""
         self.fleet = fleet
         self.db_url = db_url
         self.emulator = fleet.emulators[provider]
@@ -91,7 +92,9 @@ class Workspace:
         """``syncer ARGS --json`` in this process: (exit code, parsed JSON)."""
         capsys.readouterr()
         code = main(self.args(*args, "--json"))
-        out = capsys.readouterr().out
+        captured = capsys.readouterr()
+        self.last_err = captured.err  # what the command said on stderr (for assert messages)
+        out = captured.out
         return code, json.loads(out) if out.strip() else None
 
     def spawn(self, *args: str) -> subprocess.Popen[str]:

@@ -462,32 +462,73 @@ def test_a_batch_over_500_is_refused(mc: Mailchimp) -> None:
 
 
 # --- updates ----------------------------------------------------------------------------------
-def test_update_patches_merge_fields_only(ready: responses.RequestsMock, mc: Mailchimp) -> None:
+def test_updates_are_one_batch_subscribe_without_status(
+    ready: responses.RequestsMock, mc: Mailchimp
+) -> None:
     ok, gone, bad = "ok@x.io", "gone@x.io", "bad@x.io"
-    ready.patch(f"{HOST}/lists/{LIST}/members/{subscriber_hash(ok)}", json={"id": "1"})
-    add_problem(
-        ready,
-        "PATCH",
-        f"{HOST}/lists/{LIST}/members/{subscriber_hash(gone)}",
-        404,
-        "Resource Not Found",
-    )
-    add_problem(
-        ready,
-        "PATCH",
-        f"{HOST}/lists/{LIST}/members/{subscriber_hash(bad)}",
-        400,
-        "Invalid Resource",
-        "Please provide a valid date",
+    ready.post(
+        f"{HOST}/lists/{LIST}",
+        json=batch_answer(
+            {
+                "updated_members": [{"email_address": ok}],
+                "errors": [
+                    {"email_address": gone, "error": "A status is required.", "field": "status"},
+                    {
+                        "email_address": bad,
+                        "error": "Your merge fields were invalid.",
+                        "field": "BIRTHDAY",
+                        "field_message": "Please provide a valid date",
+                    },
+                ],
+            }
+        ),
     )
     changes = [change(ChangeKind.UPDATE, e, first=None) for e in (ok, gone, bad)]
     out = {o.email: o for o in mc.apply_batch(DEST, changes)}
     assert out[ok].status is OutcomeStatus.APPLIED
     assert (out[gone].status, out[gone].retryable) == (OutcomeStatus.REJECTED, False)
+    assert "not in the audience" in (out[gone].reason or "")
     assert "valid date" in (out[bad].reason or "")
-    for body in bodies(ready, "PATCH", ""):
-        assert body == {"merge_fields": {"FNAME": "", "LNAME": "Lee"}}  # never a status
-    assert len(ready.calls) == 2 + 3  # setup + one PATCH each
+    (body,) = bodies(ready, "POST", f"/lists/{LIST}")
+    assert body["update_existing"] is True
+    for entry in body["members"]:
+        assert "status" not in entry  # never a status
+        assert entry["merge_fields"] == {"FNAME": "", "LNAME": "Lee"}
+    assert len(ready.calls) == 2 + 1  # setup + one batch call for the three
+
+
+def test_mapped_fields_are_formatted_for_their_merge_field_type(
+    ready: responses.RequestsMock, mc: Mailchimp
+) -> None:
+    ready.get(
+        f"{HOST}/lists/{LIST}/merge-fields",
+        json={
+            "merge_fields": [
+                {"tag": "LTV", "name": "Spent", "type": "number"},
+                {"tag": "FIRST", "name": "First order", "type": "date",
+                 "options": {"date_format": "DD/MM/YYYY"}},
+                {"tag": "NOTE", "name": "Note", "type": "text"},
+            ],
+            "total_items": 3,
+        },
+    )  # fmt: skip
+    ready.post(f"{HOST}/lists/{LIST}", json=batch_answer({"updated_members": []}))
+    values = {"LTV": "120.5", "FIRST": "2026-03-01", "note": "x" * 300}
+    who = Member("a@x.io", "1", "Ann", "Lee", merge_fields=values)
+    mc.apply_batch(DEST, [Change(ChangeKind.UPDATE, who)])
+    (body,) = bodies(ready, "POST", f"/lists/{LIST}")
+    sent = body["members"][0]["merge_fields"]
+    assert sent["LTV"] == "120.5" and sent["FIRST"] == "01/03/2026"
+    assert sent["NOTE"] == "x" * 255
+
+
+def test_a_mapped_field_the_audience_lacks_is_bad_configuration_naming_it(
+    ready: responses.RequestsMock, mc: Mailchimp
+) -> None:
+    ready.get(f"{HOST}/lists/{LIST}/merge-fields", json={"merge_fields": [], "total_items": 0})
+    who = Member("a@x.io", "1", merge_fields={"TIER": "gold"})
+    with pytest.raises(BadConfiguration, match=r"TIER.*--create-fields"):
+        mc.apply_batch(DEST, [Change(ChangeKind.UPDATE, who)])
 
 
 # --- removes ----------------------------------------------------------------------------------

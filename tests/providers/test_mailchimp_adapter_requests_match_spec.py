@@ -52,7 +52,11 @@ def _record_everything(rsps: responses.RequestsMock) -> None:
     rsps.get(f"{HOST}/lists", json={"lists": [{"id": LIST, "name": "Shop"}], "total_items": 1})
     rsps.get(f"{HOST}/lists/{LIST}", json={"id": LIST, "double_optin": False})
     rsps.get(f"{HOST}/lists/{LIST}/segments", json={"segments": [], "total_items": 0})
-    rsps.get(f"{HOST}/lists/{LIST}/merge-fields", json={"merge_fields": [], "total_items": 0})
+    rsps.get(
+        f"{HOST}/lists/{LIST}/merge-fields",
+        json={"merge_fields": [{"tag": "CITY", "type": "text"}], "total_items": 1},
+    )
+    rsps.post(f"{HOST}/lists/{LIST}/merge-fields", json={"tag": "LTV", "type": "number"})
     rsps.post(f"{HOST}/lists/{LIST}/segments", json={"id": int(SEG), "name": "vip"})
     rsps.post(
         f"{HOST}/lists/{LIST}",
@@ -97,6 +101,7 @@ def test_every_request_body_matches_the_published_spec(
     mc = Mailchimp(KEY, sleep=lambda _s: None, limiter=RateLimiter(0, 10))
     mc.check()
     mc.discover()
+    mc.create_field(LIST, "LTV", "money")
     dest = Destination(LIST, "vip")
     mc.apply_batch(
         dest,
@@ -132,6 +137,7 @@ def test_every_request_body_matches_the_published_spec(
         ("GET", "/lists/{listId}/segments"),
         ("POST", "/lists/{listId}/segments"),
         ("GET", "/lists/{listId}/merge-fields"),
+        ("POST", "/lists/{listId}/merge-fields"),
         ("POST", "/lists/{listId}/segments/{segmentId}"),
         ("GET", "/lists/{listId}/segments/{segmentId}/members"),
         ("GET", "/lists/{listId}/members/{subscriberHash}"),

@@ -84,7 +84,7 @@ def test_a_permanently_rejected_add_is_stored_rejected_and_listed() -> None:
 def test_a_permanently_rejected_update_keeps_the_status_and_remembers_the_hash() -> None:
     upd = row(7, "update")
     s = decide([(upd, answer(upd, OutcomeStatus.REJECTED))], max_attempts=MAX)
-    assert s.snapshot == [] and s.rehashed == [(7, "h7")]
+    assert s.snapshot == [] and s.rehashed == [(7, "h7", {})]
     assert s.refusals == [Refusal(7, "c7@example.com", "update", "rejected by the provider", False)]
     assert (s.counts.rejected, s.finished) == (1, [7])
 
@@ -151,7 +151,7 @@ def test_each_member_of_a_batch_is_settled_on_its_own() -> None:
         max_attempts=MAX,
     )
     assert [(p.customer_id, p.status) for p in s.snapshot] == [(21, APPLIED), (24, ACCEPTED)]
-    assert s.rehashed == [(22, "h22")]
+    assert s.rehashed == [(22, "h22", {})]
     assert s.retries == [Retry(23, "locked")]
     assert [r.email for r in s.refusals] == ["c22@example.com"]
     assert s.finished == [21, 22, 24]

@@ -1,0 +1,164 @@
+"""A destination's ``fields:``: provider field -> the Syncer field or attribute it receives.
+
+    fields:
+      FNAME: first_name
+      LTV: total_spent
+      TIER: attributes.loyalty_tier
+
+``check_fields`` validates the mapping when the segment file is loaded (names from
+``syncer.segments.columns``); ``with_fields`` adds one labelled column per mapped field to the
+members query (the same single select, values computed in SQL) and records the mapping on the
+query, so that ``FieldReader`` can turn each row into the member's ``fields``: provider field ->
+the value as text (``canonical``), the form the snapshot remembers and the diff compares. Each
+provider formats that text as its field's type expects.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, Select
+
+from syncer.segments.catalog import ATTRIBUTE_PREFIX, FIELDS
+from syncer.segments.columns import all_columns, field_sql
+from syncer.source.active import active
+
+Fields = tuple[tuple[str, str], ...]  # (provider field, Syncer field), in the file's order
+
+OPTION = "syncer_fields"  # the execution option of a members query carrying its ``Fields``
+LABEL = "syncer_field_{}"  # the label of the n-th mapped column
+MAX_NAME = 100
+MAX_FIELDS = 50
+
+
+def check_fields(value: object) -> Fields:
+    """``value`` (the ``fields:`` mapping of a destination) as ``Fields``; ValueError (one line,
+    naming the field) for anything else."""
+    if value is None:
+        return ()
+    if isinstance(value, tuple) and all(isinstance(p, tuple) and len(p) == 2 for p in value):
+        value = dict(value)
+    if not isinstance(value, Mapping):
+        raise ValueError("fields must be a mapping of provider field: Syncer field or attribute")
+    if len(value) > MAX_FIELDS:
+        raise ValueError(f"{len(value)} fields mapped; at most {MAX_FIELDS}")
+    known = all_columns()
+    out: list[tuple[str, str]] = []
+    seen: dict[str, str] = {}
+    for name, source in value.items():
+        if not isinstance(name, str | int) or not str(name).strip():
+            raise ValueError(f"field {name!r}: a provider field name or id is expected")
+        name = str(name).strip()
+        if "\0" in name or len(name) > MAX_NAME:
+            raise ValueError(f"field {name[:40]!r}: not a name (NUL or over {MAX_NAME} characters)")
+        if name.casefold() in seen:
+            raise ValueError(f"field {name!r} is mapped twice (also as {seen[name.casefold()]!r})")
+        seen[name.casefold()] = name
+        if not isinstance(source, str) or source not in known or source == "consent":
+            close = difflib.get_close_matches(str(source), known, n=3, cutoff=0.5)
+            hint = f"did you mean {', '.join(close)}? " if close else ""
+            raise ValueError(
+                f"field {name!r}: {source!r} is not a Syncer field or attribute; {hint}"
+                "see `syncer fields` (attributes as attributes.<name>)"
+            )
+        out.append((name, source))
+    return tuple(out)
+
+
+def with_fields(members: Select[Any], fields: Fields, as_of: datetime) -> Select[Any]:
+    """``members`` selecting also each mapped field's value (as of ``as_of``), labelled
+    ``LABEL.format(n)``; the mapping rides on the query (``fields_of``)."""
+    if not fields:
+        return members
+    return members.add_columns(*columns(fields, as_of)).execution_options(**{OPTION: fields})
+
+
+def columns(fields: Fields, as_of: datetime, label: str = LABEL) -> list[ColumnElement[Any]]:
+    """One SQL expression per mapped field, labelled ``label.format(n)`` (n: its position)."""
+    sql = field_sql(sorted({source for _, source in fields}), as_of)
+    return [sql[source].label(label.format(n)) for n, (_, source) in enumerate(fields)]
+
+
+def fields_of(query: Select[Any]) -> Fields:
+    """The ``Fields`` ``with_fields`` put on ``query`` (none for a plain members query)."""
+    found = query.get_execution_options().get(OPTION, ())
+    return tuple(found)
+
+
+def canonical(value: Any) -> str:
+    """One value as the text the snapshot keeps: "" for none, ``true``/``false``, numbers
+    without trailing zeros (money in units: 12.5), dates ISO (YYYY-MM-DD, a time as
+    YYYY-MM-DDTHH:MM:SS)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.replace(microsecond=0, tzinfo=None).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        value = Decimal(repr(value))
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return str(value).strip()
+
+
+def _day(value: Any) -> Any:
+    """A date or time as its calendar day (UTC): YYYY-MM-DD on every database."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip().replace(" ", "T", 1))
+        except ValueError:
+            return value[:10]
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value.date()
+    return value
+
+
+class FieldReader:
+    """Reads the mapped values of one members query's rows (``with_fields``)."""
+
+    def __init__(self, fields: Fields, label: str = LABEL) -> None:
+        self.fields = fields
+        self.label = label
+        known = all_columns()
+        self.convert = [
+            _day if value_type(source) == "date" else known[source].convert for _, source in fields
+        ]
+
+    @classmethod
+    def of(cls, query: Select[Any]) -> FieldReader | None:
+        fields = fields_of(query)
+        return cls(fields) if fields else None
+
+    def values(self, row: Row[Any]) -> dict[str, str]:
+        mapping = row._mapping
+        return {
+            name: canonical(convert(mapping[self.label.format(n)]))
+            for n, ((name, _), convert) in enumerate(zip(self.fields, self.convert, strict=True))
+        }
+
+
+# The value type of the built-in columns that are not catalog fields.
+_COLUMN_TYPES = {"customer_id": "number", "created": "date", "consent": "boolean"}
+_CATALOG_TYPES = {"count": "count", "days": "count", "money": "money", "date": "date",
+                  "number": "number", "bool": "boolean"}  # fmt: skip
+
+
+def value_type(source: str) -> str:
+    """What kind of value ``source`` (a Syncer field or ``attributes.<name>``) gives: text,
+    number, money, count, date or boolean (what a provider field must accept)."""
+    if source.startswith(ATTRIBUTE_PREFIX):
+        attr = active().attributes.get(source.removeprefix(ATTRIBUTE_PREFIX))
+        return "text" if attr is None else attr.type
+    if source in _COLUMN_TYPES:
+        return _COLUMN_TYPES[source]
+    spec = FIELDS.get(source)
+    return "text" if spec is None else _CATALOG_TYPES.get(spec.value_type.value, "text")
