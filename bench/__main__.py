@@ -3,8 +3,9 @@
 Runs, for each database: segment evaluation (compiled vs hand-written), insights against
 counting, scale (size and its
 reference size), the naive baseline; then, once, the push measurements against the three
-provider emulators and the queue's (1 vs 4 `syncer worker` processes, Redis). Prints the
-tables and writes ``<out>/<timestamp>-<size>.json``.
+provider emulators, ``sync --full`` against reading the tagged members (``bench.full_repair``)
+and the queue's (1 vs 4 `syncer worker` processes, Redis). Prints the tables and writes
+``<out>/<timestamp>-<size>.json``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from bench import (
     baseline,
     evaluation,
+    full_repair,
     insights,
     live_count,
     push,
@@ -49,6 +51,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--queue-segments", type=int, default=8, help="queue: segments x 3 destinations; 0: off"
     )
     parser.add_argument("--queue-members", type=int, default=150, help="queue: per segment")
+    parser.add_argument(
+        "--full-members", type=int, default=22_000, help="sync --full: members; 0: off"
+    )
     args = parser.parse_args(argv)
     if args.size < 10:
         parser.error(f"--size must be at least 10, not {args.size}")
@@ -104,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         pushed["database"] = dbs[0].kind
         report.push(pushed)
         data["push"] = pushed
+        if args.full_members > 0:
+            full = full_repair.run(dbs[-1], size, members=args.full_members, providers=providers)
+            report.full_repair(dbs[-1].kind, full)
+            data["full_repair"] = {"database": dbs[-1].kind, "rows": full}
         if args.queue_segments > 0:
             data["queue"] = queue_workers.run(
                 segments=args.queue_segments, members=args.queue_members
