@@ -3,9 +3,9 @@
 Runs, for each database: segment evaluation (compiled vs hand-written), insights against
 counting, scale (size and its
 reference size), the naive baseline; then, once, the push measurements against the three
-provider emulators, the mapped fields' calls (``bench.fields``) and the queue's (1 vs 4
-`syncer worker` processes, Redis). Prints the
-tables and writes ``<out>/<timestamp>-<size>.json``.
+provider emulators, the mapped fields' calls (``bench.fields``), ``sync --full`` against
+reading the tagged members (``bench.full_repair``) and the queue's (1 vs 4 `syncer worker`
+processes, Redis). Prints the tables and writes ``<out>/<timestamp>-<size>.json``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from bench import (
     baseline,
     evaluation,
     fields,
+    full_repair,
     insights,
     live_count,
     push,
@@ -53,6 +54,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--queue-members", type=int, default=150, help="queue: per segment")
     parser.add_argument(
         "--fields-members", type=int, default=3000, help="mapped fields: members; 0: off"
+    )
+    parser.add_argument(
+        "--full-members", type=int, default=22_000, help="sync --full: members; 0: off"
     )
     args = parser.parse_args(argv)
     if args.size < 10:
@@ -113,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
             changed = min(1000, args.fields_members)
             data["fields"] = fields.run(args.fields_members, changed, providers)
             print(fields.table(data["fields"]))
+        if args.full_members > 0:
+            full = full_repair.run(dbs[-1], size, members=args.full_members, providers=providers)
+            report.full_repair(dbs[-1].kind, full)
+            data["full_repair"] = {"database": dbs[-1].kind, "rows": full}
         if args.queue_segments > 0:
             data["queue"] = queue_workers.run(
                 segments=args.queue_segments, members=args.queue_members

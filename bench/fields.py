@@ -39,7 +39,8 @@ from syncer.sample.emulated import ACCOUNTS, LocalProviders
 from syncer.sample.shop import generate
 from syncer.schema import CUSTOMERS
 from syncer.segments.compiler import MEMBER_COLUMNS
-from syncer.segments.fields import Fields, with_fields
+from syncer.segments.field_map import Fields
+from syncer.segments.fields import with_fields
 from syncer.segments.model import DestinationConfig
 from syncer.sync.engine import SyncEngine
 

@@ -241,6 +241,30 @@ def queue(data: dict[str, Any]) -> list[str]:
     ]
 
 
+def full_repair(data: dict[str, Any]) -> list[str]:
+    """``sync --full`` ÷ its ideal: reading the tagged members at the largest page, plus the
+    diff (``bench.full_repair``)."""
+    full = data.get("full_repair")
+    if not full or not full.get("rows"):
+        return []
+    columns = ["provider", "members", "full s", "ideal read s", "diff s",
+               "full ÷ (read + diff)", "full calls", "read calls", "calls ratio"]  # fmt: skip
+    rows = [
+        [r["provider"], _int(r["members"]), _f2(r["full_s"]), _f2(r["ideal_s"]),
+         _f2(r["diff_s"]), _f2(r["ratio"]), str(r["full_calls"]), str(r["ideal_calls"]),
+         _f2(r["calls_ratio"])]
+        for r in full["rows"]
+    ]  # fmt: skip
+    return [
+        f"### sync --full ÷ its ideal on {_name(full['database'])} (target ≤ 1.3)",
+        "",
+        "No change since the last run; the ideal is a fresh provider paging through the tagged "
+        "members at its largest page size, plus a plain sync's diff.",
+        "",
+        *table(columns, rows),
+    ]
+
+
 def baseline(data: dict[str, Any]) -> list[str]:
     dbs = {k: v["baseline"] for k, v in data["databases"].items() if v.get("baseline")}
     if not dbs:
@@ -288,7 +312,7 @@ def live_count(data: dict[str, Any]) -> list[str]:
 def render(data: dict[str, Any]) -> str:
     """The whole result as Markdown (sections missing from ``data`` are left out)."""
     parts = [[header(data)], evaluation(data), scale(data), push(data), baseline(data),
-             live_count(data), insights(data), queue(data)]  # fmt: skip
+             live_count(data), insights(data), queue(data), full_repair(data)]  # fmt: skip
     return "\n\n".join("\n".join(p) for p in parts if p) + "\n"
 
 

@@ -147,6 +147,21 @@ def queue(data: dict[str, Any]) -> None:
     )  # fmt: skip
 
 
+def full_repair(db: str, rows: list[dict[str, Any]]) -> None:
+    """``sync --full`` against reading the tagged members (``bench.full_repair``)."""
+    _table(
+        f"{db}: sync --full vs its ideal (tagged read at the largest page + the diff; "
+        "target ratio <= 1.3)",
+        ["provider", "members", "latency", "full s", "ideal read s", "diff s", "ratio",
+         "full calls", "ideal calls", "calls ratio"],
+        [
+            [r["provider"], f"{r['members']:,}", r["latency_s"], r["full_s"], r["ideal_s"],
+             r["diff_s"], r["ratio"], r["full_calls"], r["ideal_calls"], r["calls_ratio"]]
+            for r in rows
+        ],
+    )  # fmt: skip
+
+
 def baseline(rows: dict[str, dict[str, Any]]) -> None:
     _table(
         "baseline: naive first sync (all rows into Python, one PUT + one tag POST per member) "

@@ -1,8 +1,10 @@
 """The scheduler: runs each segment's syncs on the cron schedule in its file.
 
 - One APScheduler job per segment that has a ``schedule`` and destinations; the job syncs every
-  destination of the segment in turn. A worker given ``tags`` (``syncer schedule --tag T``) takes
-  only the segments carrying one of them, on every reload, so workers can split the segments.
+  destination of the segment (side by side, up to the process's ``--concurrency`` destinations
+  at once across all segments: ``SyncService.each``; the segment is evaluated once). A worker
+  given ``tags`` (``syncer schedule --tag T``) takes only the segments carrying one of them, on
+  every reload, so workers can split the segments.
 - Missed runs are coalesced into one (``coalesce=True``); a segment never overlaps itself in this
   process (``max_instances=1``) and never across processes (the sync engine's lock).
 - Changed config files (segments/*.yaml, profiles.yaml) are noticed by a poll of their

@@ -22,6 +22,15 @@ JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON.")
 TAG_OPTION = typer.Option(
     [], "--tag", help="Only segments with this tag (repeatable: any of them)."
 )
+# Destinations synced at once by one process; each provider account's limits hold across them.
+DEFAULT_CONCURRENCY = 4
+CONCURRENCY_OPTION = typer.Option(
+    DEFAULT_CONCURRENCY,
+    "--concurrency",
+    "-c",
+    min=1,
+    help="Destinations synced at once (each provider account's rate limits hold across them).",
+)
 
 
 def settings(ctx: typer.Context) -> Settings:

@@ -5,7 +5,9 @@ alerts (``config/alerts.yaml``) as runs end and for STALE destinations (checked 
 logs one JSON line per event on stderr (``--log-format text`` for people), the scheduler
 library's and the migration tool's lines included; with ``--metrics-port`` serves Prometheus
 ``/metrics`` and ``/healthz``; stops cleanly on SIGTERM/SIGINT (the batch in flight is
-finished, the rest stays pending for the next run).
+finished, the rest stays pending for the next run). Up to ``--concurrency`` destinations
+(default 4) are synced at once, whichever segments they belong to; each provider account's
+limits hold across all of them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from syncer.cli.common import settings
+from syncer.cli.common import CONCURRENCY_OPTION, settings
 from syncer.errors import ConfigError
 from syncer.observe.health import worker_health
 from syncer.observe.logs import FORMATS, setup_logging
@@ -76,6 +78,7 @@ def schedule_cmd(
         help="Enqueue one task per destination on this queue (redis://HOST:PORT/DB) for "
         "`syncer worker` processes, instead of running the syncs here.",
     ),
+    concurrency: int = CONCURRENCY_OPTION,
 ) -> None:
     """Run every scheduled segment on its cron schedule until stopped (SIGTERM / Ctrl-C)."""
     from syncer.sync.service import SyncService  # the segment engine loads only when needed
@@ -84,7 +87,7 @@ def schedule_cmd(
         raise ConfigError(f"--log-format {log_format!r} is not a log format: use json or text")
     setup_logging(log_format)
     conf = settings(ctx)
-    service = SyncService(conf, os.environ)
+    service = SyncService(conf, os.environ, concurrency=concurrency)
     segments = service.reload()  # bad config at start: one line and exit 2, before any run
     check_tags(segments.values(), tags)
     metrics = WorkerMetrics() if metrics_port else None

@@ -23,6 +23,7 @@ from rich.text import Text
 
 from syncer.cli.as_of import AS_OF_OPTION, parse_as_of
 from syncer.cli.common import (
+    CONCURRENCY_OPTION,
     JSON_OPTION,
     TAG_OPTION,
     console,
@@ -31,7 +32,7 @@ from syncer.cli.common import (
     settings,
     warn,
 )
-from syncer.cli.sync_progress import sync_progress
+from syncer.cli.sync_progress import sync_board
 from syncer.db import make_engine
 from syncer.errors import ConfigError, SyncerError
 from syncer.schedule import stop_on_signals
@@ -141,13 +142,14 @@ def sync_cmd(
         False, "--full", help="Also read the provider's tagged members and repair drift."
     ),
     as_of: str | None = AS_OF_OPTION,
+    concurrency: int = CONCURRENCY_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Make each destination's tagged members equal to its segment, sending only the changes."""
     from syncer.sync.service import SyncService  # the segment engine loads only when needed
 
     when = parse_as_of(as_of) if as_of is not None else None
-    service = SyncService(settings(ctx), os.environ)
+    service = SyncService(settings(ctx), os.environ, concurrency=concurrency)
     try:
         pairs = service.select(
             names or [], all_segments=all_segments, destination=destination, tags=tags
@@ -159,24 +161,27 @@ def sync_cmd(
         show = not as_json and err_console.is_terminal and not dry_run
         stop = threading.Event()
         signals: list[str] = []
-        with stop_on_signals(stop, signals.append):
-            for seg, dest in pairs:
-                if stop.is_set():
-                    break
+        with stop_on_signals(stop, signals.append), sync_board(err_console, enabled=show) as board:
+
+            def job(seg: Any, dest: Any, shared: Any, at: datetime) -> RunResult:
                 if not dry_run:
                     _say_if_asked_to_wait(service.engine, seg.name, dest.key, as_json)
-                label = f"{seg.name} → {dest.key}"
-                with sync_progress(err_console, label, enabled=show) as progress:
-                    result = service.sync(
-                        seg, dest, trigger="cli", dry_run=dry_run, full=full, as_of=when,
-                        progress=progress, stop=stop,
+                with board.track(f"{seg.name} → {dest.key}") as progress:
+                    return service.sync(  # type: ignore[no-any-return]
+                        seg, dest, trigger="cli", dry_run=dry_run, full=full, as_of=at,
+                        progress=progress, stop=stop, shared=shared,
                     )  # fmt: skip
-                results.append(result)
+
+            # destinations run side by side (``--concurrency``); printed in the order asked
+            ended: dict[int, RunResult] = {}
+            for i, result in service.each(pairs, job, stop=stop, as_of=when, share=not dry_run):
+                ended[i] = result
                 if not as_json and result.error:
                     paint = "cyan" if result.outcome == "skipped" else "red"
-                    where = escape(f"{seg.name} → {dest.key}:")
+                    where = escape(f"{result.segment} → {result.destination}:")
                     line = f"[{paint}]{where}[/{paint}] {escape(result.error)}"
                     err_console.print(line, soft_wrap=True)  # one line, whatever its length
+            results = [ended[i] for i in sorted(ended)]
         if signals:
             left = len(pairs) - len(results)
             err_console.print(

@@ -10,6 +10,7 @@ erased when the destination is done; when stderr is not a terminal nothing is dr
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -82,3 +83,53 @@ def sync_progress(
             live.refresh()
 
         yield tell
+
+
+class SyncBoard:
+    """The statuses of the destinations running at once (``syncer sync --concurrency N``),
+    one under the other; each is drawn while its run goes (``track``) and erased when it ends."""
+
+    def __init__(self, live: Live | None) -> None:
+        self.live = live
+        self._statuses: list[SyncStatus] = []
+        self._lock = threading.Lock()
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        with self._lock:
+            statuses = list(self._statuses)
+        yield from statuses
+
+    @contextmanager
+    def track(self, label: str) -> Iterator[Progress | None]:
+        """The progress callback of ``label``'s run (None when nothing is drawn)."""
+        live = self.live
+        if live is None:
+            yield None
+            return
+        status = SyncStatus(label)
+        with self._lock:
+            self._statuses.append(status)
+
+        def tell(progress: RunProgress) -> None:
+            status.update(progress)
+            live.refresh()
+
+        try:
+            yield tell
+        finally:
+            with self._lock:
+                self._statuses.remove(status)
+            live.refresh()
+
+
+@contextmanager
+def sync_board(console: Console, *, enabled: bool = True) -> Iterator[SyncBoard]:
+    """A board drawing every running destination's status on ``console``; draws nothing when
+    not ``enabled`` or the console is not a terminal."""
+    if not enabled or not console.is_terminal:
+        yield SyncBoard(None)
+        return
+    board = SyncBoard(None)
+    with Live(board, console=console, transient=True, refresh_per_second=4) as live:
+        board.live = live
+        yield board

@@ -5,8 +5,8 @@
       LTV: total_spent
       TIER: attributes.loyalty_tier
 
-``check_fields`` validates the mapping when the segment file is loaded (names from
-``syncer.segments.columns``); ``with_fields`` adds one labelled column per mapped field to the
+``field_map.check_fields`` validates the mapping when the segment file is loaded;
+``with_fields`` adds one labelled column per mapped field to the
 members query (the same single select, values computed in SQL) and records the mapping on the
 query, so that ``FieldReader`` can turn each row into the member's ``fields``: provider field ->
 the value as text (``canonical``), the form the snapshot remembers and the diff compares. Each
@@ -15,8 +15,6 @@ provider formats that text as its field's type expects.
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -25,48 +23,11 @@ from sqlalchemy import ColumnElement, Row, Select
 
 from syncer.segments.catalog import ATTRIBUTE_PREFIX, FIELDS
 from syncer.segments.columns import all_columns, field_sql
+from syncer.segments.field_map import Fields
 from syncer.source.active import active
-
-Fields = tuple[tuple[str, str], ...]  # (provider field, Syncer field), in the file's order
 
 OPTION = "syncer_fields"  # the execution option of a members query carrying its ``Fields``
 LABEL = "syncer_field_{}"  # the label of the n-th mapped column
-MAX_NAME = 100
-MAX_FIELDS = 50
-
-
-def check_fields(value: object) -> Fields:
-    """``value`` (the ``fields:`` mapping of a destination) as ``Fields``; ValueError (one line,
-    naming the field) for anything else."""
-    if value is None:
-        return ()
-    if isinstance(value, tuple) and all(isinstance(p, tuple) and len(p) == 2 for p in value):
-        value = dict(value)
-    if not isinstance(value, Mapping):
-        raise ValueError("fields must be a mapping of provider field: Syncer field or attribute")
-    if len(value) > MAX_FIELDS:
-        raise ValueError(f"{len(value)} fields mapped; at most {MAX_FIELDS}")
-    known = all_columns()
-    out: list[tuple[str, str]] = []
-    seen: dict[str, str] = {}
-    for name, source in value.items():
-        if not isinstance(name, str | int) or not str(name).strip():
-            raise ValueError(f"field {name!r}: a provider field name or id is expected")
-        name = str(name).strip()
-        if "\0" in name or len(name) > MAX_NAME:
-            raise ValueError(f"field {name[:40]!r}: not a name (NUL or over {MAX_NAME} characters)")
-        if name.casefold() in seen:
-            raise ValueError(f"field {name!r} is mapped twice (also as {seen[name.casefold()]!r})")
-        seen[name.casefold()] = name
-        if not isinstance(source, str) or source not in known or source == "consent":
-            close = difflib.get_close_matches(str(source), known, n=3, cutoff=0.5)
-            hint = f"did you mean {', '.join(close)}? " if close else ""
-            raise ValueError(
-                f"field {name!r}: {source!r} is not a Syncer field or attribute; {hint}"
-                "see `syncer fields` (attributes as attributes.<name>)"
-            )
-        out.append((name, source))
-    return tuple(out)
 
 
 def with_fields(members: Select[Any], fields: Fields, as_of: datetime) -> Select[Any]:

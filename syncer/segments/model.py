@@ -35,6 +35,7 @@ from pydantic import (
 
 from syncer.segments.catalog import MAX_COUNT, RuleError, check_condition, check_day
 from syncer.segments.column_names import check_columns
+from syncer.segments.field_map import check_fields
 
 ScalarValue = bool | int | Decimal | str | date
 # What a destination's leavers get (``on_leave``); the sync layer hands it to the provider as
@@ -330,8 +331,6 @@ class DestinationConfig(BaseModel):
     @field_validator("fields", mode="before")
     @classmethod
     def _fields(cls, v: object) -> tuple[tuple[str, str], ...]:
-        from syncer.segments.fields import check_fields  # it compiles SQL, which imports this
-
         return check_fields(v)
 
     @property

@@ -86,15 +86,22 @@ class RunResult:
 
 def start_run(engine: Engine, result: RunResult, *, target_id: int, full: bool, owner: str) -> int:
     with engine.begin() as conn:
-        conn.execute(
-            update(RUNS)
-            .where(RUNS.c.target_id == target_id, RUNS.c.outcome == RUNNING)
-            .values(
-                outcome=INTERRUPTED,
-                finished_at=result.started_at,
-                error=INTERRUPTED_ERROR,
+        # found by a plain read, then updated by id: an UPDATE by target would lock the index
+        # range (InnoDB's gap locks), and runs of other targets starting at once would deadlock
+        left = conn.execute(
+            select(RUNS.c.id).where(RUNS.c.target_id == target_id, RUNS.c.outcome == RUNNING)
+        ).scalars()
+        ids = list(left)
+        if ids:
+            conn.execute(
+                update(RUNS)
+                .where(RUNS.c.id.in_(ids), RUNS.c.outcome == RUNNING)
+                .values(
+                    outcome=INTERRUPTED,
+                    finished_at=result.started_at,
+                    error=INTERRUPTED_ERROR,
+                )
             )
-        )
         return _insert(conn, result, target_id, full, owner, outcome=RUNNING)
 
 

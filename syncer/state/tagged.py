@@ -1,20 +1,25 @@
 """The provider's tagged members, staged for ``--full`` (``syncer_provider_tagged``).
 
 The addresses are staged folded (``rows.fold``), so both comparisons with the snapshot are SQL
-anti-joins inside the state database: memory stays flat, only ids and addresses are paged
-through (``store.keyset``).
+anti-joins inside the state database: memory stays flat, only ids and addresses are streamed
+through. Each comparison is one query read through a server-side cursor (``streamed``): paged
+with ``LIMIT`` instead, the planner walks the staged set in order and probes the snapshot once
+per address (a nested loop), which took minutes for 22,000 members on PostgreSQL.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import suppress
+from typing import Any
 
-from sqlalchemy import Table, delete, exists, func, insert, select
+from sqlalchemy import Select, Table, delete, exists, func, insert, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from providers.batching import chunks
 from syncer.state.models import ProviderTagged
 from syncer.state.rows import APPLIED, fold
-from syncer.state.store import MEMBERS, StateStore, keyset
+from syncer.state.store import MEMBERS, StateStore
 
 TAGGED: Table = ProviderTagged.__table__  # type: ignore[attr-defined]
 
@@ -37,7 +42,28 @@ def stage(store: StateStore, target_id: int, emails: Iterable[str]) -> int:
                     insert(TAGGED), [{"target_id": target_id, "email": e} for e in sorted(fresh)]
                 )
         total += len(fresh)
+    if total >= ANALYZE_AFTER:
+        analyze(store)
     return total
+
+
+ANALYZE_AFTER = 5000  # staged addresses after which the staged table's statistics are refreshed
+_ANALYZE = {
+    "postgresql": "ANALYZE syncer_provider_tagged",
+    "mysql": "ANALYZE TABLE syncer_provider_tagged",
+    "mariadb": "ANALYZE TABLE syncer_provider_tagged",
+    "sqlite": "ANALYZE syncer_provider_tagged",
+}
+
+
+def analyze(store: StateStore) -> None:
+    """Fresh statistics for the staged set (the comparisons' plans read them); a database
+    that refuses only costs speed."""
+    statement = _ANALYZE.get(store.engine.dialect.name)
+    if statement is None:
+        return
+    with suppress(SQLAlchemyError), store.engine.begin() as conn:
+        conn.exec_driver_sql(statement)
 
 
 def stray(store: StateStore, target_id: int) -> Iterator[str]:
@@ -46,7 +72,7 @@ def stray(store: StateStore, target_id: int) -> Iterator[str]:
         MEMBERS.c.target_id == target_id, func.lower(MEMBERS.c.email) == TAGGED.c.email
     )
     q = select(TAGGED.c.email).where(TAGGED.c.target_id == target_id, ~known)
-    for r in keyset(store.engine, q, TAGGED.c.email, store.page_size, after=""):
+    for r in streamed(store, q.order_by(TAGGED.c.email)):
         yield r.email
 
 
@@ -58,8 +84,16 @@ def missing(store: StateStore, target_id: int) -> Iterator[int]:
     q = select(MEMBERS.c.customer_id).where(
         MEMBERS.c.target_id == target_id, MEMBERS.c.status == APPLIED, ~tagged
     )
-    for r in keyset(store.engine, q, MEMBERS.c.customer_id, store.page_size):
+    for r in streamed(store, q.order_by(MEMBERS.c.customer_id)):
         yield r.customer_id
+
+
+def streamed(store: StateStore, query: Select[Any]) -> Iterator[Any]:
+    """The rows of ``query``, ``page_size`` at a time through a server-side cursor (the caller
+    writes to other tables between rows, on other connections)."""
+    with store.engine.connect() as conn:
+        options = conn.execution_options(stream_results=True, yield_per=store.page_size)
+        yield from options.execute(query)
 
 
 def clear(store: StateStore, target_id: int) -> None:

@@ -128,6 +128,8 @@ class _Run:
     stop: threading.Event | None
     progress: Progress | None
     members: Select[Any]  # the segment's members: every phase of the run reads them
+    source: Engine  # where ``members`` (and ``left_out``) are read: the commerce database, or
+    # the state database's copy of a segment that several destinations share
     without_consent: str = "skip"
     left_out: Select[Any] | None = None  # COUNT of the members ``require`` keeps out
     tag_ready: bool = False
@@ -181,6 +183,7 @@ class SyncEngine:
         self.store = StateStore(state, page_size=page_size)
         self._schema_ok = False
         self._interrupted_closed = False
+        self._once = threading.Lock()  # destinations run concurrently: set up the state once
 
     # --- public ------------------------------------------------------------------------------
     def sync(
@@ -195,17 +198,21 @@ class SyncEngine:
         stop: threading.Event | None = None,
         progress: Progress | None = None,
         left_out: Select[Any] | None = None,
+        source: Engine | None = None,
     ) -> RunResult:
         """Sync the segment named ``segment``, whose members ``members`` selects, to
         ``destination`` once; never raises for provider failures (they are in the result's
         ``outcome``/``error``); raises SyncerError for bad config/database. ``left_out``: a
-        COUNT of the members the destination's ``require`` keeps out of ``members``."""
+        COUNT of the members the destination's ``require`` keeps out of ``members``.
+        ``source``: the database ``members`` and ``left_out`` are read from (default: the
+        commerce database; ``shared_members`` copies a segment into the state database)."""
+        source = source or self.commerce
         result = RunResult(segment, destination.key, trigger=trigger)
         result.started_at = self.clock.now()
         if dry_run:
             try:
-                result.left_out = self._count(left_out)
-                return self._dry_run(segment, destination, members, result)
+                result.left_out = self._count(left_out, source)
+                return self._dry_run(segment, destination, members, result, source)
             except SQLAlchemyError as err:
                 raise DatabaseError(
                     f"{segment} → {destination.key}: database error: {_db_line(err)}"
@@ -227,7 +234,7 @@ class SyncEngine:
                 finish_run(self.state, result)
                 return result
             dest = Destination(destination.list, destination.tag, OnLeave(destination.on_leave))
-            run = _Run(target_id, provider, dest, result, lock, stop, progress, members)
+            run = _Run(target_id, provider, dest, result, lock, stop, progress, members, source)
             run.without_consent = destination.without_consent
             run.left_out = left_out
             self._execute(run, full)
@@ -327,9 +334,10 @@ class SyncEngine:
         ``skipped`` run is recorded in ``result``). Runs of processes that died since this
         process started are marked interrupted first (once)."""
         self._ensure_schema()
-        if not self._interrupted_closed:
-            close_interrupted(self.state, self.clock.now())
-            self._interrupted_closed = True
+        with self._once:
+            if not self._interrupted_closed:
+                close_interrupted(self.state, self.clock.now())
+                self._interrupted_closed = True
         target_id = self.store.target(segment, key, result.started_at or self.clock.now())
         lock = TargetLock(self.state, target_id, self.owner, self.clock, ttl=self.lock_ttl)
         holder = lock.acquire()
@@ -347,11 +355,12 @@ class SyncEngine:
         )
         return None
 
-    def _count(self, query: Select[Any] | None) -> int:
-        """The one number ``query`` (a COUNT) selects; 0 for None."""
+    def _count(self, query: Select[Any] | None, source: Engine | None = None) -> int:
+        """The one number ``query`` (a COUNT) selects (in ``source``, default: the commerce
+        database); 0 for None."""
         if query is None:
             return 0
-        with self.commerce.connect() as conn:
+        with (source or self.commerce).connect() as conn:
             return int(conn.execute(query).scalar_one())
 
     # --- the run -----------------------------------------------------------------------------
@@ -363,7 +372,7 @@ class SyncEngine:
             stats.on_wait = run.waited
         try:
             try:
-                result.left_out = self._count(run.left_out)
+                result.left_out = self._count(run.left_out, run.source)
                 run.tell("confirm")
                 self._confirm(run)
                 result.pending_before = sum(self.store.pending_counts(run.target_id).values())
@@ -371,13 +380,13 @@ class SyncEngine:
                     self.store.analyze()
                 if result.pending_before:
                     refresh_pending(
-                        self.store, self.commerce, run.target_id, run.members,
+                        self.store, run.source, run.target_id, run.members,
                         without_consent=run.without_consent, now=self.clock.now(),
                     )  # fmt: skip
                 self._send(run, after_id=0, phase="resume")
                 mark = self.store.max_outbox_id(run.target_id)
                 run.tell("diff")
-                desired = stream_desired(self.commerce, run.members, self.page_size)
+                desired = stream_desired(run.source, run.members, self.page_size)
                 plan = diff(
                     desired,
                     self.store.snapshot(run.target_id),
@@ -392,7 +401,7 @@ class SyncEngine:
                     mark = self.store.max_outbox_id(run.target_id)
                     run.tell("repair")
                     repair.plan_repairs(
-                        self.store, self.commerce, run.target_id, run.provider,
+                        self.store, run.source, run.target_id, run.provider,
                         run.destination, run.members,
                         without_consent=run.without_consent, now=self.clock.now(),
                     )  # fmt: skip
@@ -489,9 +498,9 @@ class SyncEngine:
             others = {c for r in page for c in held.get(fold(r.email), ()) if c != r.customer_id}
             found: list[Desired] = []
             for ids in chunks(sorted(others), self.store.page_size):
-                found += current_members(self.commerce, run.members, ids)
+                found += current_members(run.source, run.members, ids)
             if newcomers:
-                found += members_at(self.commerce, run.members, keys)
+                found += members_at(run.source, run.members, keys)
             wanted: dict[str, set[int]] = {}
             for d in found:
                 if d.consent or wants:
@@ -583,6 +592,7 @@ class SyncEngine:
         destination: DestinationConfig,
         members: Select[Any],
         result: RunResult,
+        source: Engine,
     ) -> RunResult:
         """The diff's counts and a few addresses per kind; no state write, and one provider
         call: does the destination's list exist (a real run to a list that does not would fail
@@ -594,7 +604,7 @@ class SyncEngine:
         target_id = None
         if current_revision(self.state) is not None:
             target_id = self.store.find_target(segment, destination.key)
-        desired = stream_desired(self.commerce, members, self.page_size)
+        desired = stream_desired(source, members, self.page_size)
         recent: Recent | None = None
         if target_id is None:
             plan = diff(desired, (), without_consent=consent_mode(destination.without_consent))
@@ -644,9 +654,10 @@ class SyncEngine:
         return None
 
     def _ensure_schema(self) -> None:
-        if not self._schema_ok:
-            ensure_schema(self.state)
-            self._schema_ok = True
+        with self._once:
+            if not self._schema_ok:
+                ensure_schema(self.state)
+                self._schema_ok = True
 
 
 def _db_line(err: SQLAlchemyError) -> str:

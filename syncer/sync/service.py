@@ -7,8 +7,14 @@
     for summary in service.run_segment("VIP customers", stop_event): ...
     service.close()
 
-Providers are built from ``config/profiles.yaml`` once per profile and shared (one rate
-limiter per account). Configuration problems raise ConfigError before anything is sent.
+Destinations run concurrently, up to ``concurrency`` at once in the whole process
+(``syncer sync --concurrency N``, ``syncer schedule --concurrency N``; ``each``): a segment's
+query is evaluated once per run however many destinations it has (``shared_members``), and one
+destination's failure never stops the others. Each run gets a provider of its own (its calls
+and retries are its own), built from its profile; every provider of one account shares that
+account's limiter (``providers.http.shared_limiter``: in-process, or Redis with ``--queue``),
+so an account's limits hold across everything the process sends. Configuration problems raise
+ConfigError before anything is sent.
 
 Alerts (``config/alerts.yaml``, if present) are sent where each run ends, in ``sync``, so both
 `syncer sync` and the worker alert; the worker's periodic ``check`` alerts STALE destinations and
@@ -21,10 +27,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from providers.base import Provider
 from providers.errors import ProviderError
@@ -45,10 +54,17 @@ from syncer.state.migrate import ensure_schema
 from syncer.state.runs import DRY_RUN, RunResult, close_interrupted
 from syncer.sync.clock import Clock
 from syncer.sync.engine import Progress, SyncEngine
+from syncer.sync.shared_members import SharedMembers, materialise
 
 # Told each finished run of the worker and its destination's provider (mailchimp, ...).
 RunObserver = Callable[[RunResult, str], None]
 log = logging.getLogger("syncer.alerts")
+log_sync = logging.getLogger("syncer.sync")
+T = TypeVar("T")
+# One destination's work in ``SyncService.each``: (segment, destination, the segment's shared
+# members or None, the run's as-of) -> its result.
+DestinationJob = Callable[[Segment, SegmentDestination, SharedMembers | None, datetime], T]
+DEFAULT_CONCURRENCY = 4  # the CLI's default for --concurrency
 
 
 def matches(destination: SegmentDestination, wanted: str) -> bool:
@@ -66,13 +82,19 @@ class SyncService:
         env: Mapping[str, str],
         *,
         clock: Clock | None = None,
+        concurrency: int = 1,
         **engine_options: Any,
     ) -> None:
         self.settings = settings
         self.env = env
         self.clock = clock
         self.engine_options = engine_options
+        # destinations synced at once in this process, whoever asks (``each``, the scheduler's
+        # segments running side by side)
+        self.concurrency = max(1, concurrency)
+        self._running = threading.BoundedSemaphore(self.concurrency)
         self._providers: dict[str, Provider] = {}
+        self._profiles: dict[str, Profile] = {}  # resolved, for a provider per run
         self._guard = threading.Lock()
         # What ``select(all_segments=True)`` left out: broken files, segments with a bad
         # destination; one error each.
@@ -159,6 +181,7 @@ class SyncService:
             self.__dict__["profiles"] = profiles
             self.__dict__["alerts"] = alerts
             self._providers.clear()  # rebuilt from the new profiles on first use
+            self._profiles.clear()
         return with_known_profiles(segments, profiles, path)
 
     # --- collaborators -----------------------------------------------------------------------
@@ -171,9 +194,24 @@ class SyncService:
                     if resolved is None:
                         raise ConfigError(f"unknown profile {profile!r}", where=str(path))
                     self._providers[profile] = resolved.build()
+                    self._profiles[profile] = resolved
                 except ProviderError as err:
                     raise ConfigError(str(err), where=f"profile {profile!r}") from err
             return self._providers[profile]
+
+    def run_provider(self, profile: str) -> Provider:
+        """A provider of its own for one run (its ``stats`` count only that run's calls, even
+        with other runs of the profile going at once); its account's limiter is the shared one.
+        A provider set in place of a profile's (tests) is handed out as it is."""
+        shared = self.provider(profile)
+        with self._guard:
+            resolved = self._profiles.get(profile)
+        if resolved is None:
+            return shared
+        try:
+            return resolved.build()
+        except ProviderError as err:
+            raise ConfigError(str(err), where=f"profile {profile!r}") from err
 
     @cached_property
     def engine(self) -> SyncEngine:
@@ -183,7 +221,7 @@ class SyncService:
         return SyncEngine(
             commerce=commerce,
             state=state,
-            providers=self.provider,
+            providers=self.run_provider,
             clock=self.clock,
             **self.engine_options,
         )
@@ -199,17 +237,24 @@ class SyncService:
         as_of: datetime | None = None,
         stop: threading.Event | None = None,
         progress: Progress | None = None,
+        shared: SharedMembers | None = None,
     ) -> RunResult:
         """Sync ``segment`` to ``destination`` once (``SyncEngine.sync``): its members query is
         compiled here, once, as of ``as_of`` (default: now), and every phase of the run reads it.
         Members lacking a value the destination's ``require`` names are left out (and counted).
+        ``shared``: the segment already evaluated (``each``), read instead of the query.
         A csv destination is written whole (``SyncEngine.export``) to its path, its date the
         as-of (UTC), a relative path under the config folder."""
         when = as_of or self.engine.clock.now()
-        members = members_query(segment, self.segments, as_of=when)
-        members, left_out = require(members, destination.require, when)
-        if not isinstance(destination, CsvDestinationConfig):
-            members = with_fields(members, destination.fields, when)
+        source = None
+        if shared is not None and self._reads_copy(destination):
+            members, left_out = shared.members(destination.require)
+            source = shared.engine
+        else:
+            members = members_query(segment, self.segments, as_of=when)
+            members, left_out = require(members, destination.require, when)
+            if not isinstance(destination, CsvDestinationConfig):
+                members = with_fields(members, destination.fields, when)
         if isinstance(destination, CsvDestinationConfig):
             result = self.engine.export(
                 segment.name, destination, export_query(members, destination.columns, when),
@@ -219,7 +264,7 @@ class SyncService:
         else:
             result = self.engine.sync(
                 segment.name, destination, members, trigger=trigger, dry_run=dry_run, full=full,
-                stop=stop, progress=progress, left_out=left_out,
+                stop=stop, progress=progress, left_out=left_out, source=source,
             )  # fmt: skip
         if result.outcome != DRY_RUN:
             self._alert(lambda alerter: alerter.after_run(result))
@@ -267,21 +312,132 @@ class SyncService:
         trigger: str = "schedule",
         on_result: RunObserver | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Sync every destination of segment ``name``; one summary per destination. A
-        destination whose provider asked not to be called yet is not started: its summary says
-        ``waiting`` and until when. ``on_result`` is told each run's result and the provider
-        of its destination (the worker's metrics)."""
-        for segment, destination in self.select([name]):
-            if stop is not None and stop.is_set():
-                return
+        """Sync every destination of segment ``name`` (concurrently, ``each``); one summary
+        per destination, as each ends. A destination whose provider asked not to be called yet
+        is not started: its summary says ``waiting`` and until when. ``on_result`` is told each
+        run's result and the provider of its destination (the worker's metrics)."""
+
+        def job(
+            segment: Segment, destination: SegmentDestination, shared: SharedMembers | None,
+            when: datetime,
+        ) -> dict[str, Any]:  # fmt: skip
             until = deferred_until(self.engine, segment.name, destination.key)
             if until is not None:
-                yield waiting(destination.key, until)
-                continue
-            result = self.sync(segment, destination, trigger=trigger, stop=stop)
+                return waiting(destination.key, until)
+            result = self.sync(
+                segment, destination, trigger=trigger, stop=stop, as_of=when, shared=shared
+            )
             if on_result is not None:
                 on_result(result, self.kind(destination))
-            yield summary(result)
+            return summary(result)
+
+        for _, line in self.each(self.select([name]), job, stop=stop):
+            yield line
+
+    def each(
+        self,
+        pairs: Sequence[tuple[Segment, SegmentDestination]],
+        job: DestinationJob[T],
+        *,
+        stop: threading.Event | None = None,
+        as_of: datetime | None = None,
+        share: bool = True,
+    ) -> Iterator[tuple[int, T]]:
+        """Run ``job`` for each (segment, destination) of ``pairs``, up to ``concurrency`` at
+        once in this process; yields (index in ``pairs``, its result) as each ends.
+
+        A segment with several destinations (``share``) is evaluated once, into
+        ``shared_members``, before its first destination starts; its copy is dropped when its
+        last one ends. A job that raises does not stop the others: the first exception is
+        raised again once every started job has ended. ``stop`` set: no new job starts."""
+        when = as_of or self.engine.clock.now()
+        self.engine._ensure_schema()  # once, before the threads
+        order: dict[str, list[int]] = {}
+        for i, (seg, _dest) in enumerate(pairs):
+            order.setdefault(seg.name, []).append(i)
+        failures: list[BaseException] = []
+        guard = threading.Lock()
+
+        def run(i: int, shared: SharedMembers | None, left: list[int]) -> T:
+            segment, destination = pairs[i]
+            try:
+                with self._running:
+                    return job(segment, destination, shared, when)
+            finally:
+                with guard:
+                    left[0] -= 1
+                    last = left[0] == 0
+                if last and shared is not None:
+                    shared.drop()
+
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="syncer-sync") as pool:
+            running: dict[Future[T], int] = {}
+
+            def finished(block: bool) -> Iterator[tuple[int, T]]:
+                if not running:
+                    return
+                done, _ = wait(running, timeout=None if block else 0, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    i = running.pop(fut)
+                    try:
+                        yield i, fut.result()
+                    except BaseException as err:  # raised again when every job has ended
+                        failures.append(err)
+
+            for indexes in order.values():
+                if stop is not None and stop.is_set():
+                    break
+                shared = None
+                if share and len(self._syncable(pairs, indexes)) > 1:
+                    segment = pairs[indexes[0]][0]
+                    shareable = [pairs[i][1] for i in self._syncable(pairs, indexes)]
+                    shared = self._evaluate(segment, shareable, when)
+                left = [len(indexes)]
+                for n, i in enumerate(indexes):
+                    if stop is not None and stop.is_set():
+                        with guard:  # the jobs not started will not drop the copy
+                            left[0] -= len(indexes) - n
+                            gone = left[0] == 0
+                        if gone and shared is not None:
+                            shared.drop()
+                        break
+                    while len(running) >= self.concurrency:
+                        yield from finished(block=True)
+                    running[pool.submit(run, i, shared, left)] = i
+                    yield from finished(block=False)
+            while running:
+                yield from finished(block=True)
+        if failures:
+            raise failures[0]
+
+    @staticmethod
+    def _reads_copy(destination: SegmentDestination) -> bool:
+        """A provider destination without mapped fields reads the segment's shared copy; a csv
+        one, or one with ``fields:``, evaluates its own query (the copy holds no field values)."""
+        return not isinstance(destination, CsvDestinationConfig) and not destination.fields
+
+    def _syncable(
+        self, pairs: Sequence[tuple[Segment, SegmentDestination]], indexes: list[int]
+    ) -> list[int]:
+        return [i for i in indexes if self._reads_copy(pairs[i][1])]
+
+    def _evaluate(
+        self, segment: Segment, destinations: list[SegmentDestination], when: datetime
+    ) -> SharedMembers | None:
+        """The segment's members, evaluated once as of ``when`` for ``destinations``; None
+        (each destination then evaluates it, and records what fails) if that fails."""
+        engine = self.engine
+        try:
+            return materialise(
+                engine.commerce, engine.state, members_query(segment, self.segments, as_of=when),
+                requires=[d.require for d in destinations], as_of=when,
+                same_db=engine.state is engine.commerce, page_size=engine.page_size,
+            )  # fmt: skip
+        except SQLAlchemyError as err:
+            line = mask_url(" ".join(str(getattr(err, "orig", None) or err).split()))[:300]
+            log_sync.warning("segment %r not evaluated once for its destinations: %s",
+                             segment.name, line)  # fmt: skip
+            return None
 
     def close(self) -> None:
         if "engine" in self.__dict__:

@@ -145,6 +145,19 @@ def test_queue_runs_every_destination_with_1_and_4_workers_within_limits(
     assert "| workers | destinations | wall s | rate bound s | wall ÷ rate bound |" in markdown
 
 
+def test_full_repair_reads_every_tagged_member_and_changes_nothing(
+    results: dict[str, Any], markdown: str
+) -> None:
+    full = results["full_repair"]
+    assert [r["provider"] for r in full["rows"]] == ["mailchimp", "activecampaign"]
+    for row in full["rows"]:
+        assert row["members"] == SIZE and row["tagged"] == SIZE, row  # every member tagged
+        assert row["full_outcome"] == "ok" and row["full_changes"] == 0, row
+        assert row["ideal_calls"] > 0 and row["full_calls"] > 0, row
+        assert row["full_s"] > 0 and row["ideal_s"] > 0 and row["ratio"] > 0
+    assert "### sync --full ÷ its ideal on SQLite (target ≤ 1.3)" in markdown
+
+
 def test_markdown_has_every_section_with_the_readme_headings(markdown: str) -> None:
     assert markdown.startswith(f"# Benchmark: {SIZE} customers on SQLite;")
     assert "whole run" in markdown

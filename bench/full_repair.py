@@ -1,0 +1,123 @@
+"""``sync --full`` against its ideal: reading the provider's tagged members, plus the diff.
+
+For each provider: ``members`` customers (a plain id slice, every one sent) are synced to a fresh
+tag on the emulator, then a settling run confirms what an asynchronous provider queued. Then,
+nothing having changed:
+
+- ``full``: one ``sync --full`` run (the engine's, as the CLI runs it): its wall time and calls;
+- ``ideal``: a fresh provider of the same account just paging through the tag's members
+  (``read_members``, at the provider's largest page size), and nothing else: its time and calls;
+- ``diff``: one plain sync (the diff and nothing to send): what ``--full`` adds to it should be
+  the tagged read, no more.
+
+``ratio`` = full / (ideal + diff) for the wall time (target: at most 1.3), and full calls /
+ideal calls. ``latency`` (seconds per emulator answer, default 0: the emulator's own speed)
+makes the tagged read's share what it is against a real API.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import select
+
+from bench.data import Database, prepare
+from bench.runner import build_provider
+from providers.base import Destination
+from syncer.db import make_engine
+from syncer.sample.emulated import ACCOUNTS, LocalProviders
+from syncer.schema import CUSTOMERS
+from syncer.segments.compiler import MEMBER_COLUMNS
+from syncer.segments.model import DestinationConfig
+from syncer.sync.engine import SyncEngine
+
+PROVIDERS = ("mailchimp", "activecampaign", "sendlane")
+TAG = "bench-full"
+
+
+def measure(
+    db: Database, size: int, provider: str, members: int, *, latency: float = 0.0
+) -> dict[str, Any]:
+    commerce_url = prepare(db, size)
+    slice_ = select(*MEMBER_COLUMNS).where(CUSTOMERS.c.id <= members)
+    with LocalProviders([provider]) as fleet, db.scratch_state(f"full-{provider}") as state_url:
+        api = fleet.api_url(provider)
+        commerce, state = make_engine(commerce_url), make_engine(state_url)
+        client = build_provider(provider, api)
+        engine = SyncEngine(
+            commerce=commerce, state=state, providers=lambda _p: client, confirm_wait=2.0
+        )
+        target = DestinationConfig(
+            profile=f"bench-{provider}", list=ACCOUNTS[provider].list_id, tag=TAG,
+            without_consent="non_subscribed",
+        )  # fmt: skip
+        try:
+            first = engine.sync("bench full", target, slice_, trigger="bench")
+            engine.sync("bench full", target, slice_, trigger="bench")  # settles queued adds
+            fleet.set_faults(latency=latency)
+            diff_run = engine.sync("bench full", target, slice_, trigger="bench")
+            full_run = engine.sync("bench full", target, slice_, trigger="bench", full=True)
+            reader = build_provider(provider, api)
+            t0 = time.perf_counter()
+            tagged = sum(1 for _ in reader.read_members(Destination(target.list, TAG)))
+            ideal_s = time.perf_counter() - t0
+            fleet.set_faults(latency=0.0)
+        finally:
+            commerce.dispose()
+            state.dispose()
+    ideal_calls = reader.stats.calls
+    bound = ideal_s + diff_run.seconds
+    return {
+        "provider": provider,
+        "members": members,
+        "tagged": tagged,
+        "first_sync": first.outcome,
+        "latency_s": latency,
+        "full_s": round(full_run.seconds, 3),
+        "full_calls": full_run.api_calls,
+        "full_outcome": full_run.outcome,
+        "full_changes": full_run.adds + full_run.updates + full_run.removes,
+        "ideal_s": round(ideal_s, 3),
+        "ideal_calls": ideal_calls,
+        "diff_s": round(diff_run.seconds, 3),
+        "ratio": round(full_run.seconds / bound, 2) if bound else 0.0,
+        "calls_ratio": round(full_run.api_calls / ideal_calls, 2) if ideal_calls else 0.0,
+    }
+
+
+def run(
+    db: Database,
+    size: int,
+    *,
+    members: int,
+    providers: tuple[str, ...] = PROVIDERS,
+    latency: float = 0.0,
+) -> list[dict[str, Any]]:
+    n = min(members, size)
+    return [measure(db, size, p, n, latency=latency) for p in providers]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.full_repair [--size N] [--members M] [--databases ...]``."""
+    import argparse
+
+    from bench import report
+    from bench.data import databases
+
+    parser = argparse.ArgumentParser(prog="python -m bench.full_repair", description=__doc__)
+    parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument("--members", type=int, default=22_000)
+    parser.add_argument("--databases", default="postgresql")
+    parser.add_argument("--providers", default=",".join(PROVIDERS))
+    parser.add_argument("--latency", type=float, default=0.0)
+    args = parser.parse_args(argv)
+    providers = tuple(p for p in args.providers.split(",") if p)
+    for db in databases([d for d in args.databases.split(",") if d]):
+        rows = run(db, args.size, members=args.members, providers=providers, latency=args.latency)
+        report.full_repair(db.kind, rows)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
