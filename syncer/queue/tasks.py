@@ -84,6 +84,9 @@ class TaskRunner:
         self._watch = list(watch)
         self._fingerprint = config_fingerprint(self._watch)
         self._guard = threading.Lock()
+        self._count = threading.Lock()
+        self.running = 0  # tasks being run now (for /healthz)
+        self.finished = 0  # tasks run to an end since the start
 
     def _reload_if_changed(self) -> None:
         with self._guard:
@@ -99,6 +102,16 @@ class TaskRunner:
         """Run ``task`` once; raises ``Retry`` when its destination is busy elsewhere."""
         if self.stop.is_set():
             raise busy_retry()  # stopping: leave it to another worker
+        with self._count:
+            self.running += 1
+        try:
+            self._run(task)
+        finally:
+            with self._count:
+                self.running -= 1
+                self.finished += 1
+
+    def _run(self, task: SyncTask) -> None:
         self._reload_if_changed()
         where = {"segment": task.segment, "destination": task.destination}
         try:
