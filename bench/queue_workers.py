@@ -25,19 +25,20 @@ runs' summed durations / (workers x wall): the share of the time the workers spe
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import redis
-from sqlalchemy import insert, select
+from sqlalchemy import insert, make_url, select
 
 from providers.registry import provider_class
 from syncer.db import make_engine
@@ -51,6 +52,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PROVIDERS = tuple(ACCOUNTS)
 LIMIT_IN_FLIGHT = {"mailchimp": 10}  # the provider's documented connections per account
 RUNS = Run.__table__  # type: ignore[attr-defined]
+# label -> a context giving an empty state database's URL (the bench's PostgreSQL, as a queue
+# deployment's workers on several machines would share); None: SQLite next to the shop
+StateDatabase = Callable[[str], AbstractContextManager[str]]
 # Each shop's demo credentials (not secrets), as the emulator of that account accepts them.
 CREDENTIALS = {
     "mailchimp": lambda shop: {"api_key": f"shop{shop}-us1"},
@@ -163,16 +167,22 @@ def measure(
     members: int,
     latency: float,
     accounts: int = 1,
+    state: StateDatabase | None = None,
 ) -> dict[str, Any]:
+    label = f"queue_{uuid.uuid4().hex[:8]}"
     with (
         tempfile.TemporaryDirectory(prefix="syncer-bench-queue-") as tmp,
         _fleets(accounts) as fleets,
+        nullcontext(None) if state is None else state(label) as state_url,
     ):
         folder = Path(tmp)
         url = f"sqlite:///{folder / 'shop.db'}"
         pairs = _config(folder / "config", segments, fleets)
         _shop(url, segments, members)
         env = {**os.environ, "SYNCER_DATABASE_URL": url}
+        env.pop("SYNCER_STATE_URL", None)
+        if state_url is not None:
+            env["SYNCER_STATE_URL"] = state_url
         env["SYNCER_CONFIG_DIR"] = str(folder / "config")
         logs = [folder / f"worker-{i}.log" for i in range(workers)]
         procs = []
@@ -193,30 +203,41 @@ def measure(
             queue = open_queue(queue_url)
             tasks = SyncTasks(queue.broker)
             started = time.perf_counter()
+            cpu0 = time.process_time()  # this process: the emulators serving
             for segment, destination in pairs:
                 tasks.enqueue(SyncTask(segment, destination, trigger="bench"))
-            _wait_done(url, pairs, started, logs[0])
+            _wait_done(state_url or url, pairs, started, logs[0])
             wall = time.perf_counter() - started
+            emulators_cpu = time.process_time() - cpu0
             queue.broker.close()
             traffic: dict[str, dict[str, Any]] = {}
             for shop, fleet in enumerate(fleets):
                 for name, emulator in fleet.emulators.items():
                     counted: dict[str, Any] = next(iter(emulator.stats()["accounts"].values()), {})
                     traffic[f"{name}/shop{shop}"] = {"provider": name, **counted}
-            runs = _run_seconds(url)
+            runs = _run_seconds(state_url or url)
         finally:
+            children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             for p in procs:
                 p.terminate()
             for p in procs:
                 p.wait(timeout=60)
+            children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    workers_cpu = sum(
+        getattr(children, f) - getattr(children0, f) for f in ("ru_utime", "ru_stime")
+    )
     return {
         "workers": workers,
         "accounts": accounts,
+        "state": "sqlite" if state_url is None else make_url(state_url).get_backend_name(),
         "destinations": len(pairs),
         "wall_s": round(wall, 2),
         "runs": len(runs),
         "run_s_mean": round(sum(runs) / max(len(runs), 1), 3),
         "busy_share": round(sum(runs) / (workers * wall), 2),
+        # CPU seconds: the workers' whole lives (start-up included), the emulators' during the run
+        "workers_cpu_s": round(workers_cpu, 1),
+        "emulators_cpu_s": round(emulators_cpu, 1),
         "traffic": traffic,
     }
 
@@ -247,6 +268,7 @@ def run(
     segments: int = 8,
     members: int = 150,
     latency: float = 0.1,
+    state: StateDatabase | None = None,
 ) -> dict[str, Any]:
     """Each case (accounts per provider) with each number of workers, and the speedups;
     ``skipped`` (with the reason) without Redis."""
@@ -264,7 +286,7 @@ def run(
             rows = []
             for n in workers:
                 queue_url = f"{url}{'&' if '?' in url else '?'}prefix={prefix}a{n_accounts}w{n}"
-                rows.append(measure(n, queue_url, segments, members, latency, n_accounts))
+                rows.append(measure(n, queue_url, segments, members, latency, n_accounts, state))
             cases.append({"accounts": n_accounts, "runs": rows})
     finally:
         keys = list(client.scan_iter(match=f"{prefix}*", count=1000))

@@ -35,7 +35,10 @@ def queue_worker_health(
     if stop.is_set():
         body["status"] = "stopping"
         return False, body
-    if not threads or not all(t.is_alive() for t in threads):
+    if not threads:
+        body["status"] = "starting"
+        return False, body
+    if not all(t.is_alive() for t in threads):
         body["status"] = "worker threads not running"
         return False, body
     problem = database_problem(state)
