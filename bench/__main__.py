@@ -49,6 +49,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--queue-segments", type=int, default=8, help="queue: segments x 3 destinations; 0: off"
     )
     parser.add_argument("--queue-members", type=int, default=150, help="queue: per segment")
+    parser.add_argument(
+        "--queue-accounts",
+        default="1,3",
+        help="queue: the cases, accounts per provider (1: one shop, rate-bound; N: N shops)",
+    )
     args = parser.parse_args(argv)
     if args.size < 10:
         parser.error(f"--size must be at least 10, not {args.size}")
@@ -105,8 +110,14 @@ def main(argv: list[str] | None = None) -> int:
         report.push(pushed)
         data["push"] = pushed
         if args.queue_segments > 0:
+            # the workers' state on PostgreSQL when it is measured (what workers on several
+            # machines share), else SQLite
+            pg = next((d for d in dbs if d.kind == "postgresql"), None)
             data["queue"] = queue_workers.run(
-                segments=args.queue_segments, members=args.queue_members
+                segments=args.queue_segments,
+                members=args.queue_members,
+                accounts=tuple(int(a) for a in args.queue_accounts.split(",") if a),
+                state=pg.scratch_state if pg is not None else None,
             )
             report.queue(data["queue"])
         wc_url = woocommerce.url()

@@ -149,15 +149,29 @@ def _wait_done(url: str, pairs: list[tuple[str, str]], started: float, log: Path
         engine.dispose()
 
 
-def _run_seconds(url: str) -> list[float]:
-    """Each run's duration as the state database recorded it."""
+def _run_times(url: str) -> tuple[list[float], list[float]]:
+    """Each run's duration as the state database recorded it, and each gap in a worker between
+    the end of a run and the start of its next (taking the task, reading the config, compiling
+    the segment's query)."""
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(select(RUNS.c.started_at, RUNS.c.finished_at)).all()
+            rows = conn.execute(
+                select(RUNS.c.owner, RUNS.c.started_at, RUNS.c.finished_at).order_by(
+                    RUNS.c.started_at
+                )
+            ).all()
     finally:
         engine.dispose()
-    return [(f - s).total_seconds() for s, f in rows if f is not None]
+    durations = [(f - s).total_seconds() for _o, s, f in rows if f is not None]
+    gaps: list[float] = []
+    last: dict[str, datetime] = {}
+    for owner, started, finished in rows:
+        worker = owner.split(":")[1]
+        if worker in last:
+            gaps.append((started - last[worker]).total_seconds())
+        last[worker] = finished or started
+    return durations, gaps
 
 
 def measure(
@@ -215,7 +229,7 @@ def measure(
                 for name, emulator in fleet.emulators.items():
                     counted: dict[str, Any] = next(iter(emulator.stats()["accounts"].values()), {})
                     traffic[f"{name}/shop{shop}"] = {"provider": name, **counted}
-            runs = _run_seconds(state_url or url)
+            runs, gaps = _run_times(state_url or url)
         finally:
             children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             for p in procs:
@@ -235,6 +249,7 @@ def measure(
         "runs": len(runs),
         "run_s_mean": round(sum(runs) / max(len(runs), 1), 3),
         "busy_share": round(sum(runs) / (workers * wall), 2),
+        "between_runs_s_mean": round(sum(gaps) / max(len(gaps), 1), 3),
         # CPU seconds: the workers' whole lives (start-up included), the emulators' during the run
         "workers_cpu_s": round(workers_cpu, 1),
         "emulators_cpu_s": round(emulators_cpu, 1),
