@@ -149,10 +149,10 @@ def _wait_done(url: str, pairs: list[tuple[str, str]], started: float, log: Path
         engine.dispose()
 
 
-def _run_times(url: str) -> tuple[list[float], list[float]]:
+def _run_times(url: str, enqueued: datetime) -> tuple[list[float], list[float], list[float]]:
     """Each run's duration as the state database recorded it, and each gap in a worker between
     the end of a run and the start of its next (taking the task, reading the config, compiling
-    the segment's query)."""
+    the segment's query), and each worker's wait from the enqueue to its first run."""
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
@@ -165,13 +165,17 @@ def _run_times(url: str) -> tuple[list[float], list[float]]:
         engine.dispose()
     durations = [(f - s).total_seconds() for _o, s, f in rows if f is not None]
     gaps: list[float] = []
+    firsts: list[float] = []
     last: dict[str, datetime] = {}
     for owner, started, finished in rows:
         worker = owner.split(":")[1]
         if worker in last:
             gaps.append((started - last[worker]).total_seconds())
+        else:
+            at = started if started.tzinfo else started.replace(tzinfo=UTC)
+            firsts.append((at - enqueued).total_seconds())
         last[worker] = finished or started
-    return durations, gaps
+    return durations, gaps, firsts
 
 
 def measure(
@@ -217,6 +221,7 @@ def measure(
             queue = open_queue(queue_url)
             tasks = SyncTasks(queue.broker)
             started = time.perf_counter()
+            enqueued = datetime.now(UTC)
             cpu0 = time.process_time()  # this process: the emulators serving
             for segment, destination in pairs:
                 tasks.enqueue(SyncTask(segment, destination, trigger="bench"))
@@ -229,7 +234,7 @@ def measure(
                 for name, emulator in fleet.emulators.items():
                     counted: dict[str, Any] = next(iter(emulator.stats()["accounts"].values()), {})
                     traffic[f"{name}/shop{shop}"] = {"provider": name, **counted}
-            runs, gaps = _run_times(state_url or url)
+            runs, gaps, firsts = _run_times(state_url or url, enqueued)
         finally:
             children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             for p in procs:
@@ -250,6 +255,7 @@ def measure(
         "run_s_mean": round(sum(runs) / max(len(runs), 1), 3),
         "busy_share": round(sum(runs) / (workers * wall), 2),
         "between_runs_s_mean": round(sum(gaps) / max(len(gaps), 1), 3),
+        "first_run_after_s_mean": round(sum(firsts) / max(len(firsts), 1), 3),
         # CPU seconds: the workers' whole lives (start-up included), the emulators' during the run
         "workers_cpu_s": round(workers_cpu, 1),
         "emulators_cpu_s": round(emulators_cpu, 1),

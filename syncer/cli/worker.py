@@ -120,6 +120,7 @@ def _run_worker(
         stop,
         on_result=metrics.record if metrics is not None else None,
     )
+    runner.warm_up()
     SyncTasks(queue.broker, run=runner.run)
     worker = make_worker(queue, threads)
     server = None
