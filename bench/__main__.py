@@ -58,6 +58,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--full-members", type=int, default=22_000, help="sync --full: members; 0: off"
     )
+    parser.add_argument(
+        "--queue-accounts",
+        default="1,3",
+        help="queue: the cases, accounts per provider (1: one shop, rate-bound; N: N shops)",
+    )
     args = parser.parse_args(argv)
     if args.size < 10:
         parser.error(f"--size must be at least 10, not {args.size}")
@@ -122,8 +127,14 @@ def main(argv: list[str] | None = None) -> int:
             report.full_repair(dbs[-1].kind, full)
             data["full_repair"] = {"database": dbs[-1].kind, "rows": full}
         if args.queue_segments > 0:
+            # the workers' state on PostgreSQL when it is measured (what workers on several
+            # machines share), else SQLite
+            pg = next((d for d in dbs if d.kind == "postgresql"), None)
             data["queue"] = queue_workers.run(
-                segments=args.queue_segments, members=args.queue_members
+                segments=args.queue_segments,
+                members=args.queue_members,
+                accounts=tuple(int(a) for a in args.queue_accounts.split(",") if a),
+                state=pg.scratch_state if pg is not None else None,
             )
             report.queue(data["queue"])
         wc_url = woocommerce.url()

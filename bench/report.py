@@ -130,21 +130,24 @@ def queue(data: dict[str, Any]) -> None:
     if "skipped" in data:
         print(f"\nqueue: skipped: {data['skipped']}")
         return
-    rows = [
-        [r["workers"], r["destinations"], r["wall_s"], r["rate_bound_s"],
-         ", ".join(f"{p} {t.get('peak_in_flight', 0)}" for p, t in r["traffic"].items()),
-         ", ".join(f"{p} {t.get('over_rate', 0)}" for p, t in r["traffic"].items()),
-         "yes" if r["within_limits"] else "NO"]
-        for r in data["runs"]
-    ]  # fmt: skip
-    _table(
-        f"queue: {data['runs'][0]['destinations']} destinations, {data['latency'] * 1000:g} ms "
-        f"latency, 1 vs {data['runs'][-1]['workers']} workers: speedup {data['speedup']} "
-        "(target >= 3; limits never exceeded)",
-        ["workers", "destinations", "wall s", "rate bound s", "peak in flight",
-         "calls over the rate quota", "within limits"],
-        rows,
-    )  # fmt: skip
+    for case in data["cases"]:
+        runs = case["runs"]
+        rows = [
+            [r["workers"], r["destinations"], r["wall_s"], r["rate_bound_s"], r["busy_share"],
+             ", ".join(f"{k} {t.get('peak_in_flight', 0)}" for k, t in r["traffic"].items()),
+             ", ".join(f"{k} {t.get('over_rate', 0)}" for k, t in r["traffic"].items()),
+             "yes" if r["within_limits"] else "NO"]
+            for r in runs
+        ]  # fmt: skip
+        _table(
+            f"queue: {runs[0]['destinations']} destinations on {case['accounts']} account(s) per "
+            f"provider, {data['latency'] * 1000:g} ms latency, 1 vs {runs[-1]['workers']} "
+            f"workers: speedup {case['speedup']} (target >= 3; limits never exceeded; the rate "
+            f"bound allows {case['speedup_bound']})",
+            ["workers", "destinations", "wall s", "rate bound s", "busy share",
+             "peak in flight", "calls over the rate quota", "within limits"],
+            rows,
+        )  # fmt: skip
 
 
 def full_repair(db: str, rows: list[dict[str, Any]]) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
+from dramatiq import Worker
 from dramatiq.brokers.redis import MAINTENANCE_SCALE, RedisBroker
 from dramatiq.errors import Retry
 from dramatiq.middleware import Retries
@@ -33,6 +34,9 @@ DEFAULT_REQUEUE_AFTER = 60.0
 # apart, which outlasts the lock of a holder that died on another machine (120 s).
 BUSY_RETRIES = 6
 BUSY_DELAY_SECONDS = 30.0
+# How long an idle consumer sleeps at most between two looks at the queue (Dramatiq's default,
+# 1 s, is also how long a worker that just finished a task may wait before fetching the next).
+POLL_MS = 50
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,18 @@ def open_queue(url: str, *, requeue_after: float = DEFAULT_REQUEUE_AFTER) -> Que
         maintenance_chance=MAINTENANCE_SCALE,
     )
     return Queue(parsed, client, broker, requeue_after)
+
+
+def make_worker(queue: Queue, threads: int) -> Worker:
+    """A Dramatiq worker on ``queue`` running ``threads`` tasks at once.
+
+    It holds no more tasks than it has threads (Dramatiq prefetches twice as many: a task
+    would wait behind a long run here while another worker sits idle), and looks at the queue
+    every ``POLL_MS`` at most when it has room for a task (a run lasts seconds; a look is one
+    small Redis command)."""
+    worker = Worker(queue.broker, queues={QUEUE}, worker_threads=threads, worker_timeout=POLL_MS)
+    worker.queue_prefetch = threads
+    return worker
 
 
 def _retry_when(retries: int, error: BaseException) -> bool:

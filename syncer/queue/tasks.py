@@ -24,11 +24,15 @@ from typing import Any
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
+from sqlalchemy.exc import SQLAlchemyError
 
+from providers.errors import ProviderError
+from providers.registry import provider_class
 from syncer.db import mask_url
 from syncer.errors import SyncerError
 from syncer.queue.broker import QUEUE, busy_retry
 from syncer.schedule import config_fingerprint, log_line
+from syncer.state.migrate import ensure_schema
 from syncer.sync.service import RunObserver, SyncService, deferred_until, summary, waiting
 
 ACTOR = "sync_destination"
@@ -84,6 +88,25 @@ class TaskRunner:
         self._watch = list(watch)
         self._fingerprint = config_fingerprint(self._watch)
         self._guard = threading.Lock()
+        self._count = threading.Lock()
+        self.running = 0  # tasks being run now (for /healthz)
+        self.finished = 0  # tasks run to an end since the start
+
+    def warm_up(self) -> None:
+        """Before the first task: the state tables exist (created or upgraded once here, not
+        by the first task of every worker at once) and the configured providers' modules are
+        imported, so a worker's first task costs what the others do. A state database that does
+        not answer yet is one line; its tasks will say more."""
+        try:
+            ensure_schema(self.service.engine.state)
+        except (SQLAlchemyError, SyncerError) as err:
+            first = (str(err).splitlines() or [type(err).__name__])[0]
+            log_line("state_not_ready", error=mask_url(first))
+        for provider in sorted({p.provider for p in self.service.profiles.values()}):
+            try:
+                provider_class(provider)
+            except ProviderError as err:  # the profile's check says more when it is used
+                log_line("provider_not_loaded", provider=provider, error=str(err))
 
     def _reload_if_changed(self) -> None:
         with self._guard:
@@ -99,6 +122,16 @@ class TaskRunner:
         """Run ``task`` once; raises ``Retry`` when its destination is busy elsewhere."""
         if self.stop.is_set():
             raise busy_retry()  # stopping: leave it to another worker
+        with self._count:
+            self.running += 1
+        try:
+            self._run(task)
+        finally:
+            with self._count:
+                self.running -= 1
+                self.finished += 1
+
+    def _run(self, task: SyncTask) -> None:
         self._reload_if_changed()
         where = {"segment": task.segment, "destination": task.destination}
         try:

@@ -35,8 +35,8 @@ def result_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
         sys.executable, "-m", "bench", "--size", str(SIZE), "--databases", "sqlite",
         "--out", str(tmp / "results"), "--repeat", "1", "--scale-segments", "1",
         "--push-adds", str(PUSH_ADDS), "--latency-adds", str(LATENCY_ADDS),
-        "--providers", "mailchimp,activecampaign", "--queue-segments", "1",
-        "--queue-members", "10",
+        "--providers", "mailchimp,activecampaign", "--queue-segments", "2",
+        "--queue-members", "10", "--queue-accounts", "1,2",
     ]  # fmt: skip
     proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
@@ -135,14 +135,22 @@ def test_queue_runs_every_destination_with_1_and_4_workers_within_limits(
     queue = results["queue"]
     if "skipped" in queue:
         pytest.skip(f"queue measurement skipped: {queue['skipped']}")
-    assert [r["workers"] for r in queue["runs"]] == [1, 4]
-    for run in queue["runs"]:
-        assert run["destinations"] == 3 and run["wall_s"] > 0
-        assert run["within_limits"], run["traffic"]
-        assert set(run["traffic"]) == {"mailchimp", "activecampaign", "sendlane"}
-    assert queue["speedup"] > 0
-    assert "### Queue: 3 destinations, every emulator call 100 ms late, 1 vs 4 workers" in markdown
-    assert "| workers | destinations | wall s | rate bound s | wall ÷ rate bound |" in markdown
+    assert [c["accounts"] for c in queue["cases"]] == [1, 2]
+    for case in queue["cases"]:
+        assert [r["workers"] for r in case["runs"]] == [1, 4]
+        shops = [f"shop{i}" for i in range(case["accounts"])]
+        for run in case["runs"]:
+            assert run["destinations"] == 6 and run["wall_s"] > 0 and run["runs"] == 6
+            assert run["within_limits"], run["traffic"]
+            assert set(run["traffic"]) == {
+                f"{p}/{shop}" for p in ("mailchimp", "activecampaign", "sendlane") for shop in shops
+            }
+            assert all(t["calls"] > 0 for t in run["traffic"].values())  # every account used
+            assert run["rate_bound_s"] > 0 and 0 < run["busy_share"] <= 1
+        assert case["speedup"] > 0
+    assert "### Queue: 6 destinations, every emulator call 100 ms late, 1 vs 4 workers" in markdown
+    assert "| accounts per provider | workers | wall s | speedup | rate bound s |" in markdown
+    assert "| 2 | 4 | sendlane/shop1 |" in markdown
 
 
 def test_full_repair_reads_every_tagged_member_and_changes_nothing(
