@@ -9,10 +9,11 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 from starlette.testclient import TestClient
 
 from syncer.cli.main import main
@@ -22,6 +23,7 @@ from syncer.segments.loader import load_segment_file
 from syncer.settings import Settings
 from syncer.source.active import using
 from syncer.source.tables import Source, native_source
+from syncer.web.segment_queries import PREVIEW_LIMIT
 from tests.sync.fakes import Shop
 from tests.web.conftest import login
 
@@ -351,3 +353,25 @@ def test_the_live_count_sees_a_segment_file_changed_on_disk(
     vip.unlink()
     gone = html.unescape(client.post("/segments/draft", data=form).text)
     assert "VIP" in gone and "live-count" not in gone
+
+
+def test_preview_is_limited_in_sql_not_in_memory(
+    editor: tuple[TestClient, str], shop: Shop
+) -> None:
+    client, _ = editor
+    shop.add(40, start=1000)  # 75 Gold members: more than a preview shows
+    statements: list[str] = []
+    engine = client.app.state.web.commerce  # type: ignore[attr-defined]
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        answer = client.get("/segments/preview?name=VIP")
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert answer.status_code == 200
+    assert answer.text.count("@example.com</td>") == PREVIEW_LIMIT
+    members = [s for s in statements if "loyalty_card" in s]
+    assert members and all("LIMIT" in s.upper() for s in members), members
