@@ -85,14 +85,19 @@ def check_against(segment: Segment, others: Mapping[str, Segment], path: Path) -
     return segment
 
 
-def validate_text(text: str, path: Path, directory: Path) -> Segment:
+def validate_text(
+    text: str, path: Path, directory: Path, *, others: Mapping[str, Segment] | None = None
+) -> Segment:
     """``text`` checked exactly as ``validate_file`` checks the file ``path``, before it is
-    written there (the web admin edits a file only with text that passes)."""
+    written there (the web admin edits a file only with text that passes). ``others``: the
+    other segments of ``directory`` when the caller has them already (read as ``_others``)."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:
         raise SegmentError(f"malformed YAML: {err}", file=str(path)) from None
     segment = parse_segment(data, source=str(path)).model_copy(update={"source": path})
-    segment = check_against(segment, _others(path, directory), path)
+    if others is None:
+        others = _others(path, directory)
+    segment = check_against(segment, others, path)
     check_csv_folders({segment.name: segment}, directory.parent)
     return segment

@@ -13,6 +13,7 @@ from starlette.requests import HTTPConnection
 from syncer.db import make_engine
 from syncer.settings import Settings
 from syncer.web.auth import Users
+from syncer.web.segment_files import SegmentFiles
 
 if TYPE_CHECKING:
     from syncer.schedule import SyncScheduler
@@ -29,6 +30,12 @@ class WebContext:
     users: Users
     jobs: Jobs
     scheduler: SyncScheduler | None = None
+
+    @cached_property
+    def segment_files(self) -> SegmentFiles:
+        """The folder's segment files, each parsed once while unchanged (the builder's drafts
+        are checked against them on every edit)."""
+        return SegmentFiles()
 
     @cached_property
     def commerce(self) -> Engine:

@@ -31,8 +31,9 @@ ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 def check_env_name(key: str, var: str) -> str:
     var = var.strip()
     if not ENV_NAME.match(var):
+        # the value is not repeated: it may be the secret itself, pasted in the wrong place
         raise ConfigError(
-            f"credential {key}: {var[:40]!r} is not an environment variable name",
+            f"credential {key}: what was given is not an environment variable name",
             hint="give the NAME of the variable holding the secret (letters, digits, _), "
             "never the secret itself.",
         )

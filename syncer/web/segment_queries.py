@@ -1,8 +1,10 @@
 """What the segment pages ask the database, each a bounded query (nothing loads the audience):
 
-- ``live``: a draft rule checked as ``syncer segments validate`` checks a file, then counted with
-  the compiled rule of ``syncer segments count`` (its consenting members in the same scan); the
-  funnel (``syncer segments count --breakdown``) only when asked: it is a query per node;
+- ``live``: a draft rule checked as ``syncer segments validate`` checks a file (against the
+  other segments of the folder, each file parsed once while unchanged: ``SegmentFiles``), then
+  counted with the compiled rule of ``syncer segments count`` (its consenting members in the
+  same scan); the funnel (``syncer segments count --breakdown``) only when asked: it is a query
+  per node;
 - ``preview``: ``syncer segments preview``'s select (LIMITed) with orders, spend, last order;
 - ``customer``: one customer's orders, visits, email activity and the segments they are in
   (each segment's compiled rule evaluated for that one id);
@@ -12,11 +14,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
 from sqlalchemy import Connection, Engine, case, func, literal, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -29,8 +33,9 @@ from syncer.segments.loader import load_segments
 from syncer.segments.model import Segment
 from syncer.segments.validate import validate_text
 from syncer.source.active import active
-from syncer.web import yaml_files
+from syncer.web.segment_files import SegmentFiles
 
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 SMALL_AUDIENCE = 50  # the CLI's `segments count` warning
 PREVIEW_LIMIT = 50
 SUGGESTIONS = 10
@@ -63,16 +68,23 @@ class Live:
 
 
 def draft_text(name: str, description: str, rule: Any) -> str:
+    """The draft as the text of a segment file, for ``syncer segments validate``'s check. Written
+    by PyYAML's own (C) dumper: it quotes every string the loader would read as something else,
+    so the check reads back exactly ``rule``; a saved file (``yaml_files.dump``) reads back the
+    same."""
     data: dict[str, Any] = {"name": name}
     if description:
         data["description"] = description
     data["rules"] = rule
-    return yaml_files.dump(data)
+    return yaml.dump(data, Dumper=_DUMPER, sort_keys=False, allow_unicode=True)
 
 
-def check_draft(segments_dir: Path, path: Path, text: str) -> Segment:
-    """The draft as ``syncer segments validate`` would accept it at ``path``."""
-    return validate_text(text, path, segments_dir)
+def check_draft(
+    segments_dir: Path, path: Path, text: str, others: Mapping[str, Segment] | None = None
+) -> Segment:
+    """The draft as ``syncer segments validate`` would accept it at ``path`` (``others``: the
+    other segments of the folder, when already read)."""
+    return validate_text(text, path, segments_dir, others=others)
 
 
 def _query_error(engine: Engine, err: SQLAlchemyError) -> DatabaseError:
@@ -80,13 +92,23 @@ def _query_error(engine: Engine, err: SQLAlchemyError) -> DatabaseError:
     return DatabaseError(f"database {mask_url(engine.url)}: query failed: {reason}")
 
 
-def live(engine: Engine, segments_dir: Path, path: Path, text: str, *, funnel: bool = True) -> Live:
-    """Validate and count the draft ``text`` (to be the file ``path``)."""
+def live(
+    engine: Engine,
+    files: SegmentFiles,
+    segments_dir: Path,
+    path: Path,
+    text: str,
+    *,
+    funnel: bool = True,
+) -> Live:
+    """Validate and count the draft ``text`` (to be the file ``path``), with the other segments
+    of the folder as ``files`` reads them."""
+    others = files.others(path, segments_dir)
     try:
-        segment = check_draft(segments_dir, path, text)
+        segment = check_draft(segments_dir, path, text, others)
     except SegmentError as err:
         return Live(error=str(err), error_path=err.path)
-    segments = {**dict(load_segments(segments_dir)), segment.name: segment}
+    segments = {**others, segment.name: segment}  # what the draft was validated with
     now = datetime.now(UTC)
     started = time.perf_counter()
     where = compile_rule(segment.rules, segments, now, chain=(segment.name,), source=segment)

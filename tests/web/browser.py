@@ -10,7 +10,7 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -92,3 +92,44 @@ def screenshot(driver: Any, name: str) -> None:
     if SCREENSHOTS:
         Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(Path(SCREENSHOTS) / f"{name}.png"))
+
+
+def redrawn(driver: Any, act: Callable[[], Any]) -> None:
+    """Do ``act`` in the segment builder and wait until htmx has swapped in the builder the
+    server drew."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.ID, "builder")
+    act()
+    WebDriverWait(driver, 30).until(ec.staleness_of(old))
+    WebDriverWait(driver, 30).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, "#builder #results"))
+    )
+
+
+def click_action(driver: Any, action: str) -> None:
+    """Press the builder's button of ``action`` (``add:rules:any``, ``remove:rules.all[0]``)."""
+    from selenium.webdriver.common.by import By
+
+    button = driver.find_element(By.CSS_SELECTOR, f'button[value="{action}"]')
+    redrawn(driver, button.click)
+
+
+def select_value(driver: Any, element_id: str, value: str) -> None:
+    """Choose ``value`` in the builder's select ``element_id``."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.select import Select
+
+    element = driver.find_element(By.ID, element_id)
+    redrawn(driver, lambda: Select(element).select_by_value(value))
+
+
+def type_value(driver: Any, element_id: str, text: str) -> None:
+    """Type ``text`` in the builder's input ``element_id`` and leave it (the draft is posted)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    element = driver.find_element(By.ID, element_id)
+    redrawn(driver, lambda: element.send_keys(text, Keys.TAB))

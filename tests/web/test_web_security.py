@@ -6,13 +6,17 @@ import html
 from pathlib import Path
 
 import pytest
+from starlette.routing import Route
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from syncer.cli.main import app as cli_app
+from syncer.db import make_engine
 from syncer.errors import ConfigError
 from syncer.settings import Settings
-from syncer.web.auth import Users, load_users, verify_password
+from syncer.web.auth import READ_ONLY_POSTS, Users, is_public, load_users, verify_password
+from syncer.web.pages import ROUTES
+from tests.sync.fakes import Shop
 from tests.web.conftest import PASSWORD, SECRET, login, make_client, token_of
 
 
@@ -266,3 +270,136 @@ def test_web_binds_127_0_0_1_by_default_and_refuses_without_users(monkeypatch) -
     from syncer.cli.main import main
 
     assert main(["web", "--port", "1"]) == 2
+
+
+# Every route of the admin, with what a request to it needs: a new route without an entry here
+# fails test_every_route_is_covered, so no page can escape the checks below.
+def _routes(method: str) -> list[str]:
+    return sorted(
+        {str(r.path) for r in ROUTES if isinstance(r, Route) and method in (r.methods or ())}
+    )
+
+
+GET_QUERIES = {
+    "/": "",
+    "/healthz": "",
+    "/login": "",
+    "/profiles": "",
+    "/profiles/new": "",
+    "/profiles/fields": "?provider=mailchimp",
+    "/profiles/{name}/edit": "",
+    "/runs": "",
+    "/runs/jobs/{job_id}": "",
+    "/segments": "?q=vip",
+    "/segments/new": "",
+    "/segments/edit": "?name=VIP",
+    "/segments/preview": "?name=VIP",
+    "/segments/customer": "?id=1",
+    "/segments/insights": "?name=VIP",
+    "/segments/suggest": "?field=purchased_product&q=a",
+}
+POSTS = {  # what an editor would post (the CSRF token is added by the tests)
+    "/login": {"username": "admin", "password": PASSWORD},
+    "/logout": {},
+    "/profiles": {"name": "added", "provider": "mailchimp", "var_api_key": "ADDED_KEY"},
+    "/profiles/{name}/check": {},
+    "/profiles/{name}/discover": {},
+    "/profiles/{name}/attach": {"segment": "VIP", "list": "l1", "new_tag": "vip"},
+    "/runs/start": {"segment": "VIP", "destination": "shop-mailchimp/l1/vip", "mode": "dry-run"},
+    "/segments/draft": {"name": "Draft", "original": "", "k:rules": "cond",
+                        "f:rules": "orders", "o:rules": "ge", "v:rules": "1"},
+    "/segments/funnel": {"name": "Draft", "original": "", "k:rules": "cond",
+                         "f:rules": "orders", "o:rules": "ge", "v:rules": "1"},
+    "/segments/save": {"name": "VIP", "original": "VIP", "k:rules": "cond",
+                       "f:rules": "orders", "o:rules": "ge", "v:rules": "1"},
+    "/segments/copy": {"name": "VIP", "new": "VIP copy"},
+    "/segments/delete": {"name": "VIP"},
+    "/segments/from-template": {"template": "time-to-reorder", "name": "Again",
+                                "p:product": "House Blend"},
+}  # fmt: skip
+# POSTs that change nothing and that a viewer may send
+VIEWER_POSTS = {"/logout", *READ_ONLY_POSTS}
+
+
+def _url(path: str) -> str:
+    return path.replace("{name}", "shop-mailchimp").replace("{job_id}", "no-such-job")
+
+
+def _snapshot(config: Path) -> dict[str, str]:
+    return {str(p.relative_to(config)): p.read_text() for p in config.rglob("*") if p.is_file()}
+
+
+def test_every_route_is_covered() -> None:
+    assert set(_routes("GET")) == set(GET_QUERIES)
+    assert set(_routes("POST")) == set(POSTS)
+    assert len(POSTS) >= 10 and "/segments/save" in POSTS  # the list is the app's, not empty
+
+
+@pytest.mark.parametrize("path", [p for p in GET_QUERIES if not is_public(p)])
+def test_every_page_without_login_redirects_to_login(client: TestClient, path: str) -> None:
+    answer = client.get(_url(path) + GET_QUERIES[path])
+    assert answer.status_code == 303, path
+    assert answer.headers["location"].startswith("/login")
+
+
+@pytest.mark.parametrize("path", sorted(POSTS))
+def test_every_post_without_the_sessions_csrf_token_is_403(
+    editor: tuple[TestClient, str], config: Path, path: str
+) -> None:
+    client, token = editor
+    before = _snapshot(config)
+    for given in ({}, {"csrf_token": "forged"}, {"csrf_token": token[:-2]}):
+        answer = client.post(_url(path), data={**POSTS[path], **given})
+        assert answer.status_code == 403, (path, given)
+    wrong_header = client.post(_url(path), data=POSTS[path], headers={"X-CSRF-Token": "x"})
+    assert wrong_header.status_code == 403
+    assert _snapshot(config) == before
+    assert client.get("/profiles").status_code == 200  # still logged in
+
+
+@pytest.mark.parametrize("path", sorted(set(POSTS) - VIEWER_POSTS - {"/login"}))
+def test_a_viewer_cannot_change_anything(client: TestClient, config: Path, path: str) -> None:
+    token = login(client, "viewer")
+    before = _snapshot(config)
+    answer = client.post(_url(path), data={**POSTS[path], "csrf_token": token})
+    assert answer.status_code == 403, (path, answer.text)
+    assert "viewers cannot change anything" in answer.text
+    assert _snapshot(config) == before
+    assert client.app.state.web.jobs.get("any") is None  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("path", sorted(VIEWER_POSTS - {"/logout"}))
+def test_a_viewers_read_only_posts_change_nothing(
+    client: TestClient, config: Path, path: str
+) -> None:
+    token = login(client, "viewer")
+    before = _snapshot(config)
+    answer = client.post(_url(path), data={**POSTS[path], "csrf_token": token})
+    assert answer.status_code == 200, answer.text
+    assert 'id="save"' not in answer.text
+    assert _snapshot(config) == before
+
+
+def test_no_secret_in_any_page_or_the_log(
+    editor: tuple[TestClient, str], app_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    client, token = editor
+    engine = make_engine(app_settings.database_url)
+    Shop(engine).add(3)  # customers for the segment pages
+    engine.dispose()
+    attached = client.post(
+        "/profiles/shop-mailchimp/attach",
+        data={"csrf_token": token, "segment": "VIP", "list": "l1", "new_tag": "vip"},
+    )
+    assert attached.status_code == 200, attached.text
+    caplog.set_level("DEBUG")
+    for path, query in GET_QUERIES.items():
+        answer = client.get(_url(path) + query)
+        assert answer.status_code in (200, 404), (path, answer.text)
+        assert SECRET not in answer.text, path
+        assert SECRET not in str(answer.headers), path
+    pasted = {"csrf_token": token, "name": "pasted", "provider": "mailchimp", "var_api_key": SECRET}
+    bad = client.post("/profiles", data=pasted)
+    assert bad.status_code == 400 and "not an environment variable name" in bad.text
+    assert SECRET[:12] not in bad.text  # a key pasted where its variable's NAME goes: not echoed
+    assert SECRET not in caplog.text

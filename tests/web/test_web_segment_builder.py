@@ -16,7 +16,6 @@ import yaml
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import insert
 
@@ -27,7 +26,14 @@ from syncer.settings import Settings
 from syncer.web.app import create_app
 from syncer.web.auth import Users, hash_password
 from tests.sync.fakes import Shop
-from tests.web.browser import chromium, screenshot, serving
+from tests.web.browser import (
+    chromium,
+    click_action,
+    redrawn,
+    screenshot,
+    select_value,
+    serving,
+)
 
 pytestmark = pytest.mark.slow
 PASSWORD = "builder-test-pass"
@@ -59,26 +65,6 @@ def admin(tmp_path: Path) -> Iterator[dict[str, Any]]:
     engine.dispose()
 
 
-def _redrawn(driver: Any, act: Any) -> None:
-    """Do ``act`` and wait until htmx has swapped in the builder the server drew."""
-    old = driver.find_element(By.ID, "builder")
-    act()
-    WebDriverWait(driver, 30).until(ec.staleness_of(old))
-    WebDriverWait(driver, 30).until(
-        ec.presence_of_element_located((By.CSS_SELECTOR, "#builder #results"))
-    )
-
-
-def _click(driver: Any, action: str) -> None:
-    button = driver.find_element(By.CSS_SELECTOR, f'button[value="{action}"]')
-    _redrawn(driver, button.click)
-
-
-def _select(driver: Any, element_id: str, value: str) -> None:
-    element = driver.find_element(By.ID, element_id)
-    _redrawn(driver, lambda: Select(element).select_by_value(value))
-
-
 def _cli(capsys: pytest.CaptureFixture[str], admin: dict[str, Any], *args: str) -> Any:
     capsys.readouterr()
     code = main(["--database-url", admin["url"], "--config-dir", str(admin["config"]), *args])
@@ -101,20 +87,20 @@ def test_build_nested_groups_and_a_negation_live_count_equals_the_cli(
         assert "/segments/new" in driver.current_url
 
         name = driver.find_element(By.ID, "seg-name")
-        _redrawn(driver, lambda: name.send_keys("Silver or buyers", Keys.TAB))
-        _click(driver, "add:rules:any")  # rules.all[1]: an any group
-        _click(driver, "add:rules.all[1]:all")  # nested in it: an all group
-        _click(driver, "add:rules:not")  # rules.all[2]: a negation
-        _click(driver, "remove:rules.all[0]")  # the first condition goes; the others move up
-        _select(driver, "f-rules-all_0-any_1-all_0", "loyalty_card")
+        redrawn(driver, lambda: name.send_keys("Silver or buyers", Keys.TAB))
+        click_action(driver, "add:rules:any")  # rules.all[1]: an any group
+        click_action(driver, "add:rules.all[1]:all")  # nested in it: an all group
+        click_action(driver, "add:rules:not")  # rules.all[2]: a negation
+        click_action(driver, "remove:rules.all[0]")  # the first condition goes; the others move up
+        select_value(driver, "f-rules-all_0-any_1-all_0", "loyalty_card")
         assert (
             "needs a value"
             in driver.find_element(By.CSS_SELECTOR, "#node-rules-all_0-any_1-all_0 .error").text
         )  # the CLI's message, at its condition
         value = driver.find_element(By.ID, "v-rules-all_0-any_1-all_0")
-        _redrawn(driver, lambda: value.send_keys("Silver", Keys.TAB))
-        _select(driver, "f-rules-all_1-not", "consent")
-        _select(driver, "v-rules-all_1-not", "false")
+        redrawn(driver, lambda: value.send_keys("Silver", Keys.TAB))
+        select_value(driver, "f-rules-all_1-not", "consent")
+        select_value(driver, "v-rules-all_1-not", "false")
 
         live = int(driver.find_element(By.ID, "live-count").text.replace(",", ""))
         assert live == 11  # customer 1 (bought) and the 10 consenting Silver

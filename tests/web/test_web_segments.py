@@ -4,21 +4,26 @@ preview, one customer, insights, suggestions; their errors and who may do what."
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 from starlette.testclient import TestClient
 
+from syncer.cli.main import main
 from syncer.db import make_engine
 from syncer.schema import Order, Product
+from syncer.segments.loader import load_segment_file
 from syncer.settings import Settings
 from syncer.source.active import using
 from syncer.source.tables import Source, native_source
+from syncer.web.segment_queries import PREVIEW_LIMIT
 from tests.sync.fakes import Shop
 from tests.web.conftest import login
 
@@ -304,3 +309,69 @@ def test_a_bad_name_while_drafting_keeps_the_builder(
     assert answer.status_code == 200
     assert '<form id="builder"' in answer.text and "is not allowed" in html.unescape(answer.text)
     assert 'name="k:rules.all[1].not"' in answer.text  # the draft is still there
+
+
+@pytest.mark.parametrize("text", ["NO", "yes", "off", "1:20", "0x1F", "null", "2026-01-05"])
+def test_a_text_value_yaml_would_read_as_another_type_stays_text(
+    editor: tuple[TestClient, str],
+    shop: Shop,
+    config: Path,
+    app_settings: Settings,
+    capsys: pytest.CaptureFixture[str],
+    text: str,
+) -> None:
+    client, token = editor
+    shop.set(1, loyalty_card=text)
+    shop.set(2, loyalty_card=text)
+    form = {"k:rules": "cond", "f:rules": "loyalty_card", "o:rules": "eq", "v:rules": text}
+    live = client.post("/segments/draft", data=draft(token, name="Odd cards", **form))
+    assert 'id="live-count">2<' in live.text, live.text
+    saved = client.post("/segments/save", data=draft(token, name="Odd cards", **form))
+    assert saved.status_code == 303, saved.text
+    file = config / "segments" / "odd-cards.yaml"
+    assert yaml.safe_load(file.read_text())["rules"]["value"] == text
+    assert load_segment_file(file).name == "Odd cards"
+    capsys.readouterr()
+    args = ["--database-url", app_settings.database_url, "--config-dir", str(config)]
+    assert main([*args, "segments", "count", "Odd cards", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["count"] == 2  # the saved file counts the same
+
+
+def test_the_live_count_sees_a_segment_file_changed_on_disk(
+    editor: tuple[TestClient, str], shop: Shop, config: Path
+) -> None:
+    client, token = editor
+    form = draft(token, name="In VIP", **{"k:rules": "in_segment", "s:rules": "VIP"})
+    assert 'id="live-count">35<' in client.post("/segments/draft", data=form).text
+    vip = config / "segments" / "vip.yaml"
+    vip.write_text(vip.read_text().replace("value: Gold", "value: Silver"))  # as git or the CLI
+    assert 'id="live-count">10<' in client.post("/segments/draft", data=form).text
+    (config / "segments" / "more.yaml").write_text("name: More\nrules: {in_segment: In VIP}\n")
+    (config / "segments" / "broken.yaml").write_text("name: [\n")
+    answer = client.post("/segments/draft", data=form).text
+    assert 'id="live-count">10<' in answer  # a broken file does not stop the draft's count
+    vip.unlink()
+    gone = html.unescape(client.post("/segments/draft", data=form).text)
+    assert "VIP" in gone and "live-count" not in gone
+
+
+def test_preview_is_limited_in_sql_not_in_memory(
+    editor: tuple[TestClient, str], shop: Shop
+) -> None:
+    client, _ = editor
+    shop.add(40, start=1000)  # 75 Gold members: more than a preview shows
+    statements: list[str] = []
+    engine = client.app.state.web.commerce  # type: ignore[attr-defined]
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        answer = client.get("/segments/preview?name=VIP")
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert answer.status_code == 200
+    assert answer.text.count("@example.com</td>") == PREVIEW_LIMIT
+    members = [s for s in statements if "loyalty_card" in s]
+    assert members and all("LIMIT" in s.upper() for s in members), members

@@ -18,7 +18,7 @@ from syncer.errors import SyncerError
 from syncer.profiles import REFERENCE, Profile, load_profiles, profile_named, provider_failed
 from syncer.segments.loader import load_segments
 from syncer.web.context import WebContext, web
-from syncer.web.edits import attach_destination, save_profile
+from syncer.web.edits import ENV_NAME, attach_destination, save_profile
 from syncer.web.render import page
 
 
@@ -104,7 +104,9 @@ async def save(request: Request) -> Response:
             save_profile, context.settings, context.env, name, provider, variables, base_url
         )
     except SyncerError as err:
-        values = _form(name, provider, variables, base_url, form.get("editing") == "1")
+        # only variable NAMES go back into the form: a value that is not one may be a secret
+        names = {k: v for k, v in variables.items() if ENV_NAME.match(v.strip())}
+        values = _form(name, provider, names, base_url, form.get("editing") == "1")
         return page(request, "profiles/form.html", {**values, "problem": str(err)}, status_code=400)
     return RedirectResponse(f"/profiles?saved={name}", status_code=303)
 

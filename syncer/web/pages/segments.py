@@ -88,7 +88,10 @@ def _target(context: WebContext, original: str, name: str) -> Path:
     """The file the draft is (or will be): the original segment's, else a new one from the
     name (checked: no path can come from the browser)."""
     if original:
-        segment = _segment(context, original)
+        found = context.segment_files.source_of(original, _segments_dir(context))
+        if found is not None:
+            return found
+        segment = _segment(context, original)  # not found: the loader says why
         assert segment.source is not None
         return Path(segment.source)
     stem = slug(_check_name(name)) or "segment"
@@ -108,7 +111,12 @@ def _builder_context(
         path = _target(context, original, name or "new segment")
         text = segment_queries.draft_text(name, description, rule)
         result = segment_queries.live(
-            context.commerce, _segments_dir(context), path, text, funnel=funnel
+            context.commerce,
+            context.segment_files,
+            _segments_dir(context),
+            path,
+            text,
+            funnel=funnel,
         )
     except SyncerError as err:
         result = segment_queries.Live(error=str(err))
