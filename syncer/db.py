@@ -95,6 +95,9 @@ def make_engine(url: str, *, check: bool = True) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     elif parsed.get_backend_name() in ("mysql", "mariadb"):
         kwargs["pool_pre_ping"] = True
+        # PostgreSQL's default: InnoDB's REPEATABLE READ also locks the gaps between index
+        # records, so transactions of different targets writing the snapshot at once deadlock
+        kwargs["isolation_level"] = "READ COMMITTED"
         if "charset" not in parsed.query:
             parsed = parsed.update_query_dict({"charset": "utf8mb4"})
     try:
