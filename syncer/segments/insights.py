@@ -58,7 +58,7 @@ from syncer.errors import ConfigError, SyncerError
 from syncer.schema import CUSTOMERS
 from syncer.segments.compiler import compile_rule, members_query
 from syncer.segments.model import Segment, as_utc
-from syncer.segments.sqlparts import folded, moment, until
+from syncer.segments.sqlparts import among, folded, moment, until
 from syncer.source.active import active
 
 ORDERS, LINES, PRODUCTS = schema.ORDERS, schema.ORDER_LINES, schema.PRODUCTS
@@ -402,8 +402,10 @@ def devices_query(m: FromClause, as_of: datetime) -> Select[Any]:
 def overlap_query(
     m: FromClause, other: Segment, segments: Mapping[str, Segment], as_of: datetime
 ) -> Select[Any]:
-    """How many of the members ``m`` are also in ``other`` (its compiled rule over them)."""
-    also = compile_rule(other.rules, segments, as_of, chain=(other.name,), source=other)
+    """How many of the members ``m`` are also in ``other``: its compiled rule over them, its
+    grouped subqueries reading only the members' rows (``among``), not every customer's."""
+    with among(select(m.c.customer_id)):
+        also = compile_rule(other.rules, segments, as_of, chain=(other.name,), source=other)
     joined = m.join(CUSTOMERS, CUSTOMERS.c.id == m.c.customer_id)
     return select(func.count()).select_from(joined).where(also)
 
