@@ -29,7 +29,6 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from bench import report
 from bench.data import AS_OF, DATABASES, databases, prepare
 from bench.evaluation import example_segments
 from syncer.db import make_engine
@@ -94,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per query (median)")
     parser.add_argument("--segments", default="", help="comma-separated names (default: all)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    from bench import report  # here: bench.report imports TARGET from this module
+
     names = [n for n in args.segments.split(",") if n] or None
     unknown = sorted(set(names or ()) - set(example_segments()))
     if unknown:
