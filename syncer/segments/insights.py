@@ -10,10 +10,14 @@ commerce tables; no member row reaches Python. The queries:
   count and days since the last order. Quantiles use the nearest rank (the value at rank
   ceil(q * n) in ascending order), found with ROW_NUMBER(), which SQLite, PostgreSQL and MariaDB
   all have (no percentile function is portable);
-* top products, collections and vendors (members who bought them), countries, devices
-  (members who visited on them, and visits): one grouped query each;
-* overlap: for every other segment, how many members are also in it (one query each; a
-  segment that does not compile is listed with its error instead).
+* top products, collections and vendors (members who bought them): the members' orders and
+  lines are read once into a temporary table of (member, product) pairs, which the three
+  grouped queries read; countries and devices (members who visited on them, and visits): one
+  grouped query each;
+* overlap: for every other segment, how many members are also in it: its compiled rule over
+  the members alone, its grouped subqueries reading only the members' rows
+  (``sqlparts.among``), one query each (a segment that does not compile is listed with its
+  error instead).
 
 The figures follow the segment fields (docs/segments.md): ``orders`` counts every order,
 cancelled ones too; spend is ``total_spent`` (net of refunds, cancelled orders left out);
@@ -58,7 +62,7 @@ from syncer.errors import ConfigError, SyncerError
 from syncer.schema import CUSTOMERS
 from syncer.segments.compiler import compile_rule, members_query
 from syncer.segments.model import Segment, as_utc
-from syncer.segments.sqlparts import folded, moment, until
+from syncer.segments.sqlparts import among, folded, moment, until
 from syncer.source.active import active
 
 ORDERS, LINES, PRODUCTS = schema.ORDERS, schema.ORDER_LINES, schema.PRODUCTS
@@ -337,50 +341,66 @@ def profile_query(m: FromClause, as_of: datetime) -> Select[Any]:
     return select(*columns).select_from(r)
 
 
-def _bought(m: FromClause, as_of: datetime) -> Any:
-    """Members' order lines (orders not cancelled, up to as_of) with their products."""
+def _bought(m: FromClause, as_of: datetime) -> Select[Any]:
+    """Each (member, product) pair bought once at least (orders not cancelled, up to as_of)."""
     o = ORDERS.c
-    return (
-        m.join(
-            ORDERS,
-            and_(
-                o.customer_id == m.c.customer_id, until(o.placed_at, as_of), o.status != "cancelled"
-            ),
-        )
-        .join(LINES, LINES.c.order_id == o.id)
-        .join(PRODUCTS, PRODUCTS.c.id == LINES.c.product_id)
-    )
+    joined = m.join(
+        ORDERS,
+        and_(o.customer_id == m.c.customer_id, until(o.placed_at, as_of), o.status != "cancelled"),
+    ).join(LINES, LINES.c.order_id == o.id)
+    return select(m.c.customer_id, LINES.c.product_id).select_from(joined).distinct()
+
+
+# What the members bought, read once (orders and their lines) for the three product top lists.
+BOUGHT = Table(
+    "syncer_insight_bought",
+    MetaData(),
+    Column("customer_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("product_id", BigInteger, primary_key=True, autoincrement=False),
+    prefixes=["TEMPORARY"],
+)
+
+
+@contextmanager
+def _bought_by(conn: Connection, m: FromClause, as_of: datetime) -> Iterator[Table]:
+    """The members' (customer, product) pairs in ``BOUGHT``, dropped on exit."""
+    BOUGHT.drop(conn, checkfirst=True)
+    BOUGHT.create(conn)
+    try:
+        conn.execute(insert(BOUGHT).from_select(["customer_id", "product_id"], _bought(m, as_of)))
+        if conn.dialect.name in ("postgresql", "sqlite"):
+            conn.execute(text(f"ANALYZE {BOUGHT.name}"))
+        yield BOUGHT
+    finally:
+        BOUGHT.drop(conn, checkfirst=True)
 
 
 def _top(query: Select[Any, Any], members: Any, name: Any, top: int) -> Select[Any]:
     return query.order_by(members.desc(), name).limit(top)
 
 
-def top_queries(m: FromClause, as_of: datetime, top: int) -> dict[str, Select[Any]]:
-    """Grouped queries (name, members) for products, collections, vendors and countries."""
-    who = func.count(distinct(m.c.customer_id)).label("members")
+def top_queries(m: FromClause, bought: FromClause, top: int) -> dict[str, Select[Any]]:
+    """Grouped queries (name, members) for products, collections, vendors (over ``bought``,
+    the members' (customer, product) pairs) and countries (over the members ``m``)."""
+    who = func.count(distinct(bought.c.customer_id)).label("members")
     p = PRODUCTS.c
-    products = select(p.name.label("name"), who).select_from(_bought(m, as_of)).group_by(p.id)
+    with_product = bought.join(PRODUCTS, p.id == bought.c.product_id)
+    products = select(p.name.label("name"), who).select_from(with_product).group_by(p.id)
     coll = COLLECTIONS.c
-    in_collection = (
-        _bought(m, as_of)
-        .join(PCOLL, PCOLL.c.product_id == p.id)
-        .join(COLLECTIONS, coll.id == PCOLL.c.collection_id)
+    in_collection = bought.join(PCOLL, PCOLL.c.product_id == bought.c.product_id).join(
+        COLLECTIONS, coll.id == PCOLL.c.collection_id
     )
     collections = select(coll.name.label("name"), who).select_from(in_collection).group_by(coll.id)
     vendor = folded(p.vendor)  # "Acme" and "ACME" are one vendor on every database
-    vendors = (
-        select(func.min(p.vendor).label("name"), who)
-        .select_from(_bought(m, as_of))
-        .group_by(vendor)
-    )
+    vendors = select(func.min(p.vendor).label("name"), who).select_from(with_product)
     country = folded(func.coalesce(m.c.country, ""))
-    countries = select(func.min(m.c.country).label("name"), who).group_by(country)
+    member = func.count(distinct(m.c.customer_id)).label("members")
+    countries = select(func.min(m.c.country).label("name"), member).group_by(country)
     return {
         "products": _top(products, who, func.min(p.name), top),
         "collections": _top(collections, who, func.min(coll.name), top),
-        "vendors": _top(vendors, who, vendor, top),
-        "countries": _top(countries, who, country, top),
+        "vendors": _top(vendors.group_by(vendor), who, vendor, top),
+        "countries": _top(countries, member, country, top),
     }
 
 
@@ -402,8 +422,10 @@ def devices_query(m: FromClause, as_of: datetime) -> Select[Any]:
 def overlap_query(
     m: FromClause, other: Segment, segments: Mapping[str, Segment], as_of: datetime
 ) -> Select[Any]:
-    """How many of the members ``m`` are also in ``other`` (its compiled rule over them)."""
-    also = compile_rule(other.rules, segments, as_of, chain=(other.name,), source=other)
+    """How many of the members ``m`` are also in ``other``: its compiled rule over them, its
+    grouped subqueries reading only the members' rows (``among``), not every customer's."""
+    with among(select(m.c.customer_id)):
+        also = compile_rule(other.rules, segments, as_of, chain=(other.name,), source=other)
     joined = m.join(CUSTOMERS, CUSTOMERS.c.id == m.c.customer_id)
     return select(func.count()).select_from(joined).where(also)
 
@@ -477,10 +499,11 @@ def _figures(
         recency_quantiles=quantiles("recency", lambda last: _days(now, last)),
         recency_histogram=histogram("recency", RECENCY_LABELS),
     )
-    tops = {
-        kind: [Ranked(r.name or "(none)", int(r.members)) for r in conn.execute(query)]
-        for kind, query in top_queries(m, now, top).items()
-    }
+    with _bought_by(conn, m, now) as bought:
+        tops = {
+            kind: [Ranked(r.name or "(none)", int(r.members)) for r in conn.execute(query)]
+            for kind, query in top_queries(m, bought, top).items()
+        }
     result.top_products, result.top_collections = tops["products"], tops["collections"]
     result.top_vendors, result.countries = tops["vendors"], tops["countries"]
     result.devices = [
