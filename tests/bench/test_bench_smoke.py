@@ -21,6 +21,9 @@ from syncer.db import make_engine
 from syncer.segments.compiler import count_query
 from syncer.segments.loader import load_segments
 
+# The whole benchmark runs once in the first test's setup (every section at a tiny size, the
+# mapped fields' among them): minutes on a loaded machine, so more than the default 300 s.
+pytestmark = pytest.mark.timeout(900)
 ROOT = Path(__file__).resolve().parents[2]
 SIZE = 400
 PUSH_ADDS = 40
