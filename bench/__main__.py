@@ -53,7 +53,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--queue-members", type=int, default=150, help="queue: per segment")
     parser.add_argument(
-        "--fields-members", type=int, default=3000, help="mapped fields: members; 0: off"
+        "--fields-members", type=int, default=None, help="mapped fields: default min(3000, size)"
     )
     parser.add_argument(
         "--full-members", type=int, default=22_000, help="sync --full: members; 0: off"
@@ -118,9 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         pushed["database"] = dbs[0].kind
         report.push(pushed)
         data["push"] = pushed
-        if args.fields_members > 0:
-            changed = min(1000, args.fields_members)
-            data["fields"] = fields.run(args.fields_members, changed, providers)
+        members = args.fields_members if args.fields_members is not None else min(3000, size)
+        if members > 0:
+            data["fields"] = fields.run(members, min(1000, members), providers)
             print(fields.table(data["fields"]))
         if args.full_members > 0:
             full = full_repair.run(dbs[-1], size, members=args.full_members, providers=providers)

@@ -21,6 +21,9 @@ from syncer.db import make_engine
 from syncer.segments.compiler import count_query
 from syncer.segments.loader import load_segments
 
+# The whole benchmark runs once in the first test's setup (every section at a tiny size, the
+# mapped fields' among them): minutes on a loaded machine, so more than the default 300 s.
+pytestmark = pytest.mark.timeout(900)
 ROOT = Path(__file__).resolve().parents[2]
 SIZE = 400
 PUSH_ADDS = 40
@@ -36,13 +39,15 @@ def result_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "--out", str(tmp / "results"), "--repeat", "1", "--scale-segments", "1",
         "--push-adds", str(PUSH_ADDS), "--latency-adds", str(LATENCY_ADDS),
         "--providers", "mailchimp,activecampaign", "--queue-segments", "2",
-        "--queue-members", "10", "--queue-accounts", "1,2",
+        "--queue-members", "10", "--queue-accounts", "1,2", "--fields-members", "30",
+        "--full-members", "40",
     ]  # fmt: skip
     proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     files = list((tmp / "results").glob(f"*-{SIZE}.json"))
     assert len(files) == 1
     assert "evaluation on sqlite" in proc.stdout
+    assert "Mapped fields: 30 members" in proc.stdout
     return files[0]
 
 
@@ -239,3 +244,14 @@ def test_live_count_covers_every_example_segment_with_its_count(
     section = markdown[markdown.index("### Web admin") :].split("\n### ")[0]
     assert "| database | segment | members | count ms | live count ms | live ÷ count |" in section
     assert len([line for line in section.splitlines() if line.startswith("| ")]) == len(rows) + 2
+
+
+def test_mapped_fields_cost_one_read_and_updates_go_in_bulk(results: dict[str, Any]) -> None:
+    fields = results["fields"]
+    assert fields["customers"] == 30 and len(fields["runs"]) == 2
+    for run in fields["runs"]:
+        assert run["fields"]["adds"] == run["plain"]["adds"] == 30, run
+        assert run["overhead"] <= run["overhead_minimum"], run
+        resync = run["resync"]
+        assert resync["updates"] == 30 and resync["outcome"] == "ok", run
+        assert 0 < resync["update_calls"] <= resync["update_calls_maximum"], run
