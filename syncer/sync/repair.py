@@ -9,11 +9,16 @@
    current data from the segment query (skipped if the customer has left the segment since).
 
 Staging and both comparisons are ``syncer.state.tagged``: SQL anti-joins inside the state
-database, so memory stays flat; only ids and addresses are paged through.
+database, so memory stays flat; only ids and addresses are paged through. The provider's pages
+are read a little ahead, in a thread of their own (``read_ahead``), while the ones already read
+are staged: the read costs what the provider's paging costs, not that plus the staging.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -39,7 +44,7 @@ def plan_repairs(
     now: datetime,
 ) -> dict[str, int]:
     """Stage the provider's tagged set and write the repairing changes to the outbox."""
-    tagged.stage(store, target_id, provider.read_members(destination))
+    tagged.stage(store, target_id, read_ahead(provider.read_members(destination)))
     removes = (Planned("remove", None, email, "") for email in tagged.stray(store, target_id))
     counts = dict(store.write_plan(target_id, removes, now))
     readd: list[Planned] = []
@@ -56,3 +61,46 @@ def plan_repairs(
         readd = []
     tagged.clear(store, target_id)
     return counts
+
+
+_END = object()
+
+
+def read_ahead(emails: Iterator[str], ahead: int = 5000) -> Iterator[str]:
+    """``emails``, read by a thread of their own up to ``ahead`` items before the caller takes
+    them (memory stays bounded). What the reading raises is raised here, in its place; a caller
+    that stops early stops the reading at its next item."""
+    buffer: queue.Queue[Any] = queue.Queue(maxsize=ahead)
+    done = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not done.is_set():
+            try:
+                buffer.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for email in emails:
+                if not put(email):
+                    return
+            put(_END)
+        except BaseException as err:  # handed to the caller, raised there
+            put(err)
+
+    reader = threading.Thread(target=read, name="syncer-read-tagged", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = buffer.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        done.set()
+        reader.join(timeout=5)
