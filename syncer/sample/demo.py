@@ -127,9 +127,10 @@ def show_segments(results: list[SegmentResult], as_of: datetime) -> None:
 
 
 def template_dir(args: argparse.Namespace) -> Path:
-    """Where the demo's config copy with the segment made from a template goes."""
+    """Where the demo's config copy with the segment made from a template goes (never the
+    demo's own config folder, ``var/demo-config``, which the copy is made from)."""
     database: Path = args.database
-    return database.with_name(f"{database.stem}-config")
+    return database.with_name(f"{database.stem}-template-config")
 
 
 def show_template_segment(made: TemplateSegment) -> None:

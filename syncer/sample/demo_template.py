@@ -1,11 +1,12 @@
 """The demo's segment made from a template: the same call as ``syncer segments new``, into a
-copy of the demo's config (``var/demo-config``), then counted like the example segments.
+copy of the demo's config (``var/demo-template-config``), then counted like the example segments.
 
-    made = segment_from_template(engine, Path("config"), Path("var/demo-config"), as_of)
+    config, copy = Path("var/demo-config"), Path("var/demo-template-config")
+    made = segment_from_template(engine, config, copy, as_of)
     made.name, made.segments[made.name]     # the segment, among the config's others
 
-``TEMPLATE_SEGMENT`` is its name; ``syncer --config-dir var/demo-config ...`` reaches it from
-the command line after ``make demo``.
+``TEMPLATE_SEGMENT`` is its name; ``syncer --config-dir var/demo-template-config ...`` reaches
+it from the command line after ``make demo``.
 """
 
 from __future__ import annotations

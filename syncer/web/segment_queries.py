@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,17 +26,20 @@ from sqlalchemy import Connection, Engine, case, func, literal, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from syncer.db import mask_url
-from syncer.errors import DatabaseError, SegmentError
+from syncer.errors import DatabaseError, SegmentError, SyncerError
 from syncer.segments.breakdown import NodeCount, breakdown
 from syncer.segments.compiler import compile_rule, members_query
 from syncer.segments.describe import describe
-from syncer.segments.loader import load_segments
+from syncer.segments.loader import load_segments, parse_segment
 from syncer.segments.model import Segment
 from syncer.segments.validate import validate_text
 from syncer.source.active import active
 from syncer.web.segment_files import SegmentFiles
 
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# live counts running while their draft is checked (a few at once: each holds a connection)
+_COUNTS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="syncer-live-count")
 SMALL_AUDIENCE = 50  # the CLI's `segments count` warning
 PREVIEW_LIMIT = 50
 SUGGESTIONS = 10
@@ -92,26 +96,24 @@ def _query_error(engine: Engine, err: SQLAlchemyError) -> DatabaseError:
     return DatabaseError(f"database {mask_url(engine.url)}: query failed: {reason}")
 
 
-def live(
-    engine: Engine,
-    files: SegmentFiles,
-    segments_dir: Path,
-    path: Path,
-    text: str,
-    *,
-    funnel: bool = True,
-) -> Live:
-    """Validate and count the draft ``text`` (to be the file ``path``), with the other segments
-    of the folder as ``files`` reads them."""
-    others = files.others(path, segments_dir)
+def _early_where(
+    text: str, path: Path, segments: dict[str, Segment], now: datetime
+) -> tuple[Segment, Any] | None:
+    """The draft's compiled rule, read without the folder checks (None when it does not even
+    parse or compile: the validator then says why)."""
     try:
-        segment = check_draft(segments_dir, path, text, others)
-    except SegmentError as err:
-        return Live(error=str(err), error_path=err.path)
-    segments = {**others, segment.name: segment}  # what the draft was validated with
-    now = datetime.now(UTC)
+        data = yaml.load(text, Loader=_LOADER)
+        draft = parse_segment(data, source=str(path)).model_copy(update={"source": path})
+        return draft, compile_rule(
+            draft.rules, {**segments, draft.name: draft}, now, chain=(draft.name,), source=draft
+        )
+    except (SyncerError, yaml.YAMLError):
+        return None
+
+
+def _count(engine: Engine, where: Any) -> tuple[int, int, float]:
+    """Members and consenting members of ``where``, in one scan; the seconds it took."""
     started = time.perf_counter()
-    where = compile_rule(segment.rules, segments, now, chain=(segment.name,), source=segment)
     consent = active().customers.c.accepts_marketing
     # one scan: the count `syncer segments count` runs, and its consenting members
     query = (
@@ -122,10 +124,50 @@ def live(
     try:
         with engine.connect() as conn:
             count, consenting = (int(v or 0) for v in conn.execute(query).one())
-            seconds = time.perf_counter() - started
-            rows = breakdown(conn, segment, segments, as_of=now) if funnel else []
     except SQLAlchemyError as err:
         raise _query_error(engine, err) from None
+    return count, consenting, time.perf_counter() - started
+
+
+def live(
+    engine: Engine,
+    files: SegmentFiles,
+    segments_dir: Path,
+    path: Path,
+    text: str,
+    *,
+    funnel: bool = True,
+) -> Live:
+    """Validate and count the draft ``text`` (to be the file ``path``), with the other segments
+    of the folder as ``files`` reads them.
+
+    The count starts as soon as the draft compiles, and runs in the database while the draft is
+    checked as ``syncer segments validate`` checks a file: a draft the check refuses shows the
+    check's message and its count is dropped; the count shown is of the segment the check
+    returned (counted again in the rare case it differs from the one compiled early)."""
+    others = files.others(path, segments_dir)
+    now = datetime.now(UTC)
+    early = _early_where(text, path, others, now)
+    pending = _COUNTS.submit(_count, engine, early[1]) if early is not None else None
+    try:
+        segment = check_draft(segments_dir, path, text, others)
+    except SegmentError as err:
+        if pending is not None:
+            pending.cancel()  # when already running, it ends on its own; nobody waits for it
+        return Live(error=str(err), error_path=err.path)
+    segments = {**others, segment.name: segment}  # what the draft was validated with
+    if pending is not None and early is not None and early[0] == segment:
+        count, consenting, seconds = pending.result()
+    else:
+        where = compile_rule(segment.rules, segments, now, chain=(segment.name,), source=segment)
+        count, consenting, seconds = _count(engine, where)
+    rows: list[NodeCount] = []
+    if funnel:
+        try:
+            with engine.connect() as conn:
+                rows = breakdown(conn, segment, segments, as_of=now)
+        except SQLAlchemyError as err:
+            raise _query_error(engine, err) from None
     return Live(count, consenting, describe(segment), rows, seconds=seconds)
 
 

@@ -107,3 +107,10 @@ def test_the_demo_prints_one_command_opening_the_admin_on_its_data(tmp_path) -> 
     users = load_users({"SYNCER_WEB_PASSWORD_HASH": words[0].split("=", 1)[1]})
     assert users.authenticate("admin", DEMO_ADMIN_PASSWORD)
     assert words[-1] == "web" and "--state-url" in words and "--config-dir" in words
+
+
+def test_the_template_copy_is_not_the_demo_config_it_copies() -> None:
+    from syncer.sample.demo import parse_args, template_dir
+    from syncer.sample.demo_config import DEMO_CONFIG
+
+    assert template_dir(parse_args([])).resolve() != DEMO_CONFIG.resolve()

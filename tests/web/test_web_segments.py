@@ -375,3 +375,19 @@ def test_preview_is_limited_in_sql_not_in_memory(
     assert answer.text.count("@example.com</td>") == PREVIEW_LIMIT
     members = [s for s in statements if "loyalty_card" in s]
     assert members and all("LIMIT" in s.upper() for s in members), members
+
+
+def test_a_draft_the_folder_check_refuses_shows_no_count(
+    editor: tuple[TestClient, str], shop: Shop, config: Path
+) -> None:
+    client, token = editor
+    (config / "segments" / "other.yaml").write_text(
+        "name: Other\nrules: {field: orders, op: ge, value: 2}\n"
+    )
+    form = {"k:rules": "cond", "f:rules": "orders", "o:rules": "ge", "v:rules": "0"}
+    renamed = draft(token, name="VIP", **form) | {"original": "Other"}  # Other renamed VIP
+    answer = html.unescape(client.post("/segments/draft", data=renamed).text)
+    assert "duplicate segment name 'VIP'" in answer  # it compiles; the folder's check refuses it
+    assert 'id="live-count"' not in answer
+    fine = client.post("/segments/draft", data=renamed | {"name": "Any order"}).text
+    assert 'id="live-count">45<' in fine
