@@ -44,8 +44,7 @@ from syncer.segments.breakdown import breakdown, emptied_by
 from syncer.segments.catalog import FIELDS, OPERATORS, all_fields
 from syncer.segments.compiler import consent_count_query, count_query, members_query
 from syncer.segments.describe import describe
-from syncer.segments.fields import FieldReader
-from syncer.segments.fields import columns as field_columns
+from syncer.segments.fields import MappedPreview
 from syncer.segments.insights import TOP, insights
 from syncer.segments.known_values import unknown_values
 from syncer.segments.loader import SegmentSet, broken_files, load_segments
@@ -336,22 +335,15 @@ def preview_cmd(
         .limit(limit)
     )
     # each destination's mapped fields, as the provider would receive them (``fields:``)
-    mapped = [
-        (i, d, FieldReader(d.fields, f"mapped_{i}_{{}}"))
-        for i, d in enumerate(segment.destinations)
-        if not isinstance(d, CsvDestinationConfig) and d.fields
-    ]
-    for i, d, _reader in mapped:
-        query = query.add_columns(*field_columns(d.fields, when, f"mapped_{i}_{{}}"))
+    mapped = MappedPreview(segment.destinations, when)
+    query = query.add_columns(*mapped.columns)
     with _database(ctx) as (_engine, conn):
         result = conn.execute(query)
-        columns = [k for k in result.keys() if not k.startswith("mapped_")]  # noqa: SIM118
+        columns = [k for k in result.keys() if not mapped.is_mapped(k)]  # noqa: SIM118
         rows: list[dict[str, Any]] = []
         for found in result:
             shown = {k: found._mapping[k] for k in columns}
-            for _i, d, reader in mapped:
-                at = f" ({d.profile})" if len(mapped) > 1 else ""
-                shown.update({f"{k}{at}": v for k, v in reader.values(found).items()})
+            shown.update(mapped.values(found))
             rows.append(shown)
         if rows:
             columns = list(rows[0])

@@ -15,6 +15,7 @@ provider formats that text as its field's type expects.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -123,3 +124,34 @@ def value_type(source: str) -> str:
         return _COLUMN_TYPES[source]
     spec = FIELDS.get(source)
     return "text" if spec is None else _CATALOG_TYPES.get(spec.value_type.value, "text")
+
+
+class MappedPreview:
+    """Every provider destination's mapped fields as extra columns of a members query, and one
+    row's values as each provider would receive them: what ``segments preview`` and the web
+    admin's preview show. A key is the provider field, with its profile in brackets when the
+    segment maps fields on more than one destination."""
+
+    def __init__(self, destinations: Iterable[object], as_of: datetime) -> None:
+        mapped = [(str(getattr(d, "profile", "")), f) for d in destinations
+                  if (f := getattr(d, "fields", ()))]  # fmt: skip
+        self._readers = [
+            (profile, FieldReader(fields, f"mapped_{i}_{{}}")) for i, (profile, fields) in
+            enumerate(mapped)
+        ]  # fmt: skip
+        self.columns = [
+            col for i, (_, fields) in enumerate(mapped)
+            for col in columns(fields, as_of, f"mapped_{i}_{{}}")
+        ]  # fmt: skip
+
+    @staticmethod
+    def is_mapped(key: str) -> bool:
+        """``key`` is one of this query's extra columns (left out of the plain columns)."""
+        return key.startswith("mapped_")
+
+    def values(self, row: Row[Any]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for profile, reader in self._readers:
+            at = f" ({profile})" if len(self._readers) > 1 else ""
+            out.update({f"{k}{at}": v for k, v in reader.values(row).items()})
+        return out

@@ -30,6 +30,7 @@ from syncer.errors import DatabaseError, SegmentError, SyncerError
 from syncer.segments.breakdown import NodeCount, breakdown
 from syncer.segments.compiler import compile_rule, members_query
 from syncer.segments.describe import describe
+from syncer.segments.fields import MappedPreview
 from syncer.segments.loader import load_segments, parse_segment
 from syncer.segments.model import Segment
 from syncer.segments.validate import validate_text
@@ -174,15 +175,23 @@ def live(
 def preview(
     engine: Engine, segment: Segment, segments_dir: Path, limit: int = PREVIEW_LIMIT
 ) -> list[dict[str, Any]]:
-    """The first ``limit`` members (by id) with orders, spend and last order."""
+    """The first ``limit`` members (by id) with orders, spend and last order, and (``mapped``)
+    the values each destination's ``fields:`` would send."""
     segments = dict(load_segments(segments_dir))
     c = active().customers.c
-    first = members_query(segment, segments, as_of=datetime.now(UTC)).order_by(c.id)
-    members = first.limit(limit).subquery()
+    now = datetime.now(UTC)
+    mapped = MappedPreview(segment.destinations, now)
+    first = members_query(segment, segments, as_of=now).add_columns(*mapped.columns)
+    members = first.order_by(c.id).limit(limit).subquery()
+
+    def shown(row: Any) -> dict[str, Any]:
+        plain = {k: v for k, v in row._mapping.items() if not mapped.is_mapped(k)}
+        return {**plain, "mapped": mapped.values(row)}
+
     if "orders" in active().absent:  # a mapping without orders: the members alone
         try:
             with engine.connect() as conn:
-                return [dict(row._mapping) for row in conn.execute(select(members))]
+                return [shown(row) for row in conn.execute(select(members))]
         except SQLAlchemyError as err:
             raise _query_error(engine, err) from None
     orders = active().table("orders")
@@ -205,7 +214,7 @@ def preview(
     )
     try:
         with engine.connect() as conn:
-            return [dict(row._mapping) for row in conn.execute(query)]
+            return [shown(row) for row in conn.execute(query)]
     except SQLAlchemyError as err:
         raise _query_error(engine, err) from None
 

@@ -33,6 +33,8 @@ def test_queries_on_every_database(engine: Engine, tmp_path: Path) -> None:
     segments.mkdir()
     (segments / "gold.yaml").write_text(
         "name: Gold\nrules: {all: [{field: loyalty_card, op: eq, value: Gold}]}\n"
+        "destinations: [{profile: mc, list: L1, tag: gold,"
+        " fields: {FNAME: first_name, LTV: total_spent}}]\n"
     )
     (segments / "buyers.yaml").write_text(
         "name: Buyers\nrules: {all: [{field: orders, op: ge, value: 1}]}\n"
@@ -49,4 +51,8 @@ def test_queries_on_every_database(engine: Engine, tmp_path: Path) -> None:
     rows = preview(engine, load_segments(segments)["Gold"], segments)
     assert [(r["customer_id"], r["orders"], r["spend_cents"]) for r in rows] == [
         (1, 1, 1250), (2, None, None), (3, None, None)
+    ]  # fmt: skip
+    # what the destination's mapped fields would receive, formatted as the sync sends them
+    assert [r["mapped"] for r in rows] == [
+        {"FNAME": "F1", "LTV": "12.5"}, {"FNAME": "F2", "LTV": "0"}, {"FNAME": "F3", "LTV": "0"}
     ]  # fmt: skip
