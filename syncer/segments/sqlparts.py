@@ -316,8 +316,17 @@ def in_intervals(expr: ColumnElement[Any], intervals: Sequence[Interval]) -> Col
 def any_row(
     source: FromClause, customer_id: ColumnElement[int], where: Sequence[ColumnElement[bool]]
 ) -> ColumnElement[bool]:
-    """The customer has at least one row of ``source`` matching ``where`` (correlated EXISTS)."""
-    person = active().person
+    """The customer has at least one row of ``source`` matching ``where`` (correlated EXISTS).
+
+    Over a source keyed by email (``syncer.source``) it is ``person IN (customer ids of the
+    matching rows)`` instead, which MariaDB evaluates once where it re-evaluates the EXISTS over
+    the mapped models per customer; its negation is exact too (no NULL id in the list, and a
+    person without a key has no rows)."""
+    source_now = active()
+    person = source_now.person
+    if source_now.by_email:
+        ids = select(customer_id).select_from(source).where(customer_id.is_not(None), *where)
+        return and_(person.is_not(None), person.in_(ids))
     return exists(select(1).select_from(source).where(customer_id == person, *where))
 
 

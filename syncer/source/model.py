@@ -45,6 +45,9 @@ class ColumnSpec(BaseModel):
     timezone: str | None = None  # the zone this time column is stored in
     requires: str | None = None  # a preset option: without it the column is not mapped
     unmapped: bool = False  # the shop has no such column (fields that need it: unavailable)
+    # identity email: the model already gives the lower-cased, trimmed email (customers.email,
+    # customer_id), used as is so the database can look people up by it (no expression)
+    normalized: bool = False
     note: str | None = None  # why it may be unmapped (shown by `syncer source check`)
 
     @field_validator("column")

@@ -189,11 +189,16 @@ def _mapped(
         reads[f"{name}.{col}"] = f"{where}.{names[col]}" + _said(c)
         expr = _convert(raw.c[names[col]], col, kind, c, spec)
         if spec.identity == "email" and col == "customer_id":
-            expr = func.lower(func.trim(raw.c[names[col]]))
+            expr = _person_key(raw.c[names[col]], c)
         out.append(expr.label(col))
     if spec.identity == "email" and name == "customers":
-        out.append(func.lower(func.trim(raw.c[names["email"]])).label("person"))
+        out.append(_person_key(raw.c[names["email"]], given["email"]).label("person"))
     return select(*out).select_from(raw).subquery(name)
+
+
+def _person_key(raw: ColumnElement[Any], c: ColumnSpec) -> ColumnElement[Any]:
+    """The email as the person key: lower-cased and trimmed, unless the model already is."""
+    return raw if c.normalized else func.lower(func.trim(raw))
 
 
 def _said(c: ColumnSpec) -> str:

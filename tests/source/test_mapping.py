@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from syncer.errors import ConfigError, SegmentError
@@ -209,3 +209,55 @@ def test_model_sql_values_are_bound_not_spliced() -> None:
     with using(source):
         text = str(members_query(seg, {"s": seg}, as_of=AS_OF).compile(dialect=sqlite.dialect()))
     assert "it's done" not in text and "sh_purchases" in text
+
+
+def test_normalized_email_is_the_key_as_is_and_has_none_keeps_people_without_one(
+    engine: Engine,
+) -> None:
+    """``normalized: true``: the model's email is the person key unchanged (no folding on top,
+    so MariaDB can index it); "has no orders" over an email-keyed source is exact for a person
+    without an email too (``person IN (...)``'s negation)."""
+    shopcopy.meta.create_all(engine)
+    placed = datetime(2026, 2, 1, 10, 0)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(shopcopy.CLIENTS),
+            [
+                {"client_no": 1, "mail": "Ann@Example.com", "signed_up": placed},
+                {"client_no": 2, "mail": None, "signed_up": placed},
+                {"client_no": 3, "mail": "cy@example.com", "signed_up": placed},
+            ],
+        )
+        conn.execute(
+            insert(shopcopy.PURCHASES),
+            [
+                {"purchase_no": n, "client_no": c, "buyer_mail": mail, "placed": placed}
+                | {"amount": 10, "refunded": 0, "state": "done"}
+                for n, c, mail in ((1, 1, " ANN@example.com"), (2, None, "bob@example.com"))
+            ],
+        )
+    data = shopcopy.mapping(by_email=True)
+    unmapped = dict.fromkeys(("zip", "country", "status", "quality", "loyalty_card"))
+    data["tables"]["customers"] = {  # type: ignore[index]
+        "model": GUESTS_AND_ACCOUNTS,
+        "columns": {
+            **unmapped,
+            "email": {"normalized": True},
+            "accepts_marketing": {"true_values": ["yes"]},
+        },
+    }
+    source = mapped(data)
+    person_sql = str(select(source.customers.c.person).compile(dialect=sqlite.dialect()))
+    assert "customers_model.email AS person" in person_sql
+    seg = parse_segment(
+        {"name": "s", "rules": {"field": "orders", "op": "eq", "value": 0}}, source="t"
+    )
+    with using(source), engine.connect() as conn:
+        rows = conn.execute(members_query(seg, {"s": seg}, as_of=AS_OF)).all()
+    assert sorted(r.customer_id for r in rows) == [2, 3]
+    seg = parse_segment(
+        {"name": "s", "rules": {"field": "orders", "op": "ge", "value": 1}}, source="t"
+    )
+    with using(source), engine.connect() as conn:
+        rows = conn.execute(members_query(seg, {"s": seg}, as_of=AS_OF)).all()
+    assert sorted(r.customer_id for r in rows) == [-2, 1]
