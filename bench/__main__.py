@@ -1,4 +1,4 @@
-"""``python -m bench --size N [--databases sqlite,postgresql] [--out bench/results]``.
+"""``python -m bench --size N [--databases sqlite,postgresql] [--only PARTS] [--out DIR]``.
 
 Runs, for each database: segment evaluation (compiled vs hand-written), insights against
 counting, scale (size and its
@@ -6,6 +6,9 @@ reference size), the naive baseline; then, once, the push measurements against t
 provider emulators, the mapped fields' calls (``bench.fields``), ``sync --full`` against
 reading the tagged members (``bench.full_repair``) and the queue's (1 vs 4 `syncer worker`
 processes, Redis). Prints the tables and writes ``<out>/<timestamp>-<size>.json``.
+``--only evaluation`` (or any comma-separated list of ``PARTS``) runs just those parts:
+``--only evaluation --databases postgresql`` times the compiled queries against the
+hand-written ones and nothing else.
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ from bench.data import AS_OF, DATABASES, SEED, databases, prepare
 from syncer.errors import SyncerError
 
 ROOT = Path(__file__).resolve().parents[1]
+PARTS = (
+    "evaluation", "insights", "live_count", "scale", "baseline", "push", "fields", "full_repair",
+    "queue", "woocommerce",
+)  # fmt: skip
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -63,9 +70,16 @@ def parse(argv: list[str]) -> argparse.Namespace:
         default="1,3",
         help="queue: the cases, accounts per provider (1: one shop, rate-bound; N: N shops)",
     )
+    parser.add_argument(
+        "--only", default=",".join(PARTS), help=f"run only these parts ({','.join(PARTS)})"
+    )
     args = parser.parse_args(argv)
     if args.size < 10:
         parser.error(f"--size must be at least 10, not {args.size}")
+    args.only = tuple(p for p in args.only.split(",") if p)
+    unknown = [p for p in args.only if p not in PARTS]
+    if unknown or not args.only:
+        parser.error(f"--only: unknown {', '.join(unknown) or 'empty list'}; use {','.join(PARTS)}")
     return args
 
 
@@ -92,41 +106,47 @@ def main(argv: list[str] | None = None) -> int:
         if not dbs:
             print("error: no database to measure")
             return 2
+        only = set(args.only)
         baselines: dict[str, dict[str, Any]] = {}
         for db in dbs:
             url = prepare(db, size)
-            rows = evaluation.run(url, AS_OF, repeat=args.repeat)
-            report.evaluation(db.kind, size, rows)
-            insight_rows = insights.run(url, AS_OF, repeat=max(1, min(args.repeat, 3)))
-            report.insights(db.kind, size, insight_rows)
-            live_rows = live_count.run(url, AS_OF, repeat=max(1, min(args.repeat, 5)))
-            report.live_count(db.kind, size, live_rows)
-            scaled = scale.run(db, size, segments=args.scale_segments)
-            report.scale(db.kind, scaled)
-            baselines[db.kind] = baseline.run(db, size, AS_OF)
-            data["databases"][db.kind] = {
-                "evaluation": rows,
-                "insights": insight_rows,
-                "live_count": live_rows,
-                "scale": scaled,
-                "baseline": baselines[db.kind],
-            }
-        report.baseline(baselines)
-        adds = args.push_adds if args.push_adds is not None else min(1000, size)
-        latency_adds = args.latency_adds if args.latency_adds is not None else min(5000, size)
-        pushed = push.run(dbs[0], size, adds=adds, latency_adds=latency_adds, providers=providers)
-        pushed["database"] = dbs[0].kind
-        report.push(pushed)
-        data["push"] = pushed
+            measured: dict[str, Any] = {}
+            if "evaluation" in only:
+                measured["evaluation"] = evaluation.run(url, AS_OF, repeat=args.repeat)
+                report.evaluation(db.kind, size, measured["evaluation"])
+            if "insights" in only:
+                measured["insights"] = insights.run(url, AS_OF, repeat=max(1, min(args.repeat, 3)))
+                report.insights(db.kind, size, measured["insights"])
+            if "live_count" in only:
+                repeat = max(1, min(args.repeat, 5))
+                measured["live_count"] = live_count.run(url, AS_OF, repeat=repeat)
+                report.live_count(db.kind, size, measured["live_count"])
+            if "scale" in only:
+                measured["scale"] = scale.run(db, size, segments=args.scale_segments)
+                report.scale(db.kind, measured["scale"])
+            if "baseline" in only:
+                baselines[db.kind] = measured["baseline"] = baseline.run(db, size, AS_OF)
+            data["databases"][db.kind] = measured
+        if baselines:
+            report.baseline(baselines)
+        if "push" in only:
+            adds = args.push_adds if args.push_adds is not None else min(1000, size)
+            latency_adds = args.latency_adds if args.latency_adds is not None else min(5000, size)
+            pushed = push.run(
+                dbs[0], size, adds=adds, latency_adds=latency_adds, providers=providers
+            )
+            pushed["database"] = dbs[0].kind
+            report.push(pushed)
+            data["push"] = pushed
         members = args.fields_members if args.fields_members is not None else min(3000, size)
-        if members > 0:
+        if "fields" in only and members > 0:
             data["fields"] = fields.run(members, min(1000, members), providers)
             print(fields.table(data["fields"]))
-        if args.full_members > 0:
+        if "full_repair" in only and args.full_members > 0:
             full = full_repair.run(dbs[-1], size, members=args.full_members, providers=providers)
             report.full_repair(dbs[-1].kind, full)
             data["full_repair"] = {"database": dbs[-1].kind, "rows": full}
-        if args.queue_segments > 0:
+        if "queue" in only and args.queue_segments > 0:
             # the workers' state on PostgreSQL when it is measured (what workers on several
             # machines share), else SQLite
             pg = next((d for d in dbs if d.kind == "postgresql"), None)
@@ -137,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
                 state=pg.scratch_state if pg is not None else None,
             )
             report.queue(data["queue"])
-        wc_url = woocommerce.url()
+        wc_url = woocommerce.url() if "woocommerce" in only else None
         if wc_url is not None:  # the WooCommerce preset on MariaDB vs hand-written SQL
             wc_rows = woocommerce.run(wc_url, size, repeat=max(1, min(args.repeat, 3)))
             woocommerce.show(size, wc_rows)

@@ -28,6 +28,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, FromClause, and_, not_, or_
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter
 from sqlalchemy.sql.selectable import NamedFromClause
 
 from syncer.segments.catalog import FIELDS, ValueType
@@ -149,8 +151,7 @@ def exists_of(cond: Condition, now: datetime, negate: bool) -> Exists | None:
         def either(shares: list[tuple[Any, ...]]) -> Rows:
             where = in_span(table.c[TIME_COLUMN[_name(table)]], span)
             if all(shares):  # no share empty (an empty one picks every row)
-                picks = [and_(*share) for share in shares]
-                where.append(or_(*picks) if len(picks) > 1 else picks[0])
+                where.append(any_share(shares))
             return table, table.c.customer_id, where
 
         key = ("rows", _name(table), span)
@@ -169,6 +170,28 @@ def exists_of(cond: Condition, now: datetime, negate: bool) -> Exists | None:
 
         return Exists(("item", field, span), positive, values, any_of)
     return None
+
+
+def any_share(shares: Sequence[tuple[Bool, ...]]) -> Bool:
+    """The rows any of ``shares`` picks. Shares that are each one ``column = value`` on the
+    same column become ``column IN (values)``, which an index on that column can take (an OR
+    is only a filter on the rows the index found)."""
+    tests = [share[0] for share in shares if len(share) == 1]
+    if len(tests) == len(shares) > 1:
+        column = tests[0].left if isinstance(tests[0], BinaryExpression) else None
+        values = [
+            t.right.value
+            for t in tests
+            if isinstance(t, BinaryExpression)
+            and t.operator is operators.eq
+            and t.left is column
+            and isinstance(t.right, BindParameter)
+        ]
+        if column is not None and len(values) == len(tests):
+            in_list: Bool = column.in_(values)
+            return in_list
+    picks = [and_(*share) for share in shares]
+    return or_(*picks) if len(picks) > 1 else picks[0]
 
 
 def merged_aggregates(parts: Sequence[Aggregate], now: datetime) -> Bool:
@@ -260,4 +283,12 @@ def junction(items: Sequence[Item], *, conjunction: bool, as_of: datetime) -> Bo
     return and_(*parts) if conjunction else or_(*parts)
 
 
-__all__ = ["Aggregate", "Exists", "aggregate_of", "exists_of", "junction", "merged_aggregates"]
+__all__ = [
+    "Aggregate",
+    "Exists",
+    "aggregate_of",
+    "any_share",
+    "exists_of",
+    "junction",
+    "merged_aggregates",
+]

@@ -46,6 +46,7 @@ from syncer.segments.sqlparts import (
     moment,
     since,
     text_in,
+    text_in_indexed,
     text_like,
     until,
     until_unranged,
@@ -119,12 +120,12 @@ def is_scalar(field: str) -> bool:
 
 # --- attributes ----------------------------------------------------------------------------
 def _text(col: ColumnElement[Any], op: str, value: Any) -> Bool:
-    if op in ("eq", "ne"):
-        test = text_in(col, [value])
-        return not_(test) if op == "ne" else test
-    if op in ("in", "not_in"):
-        test = text_in(col, list(value))
-        return not_(test) if op == "not_in" else test
+    if op == "eq":
+        return text_in_indexed(col, [value])  # the customers filtered first, by the index
+    if op == "in":
+        return text_in_indexed(col, list(value))
+    if op in ("ne", "not_in"):
+        return not_(text_in(col, [value] if op == "ne" else list(value)))
     if op == "is_set":
         return has_text(col)
     if op == "is_not_set":

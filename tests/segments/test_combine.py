@@ -114,7 +114,9 @@ def test_or_of_has_and_and_of_has_not_share_one_subquery() -> None:
     other_window = [*has[:1], cond("purchased_product", "has", "B", "last_30_days")]
     assert sql({"any": other_window}).count("EXISTS") == 2
     clicks = [cond(f, "ge", 1, "last_6_months") for f in ("email_clicks", "email_conversions")]
-    assert sql({"any": clicks}).count("EXISTS") == 1
+    text = sql({"any": clicks})
+    assert text.count("EXISTS") == 1
+    assert "email_events.kind IN (__[POSTCOMPILE_" in text  # the index on kind can take it
 
 
 @pytest.fixture
