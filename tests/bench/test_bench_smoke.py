@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SIZE = 400
 PUSH_ADDS = 40
 LATENCY_ADDS = 20
+FULL_MEMBERS = 40  # sync --full: a slice of the customers, all tagged
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def result_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "--push-adds", str(PUSH_ADDS), "--latency-adds", str(LATENCY_ADDS),
         "--providers", "mailchimp,activecampaign", "--queue-segments", "2",
         "--queue-members", "10", "--queue-accounts", "2", "--fields-members", "30",
-        "--full-members", "40",
+        "--full-members", str(FULL_MEMBERS),
     ]  # fmt: skip
     proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
@@ -164,7 +165,7 @@ def test_full_repair_reads_every_tagged_member_and_changes_nothing(
     full = results["full_repair"]
     assert [r["provider"] for r in full["rows"]] == ["mailchimp", "activecampaign"]
     for row in full["rows"]:
-        assert row["members"] == SIZE and row["tagged"] == SIZE, row  # every member tagged
+        assert row["members"] == FULL_MEMBERS and row["tagged"] == FULL_MEMBERS, row  # all tagged
         assert row["full_outcome"] == "ok" and row["full_changes"] == 0, row
         assert row["ideal_calls"] > 0 and row["full_calls"] > 0, row
         assert row["full_s"] > 0 and row["ideal_s"] > 0 and row["ratio"] > 0
