@@ -13,7 +13,21 @@ from collections.abc import Iterable, Iterator
 from contextlib import suppress
 from typing import Any
 
-from sqlalchemy import Select, Table, delete, exists, func, insert, select
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Select,
+    Table,
+    Text,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+)
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from providers.batching import chunks
@@ -25,26 +39,53 @@ TAGGED: Table = ProviderTagged.__table__  # type: ignore[attr-defined]
 
 
 def stage(store: StateStore, target_id: int, emails: Iterable[str]) -> int:
-    """Replace the staged tagged set of ``target_id`` with ``emails``; returns its size."""
+    """Replace the staged tagged set of ``target_id`` with ``emails``; returns its size.
+
+    One statement per page, whatever its size: an address already staged (a later page, or a
+    spelling the database's collation holds equal) is skipped by the database itself, so
+    staging costs a bulk insert and no per-address work (``_insert_page``)."""
     clear(store, target_id)
-    total = 0
     for chunk in chunks((fold(e) for e in emails), store.page_size):
-        fresh = set(chunk)
         with store.engine.begin() as conn:
-            known = conn.execute(
-                select(TAGGED.c.email).where(
-                    TAGGED.c.target_id == target_id, TAGGED.c.email.in_(fresh)
-                )
-            ).scalars()
-            fresh -= set(known)
-            if fresh:
-                conn.execute(
-                    insert(TAGGED), [{"target_id": target_id, "email": e} for e in sorted(fresh)]
-                )
-        total += len(fresh)
+            _insert_page(conn, target_id, sorted(set(chunk)))
+    with store.engine.connect() as conn:
+        total: int = conn.execute(
+            select(func.count()).select_from(TAGGED).where(TAGGED.c.target_id == target_id)
+        ).scalar_one()
     if total >= ANALYZE_AFTER:
         analyze(store)
     return total
+
+
+def _insert_page(conn: Connection, target_id: int, emails: list[str]) -> None:
+    """Stage ``emails`` (folded, distinct) in one statement, leaving the staged ones alone."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        # The whole page as one array parameter: one row per element, server-side.
+        unnested = func.unnest(bindparam("emails", type_=postgresql.ARRAY(Text)))
+        rows = select(literal(target_id, Integer), unnested)
+        statement = postgresql.insert(TAGGED).from_select(["target_id", "email"], rows)
+        conn.execute(statement.on_conflict_do_nothing(), {"emails": emails})
+        return
+    values = [{"target_id": target_id, "email": e} for e in emails]
+    if dialect == "sqlite":
+        conn.execute(sqlite.insert(TAGGED).on_conflict_do_nothing(), values)
+    elif dialect in ("mysql", "mariadb"):
+        # The driver sends the page as one multi-row INSERT; no IGNORE, which would also
+        # silence a value the column cannot hold.
+        upsert = mysql.insert(TAGGED)
+        conn.execute(upsert.on_duplicate_key_update(email=upsert.inserted.email), values)
+    else:
+        known = conn.execute(
+            select(TAGGED.c.email).where(
+                TAGGED.c.target_id == target_id, TAGGED.c.email.in_(emails)
+            )
+        ).scalars()
+        fresh = set(emails) - set(known)
+        if fresh:
+            conn.execute(
+                insert(TAGGED), [{"target_id": target_id, "email": e} for e in sorted(fresh)]
+            )
 
 
 ANALYZE_AFTER = 5000  # staged addresses after which the staged table's statistics are refreshed
