@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +34,7 @@ from syncer.segments.describe import describe
 from syncer.segments.fields import MappedPreview
 from syncer.segments.loader import load_segments, parse_segment
 from syncer.segments.model import Segment
-from syncer.segments.validate import validate_text
+from syncer.segments.validate import check_parsed, validate_text
 from syncer.source.active import active
 from syncer.web.segment_files import SegmentFiles
 
@@ -41,6 +42,7 @@ _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # live counts running while their draft is checked (a few at once: each holds a connection)
 _COUNTS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="syncer-live-count")
+_HEAD_START = 0.05  # seconds the check waits at most for the count to be sent
 SMALL_AUDIENCE = 50  # the CLI's `segments count` warning
 PREVIEW_LIMIT = 50
 SUGGESTIONS = 10
@@ -85,10 +87,17 @@ def draft_text(name: str, description: str, rule: Any) -> str:
 
 
 def check_draft(
-    segments_dir: Path, path: Path, text: str, others: Mapping[str, Segment] | None = None
+    segments_dir: Path,
+    path: Path,
+    text: str,
+    others: Mapping[str, Segment] | None = None,
+    parsed: Segment | None = None,
 ) -> Segment:
     """The draft as ``syncer segments validate`` would accept it at ``path`` (``others``: the
-    other segments of the folder, when already read)."""
+    other segments of the folder, when already read; ``parsed``: ``text`` parsed as the
+    validator parses it, when already done)."""
+    if parsed is not None and others is not None:
+        return check_parsed(parsed, path, segments_dir, others)
     return validate_text(text, path, segments_dir, others=others)
 
 
@@ -112,8 +121,11 @@ def _early_where(
         return None
 
 
-def _count(engine: Engine, where: Any) -> tuple[int, int, float]:
-    """Members and consenting members of ``where``, in one scan; the seconds it took."""
+def _count(
+    engine: Engine, where: Any, sending: threading.Event | None = None
+) -> tuple[int, int, float]:
+    """Members and consenting members of ``where``, in one scan; the seconds it took.
+    ``sending`` is set once the query is about to go to the database (or failed before)."""
     started = time.perf_counter()
     consent = active().customers.c.accepts_marketing
     # one scan: the count `syncer segments count` runs, and its consenting members
@@ -124,9 +136,14 @@ def _count(engine: Engine, where: Any) -> tuple[int, int, float]:
     )
     try:
         with engine.connect() as conn:
+            if sending is not None:
+                sending.set()
             count, consenting = (int(v or 0) for v in conn.execute(query).one())
     except SQLAlchemyError as err:
         raise _query_error(engine, err) from None
+    finally:
+        if sending is not None:
+            sending.set()
     return count, consenting, time.perf_counter() - started
 
 
@@ -149,9 +166,14 @@ def live(
     others = files.others(path, segments_dir)
     now = datetime.now(UTC)
     early = _early_where(text, path, others, now)
-    pending = _COUNTS.submit(_count, engine, early[1]) if early is not None else None
+    sending = threading.Event()
+    pending = _COUNTS.submit(_count, engine, early[1], sending) if early is not None else None
+    if pending is not None:
+        # the check is Python work holding the interpreter: let the count reach the database
+        # first, or it would wait for the check (up to a switch interval) before it is sent
+        sending.wait(timeout=_HEAD_START)
     try:
-        segment = check_draft(segments_dir, path, text, others)
+        segment = check_draft(segments_dir, path, text, others, early[0] if early else None)
     except SegmentError as err:
         if pending is not None:
             pending.cancel()  # when already running, it ends on its own; nobody waits for it

@@ -10,11 +10,13 @@ Segments are found by name through the loader, never by a path from the browser.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup, escape
 from ruamel.yaml.comments import CommentedMap
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -65,6 +67,28 @@ def _fields() -> list[dict[str, Any]]:
          "operators": list(s.operators), "window": s.window}
         for s in FIELDS.values() if source.missing(s.name) is None
     ]  # fmt: skip
+
+
+@lru_cache(maxsize=8)
+def _option_tags(fields: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str, str], ...]:
+    """Each field's ``<option>`` of the builder's field picker, as the template wrote it
+    (escaped the same way), unselected and selected: made once, not per condition and edit."""
+    tags = []
+    for name, label in fields:
+        value, shown = escape(name), f"{escape(label)} ({escape(name)})"
+        tags.append((name, f'<option value="{value}" >{shown}</option>',
+                     f'<option value="{value}" selected>{shown}</option>'))  # fmt: skip
+    return tuple(tags)
+
+
+def _field_options(fields: list[dict[str, Any]]) -> Callable[[str], Markup]:
+    """``options(field)``: the picker's options with ``field`` selected."""
+    tags = _option_tags(tuple((f["name"], f["label"]) for f in fields))
+
+    def options(selected: str) -> Markup:
+        return Markup("".join(on if name == selected else off for name, off, on in tags))
+
+    return options
 
 
 async def list_page(request: Request) -> Response:
@@ -122,8 +146,8 @@ def _builder_context(
         result = segment_queries.Live(error=str(err))
     return {
         "name": name, "original": original, "description": description, "rule": rule,
-        "live": result, "fields": _fields(), "specs": FIELDS, "operators": OPERATORS,
-        "draft": segment_draft, "suggest": segment_queries.SUGGEST,
+        "live": result, "field_options": _field_options(_fields()), "specs": FIELDS,
+        "operators": OPERATORS, "draft": segment_draft, "suggest": segment_queries.SUGGEST,
     }  # fmt: skip
 
 
