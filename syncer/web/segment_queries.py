@@ -13,10 +13,9 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,9 +39,8 @@ from syncer.web.segment_files import SegmentFiles
 
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-# live counts running while their draft is checked (a few at once: each holds a connection)
-_COUNTS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="syncer-live-count")
-_HEAD_START = 0.05  # seconds the check waits at most for the count to be sent
+# drafts checked while their live count runs in the database
+_CHECKS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="syncer-live-check")
 SMALL_AUDIENCE = 50  # the CLI's `segments count` warning
 PREVIEW_LIMIT = 50
 SUGGESTIONS = 10
@@ -122,10 +120,10 @@ def _early_where(
 
 
 def _count(
-    engine: Engine, where: Any, sending: threading.Event | None = None
+    engine: Engine, where: Any, sending: Callable[[], None] | None = None
 ) -> tuple[int, int, float]:
     """Members and consenting members of ``where``, in one scan; the seconds it took.
-    ``sending`` is set once the query is about to go to the database (or failed before)."""
+    ``sending`` is called once the query is about to go to the database."""
     started = time.perf_counter()
     consent = active().customers.c.accepts_marketing
     # one scan: the count `syncer segments count` runs, and its consenting members
@@ -134,16 +132,13 @@ def _count(
         .select_from(active().customers)
         .where(where)
     )
-    try:
-        with engine.connect() as conn:
+    try:  # one statement: no transaction around it (no BEGIN and ROLLBACK round trips)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             if sending is not None:
-                sending.set()
+                sending()
             count, consenting = (int(v or 0) for v in conn.execute(query).one())
     except SQLAlchemyError as err:
         raise _query_error(engine, err) from None
-    finally:
-        if sending is not None:
-            sending.set()
     return count, consenting, time.perf_counter() - started
 
 
@@ -159,31 +154,42 @@ def live(
     """Validate and count the draft ``text`` (to be the file ``path``), with the other segments
     of the folder as ``files`` reads them.
 
-    The count starts as soon as the draft compiles, and runs in the database while the draft is
-    checked as ``syncer segments validate`` checks a file: a draft the check refuses shows the
-    check's message and its count is dropped; the count shown is of the segment the check
-    returned (counted again in the rare case it differs from the one compiled early)."""
+    The count is sent as soon as the draft compiles, and the draft is checked as ``syncer
+    segments validate`` checks a file while the database counts (in another thread, started
+    once the query is on its way: the check is Python work that would otherwise hold the
+    interpreter before it is sent). A draft the check refuses shows the check's message and
+    its count is dropped; the count shown is of the segment the check returned (counted again
+    in the rare case it differs from the one compiled early)."""
     others = files.others(path, segments_dir)
     now = datetime.now(UTC)
     early = _early_where(text, path, others, now)
-    sending = threading.Event()
-    pending = _COUNTS.submit(_count, engine, early[1], sending) if early is not None else None
-    if pending is not None:
-        # the check is Python work holding the interpreter: let the count reach the database
-        # first, or it would wait for the check (up to a switch interval) before it is sent
-        sending.wait(timeout=_HEAD_START)
+    checking: list[Future[Segment]] = []
+
+    def check() -> None:
+        parsed = early[0] if early is not None else None
+        checking.append(_CHECKS.submit(check_draft, segments_dir, path, text, others, parsed))
+
+    counted: tuple[int, int, float] | None = None
+    failed: DatabaseError | None = None
+    if early is not None:
+        try:
+            counted = _count(engine, early[1], check)
+        except DatabaseError as err:  # shown unless the check has its own message
+            failed = err
     try:
-        segment = check_draft(segments_dir, path, text, others, early[0] if early else None)
+        if checking:
+            segment = checking[0].result()
+        else:
+            segment = check_draft(segments_dir, path, text, others, early[0] if early else None)
     except SegmentError as err:
-        if pending is not None:
-            pending.cancel()  # when already running, it ends on its own; nobody waits for it
         return Live(error=str(err), error_path=err.path)
+    if failed is not None:
+        raise failed
     segments = {**others, segment.name: segment}  # what the draft was validated with
-    if pending is not None and early is not None and early[0] == segment:
-        count, consenting, seconds = pending.result()
-    else:
+    if counted is None or early is None or early[0] != segment:
         where = compile_rule(segment.rules, segments, now, chain=(segment.name,), source=segment)
-        count, consenting, seconds = _count(engine, where)
+        counted = _count(engine, where)
+    count, consenting, seconds = counted
     rows: list[NodeCount] = []
     if funnel:
         try:
