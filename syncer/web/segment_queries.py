@@ -35,7 +35,7 @@ from syncer.segments.loader import load_segments, parse_segment
 from syncer.segments.model import Segment
 from syncer.segments.validate import check_parsed, validate_text
 from syncer.source.active import active
-from syncer.web.segment_files import SegmentFiles
+from syncer.web.segment_files import Listing, SegmentFiles
 
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -150,9 +150,10 @@ def live(
     text: str,
     *,
     funnel: bool = True,
+    listing: Listing | None = None,
 ) -> Live:
     """Validate and count the draft ``text`` (to be the file ``path``), with the other segments
-    of the folder as ``files`` reads them.
+    of the folder as ``files`` reads them (``listing``: the folder as already listed by ``files``).
 
     The count is sent as soon as the draft compiles, and the draft is checked as ``syncer
     segments validate`` checks a file while the database counts (in another thread, started
@@ -160,7 +161,7 @@ def live(
     interpreter before it is sent). A draft the check refuses shows the check's message and
     its count is dropped; the count shown is of the segment the check returned (counted again
     in the rare case it differs from the one compiled early)."""
-    others = files.others(path, segments_dir)
+    others = files.others(path, segments_dir, listing)
     now = datetime.now(UTC)
     early = _early_where(text, path, others, now)
     checking: list[Future[Segment]] = []

@@ -38,6 +38,7 @@ from syncer.state.migrate import current_revision
 from syncer.web import segment_draft, segment_queries, yaml_files
 from syncer.web.context import WebContext, web
 from syncer.web.render import error, is_htmx, page
+from syncer.web.segment_files import Listing
 
 BAD_NAME = re.compile(r"[/\\\x00-\x1f\x7f]|\.\.")
 
@@ -108,11 +109,11 @@ async def list_page(request: Request) -> Response:
     )  # fmt: skip
 
 
-def _target(context: WebContext, original: str, name: str) -> Path:
+def _target(context: WebContext, original: str, name: str, listing: Listing | None = None) -> Path:
     """The file the draft is (or will be): the original segment's, else a new one from the
     name (checked: no path can come from the browser)."""
     if original:
-        found = context.segment_files.source_of(original, _segments_dir(context))
+        found = context.segment_files.source_of(original, _segments_dir(context), listing)
         if found is not None:
             return found
         segment = _segment(context, original)  # not found: the loader says why
@@ -132,7 +133,8 @@ def _builder_context(
     funnel: bool = False,
 ) -> dict[str, Any]:
     try:  # any problem stays inside the builder, which keeps the draft
-        path = _target(context, original, name or "new segment")
+        listing = context.segment_files.listing(_segments_dir(context))  # once a request
+        path = _target(context, original, name or "new segment", listing)
         text = segment_queries.draft_text(name, description, rule)
         result = segment_queries.live(
             context.commerce,
@@ -141,6 +143,7 @@ def _builder_context(
             path,
             text,
             funnel=funnel,
+            listing=listing,
         )
     except SyncerError as err:
         result = segment_queries.Live(error=str(err))
