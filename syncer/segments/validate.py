@@ -98,6 +98,14 @@ def validate_text(
     segment = parse_segment(data, source=str(path)).model_copy(update={"source": path})
     if others is None:
         others = _others(path, directory)
+    return check_parsed(segment, path, directory, others)
+
+
+def check_parsed(
+    segment: Segment, path: Path, directory: Path, others: Mapping[str, Segment]
+) -> Segment:
+    """What ``validate_text`` checks once the text is parsed into ``segment`` (to be the file
+    ``path`` of ``directory``, beside ``others``): for a caller that parsed it already."""
     segment = check_against(segment, others, path)
     check_csv_folders({segment.name: segment}, directory.parent)
     return segment

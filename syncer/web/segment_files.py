@@ -25,6 +25,7 @@ from syncer.segments.loader import load_segment_file
 from syncer.segments.model import Segment
 
 Stamp = tuple[int, int, int, int]
+Listing = list[tuple[Path, Path, Segment | None]]  # (file, resolved, segment or None)
 
 
 def _stamp(path: Path) -> Stamp | None:
@@ -68,7 +69,9 @@ class SegmentFiles:
             self._parsed[path] = (stamp, resolved, segment)
         return resolved, segment
 
-    def _all(self, directory: Path) -> list[tuple[Path, Path, Segment | None]]:
+    def listing(self, directory: Path) -> Listing:
+        """Every segment file of ``directory`` with its resolved path and segment (None: it
+        does not load), as of now: one listing serves the calls of one request."""
         files = _files(directory)
         with self._lock:  # forget the files that are gone
             for gone in set(self._parsed) - set(files):
@@ -76,19 +79,22 @@ class SegmentFiles:
                     del self._parsed[gone]
         return [(path, *self._load(path)) for path in files]
 
-    def others(self, path: Path, directory: Path) -> dict[str, Segment]:
-        """The readable segments of ``directory`` other than the file ``path``, the first file
-        of a name winning: what ``syncer.segments.validate`` checks a file against."""
+    def others(
+        self, path: Path, directory: Path, listing: Listing | None = None
+    ) -> dict[str, Segment]:
+        """The readable segments of ``directory`` (or of its ``listing``) other than the file
+        ``path``, the first file of a name winning: what ``syncer.segments.validate`` checks a
+        file against."""
         me = path.resolve()
         found: dict[str, Segment] = {}
-        for _path, resolved, segment in self._all(directory):
+        for _path, resolved, segment in listing or self.listing(directory):
             if segment is not None and resolved != me:
                 found.setdefault(segment.name, segment)
         return found
 
-    def source_of(self, name: str, directory: Path) -> Path | None:
+    def source_of(self, name: str, directory: Path, listing: Listing | None = None) -> Path | None:
         """The file of the readable segment named ``name`` (None when no file has it)."""
-        for path, _resolved, segment in self._all(directory):
+        for path, _resolved, segment in listing or self.listing(directory):
             if segment is not None and segment.name == name:
                 return path
         return None

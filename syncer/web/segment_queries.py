@@ -14,8 +14,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,14 +33,14 @@ from syncer.segments.describe import describe
 from syncer.segments.fields import MappedPreview
 from syncer.segments.loader import load_segments, parse_segment
 from syncer.segments.model import Segment
-from syncer.segments.validate import validate_text
+from syncer.segments.validate import check_parsed, validate_text
 from syncer.source.active import active
-from syncer.web.segment_files import SegmentFiles
+from syncer.web.segment_files import Listing, SegmentFiles
 
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-# live counts running while their draft is checked (a few at once: each holds a connection)
-_COUNTS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="syncer-live-count")
+# drafts checked while their live count runs in the database
+_CHECKS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="syncer-live-check")
 SMALL_AUDIENCE = 50  # the CLI's `segments count` warning
 PREVIEW_LIMIT = 50
 SUGGESTIONS = 10
@@ -85,10 +85,17 @@ def draft_text(name: str, description: str, rule: Any) -> str:
 
 
 def check_draft(
-    segments_dir: Path, path: Path, text: str, others: Mapping[str, Segment] | None = None
+    segments_dir: Path,
+    path: Path,
+    text: str,
+    others: Mapping[str, Segment] | None = None,
+    parsed: Segment | None = None,
 ) -> Segment:
     """The draft as ``syncer segments validate`` would accept it at ``path`` (``others``: the
-    other segments of the folder, when already read)."""
+    other segments of the folder, when already read; ``parsed``: ``text`` parsed as the
+    validator parses it, when already done)."""
+    if parsed is not None and others is not None:
+        return check_parsed(parsed, path, segments_dir, others)
     return validate_text(text, path, segments_dir, others=others)
 
 
@@ -112,8 +119,11 @@ def _early_where(
         return None
 
 
-def _count(engine: Engine, where: Any) -> tuple[int, int, float]:
-    """Members and consenting members of ``where``, in one scan; the seconds it took."""
+def _count(
+    engine: Engine, where: Any, sending: Callable[[], None] | None = None
+) -> tuple[int, int, float]:
+    """Members and consenting members of ``where``, in one scan; the seconds it took.
+    ``sending`` is called once the query is about to go to the database."""
     started = time.perf_counter()
     consent = active().customers.c.accepts_marketing
     # one scan: the count `syncer segments count` runs, and its consenting members
@@ -122,8 +132,10 @@ def _count(engine: Engine, where: Any) -> tuple[int, int, float]:
         .select_from(active().customers)
         .where(where)
     )
-    try:
-        with engine.connect() as conn:
+    try:  # one statement: no transaction around it (no BEGIN and ROLLBACK round trips)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            if sending is not None:
+                sending()
             count, consenting = (int(v or 0) for v in conn.execute(query).one())
     except SQLAlchemyError as err:
         raise _query_error(engine, err) from None
@@ -138,30 +150,47 @@ def live(
     text: str,
     *,
     funnel: bool = True,
+    listing: Listing | None = None,
 ) -> Live:
     """Validate and count the draft ``text`` (to be the file ``path``), with the other segments
-    of the folder as ``files`` reads them.
+    of the folder as ``files`` reads them (``listing``: the folder as already listed by ``files``).
 
-    The count starts as soon as the draft compiles, and runs in the database while the draft is
-    checked as ``syncer segments validate`` checks a file: a draft the check refuses shows the
-    check's message and its count is dropped; the count shown is of the segment the check
-    returned (counted again in the rare case it differs from the one compiled early)."""
-    others = files.others(path, segments_dir)
+    The count is sent as soon as the draft compiles, and the draft is checked as ``syncer
+    segments validate`` checks a file while the database counts (in another thread, started
+    once the query is on its way: the check is Python work that would otherwise hold the
+    interpreter before it is sent). A draft the check refuses shows the check's message and
+    its count is dropped; the count shown is of the segment the check returned (counted again
+    in the rare case it differs from the one compiled early)."""
+    others = files.others(path, segments_dir, listing)
     now = datetime.now(UTC)
     early = _early_where(text, path, others, now)
-    pending = _COUNTS.submit(_count, engine, early[1]) if early is not None else None
+    checking: list[Future[Segment]] = []
+
+    def check() -> None:
+        parsed = early[0] if early is not None else None
+        checking.append(_CHECKS.submit(check_draft, segments_dir, path, text, others, parsed))
+
+    counted: tuple[int, int, float] | None = None
+    failed: DatabaseError | None = None
+    if early is not None:
+        try:
+            counted = _count(engine, early[1], check)
+        except DatabaseError as err:  # shown unless the check has its own message
+            failed = err
     try:
-        segment = check_draft(segments_dir, path, text, others)
+        if checking:
+            segment = checking[0].result()
+        else:
+            segment = check_draft(segments_dir, path, text, others, early[0] if early else None)
     except SegmentError as err:
-        if pending is not None:
-            pending.cancel()  # when already running, it ends on its own; nobody waits for it
         return Live(error=str(err), error_path=err.path)
+    if failed is not None:
+        raise failed
     segments = {**others, segment.name: segment}  # what the draft was validated with
-    if pending is not None and early is not None and early[0] == segment:
-        count, consenting, seconds = pending.result()
-    else:
+    if counted is None or early is None or early[0] != segment:
         where = compile_rule(segment.rules, segments, now, chain=(segment.name,), source=segment)
-        count, consenting, seconds = _count(engine, where)
+        counted = _count(engine, where)
+    count, consenting, seconds = counted
     rows: list[NodeCount] = []
     if funnel:
         try:

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, func, insert, select, update
 
-from syncer.schema import Order, Product
+from syncer.schema import Customer, Order, Product
 from syncer.segments.loader import load_segments
-from syncer.web.segment_queries import customer, preview, suggest
+from syncer.web.segment_files import SegmentFiles
+from syncer.web.segment_queries import customer, draft_text, live, preview, suggest
 from tests.sync.fakes import Shop
 
 
@@ -56,3 +57,32 @@ def test_queries_on_every_database(engine: Engine, tmp_path: Path) -> None:
     assert [r["mapped"] for r in rows] == [
         {"FNAME": "F1", "LTV": "12.5"}, {"FNAME": "F2", "LTV": "0"}, {"FNAME": "F3", "LTV": "0"}
     ]  # fmt: skip
+
+
+def test_live_count_and_check_on_every_database(engine: Engine, tmp_path: Path) -> None:
+    """The builder's live count (one statement outside a transaction, the check in another
+    thread): the members and consenting members of the draft, or the check's message."""
+    shop = Shop(engine)
+    shop.add(3)
+    shop.add(2, start=10, card="Silver")
+    c = Customer.__table__  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        conn.execute(update(c).where(c.c.id == 2).values(accepts_marketing=False))
+        consenting = conn.execute(
+            select(func.count()).where(c.c.loyalty_card == "Gold", c.c.accepts_marketing)
+        ).scalar_one()
+    segments = tmp_path / "segments"
+    segments.mkdir()
+    (segments / "silver.yaml").write_text(
+        "name: Silver\nrules: {all: [{field: loyalty_card, op: eq, value: Silver}]}\n"
+    )
+    files = SegmentFiles()
+    rule = {"all": [{"field": "loyalty_card", "op": "eq", "value": "Gold"}]}
+    text = draft_text("Gold", "", rule)
+    answer = live(engine, files, segments, segments / "gold.yaml", text, funnel=False)
+    assert (answer.error, answer.count, answer.consenting) == (None, 3, consenting)
+    assert consenting < 3
+    taken = draft_text("Silver", "", rule)  # compiles, but the folder has a Silver already
+    refused = live(engine, files, segments, segments / "gold.yaml", taken, funnel=False)
+    assert refused.count is None and refused.error is not None
+    assert "duplicate segment name 'Silver'" in refused.error

@@ -10,11 +10,13 @@ Segments are found by name through the loader, never by a path from the browser.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup, escape
 from ruamel.yaml.comments import CommentedMap
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -36,6 +38,7 @@ from syncer.state.migrate import current_revision
 from syncer.web import segment_draft, segment_queries, yaml_files
 from syncer.web.context import WebContext, web
 from syncer.web.render import error, is_htmx, page
+from syncer.web.segment_files import Listing
 
 BAD_NAME = re.compile(r"[/\\\x00-\x1f\x7f]|\.\.")
 
@@ -67,6 +70,28 @@ def _fields() -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+@lru_cache(maxsize=8)
+def _option_tags(fields: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str, str], ...]:
+    """Each field's ``<option>`` of the builder's field picker, as the template wrote it
+    (escaped the same way), unselected and selected: made once, not per condition and edit."""
+    tags = []
+    for name, label in fields:
+        value, shown = escape(name), f"{escape(label)} ({escape(name)})"
+        tags.append((name, f'<option value="{value}" >{shown}</option>',
+                     f'<option value="{value}" selected>{shown}</option>'))  # fmt: skip
+    return tuple(tags)
+
+
+def _field_options(fields: list[dict[str, Any]]) -> Callable[[str], Markup]:
+    """``options(field)``: the picker's options with ``field`` selected."""
+    tags = _option_tags(tuple((f["name"], f["label"]) for f in fields))
+
+    def options(selected: str) -> Markup:
+        return Markup("".join(on if name == selected else off for name, off, on in tags))
+
+    return options
+
+
 async def list_page(request: Request) -> Response:
     q = request.query_params.get("q", "").strip().lower()
     tags = [t for t in request.query_params.getlist("tag") if t]
@@ -84,11 +109,11 @@ async def list_page(request: Request) -> Response:
     )  # fmt: skip
 
 
-def _target(context: WebContext, original: str, name: str) -> Path:
+def _target(context: WebContext, original: str, name: str, listing: Listing | None = None) -> Path:
     """The file the draft is (or will be): the original segment's, else a new one from the
     name (checked: no path can come from the browser)."""
     if original:
-        found = context.segment_files.source_of(original, _segments_dir(context))
+        found = context.segment_files.source_of(original, _segments_dir(context), listing)
         if found is not None:
             return found
         segment = _segment(context, original)  # not found: the loader says why
@@ -108,7 +133,8 @@ def _builder_context(
     funnel: bool = False,
 ) -> dict[str, Any]:
     try:  # any problem stays inside the builder, which keeps the draft
-        path = _target(context, original, name or "new segment")
+        listing = context.segment_files.listing(_segments_dir(context))  # once a request
+        path = _target(context, original, name or "new segment", listing)
         text = segment_queries.draft_text(name, description, rule)
         result = segment_queries.live(
             context.commerce,
@@ -117,13 +143,14 @@ def _builder_context(
             path,
             text,
             funnel=funnel,
+            listing=listing,
         )
     except SyncerError as err:
         result = segment_queries.Live(error=str(err))
     return {
         "name": name, "original": original, "description": description, "rule": rule,
-        "live": result, "fields": _fields(), "specs": FIELDS, "operators": OPERATORS,
-        "draft": segment_draft, "suggest": segment_queries.SUGGEST,
+        "live": result, "field_options": _field_options(_fields()), "specs": FIELDS,
+        "operators": OPERATORS, "draft": segment_draft, "suggest": segment_queries.SUGGEST,
     }  # fmt: skip
 
 
