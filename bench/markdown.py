@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.evaluation import TARGET
-from bench.insights import TARGET as INSIGHTS_TARGET
-from bench.live_count import TARGET as LIVE_TARGET
+from bench.targets import INSIGHTS as INSIGHTS_TARGET
+from bench.targets import LIVE_COUNT as LIVE_TARGET
 
 NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL", "mariadb": "MariaDB"}
 TIMES = "\N{MULTIPLICATION SIGN}"  # spelled out: ruff flags the bare sign as ambiguous

@@ -16,8 +16,8 @@ from rich.table import Table
 
 from bench import markdown
 from bench.evaluation import TARGET
-from bench.insights import TARGET as INSIGHTS_TARGET
-from bench.live_count import TARGET as LIVE_TARGET
+from bench.targets import INSIGHTS as INSIGHTS_TARGET
+from bench.targets import LIVE_COUNT as LIVE_TARGET
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 
