@@ -19,7 +19,7 @@ import re
 import statistics
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from starlette.testclient import TestClient
@@ -59,10 +59,11 @@ def _medians(count: Callable[[], Any], post: Callable[[], Any], repeat: int) -> 
     return statistics.median(counts), statistics.median(posts)
 
 
-def _client(url: str) -> tuple[TestClient, str]:
+def _client(url: str, as_of: datetime) -> tuple[TestClient, str]:
     settings = Settings(database_url=url, config_dir=SEGMENTS_DIR.parent)
     users = Users({"bench": (hash_password(PASSWORD), "editor")})
-    client = TestClient(create_app(settings, {"SYNCER_WEB_SECRET_KEY": "bench"}, users=users))
+    env = {"SYNCER_WEB_SECRET_KEY": "bench"}
+    client = TestClient(create_app(settings, env, users=users, as_of=as_of))
     found = TOKEN.search(client.get("/login").text)
     assert found is not None
     client.post("/login", data={"username": "bench", "password": PASSWORD, "csrf_token": found[1]})
@@ -72,12 +73,12 @@ def _client(url: str) -> tuple[TestClient, str]:
 
 
 def run(url: str, as_of: datetime, *, repeat: int = 3) -> list[dict[str, Any]]:
-    """One entry per example segment: members, the two medians (ms) and their ratio. The live
-    count is as of now (the builder's); the count query is timed as of now too."""
-    del as_of  # the builder counts as of now; both sides use it
+    """One entry per example segment: members, the two medians (ms) and their ratio. Both sides
+    count as of ``as_of``, the day the bench data ends (the admin served with ``--as-of``), so
+    the windowed segments have their members rather than none."""
     segments = example_segments()
     engine = make_engine(url)
-    client, token = _client(url)
+    client, token = _client(url, as_of)
     rows: list[dict[str, Any]] = []
     try:
         with client, engine.connect() as conn:
@@ -86,8 +87,8 @@ def run(url: str, as_of: datetime, *, repeat: int = 3) -> list[dict[str, Any]]:
                 rules = load(segment.source)["rules"]
                 form = {"csrf_token": token, "name": name, "original": name,
                         **form_fields(rules)}  # fmt: skip
-                now = datetime.now(UTC)
-                members = int(conn.execute(count_query(segment, segments, as_of=now)).scalar_one())
+                query = count_query(segment, segments, as_of=as_of)
+                members = int(conn.execute(query).scalar_one())
 
                 def post(form: dict[str, str] = form, name: str = name, n: int = members) -> None:
                     answer = client.post("/segments/draft", data=form)
@@ -98,8 +99,7 @@ def run(url: str, as_of: datetime, *, repeat: int = 3) -> list[dict[str, Any]]:
                         raise RuntimeError(f"live count of {name!r} is {found[1]}, not {n:,}")
 
                 def count(segment: Any = segment) -> None:
-                    query = count_query(segment, segments, as_of=datetime.now(UTC))
-                    conn.execute(query).all()
+                    conn.execute(count_query(segment, segments, as_of=as_of)).all()
 
                 count_s, live_s = _medians(count, post, repeat)
                 rows.append({

@@ -12,6 +12,7 @@ import socket
 
 import typer
 
+from syncer.cli.as_of import parse_as_of
 from syncer.cli.common import console, settings, warn
 from syncer.errors import ConfigError
 
@@ -37,6 +38,12 @@ def serve(
     ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (this machine)."),
     port: int = typer.Option(8080, "--port", min=1, max=65535, help="Port to listen on."),
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        help="Evaluate segments (counts, previews, insights) as of this date, e.g. over data "
+        "that ends in the past (YYYY-MM-DD or YYYY-MM-DDTHH:MM, UTC; default now).",
+    ),
 ) -> None:
     """Serve the admin UI (log in with the admin password or a user of the users file)."""
     if ctx.invoked_subcommand is not None:
@@ -46,12 +53,14 @@ def serve(
     from syncer.web.app import create_app
     from syncer.web.auth import load_users, secret_key
 
+    when = None if as_of is None else parse_as_of(as_of)
     users = load_users(os.environ)
     _check_port(host, port)
     if secret_key(os.environ) is None:
         warn("SYNCER_WEB_SECRET_KEY is not set: sessions end when this process stops")
-    app = create_app(settings(ctx), os.environ, users=users)
-    console.print(f"Syncer admin on http://{host}:{port}/ (Ctrl-C to stop)")
+    app = create_app(settings(ctx), os.environ, users=users, as_of=when)
+    at = "" if when is None else f", segments as of {when:%Y-%m-%d %H:%M} UTC"
+    console.print(f"Syncer admin on http://{host}:{port}/{at} (Ctrl-C to stop)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -53,10 +54,12 @@ def create_app(
     users: Users,
     scheduler: SyncScheduler | None = None,
     https_only: bool = False,
+    as_of: datetime | None = None,
 ) -> Starlette:
     """The admin UI over ``settings`` (databases, config folder) and ``env`` (where profiles'
     ``${VAR}`` credentials are read). ``scheduler``: the worker, when one runs in this process
-    (``/healthz`` then reports its heartbeat). ``https_only`` marks the cookie Secure."""
+    (``/healthz`` then reports its heartbeat). ``https_only`` marks the cookie Secure.
+    ``as_of``: evaluate segments as of that moment (UTC), as the CLI's ``--as-of``, not now."""
     key = secret_key(env)
     if key is None:
         log.warning(
@@ -80,5 +83,6 @@ def create_app(
         ],
         exception_handlers={SyncerError: _syncer_error},
     )
-    app.state.web = WebContext(settings, env, users, Jobs(), scheduler)
+    when = None if as_of is None else as_of.replace(tzinfo=as_of.tzinfo or UTC)
+    app.state.web = WebContext(settings, env, users, Jobs(), scheduler, when)
     return app

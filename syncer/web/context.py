@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,12 @@ class WebContext:
     users: Users
     jobs: Jobs
     scheduler: SyncScheduler | None = None
+    as_of: datetime | None = None  # segments evaluated as of this moment (``--as-of``), not now
+
+    def now(self) -> datetime:
+        """The moment segments are evaluated at: ``as_of`` when given, else the current time
+        (runs, schedules and STALE marks always use the current time)."""
+        return self.as_of if self.as_of is not None else datetime.now(UTC)
 
     @cached_property
     def segment_files(self) -> SegmentFiles:

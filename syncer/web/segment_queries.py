@@ -151,6 +151,7 @@ def live(
     *,
     funnel: bool = True,
     listing: Listing | None = None,
+    now: datetime | None = None,
 ) -> Live:
     """Validate and count the draft ``text`` (to be the file ``path``), with the other segments
     of the folder as ``files`` reads them (``listing``: the folder as already listed by ``files``).
@@ -162,7 +163,7 @@ def live(
     its count is dropped; the count shown is of the segment the check returned (counted again
     in the rare case it differs from the one compiled early)."""
     others = files.others(path, segments_dir, listing)
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     early = _early_where(text, path, others, now)
     checking: list[Future[Segment]] = []
 
@@ -202,13 +203,17 @@ def live(
 
 
 def preview(
-    engine: Engine, segment: Segment, segments_dir: Path, limit: int = PREVIEW_LIMIT
+    engine: Engine,
+    segment: Segment,
+    segments_dir: Path,
+    limit: int = PREVIEW_LIMIT,
+    now: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """The first ``limit`` members (by id) with orders, spend and last order, and (``mapped``)
     the values each destination's ``fields:`` would send."""
     segments = dict(load_segments(segments_dir))
     c = active().customers.c
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     mapped = MappedPreview(segment.destinations, now)
     first = members_query(segment, segments, as_of=now).add_columns(*mapped.columns)
     members = first.order_by(c.id).limit(limit).subquery()
@@ -254,13 +259,15 @@ def _rows(conn: Connection, table: str, where_col: str, cid: Any, order: str) ->
     return [dict(r._mapping) for r in conn.execute(q)]
 
 
-def customer(engine: Engine, segments_dir: Path, customer_id: int) -> dict[str, Any] | None:
+def customer(
+    engine: Engine, segments_dir: Path, customer_id: int, now: datetime | None = None
+) -> dict[str, Any] | None:
     """One customer: attributes, last orders, visits and email events, the segments they are
     in. None when there is no such customer."""
     segments = dict(load_segments(segments_dir))
     source = active()
     c = source.customers.c
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     try:
         with engine.connect() as conn:
             row = conn.execute(select(source.customers).where(c.id == customer_id)).first()

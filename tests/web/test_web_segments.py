@@ -23,6 +23,8 @@ from syncer.segments.loader import load_segment_file
 from syncer.settings import Settings
 from syncer.source.active import using
 from syncer.source.tables import Source, native_source
+from syncer.web.app import create_app
+from syncer.web.auth import Users
 from syncer.web.segment_queries import PREVIEW_LIMIT
 from tests.sync.fakes import Shop
 from tests.web.conftest import login
@@ -391,3 +393,34 @@ def test_a_draft_the_folder_check_refuses_shows_no_count(
     assert 'id="live-count"' not in answer
     fine = client.post("/segments/draft", data=renamed | {"name": "Any order"}).text
     assert 'id="live-count">45<' in fine
+
+
+@pytest.mark.parametrize(("as_of", "two_orders"), [(None, 1), (datetime(2026, 1, 20), 0)])
+def test_served_as_of_a_date_the_builder_counts_as_of_it(
+    app_settings: Settings,
+    users: Users,
+    shop: Shop,
+    as_of: datetime | None,
+    two_orders: int,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``syncer web --as-of``: the live count, like ``segments count --as-of``, ignores what
+    happened after that moment (customer 1's second order is on 2026-02-05)."""
+    env = {"SYNCER_WEB_SECRET_KEY": "k"}
+    app = create_app(app_settings, env, users=users, as_of=as_of)
+    with TestClient(app, follow_redirects=False) as client:
+        token = login(client)
+        rule = {"k:rules": "all", "k:rules.all[0]": "cond", "f:rules.all[0]": "orders",
+                "o:rules.all[0]": "ge", "v:rules.all[0]": "2"}  # fmt: skip
+        answer = client.post("/segments/draft", data=draft(token, **rule))
+    assert f'id="live-count">{two_orders}<' in answer.text, answer.text[-2000:]
+    config = str(app_settings.config_dir)
+    (app_settings.config_dir / "segments" / "two.yaml").write_text(
+        "name: Two orders\nrules: {all: [{field: orders, op: ge, value: 2}]}\n"
+    )
+    at = [] if as_of is None else ["--as-of", f"{as_of:%Y-%m-%d}"]
+    args = ["--database-url", app_settings.database_url, "--config-dir", config, "segments",
+            "count", "Two orders", *at, "--json"]  # fmt: skip
+    capsys.readouterr()
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["count"] == two_orders  # the CLI agrees

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
@@ -144,6 +143,7 @@ def _builder_context(
             text,
             funnel=funnel,
             listing=listing,
+            now=context.now(),
         )
     except SyncerError as err:
         result = segment_queries.Live(error=str(err))
@@ -283,7 +283,11 @@ async def preview_page(request: Request) -> Response:
     context = web(request)
     segment = await run_in_threadpool(_segment, context, request.query_params.get("name", ""))
     rows = await run_in_threadpool(
-        segment_queries.preview, context.commerce, segment, _segments_dir(context)
+        segment_queries.preview,
+        context.commerce,
+        segment,
+        _segments_dir(context),
+        now=context.now(),
     )
     return page(request, "segment_preview.html", {"segment": segment, "rows": rows})
 
@@ -295,7 +299,11 @@ async def customer_page(request: Request) -> Response:
     except ValueError:
         return error(request, "a customer id is a whole number", status_code=400)
     found = await run_in_threadpool(
-        segment_queries.customer, context.commerce, _segments_dir(context), customer_id
+        segment_queries.customer,
+        context.commerce,
+        _segments_dir(context),
+        customer_id,
+        now=context.now(),
     )
     if found is None:
         return error(request, f"no customer with id {customer_id}", status_code=404)
@@ -305,7 +313,7 @@ async def customer_page(request: Request) -> Response:
 def _insights(context: WebContext, name: str) -> dict[str, Any]:
     segments = load_segments(_segments_dir(context))
     segment = segments.get_or_error(name)
-    now = datetime.now(UTC)
+    now = context.now()
     with context.commerce.connect() as conn:
         result = insights(conn, segment, dict(segments), as_of=now).to_json()
     history = (
