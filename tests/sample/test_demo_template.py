@@ -25,7 +25,7 @@ def test_demo_makes_a_segment_from_a_template_and_counts_it(
     )
     assert found, out[-800:]
     assert int(found.group(1).replace(",", "")) > 0
-    copy = tmp_path / "demo-config" / "segments"
+    copy = tmp_path / "demo-template-config" / "segments"  # beside the database, apart from CONFIG
     assert (
         load_segments(copy)[TEMPLATE_SEGMENT].source
         == copy / "espresso-beans-time-to-re-order.yaml"
