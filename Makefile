@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m syncer.sample.demo
+	$(BIN)/python -m syncer.demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

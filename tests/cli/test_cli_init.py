@@ -50,7 +50,7 @@ def test_the_readme_shows_the_shipped_files() -> None:
 
 
 def test_the_demo_config_wires_the_examples_to_the_emulators(tmp_path: Path) -> None:
-    from syncer.sample.demo_config import DESTINATIONS, write_demo_config
+    from syncer.demo.config import DESTINATIONS, write_demo_config
 
     target = write_demo_config(ROOT / "config" / "segments", tmp_path / "demo-config")
     segments = load_segments(target / "segments")

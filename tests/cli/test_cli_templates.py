@@ -11,7 +11,7 @@ import yaml
 
 from syncer.cli.main import main
 from syncer.db import make_engine
-from syncer.sample.demo_config import write_demo_config
+from syncer.demo.config import write_demo_config
 from syncer.sample.shop import generate
 from syncer.segments.template import load_templates
 

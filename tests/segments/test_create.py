@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from syncer.demo.config import write_demo_config
 from syncer.errors import ConfigError
-from syncer.sample.demo_config import write_demo_config
 from syncer.segments.create import copy_segment, new_from_template, slug
 from syncer.segments.loader import load_segments
 from syncer.segments.validate import validate_file

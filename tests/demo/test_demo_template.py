@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from syncer.sample.demo import main
-from syncer.sample.demo_template import TEMPLATE_SEGMENT
+from syncer.demo.run import main
+from syncer.demo.template import TEMPLATE_SEGMENT
 from syncer.segments.loader import load_segments
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"

@@ -66,7 +66,7 @@ def write_demo_config(examples: Path = EXAMPLES, target: Path = DEMO_CONFIG) -> 
         shutil.rmtree(target)
     (target / "segments").mkdir(parents=True)
     (target / "profiles.yaml").write_text(
-        "# Written by `make demo` (syncer/sample/demo_config.py): the local emulators.\n"
+        "# Written by `make demo` (syncer/demo/config.py): the local emulators.\n"
         + profiles_yaml(["mailchimp", "activecampaign", "sendlane"]),
         encoding="utf-8",
     )

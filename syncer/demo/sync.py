@@ -26,8 +26,8 @@ from sqlalchemy import Engine, func, select
 from providers.base import Destination
 from providers.mailchimp import Mailchimp
 from providers.mailchimp.answers import subscriber_hash
+from syncer.demo.config import MERGE_FIELDS
 from syncer.sample.activity import simulate_activity
-from syncer.sample.demo_config import MERGE_FIELDS
 from syncer.sample.emulated import LocalProviders
 from syncer.segments.compiler import members_query
 from syncer.segments.model import CsvDestinationConfig

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from syncer.sample.demo import main
+from syncer.demo.run import main
 
 
 def test_demo_counts_and_describes_each_segment(
@@ -98,7 +98,7 @@ def test_demo_syncs_to_the_emulators_twice_and_the_second_run_sends_only_the_dif
 def test_the_demo_prints_one_command_opening_the_admin_on_its_data(tmp_path) -> None:
     import shlex
 
-    from syncer.sample.demo import DEMO_ADMIN_PASSWORD, admin_command
+    from syncer.demo.run import DEMO_ADMIN_PASSWORD, admin_command
     from syncer.web.auth import load_users
 
     line = admin_command("sqlite:///var/demo.db", tmp_path / "demo-state.db", tmp_path / "cfg")
@@ -110,7 +110,7 @@ def test_the_demo_prints_one_command_opening_the_admin_on_its_data(tmp_path) -> 
 
 
 def test_the_template_copy_is_not_the_demo_config_it_copies() -> None:
-    from syncer.sample.demo import parse_args, template_dir
-    from syncer.sample.demo_config import DEMO_CONFIG
+    from syncer.demo.config import DEMO_CONFIG
+    from syncer.demo.run import parse_args, template_dir
 
     assert template_dir(parse_args([])).resolve() != DEMO_CONFIG.resolve()

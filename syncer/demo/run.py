@@ -1,15 +1,15 @@
 """`make demo`: the main job on the embedded default (SQLite + the local provider emulators).
 
-    python -m syncer.sample.demo [--customers 20000] [--seed 42] [--as-of 2026-03-01] [--no-sync]
+    python -m syncer.demo [--customers 20000] [--seed 42] [--as-of 2026-03-01] [--no-sync]
 
 1. sample data in an SQLite file (``var/demo.db``);
 2. every example segment in config/segments counted and described in plain English (the demo's
    own config folder, ``var/demo-config``, wires some of them to the emulators:
-   ``syncer.sample.demo_config``; the shipped config/ sends nothing anywhere);
-   one more segment made from a template (``syncer.sample.demo_template``), counted too;
+   ``syncer.demo.config``; the shipped config/ sends nothing anywhere);
+   one more segment made from a template (``syncer.demo.template``), counted too;
 3. the three provider emulators started locally, every segment with destinations synced to
    them; then two weeks of new orders, and a second sync that sends only the difference
-   (``syncer.sample.demo_sync``; state in ``var/demo-state.db``);
+   (``syncer.demo.sync``; state in ``var/demo-state.db``);
 4. the insights of one example segment (``syncer segments insights``).
 
 The data and the reference date are fixed, so every run prints the same counts.
@@ -32,10 +32,10 @@ from sqlalchemy import Engine
 
 from syncer.cli import insights as insights_view
 from syncer.db import make_engine
+from syncer.demo.config import DEMO_CONFIG, write_demo_config
+from syncer.demo.sync import full_job
+from syncer.demo.template import TemplateSegment, segment_from_template
 from syncer.errors import SyncerError
-from syncer.sample.demo_config import DEMO_CONFIG, write_demo_config
-from syncer.sample.demo_sync import full_job
-from syncer.sample.demo_template import TemplateSegment, segment_from_template
 from syncer.sample.shop import generate
 from syncer.schema import create_commerce_schema, drop_commerce_schema
 from syncer.segments.compiler import consent_count_query
@@ -66,7 +66,7 @@ class SegmentResult:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m syncer.sample.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m syncer.demo", description=__doc__)
     parser.add_argument("--customers", type=int, default=CUSTOMERS)
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--as-of", default=AS_OF, help="reference date, YYYY-MM-DD")
@@ -209,7 +209,7 @@ def stage(text: str) -> None:
 
 
 def sync_twice(args: argparse.Namespace, as_of: datetime) -> int:
-    """Step 3: the full job against the emulators (see ``syncer.sample.demo_sync``)."""
+    """Step 3: the full job against the emulators (see ``syncer.demo.sync``)."""
     url = f"sqlite:///{args.database}"
     state = args.database.with_name(f"{args.database.stem}-state.db")
     try:

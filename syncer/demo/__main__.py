@@ -1,0 +1,5 @@
+import sys
+
+from syncer.demo.run import main
+
+sys.exit(main())
