@@ -84,14 +84,23 @@ class StateStore:
     def __init__(self, engine: Engine, *, page_size: int = 1000) -> None:
         self.engine = engine
         self.page_size = page_size
+        # (segment, destination) -> target id, once seen: a target row is never deleted nor
+        # renumbered, so a worker asks for each target's id once, not twice per run
+        self._targets: dict[tuple[str, str], int] = {}
 
     # --- targets ---------------------------------------------------------------------------
     def find_target(self, segment: str, destination: str) -> int | None:
+        known = self._targets.get((segment, destination))
+        if known is not None:
+            return known
         q = select(TARGETS.c.id).where(
             TARGETS.c.segment == segment, TARGETS.c.destination == destination
         )
         with self.engine.connect() as conn:
-            return conn.execute(q).scalar()
+            found: int | None = conn.execute(q).scalar()
+        if found is not None:
+            self._targets[(segment, destination)] = found
+        return found
 
     def target(self, segment: str, destination: str, now: datetime) -> int:
         """The target id of (segment, destination), created on first use."""
@@ -102,7 +111,9 @@ class StateStore:
             with self.engine.begin() as conn:
                 values = {"segment": segment, "destination": destination, "created_at": now}
                 res = conn.execute(insert(TARGETS).values(**values))
-                return int(res.inserted_primary_key[0])  # type: ignore[index]
+                created = int(res.inserted_primary_key[0])  # type: ignore[index]
+            self._targets[(segment, destination)] = created
+            return created
         except IntegrityError:  # created by a concurrent process a moment ago
             found = self.find_target(segment, destination)
             assert found is not None

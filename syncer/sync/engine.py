@@ -32,6 +32,7 @@ or delete: removes carry the destination's ``on_leave`` and the provider does wh
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -378,25 +379,33 @@ class SyncEngine:
                 result.pending_before = sum(self.store.pending_counts(run.target_id).values())
                 if result.pending_before >= self.analyze_after:
                     self.store.analyze()
+                # Nothing pending: the target's outbox is empty and, the lock held, stays so
+                # until this run writes it; the reads of it below are then skipped (no rows to
+                # resume, none to skip in the diff, and this run's rows are all above 0).
+                mark = 0
+                pending_ids: Iterator[int] = iter(())
                 if result.pending_before:
                     refresh_pending(
                         self.store, run.source, run.target_id, run.members,
                         without_consent=run.without_consent, now=self.clock.now(),
                     )  # fmt: skip
-                self._send(run, after_id=0, phase="resume")
-                mark = self.store.max_outbox_id(run.target_id)
+                    self._send(run, after_id=0, phase="resume")
+                    mark = self.store.max_outbox_id(run.target_id)
+                    pending_ids = self.store.pending_customers(run.target_id)
                 run.tell("diff")
                 desired = stream_desired(run.source, run.members, self.page_size)
                 plan = diff(
                     desired,
                     self.store.snapshot(run.target_id),
-                    self.store.pending_customers(run.target_id),
+                    pending_ids,
                     without_consent=consent_mode(run.without_consent),
                 )
                 planned = self.store.write_plan(run.target_id, plan, self.clock.now())
                 if sum(planned.values()) >= self.analyze_after:
                     self.store.analyze()  # pages through the fresh outbox by index, not a sort
-                self._send(run, after_id=mark, phase="push")
+                # the rows above ``mark`` are the ones just written (``forget`` writes none)
+                written = Counter({k: planned[k] for k in (*REMOVES, *ADDS) if planned[k]})
+                self._send(run, after_id=mark, phase="push", counts=written)
                 if full:
                     mark = self.store.max_outbox_id(run.target_id)
                     run.tell("repair")
@@ -449,9 +458,13 @@ class SyncEngine:
                 finish_run(self.state, result)
 
     # --- sending -----------------------------------------------------------------------------
-    def _send(self, run: _Run, *, after_id: int, phase: str) -> None:
-        """Send the outbox rows with id > ``after_id``: removes first, then adds and updates."""
-        counts = self.store.pending_counts(run.target_id, after_id=after_id)
+    def _send(
+        self, run: _Run, *, after_id: int, phase: str, counts: Counter[str] | None = None
+    ) -> None:
+        """Send the outbox rows with id > ``after_id``: removes first, then adds and updates.
+        ``counts``: those rows' numbers by kind when the caller knows them (else read)."""
+        if counts is None:
+            counts = self.store.pending_counts(run.target_id, after_id=after_id)
         total = sum(counts.values())
         if not total:
             return

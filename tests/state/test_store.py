@@ -76,3 +76,35 @@ def test_a_targets_outbox_mark_stays_below_its_new_rows_whatever_other_targets_d
         conn.execute(delete(OUTBOX).where(OUTBOX.c.target_id == 2))  # the other worker settled
         conn.execute(insert(OUTBOX), rows(1, 2))
     assert sum(store.pending_counts(1, after_id=mark).values()) == 2
+
+
+def test_a_targets_id_is_read_once_then_known_without_asking_the_database(
+    engine: Engine,
+) -> None:
+    """A worker looks a target up before its run (is it waiting?) and again to lock it; the
+    second lookup (and every later run's) answers from what the store already knows."""
+    from sqlalchemy import event
+
+    from syncer.state.store import StateStore
+
+    upgrade(engine)
+    store = StateStore(engine)
+    asked: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "FROM syncer_targets" in statement:
+            asked.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert store.find_target("s", "d") is None  # unknown: asked, not remembered
+        created = store.target("s", "d", NOW)
+        assert len(asked) == 2
+        assert store.find_target("s", "d") == created
+        assert store.target("s", "d", NOW) == created
+        assert len(asked) == 2
+        other = StateStore(engine)  # another process: reads the same id from the table
+        assert other.find_target("s", "d") == created
+        assert len(asked) == 3
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
