@@ -43,6 +43,10 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
 
 from syncer.source.active import active
 from syncer.source.tables import NATIVE
@@ -72,6 +76,21 @@ def _indexes(native: Table, copy: Table) -> list[Index]:
         if names[0] == "customer_id" or (native.name == "order_lines" and names == ["order_id"]):
             out.append(Index(f"{copy.name}_{'_'.join(names)}", *(copy.c[n] for n in names)))
     return out
+
+
+class _CreateAs(Executable, ClauseElement):
+    """``CREATE TEMPORARY TABLE <table> AS <select>`` (columns in the table's order)."""
+
+    inherit_cache = False
+
+    def __init__(self, table: Table, query: Select[Any]) -> None:
+        self.table, self.query = table, query
+
+
+@compiles(_CreateAs)
+def _create_as(element: _CreateAs, compiler: SQLCompiler, **kw: Any) -> str:
+    name = compiler.preparer.format_table(element.table)
+    return f"CREATE TEMPORARY TABLE {name} AS {compiler.process(element.query, **kw)}"
 
 
 def _analyse(conn: Connection, copy: Table) -> None:
@@ -130,10 +149,16 @@ class MemberRows:
             for name in (n for n in order if n in wanted):
                 copy = self.copies[name]
                 copy.drop(conn, checkfirst=True)
-                copy.create(conn)
-                created.append(copy)
                 rows = members if name == "customers" else self._restricted(name, conn)
-                conn.execute(insert(copy).from_select([c.name for c in copy.c], rows))
+                if name == "customers" and conn.dialect.name == "postgresql":
+                    # CREATE TABLE AS may run the segment's select in parallel (as the count
+                    # does); INSERT ... SELECT never does
+                    conn.execute(_CreateAs(copy, rows))
+                    created.append(copy)
+                else:
+                    copy.create(conn)
+                    created.append(copy)
+                    conn.execute(insert(copy).from_select([c.name for c in copy.c], rows))
                 if conn.dialect.name != "postgresql":  # PostgreSQL hashes the small copies
                     for index in _indexes(NATIVE[name], copy):
                         index.create(conn)
