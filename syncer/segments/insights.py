@@ -2,22 +2,26 @@
 
     result = insights(conn, segment, segments, as_of=now)   # an ``Insights``; .to_json()
 
-Every figure is an aggregate over ``members_query(...)`` used as a subquery, joined to the
-commerce tables; no member row reaches Python. The queries:
+Every figure is an aggregate computed by the database; no member row reaches Python. The
+members are evaluated once (the segment's compiled select, one pass over the shop like a
+count) into a temporary table, and the members' own rows of each table the figures and the
+overlaps read (orders, order lines, visits, ...) are copied once into temporary tables
+(``member_rows``); every figure and every overlap reads those copies, never a whole table. The
+queries:
 
 * profile (one query): size, marketing consent, buyers, spend and order totals, the spend and
   order-count histograms (fixed edges), the recency buckets, and the quantiles of spend, order
   count and days since the last order. Quantiles use the nearest rank (the value at rank
   ceil(q * n) in ascending order), found with ROW_NUMBER(), which SQLite, PostgreSQL and MariaDB
   all have (no percentile function is portable);
-* top products, collections and vendors (members who bought them): the members' orders and
-  lines are read once into a temporary table of (member, product) pairs, which the three
+* top products, collections and vendors (members who bought them): the members' paid orders
+  and lines are read once into a temporary table of (member, product) pairs, which the three
   grouped queries read; countries and devices (members who visited on them, and visits): one
   grouped query each;
-* overlap: for every other segment, how many members are also in it: its compiled rule over
-  the members alone, its grouped subqueries reading only the members' rows
-  (``sqlparts.among``), one query each (a segment that does not compile is listed with its
-  error instead).
+* overlap: for every other segment, how many members are also in it: its rule compiled over
+  the copies (a source whose tables are the copies: exact for the members, who are all there
+  is), one query each (a segment that does not compile is listed with its error instead).
+  Every query is compiled before the copies are made, so only the tables read are copied.
 
 The figures follow the segment fields (docs/segments.md): ``orders`` counts every order,
 cancelled ones too; spend is ``total_spent`` (net of refunds, cancelled orders left out);
@@ -37,14 +41,12 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    Boolean,
     Column,
     Connection,
     DateTime,
     FromClause,
     MetaData,
     Select,
-    String,
     Subquery,
     Table,
     and_,
@@ -61,9 +63,11 @@ from syncer import schema
 from syncer.errors import ConfigError, SyncerError
 from syncer.schema import CUSTOMERS
 from syncer.segments.compiler import compile_rule, members_query
+from syncer.segments.member_rows import MemberRows
 from syncer.segments.model import Segment, as_utc
-from syncer.segments.sqlparts import among, folded, moment, until
-from syncer.source.active import active
+from syncer.segments.sqlparts import folded, moment, until
+from syncer.source.active import active, using
+from syncer.source.tables import Source
 
 ORDERS, LINES, PRODUCTS = schema.ORDERS, schema.ORDER_LINES, schema.PRODUCTS
 PCOLL, COLLECTIONS, VISITS = schema.PRODUCT_COLLECTIONS, schema.COLLECTIONS, schema.VISITS
@@ -212,45 +216,15 @@ RECENCY_LABELS = [
 ]
 
 
-# The members, evaluated once per call into a temporary table (the connection's own, dropped
-# at the end) that every figure joins: the segment's select runs once, not once per figure.
-MEMBERS = Table(
-    "syncer_insight_members",
-    MetaData(),
-    Column("customer_id", BigInteger, primary_key=True, autoincrement=False),
-    Column("accepts_marketing", Boolean),
-    Column("country", String(2)),
-    prefixes=["TEMPORARY"],
-)
-
-
-@contextmanager
-def _members(
-    conn: Connection, segment: Segment, segments: Mapping[str, Segment], as_of: datetime
-) -> Iterator[Table]:
-    """The members (id, consent, country) of ``segment``'s compiled select, in ``MEMBERS``."""
-    compiled = members_query(segment, segments, as_of=as_of).add_columns(CUSTOMERS.c.country)
-    m = compiled.subquery("m")
-    MEMBERS.drop(conn, checkfirst=True)
-    MEMBERS.create(conn)
-    try:
-        columns = [m.c.customer_id, m.c.accepts_marketing, m.c.country]
-        conn.execute(insert(MEMBERS).from_select([c.name for c in columns], select(*columns)))
-        if conn.dialect.name in ("postgresql", "sqlite"):  # statistics: joins to it get good plans
-            conn.execute(text(f"ANALYZE {MEMBERS.name}"))
-        yield MEMBERS
-    finally:
-        MEMBERS.drop(conn, checkfirst=True)
-
-
-def _per_member(m: FromClause, as_of: datetime) -> Subquery:
+def _per_member(rows: Source, as_of: datetime) -> Subquery:
     """One row per member: orders (all), paid orders, spend (cents), last order time."""
-    o = ORDERS.c
+    m, orders = rows.customers, rows.table("orders")
+    o = orders.c
     paid = o.status != "cancelled"
-    joined = m.outerjoin(ORDERS, and_(o.customer_id == m.c.customer_id, until(o.placed_at, as_of)))
+    joined = m.outerjoin(orders, and_(o.customer_id == m.c.id, until(o.placed_at, as_of)))
     return (
         select(
-            m.c.customer_id,
+            m.c.id.label("customer_id"),
             m.c.accepts_marketing,
             func.count(o.id).label("orders"),
             func.coalesce(func.sum(case((paid, 1), else_=0)), 0).label("paid_orders"),
@@ -260,7 +234,7 @@ def _per_member(m: FromClause, as_of: datetime) -> Subquery:
             func.max(moment(o.placed_at)).label("last_order"),
         )
         .select_from(joined)
-        .group_by(m.c.customer_id, m.c.accepts_marketing)
+        .group_by(m.c.id, m.c.accepts_marketing)
         .subquery("per")
     )
 
@@ -309,9 +283,9 @@ def _time(at: datetime) -> Any:
     return bindparam(None, at, type_=DateTime(timezone=True))
 
 
-def profile_query(m: FromClause, as_of: datetime) -> Select[Any]:
+def profile_query(rows: Source, as_of: datetime) -> Select[Any]:
     """The one-row query of sizes, totals, histograms and quantiles (see the module doc)."""
-    r = _ranked(_per_member(m, as_of))
+    r = _ranked(_per_member(rows, as_of))
     last = r.c.last_order
     recency = []
     newer = None  # days <= d  <=>  last order after as_of - (d + 1) days
@@ -341,14 +315,13 @@ def profile_query(m: FromClause, as_of: datetime) -> Select[Any]:
     return select(*columns).select_from(r)
 
 
-def _bought(m: FromClause, as_of: datetime) -> Select[Any]:
+def _bought(rows: Source, as_of: datetime) -> Select[Any]:
     """Each (member, product) pair bought once at least (orders not cancelled, up to as_of)."""
-    o = ORDERS.c
-    joined = m.join(
-        ORDERS,
-        and_(o.customer_id == m.c.customer_id, until(o.placed_at, as_of), o.status != "cancelled"),
-    ).join(LINES, LINES.c.order_id == o.id)
-    return select(m.c.customer_id, LINES.c.product_id).select_from(joined).distinct()
+    orders, lines = rows.table("orders"), rows.table("order_lines")
+    o = orders.c
+    joined = orders.join(lines, lines.c.order_id == o.id)
+    paid = and_(until(o.placed_at, as_of), o.status != "cancelled")
+    return select(o.customer_id, lines.c.product_id).select_from(joined).where(paid).distinct()
 
 
 # What the members bought, read once (orders and their lines) for the three product top lists.
@@ -362,12 +335,12 @@ BOUGHT = Table(
 
 
 @contextmanager
-def _bought_by(conn: Connection, m: FromClause, as_of: datetime) -> Iterator[Table]:
-    """The members' (customer, product) pairs in ``BOUGHT``, dropped on exit."""
+def _bought_by(conn: Connection, pairs: Select[Any]) -> Iterator[Table]:
+    """The members' (customer, product) pairs (``_bought``) in ``BOUGHT``, dropped on exit."""
     BOUGHT.drop(conn, checkfirst=True)
     BOUGHT.create(conn)
     try:
-        conn.execute(insert(BOUGHT).from_select(["customer_id", "product_id"], _bought(m, as_of)))
+        conn.execute(insert(BOUGHT).from_select(["customer_id", "product_id"], pairs))
         if conn.dialect.name in ("postgresql", "sqlite"):
             conn.execute(text(f"ANALYZE {BOUGHT.name}"))
         yield BOUGHT
@@ -394,7 +367,7 @@ def top_queries(m: FromClause, bought: FromClause, top: int) -> dict[str, Select
     vendor = folded(p.vendor)  # "Acme" and "ACME" are one vendor on every database
     vendors = select(func.min(p.vendor).label("name"), who).select_from(with_product)
     country = folded(func.coalesce(m.c.country, ""))
-    member = func.count(distinct(m.c.customer_id)).label("members")
+    member = func.count(distinct(m.c.id)).label("members")
     countries = select(func.min(m.c.country).label("name"), member).group_by(country)
     return {
         "products": _top(products, who, func.min(p.name), top),
@@ -404,30 +377,31 @@ def top_queries(m: FromClause, bought: FromClause, top: int) -> dict[str, Select
     }
 
 
-def devices_query(m: FromClause, as_of: datetime) -> Select[Any]:
-    v = VISITS.c
-    joined = m.join(VISITS, and_(v.customer_id == m.c.customer_id, until(v.at, as_of)))
+def devices_query(rows: Source, as_of: datetime) -> Select[Any]:
+    """(device, members, visits): each member's visits per device grouped first, then the
+    devices (a hash aggregate where ``count(DISTINCT ...)`` would sort every visit)."""
+    v = rows.table("visits").c
+    per = (
+        select(v.customer_id, v.device, func.count().label("visits"))
+        .where(until(v.at, as_of))
+        .group_by(v.customer_id, v.device)
+        .subquery("per_device")
+    )
     return (
-        select(
-            v.device,
-            func.count(distinct(m.c.customer_id)).label("members"),
-            func.count().label("visits"),
-        )
-        .select_from(joined)
-        .group_by(v.device)
-        .order_by(v.device)
+        select(per.c.device, func.count().label("members"), func.sum(per.c.visits).label("visits"))
+        .group_by(per.c.device)
+        .order_by(per.c.device)
     )
 
 
 def overlap_query(
-    m: FromClause, other: Segment, segments: Mapping[str, Segment], as_of: datetime
+    rows: Source, other: Segment, segments: Mapping[str, Segment], as_of: datetime
 ) -> Select[Any]:
-    """How many of the members ``m`` are also in ``other``: its compiled rule over them, its
-    grouped subqueries reading only the members' rows (``among``), not every customer's."""
-    with among(select(m.c.customer_id)):
+    """How many of the members (``rows.customers``) are also in ``other``: its rule compiled
+    over the members' own rows (``rows``: ``member_rows``), not every customer's."""
+    with using(rows):
         also = compile_rule(other.rules, segments, as_of, chain=(other.name,), source=other)
-    joined = m.join(CUSTOMERS, CUSTOMERS.c.id == m.c.customer_id)
-    return select(func.count()).select_from(joined).where(also)
+    return select(func.count()).select_from(rows.customers).where(also)
 
 
 def _int(value: Any) -> int:
@@ -459,20 +433,41 @@ def insights(
             hint="count, preview and sync work over the mapping",
         )
     now = as_utc(as_of)
-    with _members(conn, segment, segments, now) as m:
-        return _figures(conn, m, segment, segments, now, top, overlaps)
+    members = members_query(segment, segments, as_of=now).with_only_columns(*CUSTOMERS.c)
+    rows = MemberRows()  # every query is compiled first: the copies are of the tables they read
+    queries = Queries.over(rows.source, now, top)
+    others = _overlap_queries(rows.source, segment, segments, now) if overlaps else []
+    with rows.filled(conn, members):
+        return _figures(conn, queries, segment, now, others)
+
+
+@dataclass(frozen=True)
+class Queries:
+    """The figures' queries, compiled over the members' rows (a ``MemberRows.source``)."""
+
+    profile: Select[Any]
+    bought: Select[Any]  # the (member, product) pairs, into ``BOUGHT``
+    tops: dict[str, Select[Any]]  # over ``BOUGHT``
+    devices: Select[Any]
+
+    @classmethod
+    def over(cls, rows: Source, as_of: datetime, top: int) -> Queries:
+        return cls(
+            profile_query(rows, as_of),
+            _bought(rows, as_of),
+            top_queries(rows.customers, BOUGHT, top),
+            devices_query(rows, as_of),
+        )
 
 
 def _figures(
     conn: Connection,
-    m: FromClause,
+    queries: Queries,
     segment: Segment,
-    segments: Mapping[str, Segment],
     now: datetime,
-    top: int,
-    overlaps: bool,
+    others: list[tuple[str, Select[Any] | str]],
 ) -> Insights:
-    row = conn.execute(profile_query(m, now)).mappings().one()
+    row = conn.execute(queries.profile).mappings().one()
     size = _int(row["size"])
 
     def quantiles(prefix: str, convert: Any = _int) -> dict[str, int] | None:
@@ -499,41 +494,38 @@ def _figures(
         recency_quantiles=quantiles("recency", lambda last: _days(now, last)),
         recency_histogram=histogram("recency", RECENCY_LABELS),
     )
-    with _bought_by(conn, m, now) as bought:
+    with _bought_by(conn, queries.bought):
         tops = {
             kind: [Ranked(r.name or "(none)", int(r.members)) for r in conn.execute(query)]
-            for kind, query in top_queries(m, bought, top).items()
+            for kind, query in queries.tops.items()
         }
     result.top_products, result.top_collections = tops["products"], tops["collections"]
     result.top_vendors, result.countries = tops["vendors"], tops["countries"]
     result.devices = [
-        DeviceUse(r.device, int(r.members), int(r.visits))
-        for r in conn.execute(devices_query(m, now))
+        DeviceUse(r.device, int(r.members), int(r.visits)) for r in conn.execute(queries.devices)
     ]
-    if overlaps:
-        result.overlaps = overlap_with_others(conn, m, segment, segments, now, size)
+    for name, query in others:
+        if isinstance(query, str):
+            result.overlaps.append(Overlap(name, None, None, note=query))
+            continue
+        both = int(conn.execute(query).scalar_one())
+        result.overlaps.append(Overlap(name, both, both / size if size else None))
     return result
 
 
-def overlap_with_others(
-    conn: Connection,
-    m: FromClause,
-    segment: Segment,
-    segments: Mapping[str, Segment],
-    as_of: datetime,
-    size: int,
-) -> list[Overlap]:
-    out: list[Overlap] = []
+def _overlap_queries(
+    rows: Source, segment: Segment, segments: Mapping[str, Segment], as_of: datetime
+) -> list[tuple[str, Select[Any] | str]]:
+    """(name, overlap query) for every other segment; (name, why) for one that does not
+    compile (e.g. a reference loop or a missing segment in that file)."""
+    out: list[tuple[str, Select[Any] | str]] = []
     for other in segments.values():
         if other.name == segment.name:
             continue
         try:
-            query = overlap_query(m, other, segments, as_of)
-        except SyncerError as err:  # e.g. a reference loop or a missing segment in that file
-            out.append(Overlap(other.name, None, None, note=str(err)))
-            continue
-        both = int(conn.execute(query).scalar_one())
-        out.append(Overlap(other.name, both, both / size if size else None))
+            out.append((other.name, overlap_query(rows, other, segments, as_of)))
+        except SyncerError as err:
+            out.append((other.name, str(err)))
     return out
 
 

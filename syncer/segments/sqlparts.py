@@ -20,18 +20,14 @@ hours, so the text alone decides for every other row (as fast as a plain compari
 Membership: a condition over another table is either "the customer is in this set" or "the
 customer is not in it". Positive forms are ``customers.id IN (grouped subquery)`` or a
 correlated ``EXISTS``; negative forms are always ``NOT EXISTS`` (an anti-join on PostgreSQL),
-never ``NOT IN`` (which PostgreSQL cannot hash once the set outgrows work_mem). Within
-``among(ids)`` the grouped subqueries read only the rows of the customers in ``ids`` (a select
-of customer ids): for a rule evaluated over those customers alone, the same answer from less.
+never ``NOT IN`` (which PostgreSQL cannot hash once the set outgrows work_mem).
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -367,20 +363,6 @@ def any_row(
     return exists(select(1).select_from(source).where(customer_id == person, *where))
 
 
-_AMONG: ContextVar[Any] = ContextVar("among", default=None)
-
-
-@contextmanager
-def among(ids: Any) -> Iterator[None]:
-    """Rules compiled inside read grouped rows only of the customers whose id ``ids`` (a
-    one-column select) returns: exact for those customers, meaningless for the others."""
-    token = _AMONG.set(ids)
-    try:
-        yield
-    finally:
-        _AMONG.reset(token)
-
-
 def grouped(
     source: FromClause,
     customer_id: ColumnElement[int],
@@ -389,17 +371,13 @@ def grouped(
     *,
     accept_empty: bool,
 ) -> ColumnElement[bool]:
-    """Customers whose rows pass ``having``; with ``accept_empty`` also those with no rows
-    (reading only the rows of the customers ``among`` gives, when it gives some).
+    """Customers whose rows pass ``having``; with ``accept_empty`` also those with no rows.
 
     The positive form is ``id IN (SELECT customer_id ... GROUP BY ... HAVING ...)``; the form
     that accepts customers without rows excludes the customers whose rows fail ``having``.
     """
     person = active().person
     base = select(customer_id.label("customer_id")).select_from(source).where(*where)
-    only = _AMONG.get()
-    if only is not None:
-        base = base.where(customer_id.in_(only))
     if not accept_empty:
         return person.in_(base.group_by(customer_id).having(having))
     failing = base.group_by(customer_id).having(not_(having)).subquery()

@@ -8,12 +8,14 @@ quantiles, histograms, top lists, devices and overlaps, as of two dates and for 
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy.exc import DBAPIError
 
 from syncer.sample.shop import generate
 from syncer.schema import (
@@ -27,7 +29,6 @@ from syncer.schema import (
 )
 from syncer.segments.compiler import members_query
 from syncer.segments.insights import (
-    MEMBERS,
     ORDER_EDGES,
     QUANTILES,
     RECENCY_DAYS,
@@ -37,6 +38,7 @@ from syncer.segments.insights import (
     overlap_query,
 )
 from syncer.segments.loader import parse_segment
+from syncer.segments.member_rows import CATALOG, MemberRows
 from syncer.segments.model import Segment
 from tests.segments.reference import fold
 
@@ -213,8 +215,8 @@ def test_every_figure_equals_a_python_computation(
 ) -> None:
     ids = members(engine, segments[name], segments, at)
     with engine.connect() as conn:
-        result = insights(conn, segments[name], segments, as_of=at, top=1000)
-    assert actual(result) == expected(shop, ids, at)
+        result = insights(conn, segments[name], segments, as_of=at, top=1000, overlaps=False)
+    assert actual(result) == expected(shop, ids, at) and result.overlaps == []
     if name == "Nobody":
         assert result.size == 0 and result.spend_quantiles is None
         assert result.consent_share is None and result.average_order_cents is None
@@ -250,15 +252,27 @@ def test_overlaps_count_the_intersection_and_note_what_fails(
     assert len(partial) >= 4  # the comparison means something
 
 
-def test_overlap_reads_only_the_members_rows(
+@pytest.mark.parametrize("name", ["Quiet buyers", "No coffee", "Spent and ordered"])
+def test_overlap_reads_only_the_members_rows(segments: dict[str, Segment], name: str) -> None:
+    """The other segment's rule reads the copies of the members' rows (temporary tables), no
+    table of the shop but the catalog, and the copies made are those it reads."""
+    rows = MemberRows()
+    query = overlap_query(rows.source, segments[name], segments, GENERATED)
+    read = set(re.findall(r"(?:FROM|JOIN) (\w+)", str(query.compile())))
+    copies = {rows.copies[n].name for n in rows.read if n in rows.copies}
+    assert read - set(CATALOG) == copies, read
+    assert {"customers", "orders"} <= rows.read
+
+
+def test_the_copies_are_dropped(
     engine: Engine, shop: dict[str, list[dict[str, Any]]], segments: dict[str, Segment]
 ) -> None:
-    """The other segment's grouped subqueries are restricted to the members (the temporary
-    table), so the database does not aggregate every customer's orders for each overlap."""
-    query = overlap_query(MEMBERS, segments["Few orders"], segments, GENERATED)
-    sql = str(query.compile(engine))
-    grouped = sql[: sql.index("GROUP BY")]  # the other segment's orders, grouped
-    assert MEMBERS.name in grouped[grouped.rindex("FROM orders") :], sql
+    with engine.connect() as conn:
+        insights(conn, segments["Buyers"], segments, as_of=GENERATED)
+        for copy in MemberRows().copies.values():
+            assert not inspect(conn).has_table(copy.name), copy.name
+        with pytest.raises(DBAPIError):
+            conn.execute(select(func.count()).select_from(MemberRows().copies["orders"]))
 
 
 def test_top_lists_keep_the_largest(

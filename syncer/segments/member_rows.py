@@ -1,0 +1,185 @@
+"""The members' own rows, copied once into temporary tables that figures about them read.
+
+    rows = MemberRows()
+    query = ...  # compiled over rows.source (``using(rows.source)``): notes the tables read
+    with rows.filled(conn, members_select):   # copies of those tables, dropped on exit
+        conn.execute(query)
+
+``customers`` holds the members (every column, from ``members_select``: a select of the
+customers' own columns), each table keyed by customer (orders, visits, ...) the members' rows
+of it, ``order_lines`` the lines of those orders; the catalog (products, collections,
+product_collections) is read as it is. A rule compiled over ``rows.source`` gives, for every
+member, exactly what it gives over the whole shop: every field reads the customer's
+own rows only. So the figures and the other segments' rules over the members read a few
+thousand rows each instead of a whole table (which PostgreSQL scans for a join to many
+members, costing about one count per figure).
+
+Each copy is a TEMPORARY table of the connection with the native table's columns, primary key
+and ``(customer_id, ...)`` index, filled by one INSERT ... SELECT that walks the native index
+from the members (PostgreSQL: ``= ANY(ARRAY(...))``, one index scan, where a join would scan
+the table), analysed on PostgreSQL and SQLite (joins to it get good plans), and dropped on exit.
+Only the tables the queries compiled over ``rows.source`` read are copied (``customers`` and
+``orders`` always: the others are restricted through them), so compile them all first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    FromClause,
+    Index,
+    MetaData,
+    Select,
+    Table,
+    any_,
+    func,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
+
+from syncer.source.active import active
+from syncer.source.tables import NATIVE
+
+PREFIX = "syncer_rows_"
+# PostgreSQL's statistics of a copy: a sample of 3,000 rows (not 30,000) is enough for the row
+# counts and the spread of ids the join plans need, at a tenth of the cost
+STATISTICS_TARGET = 10
+CATALOG = ("products", "collections", "product_collections")  # small, nobody's own rows
+# every table holding a customer's own rows, in the order they are copied
+KEYED = tuple(name for name in NATIVE if name not in CATALOG)
+
+
+def _copy_of(native: Table, metadata: MetaData) -> Table:
+    """A temporary table like ``native``: its columns and primary key, no foreign keys."""
+    columns = [
+        Column(c.name, c.type, primary_key=c.primary_key, autoincrement=False) for c in native.c
+    ]
+    return Table(PREFIX + native.name, metadata, *columns, prefixes=["TEMPORARY"])
+
+
+def _indexes(native: Table, copy: Table) -> list[Index]:
+    """``native``'s indexes that lead with the key the compiler joins on, over ``copy``."""
+    out = []
+    for index in native.indexes:
+        names = [c.name for c in index.columns]
+        if names[0] == "customer_id" or (native.name == "order_lines" and names == ["order_id"]):
+            out.append(Index(f"{copy.name}_{'_'.join(names)}", *(copy.c[n] for n in names)))
+    return out
+
+
+class _CreateAs(Executable, ClauseElement):
+    """``CREATE TEMPORARY TABLE <table> AS <select>`` (columns in the table's order)."""
+
+    inherit_cache = False
+
+    def __init__(self, table: Table, query: Select[Any]) -> None:
+        self.table, self.query = table, query
+
+
+@compiles(_CreateAs)
+def _create_as(element: _CreateAs, compiler: SQLCompiler, **kw: Any) -> str:
+    name = compiler.preparer.format_table(element.table)
+    return f"CREATE TEMPORARY TABLE {name} AS {compiler.process(element.query, **kw)}"
+
+
+def _analyse(conn: Connection, copy: Table) -> None:
+    """Statistics of ``copy`` on PostgreSQL and SQLite (joins to it get good plans); MariaDB
+    has no use for them here (it walks the copies' indexes)."""
+    if conn.dialect.name == "sqlite":
+        conn.execute(text(f"ANALYZE {copy.name}"))
+    elif conn.dialect.name == "postgresql":
+        setting = "default_statistics_target"
+        before = conn.execute(select(func.current_setting(setting))).scalar_one()
+        conn.execute(select(func.set_config(setting, str(STATISTICS_TARGET), True)))
+        conn.execute(text(f"ANALYZE {copy.name}"))
+        conn.execute(select(func.set_config(setting, before, True)))
+
+
+class _Noting(Mapping[str, FromClause]):
+    """The tables of a source, noting in ``read`` the name of every table asked for."""
+
+    def __init__(self, tables: Mapping[str, FromClause], read: set[str]) -> None:
+        self._tables, self.read = tables, read
+
+    def __getitem__(self, name: str) -> FromClause:
+        self.read.add(name)
+        return self._tables[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tables)
+
+    def __len__(self) -> int:
+        return len(self._tables)
+
+
+class MemberRows:
+    """The copies (temporary tables, not created yet) and ``source``: the active source with
+    every table keyed by customer replaced by its copy, noting the tables queries compiled
+    over it read (``read``), the ones ``filled`` creates."""
+
+    def __init__(self) -> None:
+        metadata = MetaData()
+        self.copies = {name: _copy_of(NATIVE[name], metadata) for name in KEYED}
+        self.read: set[str] = set()
+        # each copy under its logical name (``copy AS orders``): the compiler knows a table by it
+        aliases = {name: copy.alias(name) for name, copy in self.copies.items()}
+        tables = _Noting({**active().tables, **aliases}, self.read)
+        self.source = replace(active(), tables=tables)
+
+    @contextmanager
+    def filled(self, conn: Connection, members: Select[Any]) -> Iterator[None]:
+        """The copies of the tables read, holding the members' rows (``members``: a select of
+        the native customers' columns, in order), dropped on exit. ``customers`` and
+        ``orders`` are always copied (the other tables are restricted through them)."""
+        wanted = {"customers", "orders", *self.read}
+        order = ["customers", "orders", *(n for n in KEYED if n not in ("customers", "orders"))]
+        created: list[Table] = []
+        try:
+            for name in (n for n in order if n in wanted):
+                copy = self.copies[name]
+                copy.drop(conn, checkfirst=True)
+                rows = members if name == "customers" else self._restricted(name, conn)
+                if name == "customers" and conn.dialect.name == "postgresql":
+                    # CREATE TABLE AS may run the segment's select in parallel (as the count
+                    # does); INSERT ... SELECT never does
+                    conn.execute(_CreateAs(copy, rows))
+                    created.append(copy)
+                else:
+                    copy.create(conn)
+                    created.append(copy)
+                    conn.execute(insert(copy).from_select([c.name for c in copy.c], rows))
+                if conn.dialect.name != "postgresql":  # PostgreSQL hashes the small copies
+                    for index in _indexes(NATIVE[name], copy):
+                        index.create(conn)
+                _analyse(conn, copy)
+            yield
+        finally:
+            for copy in reversed(created):
+                copy.drop(conn)
+
+    def _restricted(self, name: str, conn: Connection) -> Select[Any]:
+        """The members' rows of the native table ``name`` (its every column): ``key IN (ids)``;
+        on PostgreSQL ``key = ANY(ARRAY(ids))``, one index scan over the ids, where the planner
+        takes ``IN`` for a hash join over the whole table."""
+        native = NATIVE[name]
+        if name == "order_lines":
+            key, ids = native.c.order_id, select(self.copies["orders"].c.id)
+        else:
+            key, ids = native.c.customer_id, select(self.copies["customers"].c.id)
+        if conn.dialect.name == "postgresql":
+            return select(*native.c).where(key == any_(func.array(ids.scalar_subquery())))
+        return select(*native.c).where(key.in_(ids))
+
+
+__all__ = ["CATALOG", "KEYED", "PREFIX", "MemberRows"]
