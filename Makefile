@@ -42,10 +42,11 @@ browser:
 	  else echo "browser tests need chromium and chromium-driver (apt-get install as root)"; fi; \
 	fi
 
+# Tests marked xdist_group(name) run on one worker (a module's costly fixture made once).
 # Bytecode is cached even where PYTHONDONTWRITEBYTECODE is set: every worker and every `syncer`
 # process a test starts would otherwise compile the whole package again.
 test: $(STAMP) lint typecheck imports browser
-	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -n $(TEST_WORKERS) -m "not serial"
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup -m "not serial"
 	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -m serial
 
 # The web admin's pages as PNG in docs/web/ (taken by the browser test).

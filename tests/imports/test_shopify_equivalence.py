@@ -21,6 +21,9 @@ from syncer.segments.loader import SegmentSet, load_segments
 from syncer.segments.model import Condition, Segment, SegmentRef
 from tests.dbs import BACKENDS, scratch_database
 
+# One worker runs the whole module (`make test`: --dist loadgroup), so the sample shop and its
+# import into each database are made once, not again wherever a test lands.
+pytestmark = pytest.mark.xdist_group("shopify-equivalence")
 AS_OF = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SEGMENTS = load_segments(Path(__file__).parents[2] / "config" / "segments")
 
