@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SIZE ?= 100000
+# pytest workers of `make test`: most tests wait on processes, emulators and servers, so more
+# workers than CI's 2 cores; the tests marked serial (time, rates, peaks) then run alone.
+TEST_WORKERS ?= 4
 
 .PHONY: demo test lint typecheck imports bench install clean browser screenshots
 
@@ -39,8 +42,12 @@ browser:
 	  else echo "browser tests need chromium and chromium-driver (apt-get install as root)"; fi; \
 	fi
 
+# Tests marked xdist_group(name) run on one worker (a module's costly fixture made once).
+# Bytecode is cached even where PYTHONDONTWRITEBYTECODE is set: every worker and every `syncer`
+# process a test starts would otherwise compile the whole package again.
 test: $(STAMP) lint typecheck imports browser
-	$(BIN)/pytest
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup -m "not serial"
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -m serial
 
 # The web admin's pages as PNG in docs/web/ (taken by the browser test).
 screenshots: $(STAMP) browser

@@ -23,7 +23,8 @@ from syncer.segments.loader import load_segments
 
 # The whole benchmark runs once in the first test's setup (every section at a tiny size, the
 # mapped fields' among them): minutes on a loaded machine, so more than the default 300 s.
-pytestmark = pytest.mark.timeout(900)
+# Its queue section checks every provider's per-second limits: run alone, after the parallel part.
+pytestmark = [pytest.mark.timeout(900), pytest.mark.serial]
 ROOT = Path(__file__).resolve().parents[2]
 SIZE = 400
 PUSH_ADDS = 40

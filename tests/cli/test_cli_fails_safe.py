@@ -188,6 +188,7 @@ def test_a_dry_run_to_a_list_that_does_not_exist_fails_before_the_real_run_would
     assert "list 'no-such-list' does not exist at mailchimp" in err and len(lines(err)) == 1
 
 
+@pytest.mark.serial  # a time limit
 def test_a_profile_whose_emulator_is_not_running_says_so_in_seconds(
     config: Path, shop_db: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import threading
 import time
 
 import pytest
@@ -75,6 +76,9 @@ def locked(url: str) -> bool:
         engine.dispose()
 
 
+# Two processes racing for one segment: run alone, after the parallel part (beside the workers
+# the second once started only after the first had finished; the emulator now holds the first).
+@pytest.mark.serial
 def test_two_processes_on_one_segment_only_one_pushes(workspace: Workspace) -> None:
     workspace.shop.add(600)
     workspace.emulator.faults.update({"latency": 1.0})  # the first push lasts several seconds
@@ -83,8 +87,18 @@ def test_two_processes_on_one_segment_only_one_pushes(workspace: Workspace) -> N
     while not locked(workspace.db_url) and time.monotonic() < deadline and first.poll() is None:
         time.sleep(0.05)
     assert locked(workspace.db_url), "the first process never took the lock"
+    # from now on the first push's calls wait at the emulator until the second process is done,
+    # however long that one takes to start on a busy machine
+    release = threading.Event()
+    workspace.emulator.sleep = lambda _seconds: release.wait(timeout=120)
     second = workspace.spawn("sync", "VIP", "--json")  # starts while the first one pushes
-    outputs = [p.communicate(timeout=180) for p in (first, second)]
+    try:
+        second_output = second.communicate(timeout=180)
+    finally:
+        release.set()
+        workspace.emulator.sleep = time.sleep
+        workspace.emulator.faults.update({"latency": 0})
+    outputs = [first.communicate(timeout=180), second_output]
     results = [json.loads(out)[0] for out, _err in outputs]
     assert [r["outcome"] for r in results] == ["ok", "skipped"], [e for _o, e in outputs]
     assert results[1]["api_calls"] == 0 and "being synced by" in results[1]["error"]

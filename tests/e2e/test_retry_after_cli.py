@@ -38,6 +38,7 @@ def run_count(service: SyncService) -> int:
         return int(conn.execute(select(func.count()).select_from(RUNS)).scalar_one())
 
 
+@pytest.mark.serial  # a time limit
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_retry_after_900_ends_the_run_partial_and_the_worker_waits(
     workspace: Workspace, capsys

@@ -30,6 +30,7 @@ def get(url: str) -> requests.Response | None:
         return None
 
 
+@pytest.mark.serial  # a reload tick within a fixed 1.5 s: timing
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("provider", ["mailchimp"], indirect=True)
 def test_worker_serves_metrics_and_health_and_logs_only_json(

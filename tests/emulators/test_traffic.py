@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from emulators.activecampaign import ActiveCampaignEmulator
 from emulators.base import Headers, Request
 from emulators.mailchimp import MailchimpEmulator
@@ -40,6 +42,7 @@ def test_requests_per_second_and_over_quota_are_counted_per_account() -> None:
     assert emulator.stats()["accounts"] == {}
 
 
+@pytest.mark.serial  # three threads inside one 0.3 s latency at once: timing
 def test_peak_in_flight_is_counted_per_account() -> None:
     emulator = MailchimpEmulator()
     emulator.faults.update({"latency": 0.3})

@@ -5,6 +5,7 @@ not comparable, with the reason in their test id."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +19,11 @@ from syncer.sample.shop import generate
 from syncer.segments.compiler import members_query, walk
 from syncer.segments.loader import SegmentSet, load_segments
 from syncer.segments.model import Condition, Segment, SegmentRef
+from tests.dbs import BACKENDS, scratch_database
 
+# One worker runs the whole module (`make test`: --dist loadgroup), so the sample shop and its
+# import into each database are made once, not again wherever a test lands.
+pytestmark = pytest.mark.xdist_group("shopify-equivalence")
 AS_OF = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SEGMENTS = load_segments(Path(__file__).parents[2] / "config" / "segments")
 
@@ -60,13 +65,23 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Engine, dict[str, Pa
     return engine, write_exports(engine, folder / "exports")
 
 
-@pytest.fixture
-def imported(engine: Engine, shop: tuple[Engine, dict[str, Path]]) -> Engine:
+@pytest.fixture(scope="module", params=BACKENDS)
+def imported(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    shop: tuple[Engine, dict[str, Path]],
+) -> Iterator[Engine]:
+    """The exports imported once per database (the tests only read it)."""
     _sample, files = shop
-    report = import_shopify(engine, customers=files["customers"], orders=files["orders"],
-                            products=files["products"])  # fmt: skip
-    assert report.bad_rows == []
-    return engine
+    with scratch_database(request.param, tmp_path_factory.mktemp("imported")) as url:
+        engine = make_engine(url)
+        try:
+            report = import_shopify(engine, customers=files["customers"], orders=files["orders"],
+                                    products=files["products"])  # fmt: skip
+            assert report.bad_rows == []
+            yield engine
+        finally:
+            engine.dispose()
 
 
 @pytest.mark.parametrize("name", cases())

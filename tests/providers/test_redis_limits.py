@@ -13,6 +13,9 @@ from providers.http import RateLimiter, shared_limiter, use_limiter_factory
 from providers.redis_limits import RedisLimiter, redis_limiter_factory
 from tests.redisdb import ScratchRedis, scratch_redis
 
+# Spacing, pauses, leases and in-flight peaks measured in real time: run alone, after the
+# parallel part.
+pytestmark = pytest.mark.serial
 ACCOUNT = "activecampaign:http://x:abc"
 
 

@@ -8,11 +8,15 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import pytest
 from dramatiq import Worker
 
 from syncer.queue.broker import make_worker, open_queue
 from syncer.queue.tasks import SyncTask, SyncTasks
 from tests.redisdb import ScratchRedis
+
+# Which worker takes a task depends on timing: run alone, after the parallel part.
+pytestmark = pytest.mark.serial
 
 
 class Recorder:

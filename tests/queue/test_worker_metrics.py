@@ -12,7 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.queue.conftest import QueueShop
 
-pytestmark = pytest.mark.slow
+# Timing and limits (per-second peaks, connections): run alone, after the parallel part.
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 
 def free_port() -> int:

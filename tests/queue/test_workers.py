@@ -11,7 +11,8 @@ import pytest
 from providers.registry import provider_class
 from tests.queue.conftest import MAX_CONNECTIONS, PROVIDERS, QueueShop
 
-pytestmark = pytest.mark.slow
+# Timing and limits (per-second peaks, connections): run alone, after the parallel part.
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 CARDS = {"Gold": 900, "Silver": 500, "Bronze": 300, "Platinum": 150}
 

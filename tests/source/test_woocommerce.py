@@ -84,6 +84,8 @@ def test_hpos_preset_without_consent_key_says_so() -> None:
     assert source.missing("purchased_collection") is None
 
 
+# Every example segment over the postmeta rows on MariaDB: minutes beside the parallel workers.
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("db_url", ["sqlite", "mariadb"], indirect=True)
 def test_legacy_preset_gives_the_native_members(engine: Engine) -> None:
     generate(engine, customers=400, seed=11, as_of=AS_OF)

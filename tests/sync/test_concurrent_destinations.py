@@ -97,6 +97,7 @@ def test_a_segment_with_three_destinations_is_evaluated_once(
     assert not [n for n in names if n.startswith("syncer_members_")]
 
 
+@pytest.mark.serial  # requests per second at each account (``over_rate``): timing
 def test_concurrent_destinations_end_equal_within_every_account_limit(
     shop: Shop, engine: Engine, tmp_path: Path, fleet: LocalProviders
 ) -> None:
