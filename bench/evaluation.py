@@ -48,7 +48,10 @@ def _timed(conn: Connection, query: Executable) -> float:
 
 def explain(conn: Connection, query: Executable) -> list[str]:
     """The database's plan for ``query`` (EXPLAIN, or EXPLAIN QUERY PLAN on SQLite)."""
-    compiled = query.compile(dialect=conn.dialect)  # type: ignore[attr-defined]
+    # expanding IN parameters rendered as one bound parameter per value (else "IN (__[POSTCOMPILE")
+    compiled = query.compile(  # type: ignore[attr-defined]
+        dialect=conn.dialect, compile_kwargs={"render_postcompile": True}
+    )
     prefix = "EXPLAIN QUERY PLAN " if conn.dialect.name == "sqlite" else "EXPLAIN "
     params: Any = compiled.params
     if compiled.positiontup:  # SQLite's qmark style wants a sequence
