@@ -41,6 +41,10 @@ def world(engine: Engine) -> World:
     w.add("reviews", customer_id=two, product_id=1, rating=5, created_at=at(3, 2))
     # 3: created after as-of
     w.customer(created_at=at(3, 5))
+    # 4: created after as-of, with an order and a visit before it (still nobody's member)
+    four = w.customer(created_at=at(3, 5))
+    w.add("orders", customer_id=four, placed_at=at(1, 10), total_cents=1000)
+    w.add("visits", customer_id=four, at=at(2, 2), device="mobile")
     w.insert(engine)
     return w
 
@@ -55,6 +59,8 @@ CASES: list[tuple[dict[str, Any], set[int]]] = [
     (rule("abandoned_carts", "ge", 1, "last_30_days"), {1}),
     (rule("orders", "eq", 0), {1}),
     (rule("orders", "eq", 1, "all_time"), {2}),
+    (rule("orders", "ge", 1), {2}),
+    ({"all": [rule("orders", "ge", 1), rule("total_spent", "ge", 5)]}, {2}),
     (rule("orders", "ge", 1, {"between": ["2026-02-01", "2026-03-31"]}), set()),
     (rule("total_spent", "lt", 100), {1, 2}),
     (rule("days_since_last_order", "ge", 40), {2}),
@@ -62,6 +68,7 @@ CASES: list[tuple[dict[str, Any], set[int]]] = [
     (rule("coupon", "is_set"), set()),
     (rule("purchased_collection", "has", "Coffee"), set()),
     (rule("visits", "eq", 0), {1, 2}),
+    (rule("visits", "ge", 1), set()),
     (rule("days_since_last_visit", "is_set"), set()),
     (rule("visited_device", "has", "mobile"), set()),
     (rule("preferred_device", "is_not_set"), {1, 2}),
