@@ -32,6 +32,7 @@ from syncer.segments.model import (
     Segment,
     SegmentRef,
     Window,
+    check_quantity,
     parse_window,
 )
 
@@ -40,7 +41,7 @@ NODE_FORMS = (
     "a rule is one of: {all: [...]}, {any: [...]}, {not: <rule>}, {in_segment: <name>}, "
     "{field: ..., op: ..., value: ..., window: ...}"
 )
-CONDITION_KEYS = ("field", "op", "value", "window")
+CONDITION_KEYS = ("field", "op", "value", "window", "min_quantity")
 DESTINATION_TAGS = ("provider", "csv")
 MAX_FILE_BYTES = 1_000_000  # a segment file; real ones are a few hundred bytes
 MAX_DEPTH = 32  # groups and `not`s nested inside one another
@@ -372,9 +373,15 @@ def parse_rule(
             value = check_condition(
                 data["field"], data["op"], data.get("value"), window is not None
             )
+            min_quantity = data.get("min_quantity")
+            if min_quantity is not None:
+                check_quantity(data["field"], data["op"], min_quantity)
         except RuleError as err:
             raise fail(err.message, err.hint) from None
-        return Condition(field=data["field"], op=data["op"], value=value, window=window)
+        return Condition(
+            field=data["field"], op=data["op"], value=value, window=window,
+            min_quantity=min_quantity,
+        )  # fmt: skip
     raise fail(f"unknown rule key {sorted(keys)[0]!r}", NODE_FORMS)
 
 

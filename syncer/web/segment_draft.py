@@ -3,8 +3,9 @@
 Every node of the tree is named by its condition path, the one the validator's messages use
 (``rules``, ``rules.all[1]``, ``rules.all[1].any[0]``, ``rules.all[2].not``). The form has, per
 node ``P``: ``k:P`` its kind (``all``, ``any``, ``not``, ``cond``, ``in_segment``) and, for a
-condition, ``f:P`` field, ``o:P`` operator, ``v:P`` value, ``w:P`` window and ``pf:P`` the
-field the form was drawn with (``s:P`` for ``in_segment``). ``from_form`` rebuilds the
+condition, ``f:P`` field, ``o:P`` operator, ``v:P`` value, ``w:P`` window, ``q:P`` the least
+units bought (``min_quantity``, on a purchase condition) and ``pf:P`` the field the form was
+drawn with (``s:P`` for ``in_segment``). ``from_form`` rebuilds the
 YAML-shaped rule (plain dicts and lists, what a segment file holds); ``apply`` makes one
 structural edit (``add:P:kind``, ``remove:P``, ``up:P``, ``down:P``, ``wrap:all``). Values are
 typed by the field's catalog type and checked by the segment loader, never here: the builder
@@ -20,12 +21,14 @@ from typing import Any
 import yaml
 
 from syncer.segments.catalog import FIELDS, LIST_OPS, NO_VALUE_OPS, ValueType
+from syncer.segments.model import QUANTITY_FIELDS
 
 Node = dict[str, Any]
 STEP = re.compile(r"\.(all|any)\[(\d+)\]|\.not")
 KINDS = ("cond", "all", "any", "not")
 NUMERIC = (ValueType.COUNT, ValueType.DAYS, ValueType.MONEY)
 MAX_NODES = 200  # a draft holds at most this many nodes (a posted form is untrusted)
+QUANTITY_OPS = ("has", "has_not", "in", "not_in")
 
 
 def empty_condition() -> Node:
@@ -96,7 +99,21 @@ def from_form(
     window = _window(form.get(f"w:{path}", ""))
     if window is not None and spec is not None and spec.window:
         node["window"] = window
+    quantity = form.get(f"q:{path}", "").strip()
+    if quantity and takes_quantity(field, op):  # checked by the loader, as every value
+        node["min_quantity"] = int(quantity) if quantity.isdecimal() else quantity
     return node
+
+
+def quantity_text(node: Node) -> str:
+    """A condition's ``min_quantity`` as the form shows it ("" without one)."""
+    quantity = node.get("min_quantity")
+    return "" if quantity is None else str(quantity)
+
+
+def takes_quantity(field: str, op: str) -> bool:
+    """Whether a condition on ``field`` with ``op`` may say ``min_quantity``."""
+    return field in QUANTITY_FIELDS and op in QUANTITY_OPS
 
 
 def _steps(path: str) -> list[tuple[str, int | None]]:
@@ -223,4 +240,6 @@ def form_fields(rule: Any, path: str = "rules") -> dict[str, str]:
            f"o:{path}": str(node.get("op", "")), f"v:{path}": value_text(node)}  # fmt: skip
     if "window" in node:
         out[f"w:{path}"] = window_text(node)
+    if node.get("min_quantity") is not None:
+        out[f"q:{path}"] = quantity_text(node)
     return out

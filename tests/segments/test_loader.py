@@ -9,6 +9,7 @@ import pytest
 
 from syncer.errors import ConfigError, SegmentError
 from syncer.segments.loader import load_segments, parse_segment
+from syncer.segments.model import Condition, Group
 
 ORDERS_GT_2 = {"field": "orders", "op": "gt", "value": 2}
 
@@ -45,6 +46,12 @@ def bad(rules: Any, **top: Any) -> SegmentError:
          ["takes no value"]),
         ({"all": [{"banana": 1}]}, "rules.all[0]", ["unknown rule key", "in_segment"]),
         ([ORDERS_GT_2], "rules", ["all: [...]"]),
+        ({"all": [{"field": "orders", "op": "gt", "value": 1, "min_quantity": 2}]},
+         "rules.all[0]", ["min_quantity applies to purchased_product"]),
+        ({"all": [{"field": "purchased_product", "op": "has", "value": "Beans",
+                   "min_quantity": 0}]}, "rules.all[0]", ["whole number from 1"]),
+        ({"all": [{"field": "purchased_product", "op": "has", "value": "Beans",
+                   "min_quantity": "3"}]}, "rules.all[0]", ["whole number from 1"]),
     ],
 )  # fmt: skip
 def test_rule_errors_name_the_path(rules: Any, path: str, words: list[str]) -> None:
@@ -117,3 +124,19 @@ def test_two_segments_may_not_share_a_provider_tag(tmp_path: Path) -> None:
         "destinations: [{profile: p, list: l2, tag: vip}]\n"
     )
     assert set(load_segments(tmp_path)) == {"A", "B"}  # the same tag on another list is fine
+
+
+def test_min_quantity_in_a_segment_file(tmp_path: Path) -> None:
+    """The README's own example: a purchase condition with ``min_quantity`` loads from a file
+    (it was refused as an unknown key) and the condition keeps it."""
+    write(
+        tmp_path,
+        "beans.yaml",
+        "name: Beans\nrules:\n  all:\n"
+        "    - {field: purchased_product, op: has, value: Espresso Beans, min_quantity: 3}\n",
+    )
+    rules = load_segments(tmp_path)["Beans"].rules
+    assert isinstance(rules, Group)
+    (cond,) = rules.rules
+    assert isinstance(cond, Condition)
+    assert (cond.field, cond.value, cond.min_quantity) == ("purchased_product", "Espresso Beans", 3)

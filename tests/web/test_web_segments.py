@@ -424,3 +424,30 @@ def test_served_as_of_a_date_the_builder_counts_as_of_it(
     capsys.readouterr()
     assert main(args) == 0
     assert json.loads(capsys.readouterr().out)["count"] == two_orders  # the CLI agrees
+
+
+def test_min_quantity_survives_an_edit_in_the_builder(
+    editor: tuple[TestClient, str], shop: Shop, config: Path
+) -> None:
+    """A purchase condition's ``min_quantity`` is shown in the builder and written back on save
+    (the form once held only field, operator, value and window: an edit dropped it)."""
+    (config / "segments" / "beans.yaml").write_text(
+        "name: Beans\nrules:\n  all:\n"
+        "    - {field: purchased_product, op: has, value: House Blend, min_quantity: 3}\n"
+    )
+    client, token = editor
+    page = html.unescape(client.get("/segments/edit?name=Beans").text)
+    found = re.search(r'name="q:rules\.all\[0\]"[^>]*value="([^"]*)"', page, re.S)
+    assert found is not None and found.group(1) == "3", "the builder shows min_quantity"
+    form = {
+        "k:rules": "all",
+        "k:rules.all[0]": "cond", "f:rules.all[0]": "purchased_product",
+        "pf:rules.all[0]": "purchased_product",
+        "o:rules.all[0]": "has", "v:rules.all[0]": "House Blend", "q:rules.all[0]": "3",
+    }  # fmt: skip
+    saved = client.post("/segments/save", data=draft(token, name="Beans", original="Beans", **form))
+    assert saved.status_code == 303, saved.text
+    rules = yaml.safe_load((config / "segments" / "beans.yaml").read_text())["rules"]
+    assert rules["all"][0]["min_quantity"] == 3
+    bad = client.post("/segments/draft", data=draft(token, **{**form, "q:rules.all[0]": "0"}))
+    assert "whole number from 1" in html.unescape(bad.text)
