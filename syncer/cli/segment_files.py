@@ -20,6 +20,9 @@ from syncer.segments.template import load_templates, parse_sets
 OUT_OPTION = typer.Option(
     None, "--out", help="Write this file (default: the segments folder, named after NAME)."
 )
+COPY_OUT_OPTION = typer.Option(
+    None, "--out", help="Write this file (default: the segments folder, named after NEW)."
+)
 
 
 def templates_cmd(as_json: bool = JSON_OPTION) -> None:
@@ -81,7 +84,7 @@ def copy_cmd(
         "--with-destinations",
         help="Copy the destinations too, each with a tag of its own (named after NEW).",
     ),
-    out: Path | None = OUT_OPTION,
+    out: Path | None = COPY_OUT_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Copy a segment's file under a new name (comments kept; destinations left out)."""
