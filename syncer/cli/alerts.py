@@ -35,7 +35,10 @@ def test_cmd(
         raise ConfigError(
             "no alerts configured",
             where=str(conf.alerts_file),
-            hint="uncomment the example in it (README: Alerts) and set its variables.",
+            hint=(
+                "copy config/alerts.yaml (its commented example) there, or uncomment the "
+                "example if it is there, and set its variables (README: Alerts)"
+            ),
         )
     results = trial(config, channel, datetime.now(UTC), log_failures=False)  # printed below
     if as_json:

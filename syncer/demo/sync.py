@@ -1,7 +1,8 @@
 """The demo's main job: every segment with destinations synced to the local emulators, twice.
 
-1. The three emulators start on free ports (``LocalProviders``); config/profiles.yaml's demo-*
-   profiles reach them through ``SYNCER_DEMO_*_URL``.
+1. The three emulators start on free ports (``LocalProviders``); the demo config's demo-*
+   profiles (``var/demo-config/profiles.yaml``, see ``config``) reach them through
+   ``SYNCER_DEMO_*_URL``.
 2. First run: each (segment, destination) is synced as of the demo date (a fresh state database,
    so everything is an add).
 3. Two weeks go by: some customers order again (``simulate_activity``), everyone else's "days

@@ -1,1 +1,2 @@
-"""The sample shop and the demo: data generator, shop activity, emulator fleet, ``make demo``."""
+"""The sample shop: data generator, shop activity, platform translators, emulator fleet (the
+demo that uses them is ``syncer.demo``)."""

@@ -3,7 +3,7 @@ benchmarks: start them on free ports and hand out what a profile needs to reach 
 
     with LocalProviders() as fleet:
         env = {**os.environ, **fleet.env}  # SYNCER_DEMO_MAILCHIMP_URL=http://127.0.0.1:PORT/3.0
-        ...                                # config/profiles.yaml's demo-* profiles read these
+        ...                                # the demo config's demo-* profiles read these
 
 ``ACCOUNTS`` holds each emulator's demo account: credentials the emulator accepts (demo values,
 not secrets) and the list it starts with (Syncer never creates lists; users make them in the
@@ -26,7 +26,7 @@ class Account:
     credentials: Mapping[str, str]
     list_id: str
     api_root: str  # appended to the emulator's URL: the API root the adapter is given
-    port: int  # the port config/profiles.yaml assumes when SYNCER_DEMO_*_URL is not set
+    port: int  # the port the demo config's profiles assume when SYNCER_DEMO_*_URL is not set
 
     @property
     def url_variable(self) -> str:
