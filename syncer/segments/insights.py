@@ -66,7 +66,7 @@ from syncer.segments.compiler import compile_rule, members_query
 from syncer.segments.member_rows import MemberRows
 from syncer.segments.model import Segment, as_utc
 from syncer.segments.sqlparts import folded, moment, until
-from syncer.source.active import active, using
+from syncer.source.active import active, here
 from syncer.source.tables import Source
 
 ORDERS, LINES, PRODUCTS = schema.ORDERS, schema.ORDER_LINES, schema.PRODUCTS
@@ -399,7 +399,7 @@ def overlap_query(
 ) -> Select[Any]:
     """How many of the members (``rows.customers``) are also in ``other``: its rule compiled
     over the members' own rows (``rows``: ``member_rows``), not every customer's."""
-    with using(rows):
+    with here(rows):  # this thread's compile only: the web admin's other threads read the shop
         also = compile_rule(other.rules, segments, as_of, chain=(other.name,), source=other)
     return select(func.count()).select_from(rows.customers).where(also)
 

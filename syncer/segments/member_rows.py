@@ -1,7 +1,7 @@
 """The members' own rows, copied once into temporary tables that figures about them read.
 
     rows = MemberRows()
-    query = ...  # compiled over rows.source (``using(rows.source)``): notes the tables read
+    query = ...  # compiled over rows.source (``here(rows.source)``): notes the tables read
     with rows.filled(conn, members_select):   # copies of those tables, dropped on exit
         conn.execute(query)
 

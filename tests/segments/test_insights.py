@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -298,3 +299,31 @@ def test_json_is_plain_and_money_in_units(
     none = empty.to_json()
     assert none["size"] == 0 and none["average_order_value"] is None
     assert none["spend"]["quantiles"] is None and none["consent_share"] is None
+
+
+def test_other_threads_compile_over_the_shop_while_overlaps_compile_over_the_copies(
+    segments: dict[str, Segment], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The web admin answers requests in a pool of threads: while one computes insights, a
+    count in another thread still reads the shop's tables, never this call's copies (which
+    that thread's connection does not have), and the shop is what stays afterwards."""
+    import syncer.segments.insights as module
+    from syncer.source.active import active
+
+    seen: list[Any] = []
+    compile_rule = module.compile_rule
+
+    def compile_beside_another_thread(*args: Any, **kwargs: Any) -> Any:
+        other = threading.Thread(target=lambda: seen.append(active().customers))
+        other.start()
+        other.join()
+        seen.append(active().customers)
+        return compile_rule(*args, **kwargs)
+
+    monkeypatch.setattr(module, "compile_rule", compile_beside_another_thread)
+    rows = MemberRows()
+    overlap_query(rows.source, segments["Spent and ordered"], segments, GENERATED)
+    assert len(seen) == 2
+    assert seen[0] is CUSTOMERS  # the other thread
+    assert seen[1] is rows.source.customers  # this one
+    assert active().customers is CUSTOMERS
