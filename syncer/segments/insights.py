@@ -63,7 +63,7 @@ from syncer import schema
 from syncer.errors import ConfigError, SyncerError
 from syncer.schema import CUSTOMERS
 from syncer.segments.compiler import compile_rule, members_query
-from syncer.segments.member_rows import MemberRows
+from syncer.segments.member_rows import MemberRows, drop_quietly
 from syncer.segments.model import Segment, as_utc
 from syncer.segments.sqlparts import folded, moment, until
 from syncer.source.active import active, here
@@ -344,8 +344,10 @@ def _bought_by(conn: Connection, pairs: Select[Any]) -> Iterator[Table]:
         if conn.dialect.name in ("postgresql", "sqlite"):
             conn.execute(text(f"ANALYZE {BOUGHT.name}"))
         yield BOUGHT
-    finally:
-        BOUGHT.drop(conn, checkfirst=True)
+    except BaseException:
+        drop_quietly(conn, [BOUGHT])  # the failure is what the caller sees
+        raise
+    BOUGHT.drop(conn)
 
 
 def _top(query: Select[Any, Any], members: Any, name: Any, top: int) -> Select[Any]:
