@@ -63,10 +63,10 @@ from syncer import schema
 from syncer.errors import ConfigError, SyncerError
 from syncer.schema import CUSTOMERS
 from syncer.segments.compiler import compile_rule, members_query
-from syncer.segments.member_rows import MemberRows
+from syncer.segments.member_rows import MemberRows, drop_quietly
 from syncer.segments.model import Segment, as_utc
 from syncer.segments.sqlparts import folded, moment, until
-from syncer.source.active import active, using
+from syncer.source.active import active, here
 from syncer.source.tables import Source
 
 ORDERS, LINES, PRODUCTS = schema.ORDERS, schema.ORDER_LINES, schema.PRODUCTS
@@ -344,8 +344,10 @@ def _bought_by(conn: Connection, pairs: Select[Any]) -> Iterator[Table]:
         if conn.dialect.name in ("postgresql", "sqlite"):
             conn.execute(text(f"ANALYZE {BOUGHT.name}"))
         yield BOUGHT
-    finally:
-        BOUGHT.drop(conn, checkfirst=True)
+    except BaseException:
+        drop_quietly(conn, [BOUGHT])  # the failure is what the caller sees
+        raise
+    BOUGHT.drop(conn)
 
 
 def _top(query: Select[Any, Any], members: Any, name: Any, top: int) -> Select[Any]:
@@ -399,7 +401,7 @@ def overlap_query(
 ) -> Select[Any]:
     """How many of the members (``rows.customers``) are also in ``other``: its rule compiled
     over the members' own rows (``rows``: ``member_rows``), not every customer's."""
-    with using(rows):
+    with here(rows):  # this thread's compile only: the web admin's other threads read the shop
         also = compile_rule(other.rules, segments, as_of, chain=(other.name,), source=other)
     return select(func.count()).select_from(rows.customers).where(also)
 

@@ -1,7 +1,7 @@
 """The members' own rows, copied once into temporary tables that figures about them read.
 
     rows = MemberRows()
-    query = ...  # compiled over rows.source (``using(rows.source)``): notes the tables read
+    query = ...  # compiled over rows.source (``here(rows.source)``): notes the tables read
     with rows.filled(conn, members_select):   # copies of those tables, dropped on exit
         conn.execute(query)
 
@@ -24,8 +24,8 @@ Only the tables the queries compiled over ``rows.source`` read are copied (``cus
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from typing import Any
 
@@ -43,6 +43,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -106,6 +107,16 @@ def _analyse(conn: Connection, copy: Table) -> None:
         conn.execute(select(func.set_config(setting, before, True)))
 
 
+def drop_quietly(conn: Connection, tables: Iterable[Table]) -> None:
+    """Drop ``tables`` after a statement failed, the failure being what the caller sees: where
+    a drop fails too (PostgreSQL refuses every statement of a failed transaction, whose
+    rollback drops them; SQLite a table a cursor still reads) the table is left to the next
+    call, which drops it before making it again."""
+    for table in tables:
+        with suppress(SQLAlchemyError):
+            table.drop(conn)
+
+
 class _Noting(Mapping[str, FromClause]):
     """The tables of a source, noting in ``read`` the name of every table asked for."""
 
@@ -164,9 +175,11 @@ class MemberRows:
                         index.create(conn)
                 _analyse(conn, copy)
             yield
-        finally:
-            for copy in reversed(created):
-                copy.drop(conn)
+        except BaseException:
+            drop_quietly(conn, reversed(created))
+            raise
+        for copy in reversed(created):
+            copy.drop(conn)
 
     def _restricted(self, name: str, conn: Connection) -> Select[Any]:
         """The members' rows of the native table ``name`` (its every column): ``key IN (ids)``;
@@ -182,4 +195,4 @@ class MemberRows:
         return select(*native.c).where(key.in_(ids))
 
 
-__all__ = ["CATALOG", "KEYED", "PREFIX", "MemberRows"]
+__all__ = ["CATALOG", "KEYED", "PREFIX", "MemberRows", "drop_quietly"]

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy import Engine, func, inspect, literal_column, select
 from sqlalchemy.exc import DBAPIError
 
 from syncer.sample.shop import generate
@@ -298,3 +299,65 @@ def test_json_is_plain_and_money_in_units(
     none = empty.to_json()
     assert none["size"] == 0 and none["average_order_value"] is None
     assert none["spend"]["quantiles"] is None and none["consent_share"] is None
+
+
+def test_other_threads_compile_over_the_shop_while_overlaps_compile_over_the_copies(
+    segments: dict[str, Segment], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The web admin answers requests in a pool of threads: while one computes insights, a
+    count in another thread still reads the shop's tables, never this call's copies (which
+    that thread's connection does not have), and the shop is what stays afterwards."""
+    import syncer.segments.insights as module
+    from syncer.source.active import active
+
+    seen: list[Any] = []
+    compile_rule = module.compile_rule
+
+    def compile_beside_another_thread(*args: Any, **kwargs: Any) -> Any:
+        other = threading.Thread(target=lambda: seen.append(active().customers))
+        other.start()
+        other.join()
+        seen.append(active().customers)
+        return compile_rule(*args, **kwargs)
+
+    monkeypatch.setattr(module, "compile_rule", compile_beside_another_thread)
+    rows = MemberRows()
+    overlap_query(rows.source, segments["Spent and ordered"], segments, GENERATED)
+    assert len(seen) == 2
+    assert seen[0] is CUSTOMERS  # the other thread
+    assert seen[1] is rows.source.customers  # this one
+    assert active().customers is CUSTOMERS
+
+
+@pytest.mark.parametrize("figure", ["devices", "tops"])  # tops: while BOUGHT exists too
+def test_a_failing_figure_is_the_error_raised_and_the_connection_serves_the_next_call(
+    engine: Engine,
+    shop: dict[str, list[dict[str, Any]]],
+    segments: dict[str, Segment],
+    monkeypatch: pytest.MonkeyPatch,
+    figure: str,
+) -> None:
+    """A statement failing midway (a timeout, a cancel) is what the caller sees, not the
+    dropping of the copies after it (PostgreSQL refuses every statement of a failed
+    transaction; its rollback drops them), and the connection is fit for the next call."""
+    import syncer.segments.insights as module
+
+    wrong = literal_column("syncer_no_such_column")
+
+    def devices(rows: Any, as_of: datetime) -> Any:
+        return select(wrong).select_from(rows.customers)
+
+    def tops(m: Any, bought: Any, top: int) -> Any:
+        return dict.fromkeys(("products", "collections", "vendors", "countries"), select(wrong))
+
+    failing = {"devices": ("devices_query", devices), "tops": ("top_queries", tops)}[figure]
+    with engine.connect() as conn:
+        with monkeypatch.context() as patch:
+            patch.setattr(module, *failing)
+            with pytest.raises(DBAPIError, match="syncer_no_such_column"):
+                insights(conn, segments["Buyers"], segments, as_of=GENERATED)
+        conn.rollback()  # what returning it to the pool does
+        again = insights(conn, segments["Buyers"], segments, as_of=GENERATED)
+        assert again.size == len(members(engine, segments["Buyers"], segments, GENERATED))
+        for copy in MemberRows().copies.values():
+            assert not inspect(conn).has_table(copy.name), copy.name
