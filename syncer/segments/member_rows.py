@@ -14,8 +14,9 @@ own rows only. So the figures and the other segments' rules over the members rea
 thousand rows each instead of a whole table (which PostgreSQL scans for a join to many
 members, costing about one count per figure).
 
-Each copy is a TEMPORARY table of the connection with the native table's columns, primary key
-and ``(customer_id, ...)`` index, filled by one INSERT ... SELECT that walks the native index
+Each copy is a TEMPORARY table of the connection with the native table's columns (on MariaDB
+also its primary key and ``(customer_id, ...)`` index, filled by one INSERT ... SELECT; on
+PostgreSQL made by CREATE TABLE AS, no key or index: it hashes them), which walks the native index
 from the members (PostgreSQL: ``= ANY(ARRAY(...))``, one index scan, where a join would scan
 the table), analysed on PostgreSQL and SQLite (joins to it get good plans), and dropped on exit.
 Only the tables the queries compiled over ``rows.source`` read are copied (``customers`` and
@@ -84,7 +85,7 @@ def _indexes(native: Table, copy: Table) -> list[Index]:
     return out
 
 
-class _CreateAs(Executable, ClauseElement):
+class CreateAs(Executable, ClauseElement):
     """``CREATE TEMPORARY TABLE <table> AS <select>`` (columns in the table's order)."""
 
     inherit_cache = False
@@ -93,8 +94,8 @@ class _CreateAs(Executable, ClauseElement):
         self.table, self.query = table, query
 
 
-@compiles(_CreateAs)
-def _create_as(element: _CreateAs, compiler: SQLCompiler, **kw: Any) -> str:
+@compiles(CreateAs)
+def _create_as(element: CreateAs, compiler: SQLCompiler, **kw: Any) -> str:
     name = compiler.preparer.format_table(element.table)
     return f"CREATE TEMPORARY TABLE {name} AS {compiler.process(element.query, **kw)}"
 
@@ -174,10 +175,11 @@ class MemberRows:
                     continue
                 copy.drop(conn, checkfirst=True)
                 rows = members if name == "customers" else self._restricted(name, conn)
-                if name == "customers" and conn.dialect.name == "postgresql":
-                    # CREATE TABLE AS may run the segment's select in parallel (as the count
-                    # does); INSERT ... SELECT never does
-                    conn.execute(_CreateAs(copy, rows))
+                if conn.dialect.name == "postgresql":
+                    # CREATE TABLE AS: no primary key to maintain (half the time of an INSERT
+                    # of a copy went to it; nothing reads it, PostgreSQL hashes the copies),
+                    # and the segment's select may run in parallel (as the count does)
+                    conn.execute(CreateAs(copy, rows))
                     created.append(copy)
                 else:
                     copy.create(conn)
@@ -208,4 +210,4 @@ class MemberRows:
         return select(*native.c).where(key.in_(ids))
 
 
-__all__ = ["CATALOG", "KEYED", "PREFIX", "MemberRows"]
+__all__ = ["CATALOG", "KEYED", "PREFIX", "CreateAs", "MemberRows"]
