@@ -63,7 +63,7 @@ from syncer import schema
 from syncer.errors import ConfigError, SyncerError
 from syncer.schema import CUSTOMERS
 from syncer.segments.compiler import compile_rule, members_query
-from syncer.segments.member_rows import MemberRows, drop_quietly
+from syncer.segments.member_rows import CreateAs, MemberRows, drop_quietly
 from syncer.segments.model import Segment, as_utc
 from syncer.segments.sqlparts import folded, moment, until
 from syncer.source.active import active, here
@@ -338,9 +338,12 @@ BOUGHT = Table(
 def _bought_by(conn: Connection, pairs: Select[Any]) -> Iterator[Table]:
     """The members' (customer, product) pairs (``_bought``) in ``BOUGHT``, dropped on exit."""
     BOUGHT.drop(conn, checkfirst=True)
-    BOUGHT.create(conn)
     try:
-        conn.execute(insert(BOUGHT).from_select(["customer_id", "product_id"], pairs))
+        if conn.dialect.name == "postgresql":  # no primary key to maintain: the top lists hash
+            conn.execute(CreateAs(BOUGHT, pairs))
+        else:
+            BOUGHT.create(conn)
+            conn.execute(insert(BOUGHT).from_select(["customer_id", "product_id"], pairs))
         if conn.dialect.name in ("postgresql", "sqlite"):
             conn.execute(text(f"ANALYZE {BOUGHT.name}"))
         yield BOUGHT
