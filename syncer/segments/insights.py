@@ -56,14 +56,13 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    text,
 )
 
 from syncer import schema
 from syncer.errors import ConfigError, SyncerError
 from syncer.schema import CUSTOMERS
 from syncer.segments.compiler import compile_rule, members_query
-from syncer.segments.member_rows import CreateAs, MemberRows, drop_quietly
+from syncer.segments.member_rows import CreateAs, MemberRows, analyse, drop_quietly
 from syncer.segments.model import Segment, as_utc
 from syncer.segments.sqlparts import folded, moment, until
 from syncer.source.active import active, here
@@ -344,8 +343,7 @@ def _bought_by(conn: Connection, pairs: Select[Any]) -> Iterator[Table]:
         else:
             BOUGHT.create(conn)
             conn.execute(insert(BOUGHT).from_select(["customer_id", "product_id"], pairs))
-        if conn.dialect.name in ("postgresql", "sqlite"):
-            conn.execute(text(f"ANALYZE {BOUGHT.name}"))
+        analyse(conn, BOUGHT)
         yield BOUGHT
     except BaseException:
         drop_quietly(conn, [BOUGHT])  # the failure is what the caller sees

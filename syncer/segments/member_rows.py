@@ -101,9 +101,9 @@ def _create_as(element: CreateAs, compiler: SQLCompiler, **kw: Any) -> str:
     return f"CREATE TEMPORARY TABLE {name} AS {compiler.process(element.query, **kw)}"
 
 
-def _analyse(conn: Connection, copy: Table) -> None:
-    """Statistics of ``copy`` on PostgreSQL and SQLite (joins to it get good plans); MariaDB
-    has no use for them here (it walks the copies' indexes)."""
+def analyse(conn: Connection, copy: Table) -> None:
+    """Statistics of ``copy`` (a temporary table) on PostgreSQL and SQLite (joins to it get
+    good plans); MariaDB has no use for them here (it walks the copies' indexes)."""
     if conn.dialect.name == "sqlite":
         conn.execute(text(f"ANALYZE {copy.name}"))
     elif conn.dialect.name == "postgresql":
@@ -128,10 +128,14 @@ def _name(conn: Connection, table: Table) -> str:
     return conn.dialect.identifier_preparer.format_table(table)
 
 
+def _drop_view(conn: Connection, copy: Table) -> None:
+    conn.execute(text(f"DROP VIEW IF EXISTS {_name(conn, copy)}"))
+
+
 def _view(conn: Connection, copy: Table, rows: Select[Any]) -> None:
     """``copy`` as a temporary view of ``rows`` (SQLite): the members' rows read in place,
     through the native ``(customer_id, ...)`` index, when a query reads them."""
-    conn.execute(text(f"DROP VIEW IF EXISTS {_name(conn, copy)}"))
+    _drop_view(conn, copy)
     sql = rows.compile(dialect=conn.dialect)
     assert not sql.params, sql.params  # identifiers only: the restriction binds no value
     conn.execute(text(f"CREATE TEMPORARY VIEW {_name(conn, copy)} AS {sql}"))
@@ -199,16 +203,16 @@ class MemberRows:
                 if conn.dialect.name != "postgresql":  # PostgreSQL hashes the small copies
                     for index in _indexes(NATIVE[name], copy):
                         index.create(conn)
-                _analyse(conn, copy)
+                analyse(conn, copy)
             yield
         except BaseException:
             for copy in reversed(views):
                 with suppress(SQLAlchemyError):
-                    conn.execute(text(f"DROP VIEW IF EXISTS {_name(conn, copy)}"))
+                    _drop_view(conn, copy)
             drop_quietly(conn, reversed(created))
             raise
         for copy in reversed(views):
-            conn.execute(text(f"DROP VIEW IF EXISTS {_name(conn, copy)}"))
+            _drop_view(conn, copy)
         for copy in reversed(created):
             copy.drop(conn)
 
@@ -226,4 +230,4 @@ class MemberRows:
         return select(*native.c).where(key.in_(ids))
 
 
-__all__ = ["CATALOG", "KEYED", "PREFIX", "CreateAs", "MemberRows", "drop_quietly"]
+__all__ = ["CATALOG", "KEYED", "PREFIX", "CreateAs", "MemberRows", "analyse", "drop_quietly"]
