@@ -344,6 +344,9 @@ def generate(
             writer.write(conn, table, columns, catalogue_rows)
             counts[name] = len(catalogue_rows)
     shop = _Shop(seed, _normalise(as_of))
+    loaded = [table for table, _columns in TABLES.values()]
+    with engine.begin() as conn:
+        recreate = writer.defer_indexes(conn, loaded)
     done = 0
     if progress:
         progress("customers", 0, customers)
@@ -359,6 +362,12 @@ def generate(
         done = upto
         if progress:
             progress("customers", done, customers)
+    if progress and recreate:
+        progress("indexes", 0, 1)
+    with engine.begin() as conn:
+        writer.restore(conn, recreate)
+    if progress and recreate:
+        progress("indexes", 1, 1)
     with engine.begin() as conn:
         tables = [t for t, _c in (*CATALOGUE_COLUMNS.values(), *TABLES.values())]
         writer.finish(conn, tables)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, inspect, select
 
 from syncer.cli.main import main
 from syncer.db import make_engine
@@ -69,6 +69,26 @@ def test_same_rows_on_every_backend(engine: Engine, tmp_path: Path) -> None:
         assert dump(engine) == dump(reference)
     finally:
         reference.dispose()
+
+
+def _keys_and_indexes(engine: Engine) -> dict[str, tuple[list[Any], list[Any]]]:
+    found = inspect(engine)
+    return {
+        table.name: (
+            sorted(str(sorted(ix.items())) for ix in found.get_indexes(table.name)),
+            sorted(str(sorted(fk.items())) for fk in found.get_foreign_keys(table.name)),
+        )
+        for table in COMMERCE_TABLES
+    }
+
+
+def test_indexes_and_foreign_keys_are_rebuilt_after_the_load(engine: Engine) -> None:
+    """PostgreSQL loads with them set aside; every database ends with exactly the schema's."""
+    create_commerce_schema(engine)
+    expected = _keys_and_indexes(engine)
+    assert any(indexes and keys for indexes, keys in expected.values())
+    generate(engine, customers=40, seed=2, as_of=AS_OF)
+    assert _keys_and_indexes(engine) == expected
 
 
 def test_data_is_shaped_for_segments(engine: Engine) -> None:
