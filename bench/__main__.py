@@ -9,6 +9,10 @@ processes, Redis). Prints the tables and writes ``<out>/<timestamp>-<size>.json`
 ``--only evaluation`` (or any comma-separated list of ``PARTS``) runs just those parts:
 ``--only evaluation --databases postgresql`` times the compiled queries against the
 hand-written ones and nothing else.
+
+From ``BIG`` (10,000,000) customers the defaults change to what such a size is for: PostgreSQL
+only, ``growth`` (evaluation at the size and at a tenth of it) and ``scale`` on the largest
+segment, each repeated once; any option given explicitly wins.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from bench import (
     evaluation,
     fields,
     full_repair,
+    growth,
     insights,
     live_count,
     push,
@@ -39,22 +44,23 @@ from syncer.errors import SyncerError
 ROOT = Path(__file__).resolve().parents[1]
 PARTS = (
     "evaluation", "insights", "live_count", "scale", "baseline", "push", "fields", "full_repair",
-    "queue", "woocommerce",
+    "queue", "woocommerce", "growth",
 )  # fmt: skip
+BIG = 10_000_000
+BIG_DEFAULTS = {"databases": "postgresql", "only": "growth,scale", "scale_segments": 1, "repeat": 1}
+DEFAULTS = {"databases": ",".join(DATABASES), "only": ",".join(PARTS[:-1]), "repeat": 5}
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--size", type=int, default=100_000, help="customers (default 100000)")
-    parser.add_argument("--databases", default=",".join(DATABASES), help="sqlite,postgresql")
+    parser.add_argument("--databases", default=None, help="default sqlite,postgresql")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
-    parser.add_argument("--repeat", type=int, default=5, help="timed runs per query (median)")
+    parser.add_argument("--repeat", type=int, default=None, help="timed runs per query (median)")
     parser.add_argument("--push-adds", type=int, default=None, help="default min(1000, size)")
     parser.add_argument("--latency-adds", type=int, default=None, help="default min(5000, size)")
     parser.add_argument("--providers", default=",".join(push.PROVIDERS), help="for push")
-    parser.add_argument(
-        "--scale-segments", type=int, default=len(scale.SEGMENTS), help="1..3 (default 3)"
-    )
+    parser.add_argument("--scale-segments", type=int, default=None, help="1..3 (default 3)")
     parser.add_argument(
         "--queue-segments", type=int, default=8, help="queue: segments x 3 destinations; 0: off"
     )
@@ -71,11 +77,17 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help="queue: the cases, accounts per provider (1: one shop, rate-bound; N: N shops)",
     )
     parser.add_argument(
-        "--only", default=",".join(PARTS), help=f"run only these parts ({','.join(PARTS)})"
+        "--only", default=None, help=f"run only these parts ({','.join(PARTS)}; growth is off)"
     )
     args = parser.parse_args(argv)
     if args.size < 10:
         parser.error(f"--size must be at least 10, not {args.size}")
+    defaults: dict[str, Any] = {**DEFAULTS, "scale_segments": len(scale.SEGMENTS)}
+    if args.size >= BIG:
+        defaults.update(BIG_DEFAULTS)
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     args.only = tuple(p for p in args.only.split(",") if p)
     unknown = [p for p in args.only if p not in PARTS]
     if unknown or not args.only:
@@ -111,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         for db in dbs:
             url = prepare(db, size)
             measured: dict[str, Any] = {}
+            if "growth" in only:
+                measured["growth"] = growth.run(db, size, AS_OF, repeat=args.repeat)
+                report.growth(db.kind, measured["growth"])
             if "evaluation" in only:
                 measured["evaluation"] = evaluation.run(url, AS_OF, repeat=args.repeat)
                 report.evaluation(db.kind, size, measured["evaluation"])

@@ -3,12 +3,12 @@
     text = render(data)                      # data: the dict ``python -m bench`` saves as JSON
     python -m bench.markdown RESULT.json     # an existing result file, on stdout
 
-Sections (each a ``###`` heading, as in the README): evaluation ratios per segment and
-database; scale (first sync and no-change resync) with the size / reference-size ratios; push
-calls against the minimum and the API floor, then the wall time under 100 ms of latency with
-the rate bound ("-" where the provider has no per-second limit); the naive baseline; the web
-admin's live count against counting; segment insights against counting; 1 vs 4 queue workers.
-A one-line header names the size, databases, machine and total run time.
+Sections (each a ``###`` heading, as in the README): evaluation ratios per segment and database;
+growth (evaluation at the size ÷ at a tenth of it); scale (first sync and no-change resync) with
+the size / reference-size ratios; push calls against the minimum and the API floor, then the wall
+time under 100 ms of latency with the rate bound ("-" where the provider has no per-second limit);
+the naive baseline; the web admin's live count against counting; segment insights against counting;
+1 vs 4 queue workers. A one-line header names the size, databases, machine and total run time.
 """
 
 from __future__ import annotations
@@ -108,6 +108,34 @@ def evaluation(data: dict[str, Any]) -> list[str]:
         f"Target ≤ {TARGET} on {_name(TARGET_DB)}.",
         "",
         *table(columns, rows),
+    ]
+
+
+def growth(data: dict[str, Any]) -> list[str]:
+    dbs = {k: v["growth"] for k, v in data["databases"].items() if v.get("growth")}
+    if not dbs:
+        return []
+    first = next(iter(dbs.values()))
+    big, ref = _int(first["size"]), _int(first["reference"])
+    columns = ["database", "segment", f"members at {ref}", f"members at {big}",
+               f"compiled ms at {ref}", f"compiled ms at {big}", "time ratio",
+               f"compiled ÷ hand-written at {big}"]  # fmt: skip
+    rows = []
+    for db, g in dbs.items():
+        for small, large, r in zip(g["reference_evaluation"], g["evaluation"], g["ratios"],
+                                   strict=True):  # fmt: skip
+            rows.append(
+                [_name(db), r["segment"], _int(small["members"]), _int(large["members"]),
+                 _ms(small["compiled_ms"]), _ms(large["compiled_ms"]), _num(r["compiled_time"]),
+                 _f2(large["ratio"])]
+            )  # fmt: skip
+    return [
+        f"### Growth: segment evaluation at {big} ÷ at {ref} customers",
+        "",
+        f"Compiled query time, median of warm runs. Time target ≈ {_target(first['time_target'])}"
+        ", not more.",
+        "",
+        *table(columns, rows, left=2),
     ]
 
 
@@ -341,8 +369,9 @@ def live_count(data: dict[str, Any]) -> list[str]:
 
 def render(data: dict[str, Any]) -> str:
     """The whole result as Markdown (sections missing from ``data`` are left out)."""
-    parts = [[header(data)], evaluation(data), scale(data), push(data), baseline(data),
-             live_count(data), insights(data), queue(data), full_repair(data)]  # fmt: skip
+    parts = [[header(data)], evaluation(data), growth(data), scale(data), push(data),
+             baseline(data), live_count(data), insights(data), queue(data),
+             full_repair(data)]  # fmt: skip
     return "\n\n".join("\n".join(p) for p in parts if p) + "\n"
 
 

@@ -51,6 +51,16 @@ def evaluation(db: str, size: int, rows: list[dict[str, Any]]) -> None:
     )
 
 
+def growth(db: str, data: dict[str, Any]) -> None:
+    evaluation(db, data["size"], data["evaluation"])
+    _table(
+        f"growth on {db}, {data['size']:,}/{data['reference']:,} customers (compiled query "
+        f"time, median; target ~{data['time_target']}, not more)",
+        ["segment", "members ratio", "time ratio"],
+        [[r["segment"], r["members"], r["compiled_time"]] for r in data["ratios"]],
+    )
+
+
 def insights(db: str, size: int, rows: list[dict[str, Any]]) -> None:
     _table(
         f"insights on {db}, {size:,} customers (insights / count, median; target "
