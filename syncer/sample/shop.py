@@ -371,5 +371,5 @@ def generate(
     with engine.begin() as conn:
         tables = [t for t, _c in (*CATALOGUE_COLUMNS.values(), *TABLES.values())]
         writer.finish(conn, tables)
-        writer.analyze(conn, tables)
+    writer.analyze(tables)
     return counts

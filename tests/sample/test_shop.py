@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy import Engine, func, inspect, select, text
 
 from syncer.cli.main import main
 from syncer.db import make_engine
@@ -171,6 +171,22 @@ def test_statistics_are_refreshed_for_the_planner(sqlite_url: str) -> None:
             assert {"customers", "orders", "order_lines", "visits"} <= set(analysed)
     finally:
         engine.dispose()
+
+
+def test_postgresql_tables_are_vacuumed_after_the_load(engine: Engine) -> None:
+    """Visibility maps set (index-only scans) and statistics there, no vacuum left for later."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("VACUUM after the load is PostgreSQL's")
+    generate(engine, customers=60, seed=4, as_of=AS_OF)
+    with engine.connect() as conn:
+        for name in ("customers", "orders", "visits"):
+            visible, pages = conn.execute(
+                text(
+                    "SELECT relallvisible, relpages FROM pg_class WHERE oid = CAST(:t AS regclass)"
+                ),
+                {"t": name},
+            ).one()
+            assert pages > 0 and visible == pages, name
 
 
 def test_refuses_a_database_with_customers(engine: Engine) -> None:
