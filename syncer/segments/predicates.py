@@ -44,6 +44,7 @@ from syncer.segments.sqlparts import (
     latest_after,
     latest_until,
     moment,
+    on_postgresql,
     since,
     text_in,
     text_in_indexed,
@@ -84,8 +85,25 @@ def window_span(cond: Condition, now: datetime) -> TimeRange:
 
 
 def existed(as_of: datetime) -> Bool:
-    """The customer was created at or before ``as_of`` (nobody else is a member as of then)."""
-    return until_unranged(_t("customers").c.created_at, as_utc(as_of))
+    """The customer was created at or before ``as_of`` (nobody else is a member as of then).
+
+    On PostgreSQL, over the native schema, the same test is "no customer with this id was
+    created later" (an anti-join through the index on ``created_at``, which finds none when
+    ``as_of`` is now). A filter on every customer adds its cost to the scan of customers, and
+    that alone was enough to tip the planner to a parallel scan whose every worker repeated
+    the segment's whole GROUP BY (New customers, Active frequent at 1,000,000: 1.3 to 1.5 times
+    the query without the bound); the anti-join is planned after the segment's join, over its
+    few rows. Everywhere else (SQLite, MariaDB, mapped sources) the plain filter."""
+    customers = _t("customers")
+    at = as_utc(as_of)
+    plain = until_unranged(customers.c.created_at, at)
+    if not active().native:
+        return plain
+    later = customers.alias("created_later")
+    created = later.c.created_at
+    after = or_(created > at, created.is_(None)) if created.nullable else created > at
+    anti = exists(select(1).select_from(later).where(later.c.id == customers.c.id, after))
+    return on_postgresql(plain, not_(anti.correlate(customers)))
 
 
 def field_condition_sql(cond: Condition, as_of: datetime, negate: bool) -> Bool:

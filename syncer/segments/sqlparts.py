@@ -170,6 +170,31 @@ class until_unranged(until):
     inherit_cache = True
 
 
+class on_postgresql(FunctionElement[bool]):
+    """``default``, compiled as ``postgresql`` instead for PostgreSQL: two forms of one test
+    (the same rows), the second shaped for PostgreSQL's planner."""
+
+    name = "on_postgresql"
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True
+
+    def __init__(self, default: ColumnElement[bool], postgresql: ColumnElement[bool]) -> None:
+        super().__init__(default, postgresql)
+
+
+@compiles(on_postgresql)
+def _on_postgresql_default(element: on_postgresql, compiler: SQLCompiler, **kw: Any) -> str:
+    default, _postgresql = element.clauses.clauses
+    return compiler.process(default, **kw)
+
+
+@compiles(on_postgresql, "postgresql")
+def _on_postgresql(element: on_postgresql, compiler: SQLCompiler, **kw: Any) -> str:
+    _default, postgresql = element.clauses.clauses
+    return compiler.process(postgresql, **kw)
+
+
 class latest_until(_TimeTest):
     """In a GROUP BY: the group's latest time is at or before ``at``."""
 

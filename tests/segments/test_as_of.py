@@ -3,14 +3,18 @@ created after D are nobody's members."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from syncer.segments.compiler import condition_counts, count_query, members_query
 from syncer.segments.loader import parse_segment
+from syncer.source.active import using
+from syncer.source.tables import native_source
 from tests.segments.reference import World, evaluate
 
 AS_OF = datetime(2026, 3, 1, tzinfo=UTC)
@@ -104,3 +108,28 @@ def test_a_later_as_of_sees_the_later_rows(engine: Engine, world: World) -> None
     s = parse_segment({"name": "s", "rules": rule("orders", "eq", 0)}, source="test")
     with engine.connect() as conn:
         assert {r.customer_id for r in conn.execute(members_query(s, {}, as_of=later))} == {3}
+
+
+def test_postgresql_leaves_out_later_customers_by_an_anti_join() -> None:
+    """On PostgreSQL the bound is "no customer with this id created later" (planned after the
+    segment's own joins, not a filter on every customer); elsewhere the plain filter."""
+    s = parse_segment({"name": "s", "rules": rule("visits", "ge", 1)}, source="test")
+    query = members_query(s, {}, as_of=AS_OF)
+    pg = str(query.compile(dialect=postgresql.dialect()))
+    assert "NOT (EXISTS (SELECT 1 \nFROM customers AS created_later" in pg
+    assert "created_later.id = customers.id AND created_later.created_at >" in pg
+    assert "customers.created_at <=" not in pg
+    for dialect in (sqlite.dialect(), mysql.dialect()):
+        text = str(query.compile(dialect=dialect))
+        assert "created_later" not in text
+        assert "customers.created_at" in text
+
+
+def test_a_mapped_customers_table_keeps_the_plain_bound_on_postgresql() -> None:
+    native = native_source()
+    shop = native.tables["customers"].alias("shop_customers")
+    s = parse_segment({"name": "s", "rules": rule("visits", "ge", 1)}, source="test")
+    with using(replace(native, tables={**native.tables, "customers": shop})):
+        pg = str(members_query(s, {}, as_of=AS_OF).compile(dialect=postgresql.dialect()))
+    assert "created_later" not in pg
+    assert "shop_customers.created_at <=" in pg
