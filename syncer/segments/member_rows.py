@@ -101,17 +101,32 @@ def _create_as(element: CreateAs, compiler: SQLCompiler, **kw: Any) -> str:
     return f"CREATE TEMPORARY TABLE {name} AS {compiler.process(element.query, **kw)}"
 
 
+@contextmanager
+def postgresql_settings(conn: Connection, values: Mapping[str, str]) -> Iterator[None]:
+    """PostgreSQL's settings ``values`` for the statements inside (this transaction's only),
+    then as they were; nothing on the other databases. After a failure they are left as set:
+    the failed transaction's rollback restores them."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    before = {}
+    for name, value in values.items():
+        before[name] = conn.execute(select(func.current_setting(name))).scalar_one()
+        conn.execute(select(func.set_config(name, value, True)))
+    yield
+    for name, value in before.items():
+        conn.execute(select(func.set_config(name, value, True)))
+
+
 def analyse(conn: Connection, copy: Table) -> None:
     """Statistics of ``copy`` (a temporary table) on PostgreSQL and SQLite (joins to it get
     good plans); MariaDB has no use for them here (it walks the copies' indexes)."""
     if conn.dialect.name == "sqlite":
         conn.execute(text(f"ANALYZE {copy.name}"))
     elif conn.dialect.name == "postgresql":
-        setting = "default_statistics_target"
-        before = conn.execute(select(func.current_setting(setting))).scalar_one()
-        conn.execute(select(func.set_config(setting, str(STATISTICS_TARGET), True)))
-        conn.execute(text(f"ANALYZE {copy.name}"))
-        conn.execute(select(func.set_config(setting, before, True)))
+        target = {"default_statistics_target": str(STATISTICS_TARGET)}
+        with postgresql_settings(conn, target):
+            conn.execute(text(f"ANALYZE {copy.name}"))
 
 
 def drop_quietly(conn: Connection, tables: Iterable[Table]) -> None:
@@ -230,4 +245,13 @@ class MemberRows:
         return select(*native.c).where(key.in_(ids))
 
 
-__all__ = ["CATALOG", "KEYED", "PREFIX", "CreateAs", "MemberRows", "analyse", "drop_quietly"]
+__all__ = [
+    "CATALOG",
+    "KEYED",
+    "PREFIX",
+    "CreateAs",
+    "MemberRows",
+    "analyse",
+    "drop_quietly",
+    "postgresql_settings",
+]

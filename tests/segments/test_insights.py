@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, inspect, literal_column, select
+from sqlalchemy import Engine, event, func, inspect, literal_column, select
 from sqlalchemy.exc import DBAPIError
 
 from syncer.sample.shop import generate
@@ -361,3 +361,29 @@ def test_a_failing_figure_is_the_error_raised_and_the_connection_serves_the_next
         assert again.size == len(members(engine, segments["Buyers"], segments, GENERATED))
         for copy in MemberRows().copies.values():
             assert not inspect(conn).has_table(copy.name), copy.name
+
+
+def test_overlaps_on_postgresql_are_planned_without_nested_loops_then_as_before(
+    engine: Engine, shop: dict[str, list[dict[str, Any]]], segments: dict[str, Segment]
+) -> None:
+    """The copies have no index on PostgreSQL: every overlap statement runs with nested loops
+    off (a misestimated side made one scan its inner side per member), the figures and the
+    transaction's later statements with the setting as it was."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    seen: dict[str, set[str]] = defaultdict(set)
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("SELECT") and "set_config" not in statement:
+            kind = "overlap" if statement.startswith("SELECT count(*) AS count_1") else "other"
+            shown = cursor.connection.execute("SHOW enable_nestloop").fetchone()[0]
+            seen[kind].add(shown)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        with engine.connect() as conn:
+            insights(conn, segments["Buyers"], segments, as_of=GENERATED)
+            after = conn.execute(select(func.current_setting("enable_nestloop"))).scalar_one()
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert seen["overlap"] == {"off"} and seen["other"] == {"on"} and after == "on"
