@@ -379,11 +379,15 @@ def any_row(
     Over a source keyed by email (``syncer.source``) it is ``person IN (customer ids of the
     matching rows)`` instead, which MariaDB evaluates once where it re-evaluates the EXISTS over
     the mapped models per customer; its negation is exact too (no NULL id in the list, and a
-    person without a key has no rows)."""
+    person without a key has no rows). The ids are grouped (``HAVING count(*) > 0``, true of
+    every group): MariaDB then computes the set once and looks each person up in it, where
+    it would otherwise make the IN a semi-join that indexes the whole materialized people
+    table by email (1 to 3 s at 100,000 customers) to look a person up per matching row."""
     source_now = active()
     person = source_now.person
     if source_now.by_email:
         ids = select(customer_id).select_from(source).where(customer_id.is_not(None), *where)
+        ids = ids.group_by(customer_id).having(func.count() > 0)
         return and_(person.is_not(None), person.in_(ids))
     return exists(select(1).select_from(source).where(customer_id == person, *where))
 
