@@ -17,8 +17,9 @@ The shape, so segments have something to find:
 * email events (open, click, conversion) only for consenting customers, fading over time for
   customers who went quiet.
 
-The planner's statistics are refreshed at the end (ANALYZE): without them SQLite can pick an
-index order that makes a segment count take minutes instead of milliseconds.
+The planner's statistics are refreshed at the end (ANALYZE; on PostgreSQL VACUUM (ANALYZE),
+after the secondary indexes and foreign keys, set aside for the load, are rebuilt): without them
+SQLite can pick an index order that makes a segment count take minutes instead of milliseconds.
 """
 
 from __future__ import annotations
