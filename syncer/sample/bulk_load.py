@@ -40,6 +40,24 @@ def _postgres_value(value: Any) -> Any:
     return value
 
 
+# (name, definition) of a table's foreign keys and of its indexes that back no constraint
+_FOREIGN_KEYS = (
+    "SELECT quote_ident(conname), pg_get_constraintdef(oid) FROM pg_constraint"
+    " WHERE conrelid = CAST(:t AS regclass) AND contype = 'f' ORDER BY conname"
+)
+_SECONDARY_INDEXES = (
+    "SELECT CAST(CAST(i.indexrelid AS regclass) AS text), pg_get_indexdef(i.indexrelid)"
+    " FROM pg_index i WHERE i.indrelid = CAST(:t AS regclass) AND NOT EXISTS ("
+    "SELECT 1 FROM pg_constraint k WHERE k.conrelid = i.indrelid AND k.conindid = i.indexrelid"
+    " AND k.contype IN ('p', 'u', 'x')) ORDER BY 1"
+)
+
+
+def _catalogue(conn: Connection, query: str, table: Table) -> list[Row]:
+    """PostgreSQL's catalogue ``query`` about ``table`` (``:t``, resolved on the search path)."""
+    return [tuple(r) for r in conn.execute(text(query), {"t": table.name})]
+
+
 class BulkWriter:
     """Writes row tuples into tables through one connection (the caller owns the transaction)."""
 
@@ -109,33 +127,13 @@ class BulkWriter:
             return []
         recreate: list[str] = []
         for table in tables:
-            qualified = conn.execute(
-                text("SELECT CAST(CAST(:t AS regclass) AS text)"), {"t": table.name}
-            ).scalar_one()
-            keys = conn.execute(
-                text(
-                    "SELECT quote_ident(conname), pg_get_constraintdef(oid) FROM pg_constraint"
-                    " WHERE conrelid = CAST(:t AS regclass) AND contype = 'f' ORDER BY conname"
-                ),
-                {"t": table.name},
-            ).all()
-            for name, definition in keys:
+            qualified = _catalogue(conn, "SELECT CAST(CAST(:t AS regclass) AS text)", table)[0][0]
+            for name, definition in _catalogue(conn, _FOREIGN_KEYS, table):
                 conn.exec_driver_sql(f"ALTER TABLE {qualified} DROP CONSTRAINT {name}")
                 recreate.append(f"ALTER TABLE {qualified} ADD CONSTRAINT {name} {definition}")
-            indexes = conn.execute(
-                text(
-                    "SELECT CAST(CAST(i.indexrelid AS regclass) AS text),"
-                    " pg_get_indexdef(i.indexrelid) FROM pg_index i"
-                    " WHERE i.indrelid = CAST(:t AS regclass) AND NOT EXISTS ("
-                    "SELECT 1 FROM pg_constraint k WHERE k.conrelid = i.indrelid"
-                    " AND k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x'))"
-                    " ORDER BY 1"
-                ),
-                {"t": table.name},
-            ).all()
-            for name, definition in indexes:
+            for name, definition in _catalogue(conn, _SECONDARY_INDEXES, table):
                 conn.exec_driver_sql(f"DROP INDEX {name}")
-                recreate.insert(0, definition)  # indexes before the keys that may use them
+                recreate.insert(0, definition)  # indexes first, then the keys
         return recreate
 
     def restore(self, conn: Connection, recreate: Sequence[str]) -> None:
