@@ -54,13 +54,22 @@ DEFAULTS = {"databases": ",".join(DATABASES), "only": ",".join(PARTS[:-1]), "rep
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--size", type=int, default=100_000, help="customers (default 100000)")
-    parser.add_argument("--databases", default=None, help="default sqlite,postgresql")
+    parser.add_argument(
+        "--databases", default=None, help="default sqlite,postgresql (from 10000000: postgresql)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
-    parser.add_argument("--repeat", type=int, default=None, help="timed runs per query (median)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="timed runs per query, median (default 5; from 10000000: 1)",
+    )
     parser.add_argument("--push-adds", type=int, default=None, help="default min(1000, size)")
     parser.add_argument("--latency-adds", type=int, default=None, help="default min(5000, size)")
     parser.add_argument("--providers", default=",".join(push.PROVIDERS), help="for push")
-    parser.add_argument("--scale-segments", type=int, default=None, help="1..3 (default 3)")
+    parser.add_argument(
+        "--scale-segments", type=int, default=None, help="1..3 (default 3; from 10000000: 1)"
+    )
     parser.add_argument(
         "--queue-segments", type=int, default=8, help="queue: segments x 3 destinations; 0: off"
     )
@@ -77,7 +86,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help="queue: the cases, accounts per provider (1: one shop, rate-bound; N: N shops)",
     )
     parser.add_argument(
-        "--only", default=None, help=f"run only these parts ({','.join(PARTS)}; growth is off)"
+        "--only",
+        default=None,
+        help=f"run only these parts ({','.join(PARTS)}); default: all but growth, and from "
+        f"{BIG} growth,scale",
     )
     args = parser.parse_args(argv)
     if args.size < 10:
