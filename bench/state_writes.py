@@ -280,7 +280,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _line(r: dict[str, Any]) -> str:
     rates = ", ".join(
-        f"{k} {v['per_second']:,}/s" for k, v in r["phases"].items() if v["per_second"]
+        f"{k} {v['per_second']:,}/s"
+        for k, v in r["phases"].items()
+        if v["per_second"] and k != "finish"  # two ANALYZEs: no rate of members
     )
     total = f"{r['per_second']:,}/s" if r["per_second"] else f"stopped at {r['settled']:,}"
     return f"{r['members']:,} members: {r['seconds']} s, {total} ({rates})"
