@@ -27,6 +27,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -341,12 +342,9 @@ class StateStore:
                 [{"cid": cid, "em": email} for cid, email in plan.dropped],
             )
         if plan.snapshot:
-            for part in chunks([p.customer_id for p in plan.snapshot], 500):
-                conn.execute(
-                    delete(MEMBERS).where(t.target_id == target_id, t.customer_id.in_(part))
-                )
-            conn.execute(
-                insert(MEMBERS),
+            self._put_members(
+                conn,
+                target_id,
                 [
                     {
                         "target_id": target_id, "customer_id": p.customer_id, "email": p.email,
@@ -381,6 +379,42 @@ class StateStore:
             )
         for part in chunks(plan.finished, 500):
             conn.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(part)))
+
+    # The snapshot columns a settled answer replaces (all but the key).
+    REPLACED = (
+        "email", "email_key", "fields_hash", "status", "provider_ref", "updated_at",
+        "field_values",
+    )  # fmt: skip
+
+    @classmethod
+    def _put_members(cls, conn: Connection, target_id: int, rows: Sequence[dict[str, Any]]) -> None:
+        """Write snapshot ``rows`` (one per customer), each replacing the customer's row if it
+        has one: an upsert on the primary key where the database has one. Not a DELETE of the
+        customers' rows first: PostgreSQL plans that from the snapshot's statistics, which on a
+        first sync are those of an empty table (the engine refreshes them only after the plan
+        is written, before the snapshot fills), and then scanned every row of the target per
+        batch through an index on ``target_id`` alone (quadratic: settling 345,000 adds ran at
+        1,737/s, the DELETE 100 ms per batch of 500; upserting at 2,865/s, ``bench.state_writes``).
+        The upsert finds each customer through the primary key, whatever the statistics say."""
+        dialect = conn.dialect.name
+        key = [MEMBERS.c.target_id, MEMBERS.c.customer_id]
+        if dialect in ("postgresql", "sqlite"):
+            upsert = (postgresql if dialect == "postgresql" else sqlite).insert(MEMBERS)
+            replaced = {c: upsert.excluded[c] for c in cls.REPLACED}
+            conn.execute(upsert.on_conflict_do_update(index_elements=key, set_=replaced), rows)
+        elif dialect in ("mysql", "mariadb"):
+            # The primary key is the snapshot's only unique key, so only it can conflict.
+            dup = mysql.insert(MEMBERS)
+            conn.execute(
+                dup.on_duplicate_key_update({c: dup.inserted[c] for c in cls.REPLACED}), rows
+            )
+        else:
+            t = MEMBERS.c
+            for part in chunks([r["customer_id"] for r in rows], 500):
+                conn.execute(
+                    delete(MEMBERS).where(t.target_id == target_id, t.customer_id.in_(part))
+                )
+            conn.execute(insert(MEMBERS), rows)
 
     @staticmethod
     def _record_rejection(

@@ -108,3 +108,70 @@ def test_a_targets_id_is_read_once_then_known_without_asking_the_database(
         assert len(asked) == 3
     finally:
         event.remove(engine, "before_cursor_execute", count)
+
+
+def _settle_applied(store: object, rows: list[tuple[int, str, str, str]], status: str) -> None:
+    """Settle one batch: per (customer, kind, address, fields hash) the provider's answer."""
+    from providers.base import Change, ChangeKind, Member, Outcome, OutcomeStatus
+    from syncer.state.rows import OutboxRow
+    from syncer.state.store import StateStore
+
+    assert isinstance(store, StateStore)
+    pairs = []
+    for n, (cid, kind, email, h) in enumerate(rows, 1):
+        row = OutboxRow(n, kind, cid, email, "F", "L", True, h, None, 0, {"city": f"c{cid}"})
+        change = Change(ChangeKind(kind), Member(email=email, customer_id=str(cid)))
+        pairs.append((row, Outcome(change, OutcomeStatus(status), provider_ref=f"ref-{cid}")))
+    store.settle(1, pairs, NOW, max_attempts=5)
+
+
+def test_a_settled_answer_replaces_the_customers_snapshot_row_whole(engine: Engine) -> None:
+    """A batch mixing new customers and customers with a snapshot row: each ends with one row,
+    every column from the latest answer (address, folded address, hash, status, ref, values)."""
+    from syncer.state.store import StateStore
+
+    fill(engine, [1, 2])
+    store = StateStore(engine)
+    _settle_applied(store, [(2, "update", "New.Two@X.test", "h2"), (3, "add", "c3@x.test", "h3")],
+                    "accepted")  # fmt: skip
+    t = MEMBERS.c
+    with engine.connect() as conn:
+        rows = conn.execute(select(MEMBERS).order_by(t.customer_id)).all()
+    assert [
+        (r.customer_id, r.email, r.email_key, r.fields_hash, r.status, r.provider_ref,
+         r.field_values)
+        for r in rows
+    ] == [
+        (1, "c1@x.test", None, "h", "applied", None, None),
+        (2, "New.Two@X.test", "new.two@x.test", "h2", "accepted", "ref-2", '{"city": "c2"}'),
+        (3, "c3@x.test", "c3@x.test", "h3", "accepted", "ref-3", '{"city": "c3"}'),
+    ]  # fmt: skip
+
+
+def test_settling_writes_the_snapshot_without_deleting_rows_first(engine: Engine) -> None:
+    """The snapshot rows of a batch are upserted on the primary key. A DELETE of the batch's
+    customers first was planned by PostgreSQL from the snapshot's statistics, which on a first
+    sync are an empty table's, and then scanned every row of the target per batch (quadratic)."""
+    from sqlalchemy import event
+
+    from syncer.state.store import StateStore
+
+    fill(engine, [1])
+    store = StateStore(engine)
+    store.analyze()
+    seen: list[str] = []
+
+    def spy(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        seen.append(" ".join(statement.split()).upper())
+
+    event.listen(engine, "before_cursor_execute", spy)
+    try:
+        _settle_applied(store, [(1, "update", "c1@x.test", "h1"), (2, "add", "c2@x.test", "h2")],
+                        "applied")  # fmt: skip
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+    assert not [s for s in seen if s.startswith("DELETE FROM SYNCER_MEMBERS")]
+    assert [s for s in seen if s.startswith("INSERT INTO SYNCER_MEMBERS")]
+    with engine.connect() as conn:
+        got = conn.execute(select(MEMBERS.c.customer_id, MEMBERS.c.fields_hash)).all()
+    assert sorted(got) == [(1, "h1"), (2, "h2")]
