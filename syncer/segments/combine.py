@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, and_, not_, or_
+from sqlalchemy import ColumnElement, FromClause, and_, case, func, not_, or_
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter
 from sqlalchemy.sql.selectable import NamedFromClause
@@ -46,6 +46,7 @@ from syncer.segments.predicates import (
     item_rows,
     measure,
     natural,
+    order_tests,
     preferred_having,
     up_to,
     window_span,
@@ -133,6 +134,29 @@ def aggregate_of(cond: Condition, now: datetime, negate: bool) -> Aggregate | No
         visits = active().table("visits")
         return Aggregate(visits, _span(cond, now), None, lambda _f: test, empty)
     return None
+
+
+def ordered_item_of(cond: Condition, now: datetime, negate: bool) -> Aggregate | None:
+    """``cond`` (an item bought or a coupon used, ``has`` / ``has_not`` some values) as a
+    HAVING test over the customer's orders: how many of them count for it (not cancelled,
+    holding one of the values) is above 0, or 0; None for any other condition. Only for
+    sources keyed by email (``junction``)."""
+    if cond.op not in ITEM_VALUE_OPS or cond.min_quantity is not None:
+        return None
+    value = cond.value
+    values = [str(v) for v in value] if isinstance(value, tuple) else [str(value)]
+    tests = order_tests(cond.field, values)
+    if tests is None:
+        return None
+    positive = (cond.op in ("has", "in")) != negate
+
+    def within(rows: list[Bool]) -> Bool:
+        orders = func.sum(case((and_(*rows, *tests), 1), else_=0))
+        return orders > 0 if positive else orders == 0
+
+    orders = active().table("orders")
+    own = f"{cond.field} {cond.op} {values}"  # rows of its own: never the WHERE of the merge
+    return Aggregate(orders, _span(cond, now), own, lambda _f: within([]), not positive, within)
 
 
 def exists_of(cond: Condition, now: datetime, negate: bool) -> Exists | None:
@@ -244,6 +268,8 @@ def junction(items: Sequence[Item], *, conjunction: bool, as_of: datetime) -> Bo
         by_table: dict[str, list[tuple[int, Aggregate]]] = {}
         for i, (cond, negate) in pending.items():
             agg = aggregate_of(cond, now, negate)
+            if agg is None and active().by_email:
+                agg = ordered_item_of(cond, now, negate)
             if agg is not None:
                 by_table.setdefault(_name(agg.table), []).append((i, agg))
         groups: list[list[tuple[int, Aggregate]]] = []
