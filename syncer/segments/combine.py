@@ -2,7 +2,7 @@
 
 ``junction(items, conjunction=..., as_of=...)`` is the AND (or OR) of ``items``: clauses already
 compiled, or ``(condition, negate)`` pairs still to compile. Conditions that cannot be merged
-are compiled by ``conditions.condition_sql`` as before. Two merges, both exact:
+are compiled by ``conditions.condition_sql`` as before. The merges, all exact:
 
 * AND of aggregates over the same table and window (``orders gt 2`` and ``total_spent gt 500``;
   ``visits gt 10`` and ``days_since_last_visit lt 7``) becomes ONE
@@ -15,6 +15,11 @@ are compiled by ``conditions.condition_sql`` as before. Two merges, both exact:
   Windows that nest (all time and the last 30 days) share the widest one's rows: a count or
   sum over a narrower window picks its rows with a CASE (``visits ge 1`` in 30 days next to
   ``preferred_device``: one read of visits).
+  Over a source keyed by email, where every read of the orders evaluates the shop's orders
+  model, an item bought or a coupon used (``has`` / ``has_not``) joins that GROUP BY too: the
+  orders that count for it (not cancelled, ``id IN (SELECT order_id FROM order_lines WHERE
+  product ...)``, a set computed once) number above 0, or 0 (``purchased_product has`` next to
+  ``days_since_last_order``: one read of the orders where there were two).
 * OR of ``EXISTS`` over the same rows (``purchased_product has A`` / ``has B`` in one window:
   one EXISTS with both values; ``email_clicks ge 1`` / ``email_conversions ge 1``: one EXISTS
   with either filter), and dually AND of ``NOT EXISTS`` (``has_not A`` and ``has_not B``).
