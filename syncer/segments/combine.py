@@ -2,7 +2,7 @@
 
 ``junction(items, conjunction=..., as_of=...)`` is the AND (or OR) of ``items``: clauses already
 compiled, or ``(condition, negate)`` pairs still to compile. Conditions that cannot be merged
-are compiled by ``conditions.condition_sql`` as before. Two merges, both exact:
+are compiled by ``conditions.condition_sql`` as before. The merges, all exact:
 
 * AND of aggregates over the same table and window (``orders gt 2`` and ``total_spent gt 500``;
   ``visits gt 10`` and ``days_since_last_visit lt 7``) becomes ONE
@@ -15,6 +15,11 @@ are compiled by ``conditions.condition_sql`` as before. Two merges, both exact:
   Windows that nest (all time and the last 30 days) share the widest one's rows: a count or
   sum over a narrower window picks its rows with a CASE (``visits ge 1`` in 30 days next to
   ``preferred_device``: one read of visits).
+  Over a source keyed by email, where every read of the orders evaluates the shop's orders
+  model, an item bought or a coupon used (``has`` / ``has_not``) joins that GROUP BY too: the
+  orders that count for it (not cancelled, ``id IN (SELECT order_id FROM order_lines WHERE
+  product ...)``, a set computed once) number above 0, or 0 (``purchased_product has`` next to
+  ``days_since_last_order``: one read of the orders where there were two).
 * OR of ``EXISTS`` over the same rows (``purchased_product has A`` / ``has B`` in one window:
   one EXISTS with both values; ``email_clicks ge 1`` / ``email_conversions ge 1``: one EXISTS
   with either filter), and dually AND of ``NOT EXISTS`` (``has_not A`` and ``has_not B``).
@@ -27,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, and_, not_, or_
+from sqlalchemy import ColumnElement, FromClause, and_, case, func, not_, or_
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter
 from sqlalchemy.sql.selectable import NamedFromClause
@@ -46,6 +51,7 @@ from syncer.segments.predicates import (
     item_rows,
     measure,
     natural,
+    order_tests,
     preferred_having,
     up_to,
     window_span,
@@ -133,6 +139,29 @@ def aggregate_of(cond: Condition, now: datetime, negate: bool) -> Aggregate | No
         visits = active().table("visits")
         return Aggregate(visits, _span(cond, now), None, lambda _f: test, empty)
     return None
+
+
+def ordered_item_of(cond: Condition, now: datetime, negate: bool) -> Aggregate | None:
+    """``cond`` (an item bought or a coupon used, ``has`` / ``has_not`` some values) as a
+    HAVING test over the customer's orders: how many of them count for it (not cancelled,
+    holding one of the values) is above 0, or 0; None for any other condition. Only for
+    sources keyed by email (``junction``)."""
+    if cond.op not in ITEM_VALUE_OPS or cond.min_quantity is not None:
+        return None
+    value = cond.value
+    values = [str(v) for v in value] if isinstance(value, tuple) else [str(value)]
+    tests = order_tests(cond.field, values)
+    if tests is None:
+        return None
+    positive = (cond.op in ("has", "in")) != negate
+
+    def within(rows: list[Bool]) -> Bool:
+        orders = func.sum(case((and_(*rows, *tests), 1), else_=0))
+        return orders > 0 if positive else orders == 0
+
+    orders = active().table("orders")
+    own = f"{cond.field} {cond.op} {values}"  # rows of its own: never the WHERE of the merge
+    return Aggregate(orders, _span(cond, now), own, lambda _f: within([]), not positive, within)
 
 
 def exists_of(cond: Condition, now: datetime, negate: bool) -> Exists | None:
@@ -244,6 +273,8 @@ def junction(items: Sequence[Item], *, conjunction: bool, as_of: datetime) -> Bo
         by_table: dict[str, list[tuple[int, Aggregate]]] = {}
         for i, (cond, negate) in pending.items():
             agg = aggregate_of(cond, now, negate)
+            if agg is None and active().by_email:
+                agg = ordered_item_of(cond, now, negate)
             if agg is not None:
                 by_table.setdefault(_name(agg.table), []).append((i, agg))
         groups: list[list[tuple[int, Aggregate]]] = []

@@ -414,6 +414,21 @@ def _items(cond: Condition, span: TimeRange, negate: bool) -> Bool:
     return not_(test) if (op in ("has_not", "not_in", "is_not_set")) != negate else test
 
 
+def order_tests(field: str, values: list[str]) -> list[Bool] | None:
+    """What makes one order count for item ``field`` with ``values`` (the order not cancelled
+    and holding the coupon, or a line with one of the products), as tests over the orders
+    alone; None for a field read from another table. An order's lines are looked up in
+    ``orders.id IN (SELECT order_id ...)``, computed once."""
+    orders = _t("orders")
+    if field == "coupon":
+        return [_not_cancelled(), text_in(orders.c.coupon_code, values)]
+    if not field.startswith("purchased_"):
+        return None
+    lines = _t("order_lines")
+    bought = lines.c.product_id.in_(_product_ids(values, field.removeprefix("purchased_")))
+    return [_not_cancelled(), orders.c.id.in_(select(lines.c.order_id).where(bought))]
+
+
 def item_rows(field: str, values: list[str], span: TimeRange, *, any_value: bool) -> Rows:
     if field == "tag":
         tags = _t("customer_tags")
