@@ -380,11 +380,8 @@ class StateStore:
         for part in chunks(plan.finished, 500):
             conn.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(part)))
 
-    # The snapshot columns a settled answer replaces (all but the key).
-    REPLACED = (
-        "email", "email_key", "fields_hash", "status", "provider_ref", "updated_at",
-        "field_values",
-    )  # fmt: skip
+    # The snapshot columns a settled answer replaces: all but the key.
+    REPLACED = tuple(c.name for c in MEMBERS.c if not c.primary_key)
 
     @classmethod
     def _put_members(cls, conn: Connection, target_id: int, rows: Sequence[dict[str, Any]]) -> None:
