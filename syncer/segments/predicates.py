@@ -35,6 +35,7 @@ from syncer.segments.model import Condition, TimeRange, as_utc
 from syncer.segments.sqlparts import (
     Interval,
     accepted,
+    after,
     any_row,
     before,
     contains,
@@ -347,7 +348,35 @@ def _days_since(cond: Condition, now: datetime, negate: bool) -> Bool:
         test = any_row(table, table.c.customer_id, where)
         return not_(test) if (cond.op == "is_not_set") != negate else test
     having, empty = days_having(cond, now, negate)
-    return grouped(table, table.c.customer_id, where, having, accept_empty=empty)
+    plain = grouped(table, table.c.customer_id, where, having, accept_empty=empty)
+    probes = _days_probes(cond, now, table, where)
+    if probes is None:
+        return plain
+    return on_postgresql(plain, not_(probes) if negate else probes)
+
+
+def _days_probes(
+    cond: Condition, now: datetime, table: FromClause, where: Sequence[Bool]
+) -> Bool | None:
+    """On PostgreSQL over the native schema, "the last row is at or before X" (at least N days
+    since the last order / visit) as "some row, and none after X": an EXISTS and a NOT EXISTS
+    through the (customer_id, time) index, which the planner can probe for the few customers
+    the segment's other tests leave, or hash. Grouped (``days_having``), every row of the table
+    is read: Lapsed VIPs (VIPs who have not visited for 60 days) at 1,000,000 customers grouped
+    5.3 million visits in each of the parallel plan's three processes for 14,000 VIPs (2.4 s;
+    probed 0.6 s, the hand-written query 1.1 s). None for every other range: a range with an
+    upper bound too (Cross sell's 14 to 60 days) was planned worse this way (1.6 s -> 3.0 s),
+    and ``ne`` or a mapped source keep the grouped form."""
+    if not active().native or cond.op == "ne":
+        return None
+    ranges = accepted(cond.op, cond.value, False)
+    if len(ranges) != 1 or ranges[0][0] is None or ranges[0][1] is not None:
+        return None
+    quiet_since = now - timedelta(days=ranges[0][0])
+    time, customer_id = days_time(table), table.c.customer_id
+    some = any_row(table, customer_id, where)
+    later = any_row(table, customer_id, [*where, after(time, quiet_since)])
+    return and_(some, not_(later))
 
 
 # --- preferred device ------------------------------------------------------------------------

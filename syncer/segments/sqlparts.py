@@ -150,6 +150,12 @@ class since(_TimeTest):
     inherit_cache = True
 
 
+class after(_TimeTest):
+    name = "after"
+    sql_op, lower = ">", True
+    inherit_cache = True
+
+
 class until(_TimeTest):
     name = "until"
     sql_op, lower = "<=", False
