@@ -14,6 +14,7 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from syncer.schema import CUSTOMERS, VISITS, create_commerce_schema
 from syncer.segments.compiler import members_query
 from syncer.segments.loader import parse_segment
+from syncer.segments.model import Segment
 
 AS_OF = datetime(2026, 3, 1, tzinfo=UTC)
 QUIET_SINCE = AS_OF - timedelta(days=60)  # "more than 59 days": no visit after this moment
@@ -27,7 +28,7 @@ VISITS_AT: dict[int, list[datetime]] = {
 }
 
 
-def _segment(rule: dict[str, Any]) -> Any:
+def _segment(rule: dict[str, Any]) -> Segment:
     return parse_segment({"name": "s", "rules": rule}, source="test")
 
 
