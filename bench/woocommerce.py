@@ -1,6 +1,8 @@
 """The WooCommerce HPOS preset on MariaDB: each example segment the preset offers, compiled
 over the preset, against a hand-written query on the WooCommerce tables
-(``bench/sql/woocommerce/<segment>.sql``) returning the same members (by email).
+(``bench/sql/woocommerce/<segment>.sql``) returning the same members: the same rows of email,
+names and consent, which the sync reads (``_profile.sql`` reads them for the members each file
+selects). The preset's consent is the ``newsletter_optin`` meta the sample shop writes.
 
 ``python -m bench.woocommerce [--size N] [--repeat R]`` with ``SYNCER_BENCH_MARIADB_URL`` (or
 ``SYNCER_TEST_MARIADB_URL``) set: the sample shop of N customers and its WooCommerce tables
@@ -51,6 +53,7 @@ URL_VARS = ("SYNCER_BENCH_MARIADB_URL", "SYNCER_TEST_MARIADB_URL")
 PREFIX = "wp_"
 TARGET = 1.5  # compiled over the preset / hand-written on the WooCommerce tables
 WC_SQL = SQL_DIR / "woocommerce"
+CONSENT = "newsletter_optin"  # the usermeta key of the sample shop's marketing consent
 
 _META = MetaData()
 MARKER = Table(
@@ -66,7 +69,10 @@ def url() -> str | None:
 
 
 def preset() -> Source:
-    spec = parse_source({"preset": "woocommerce-hpos", "prefix": PREFIX}, where="bench")
+    spec = parse_source(
+        {"preset": "woocommerce-hpos", "prefix": PREFIX, "options": {"consent_meta_key": CONSENT}},
+        where="bench",
+    )
     return source_from(spec, "bench")
 
 
@@ -78,7 +84,8 @@ def handwritten(name: str, as_of: datetime) -> TextClause | None:
     path = WC_SQL / filename
     if not path.exists():
         return None
-    clause = text(path.read_text())
+    profile = (WC_SQL / "_profile.sql").read_text()
+    clause = text(profile.replace("{members}", path.read_text().strip()))
     now = as_of.astimezone(UTC).replace(tzinfo=None)
     values = {k: v for k, v in params(now).items() if k in clause._bindparams}
     return clause.bindparams(*(_typed(k, v) for k, v in values.items()))
@@ -115,8 +122,15 @@ def analyze(engine: Engine, written: list[Table]) -> None:
         conn.exec_driver_sql(f"ANALYZE TABLE {', '.join(quote(t.name) for t in written)}").all()
 
 
-def _emails(conn: Connection, query: Executable) -> set[str]:
-    return {str(r.email).strip().lower() for r in conn.execute(query)}
+Member = tuple[str, str | None, str | None, bool]
+
+
+def _members(conn: Connection, query: Executable) -> set[Member]:
+    """(folded email, first name, last name, consent) of every row ``query`` returns."""
+    return {
+        (str(r.email).strip().lower(), r.first_name, r.last_name, bool(r.accepts_marketing))
+        for r in conn.execute(query)
+    }
 
 
 def _timed(conn: Connection, query: Executable) -> float:
@@ -140,7 +154,7 @@ def run(db_url: str, size: int, *, repeat: int = 3) -> list[dict[str, Any]]:
                 if hand is None:
                     continue
                 compiled = members_query(seg, segments, as_of=AS_OF)
-                got, want = _emails(conn, compiled), _emails(conn, hand)
+                got, want = _members(conn, compiled), _members(conn, hand)
                 if got != want:
                     raise SyncerError(
                         f"segment {name!r}: bench/sql/woocommerce differs from the compiled "

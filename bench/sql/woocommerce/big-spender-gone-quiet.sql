@@ -1,7 +1,8 @@
 -- Big spender gone quiet: last order at or before :quiet_since, net spend over :spent cents.
-SELECT po.email FROM (
+SELECT po.email, MIN(po.guest_order) AS guest_order FROM (
   SELECT LOWER(TRIM(COALESCE(u.user_email, o.billing_email))) AS email, o.id, o.status,
-         o.date_created_gmt AS placed_at, o.total_amount + COALESCE(r.refunds, 0) AS net
+         o.date_created_gmt AS placed_at, CASE WHEN u.ID IS NULL THEN o.id END AS guest_order,
+         o.total_amount + COALESCE(r.refunds, 0) AS net
   FROM wp_wc_orders o
   LEFT JOIN wp_users u ON u.ID = o.customer_id AND o.customer_id > 0
   LEFT JOIN (SELECT parent_order_id, SUM(total_amount) AS refunds FROM wp_wc_orders

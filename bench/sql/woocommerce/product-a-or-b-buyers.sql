@@ -1,7 +1,7 @@
 -- Product A or B buyers: a (not cancelled) order in [:since, :now] with product :a or :b.
-SELECT DISTINCT po.email FROM (
+SELECT po.email, MIN(po.guest_order) AS guest_order FROM (
   SELECT LOWER(TRIM(COALESCE(u.user_email, o.billing_email))) AS email, o.id, o.status,
-         o.date_created_gmt AS placed_at
+         o.date_created_gmt AS placed_at, CASE WHEN u.ID IS NULL THEN o.id END AS guest_order
   FROM wp_wc_orders o
   LEFT JOIN wp_users u ON u.ID = o.customer_id AND o.customer_id > 0
   WHERE o.type = 'shop_order' AND o.status NOT IN ('trash', 'auto-draft', 'wc-checkout-draft')
@@ -13,3 +13,4 @@ WHERE po.status NOT IN ('wc-cancelled', 'wc-failed', 'wc-pending') AND po.placed
         ON m.order_item_id = i.order_item_id AND m.meta_key = '_product_id'
       WHERE i.order_id = po.id AND i.order_item_type = 'line_item'
         AND CAST(m.meta_value AS UNSIGNED) IN (SELECT p.ID FROM wp_posts p WHERE p.post_type = 'product' AND p.post_title IN (:a, :b)))
+GROUP BY po.email

@@ -63,7 +63,7 @@ def tables(prefix: str) -> MetaData:
         m,
         _id(),
         Column("user_login", String(60)),
-        Column("user_email", String(100)),
+        Column("user_email", String(100), index=True),  # WordPress's KEY user_email
         Column("user_registered", DateTime),
         Column("display_name", String(250)),
     )
