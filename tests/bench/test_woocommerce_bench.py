@@ -21,4 +21,3 @@ def test_each_hand_written_query_returns_the_compiled_members(tmp_path: Path) ->
     assert all(r["members"] >= 0 and r["compiled_ms"] > 0 for r in rows)
     # the sample shop gives the order-count segments members even at this size
     assert {r["segment"]: r["members"] for r in rows}["Loyal"] > 0
-
