@@ -66,11 +66,14 @@ def plan_repairs(
 _END = object()
 
 
-def read_ahead(emails: Iterator[str], ahead: int = 5000) -> Iterator[str]:
-    """``emails``, read by a thread of their own up to ``ahead`` items before the caller takes
-    them (memory stays bounded). What the reading raises is raised here, in its place; a caller
-    that stops early stops the reading at its next item."""
-    buffer: queue.Queue[Any] = queue.Queue(maxsize=ahead)
+def read_ahead(emails: Iterator[str], ahead: int = 5000, batch: int = 500) -> Iterator[str]:
+    """``emails``, read by a thread of their own up to about ``ahead`` items before the caller
+    takes them (memory stays bounded). They cross between the threads ``batch`` at a time: one
+    queue hand-over per item took both threads' locks 22,000 times for a 22,000-member tag, on
+    the interpreter lock the reading and the staging share. What the reading raises is raised
+    here, in its place (after the items read before it); a caller that stops early stops the
+    reading at its next batch."""
+    buffer: queue.Queue[Any] = queue.Queue(maxsize=max(1, ahead // batch))
     done = threading.Event()
 
     def put(item: Any) -> bool:
@@ -83,13 +86,20 @@ def read_ahead(emails: Iterator[str], ahead: int = 5000) -> Iterator[str]:
         return False
 
     def read() -> None:
+        chunk: list[str] = []
         try:
             for email in emails:
-                if not put(email):
-                    return
+                chunk.append(email)
+                if len(chunk) >= batch:
+                    if not put(chunk):
+                        return
+                    chunk = []
+            if chunk and not put(chunk):
+                return
             put(_END)
         except BaseException as err:  # handed to the caller, raised there
-            put(err)
+            if not chunk or put(chunk):
+                put(err)
 
     reader = threading.Thread(target=read, name="syncer-read-tagged", daemon=True)
     reader.start()
@@ -100,7 +110,7 @@ def read_ahead(emails: Iterator[str], ahead: int = 5000) -> Iterator[str]:
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield item
+            yield from item
     finally:
         done.set()
         reader.join(timeout=5)

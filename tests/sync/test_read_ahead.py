@@ -3,6 +3,7 @@ the same addresses in the same order, the provider's error raised where it happe
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -20,9 +21,10 @@ def test_every_address_in_order_read_at_most_ahead_items_before_taken() -> None:
             yield f"c{i}@example.com"
 
     got = []
-    for n, email in enumerate(read_ahead(emails(), ahead=4)):
+    for n, email in enumerate(read_ahead(emails(), ahead=4, batch=2)):
         got.append(email)
-        assert len(read) <= n + 1 + 4 + 1  # taken, the buffer, and the one being put
+        # taken, the rest of the batch being taken, the buffer, and the batch being filled
+        assert len(read) <= n + 1 + 1 + 4 + 2
     assert got == [f"c{i}@example.com" for i in range(50)]
 
 
@@ -34,6 +36,23 @@ def test_the_providers_error_is_raised_after_the_pages_before_it() -> None:
 
     got: list[str] = []
     with pytest.raises(RetryableError, match="503"):
-        for email in read_ahead(emails(), ahead=10):
+        for email in read_ahead(emails(), ahead=10, batch=4):
             got.append(email)
     assert got == ["a@example.com", "b@example.com"]
+
+
+def test_a_caller_that_stops_early_stops_the_reading() -> None:
+    read: list[int] = []
+
+    def emails() -> Iterator[str]:
+        for i in range(10_000):
+            read.append(i)
+            yield f"c{i}@example.com"
+
+    taken = read_ahead(emails(), ahead=20, batch=5)
+    assert [next(taken) for _ in range(3)] == ["c0@example.com", "c1@example.com", "c2@example.com"]
+    taken.close()  # joins the reading thread
+    stopped = len(read)
+    assert stopped <= 3 + 4 + 20 + 5 + 5
+    time.sleep(0.2)
+    assert len(read) == stopped  # the thread has ended
