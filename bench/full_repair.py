@@ -28,6 +28,7 @@ import json
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -53,19 +54,23 @@ TAG = "bench-full"
 
 @contextmanager
 def served(provider: str) -> Iterator[str]:
-    """The provider's emulator in a process of its own (any free port); yields its server URL."""
+    """The provider's emulator in a process of its own (any free port); yields its server URL.
+    Its errors go to a file, not a pipe nobody reads while it serves."""
     args = [sys.executable, "-m", "syncer", "emulator", "serve", "--provider", provider]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline().strip()  # "<provider> emulator listening on <url>"
-        if " on http" not in first:
-            err = proc.stderr.read() if proc.stderr else ""
-            raise SyncerError(f"emulator {provider} did not start: {first or err.strip()}")
-        yield first.rsplit(" ", 1)[1]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with tempfile.TemporaryFile("w+") as errors:
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=errors, text=True)
+        try:
+            assert proc.stdout is not None
+            first = proc.stdout.readline().strip()  # "<provider> emulator listening on <url>"
+            if " on http" not in first:
+                proc.wait(timeout=10)
+                errors.seek(0)
+                why = first or errors.read().strip() or f"exit {proc.returncode}"
+                raise SyncerError(f"emulator {provider} did not start: {why}")
+            yield first.rsplit(" ", 1)[1]
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
 
 
 def set_latency(server: str, latency: float) -> None:
