@@ -71,6 +71,8 @@ def served(provider: str) -> Iterator[str]:
         finally:
             proc.terminate()
             proc.wait(timeout=10)
+            if proc.stdout is not None:
+                proc.stdout.close()
 
 
 def set_latency(server: str, latency: float) -> None:
