@@ -12,16 +12,17 @@ from providers.errors import RetryableError
 from syncer.sync.repair import read_ahead
 
 
+def counted(n: int, read: list[int]) -> Iterator[str]:
+    """``n`` addresses, noting in ``read`` each one the reader has taken."""
+    for i in range(n):
+        read.append(i)
+        yield f"c{i}@example.com"
+
+
 def test_every_address_in_order_read_at_most_ahead_items_before_taken() -> None:
     read: list[int] = []
-
-    def emails() -> Iterator[str]:
-        for i in range(50):
-            read.append(i)
-            yield f"c{i}@example.com"
-
     got = []
-    for n, email in enumerate(read_ahead(emails(), ahead=4, batch=2)):
+    for n, email in enumerate(read_ahead(counted(50, read), ahead=4, batch=2)):
         got.append(email)
         # taken, the rest of the batch being taken, the buffer, and the batch being filled
         assert len(read) <= n + 1 + 1 + 4 + 2
@@ -43,13 +44,7 @@ def test_the_providers_error_is_raised_after_the_pages_before_it() -> None:
 
 def test_a_caller_that_stops_early_stops_the_reading() -> None:
     read: list[int] = []
-
-    def emails() -> Iterator[str]:
-        for i in range(10_000):
-            read.append(i)
-            yield f"c{i}@example.com"
-
-    taken = read_ahead(emails(), ahead=20, batch=5)
+    taken = read_ahead(counted(10_000, read), ahead=20, batch=5)
     assert [next(taken) for _ in range(3)] == ["c0@example.com", "c1@example.com", "c2@example.com"]
     taken.close()  # joins the reading thread
     stopped = len(read)
