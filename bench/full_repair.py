@@ -76,11 +76,18 @@ def served(provider: str) -> Iterator[str]:
 
 
 def set_latency(server: str, latency: float) -> None:
+    """Every answer of the emulator at ``server`` ``latency`` seconds late (its faults route)."""
     body = json.dumps({"latency": latency}).encode()
-    request = urllib.request.Request(f"{server}/__emulator/faults", data=body, method="POST")
+    url = f"{server}/__emulator/faults"
+    request = urllib.request.Request(url, data=body, method="POST")
     request.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(request, timeout=10) as answer:
-        answer.read()
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            answer.read()
+    except (OSError, ValueError) as err:  # URLError and HTTPError are OSErrors
+        raise SyncerError(
+            f"POST {url}: the emulator did not take latency {latency}: {err}"
+        ) from err
 
 
 def measure(

@@ -30,3 +30,10 @@ def test_the_emulator_serves_from_its_own_process_and_takes_a_latency() -> None:
 def test_an_emulator_that_cannot_start_says_why() -> None:
     with pytest.raises(SyncerError, match=r"emulator nope did not start: .*nope"), served("nope"):
         pass
+
+
+def test_a_latency_the_emulator_does_not_take_is_one_line() -> None:
+    with served("mailchimp") as server:
+        pass  # stopped: nothing answers there any more
+    with pytest.raises(SyncerError, match=r"POST .*/__emulator/faults: the emulator did not"):
+        set_latency(server, 0.1)
