@@ -26,6 +26,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    update,
 )
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -33,7 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from providers.batching import chunks
 from syncer.state.models import ProviderTagged
 from syncer.state.rows import APPLIED, fold
-from syncer.state.store import MEMBERS, StateStore
+from syncer.state.store import MEMBERS, OUTBOX, StateStore
 
 TAGGED: Table = ProviderTagged.__table__  # type: ignore[attr-defined]
 
@@ -108,25 +109,51 @@ def analyze(store: StateStore) -> None:
 
 
 def stray(store: StateStore, target_id: int) -> Iterator[str]:
-    """Staged addresses the snapshot does not know (in any status), ascending."""
+    """Staged addresses the snapshot does not know (in any status) and no outbox row of the
+    target carries (this run's plan adds them, or an earlier run's change is still pending:
+    its own run settles it), ascending."""
     known = exists().where(
         MEMBERS.c.target_id == target_id, func.lower(MEMBERS.c.email) == TAGGED.c.email
     )
-    q = select(TAGGED.c.email).where(TAGGED.c.target_id == target_id, ~known)
+    planned = exists().where(OUTBOX.c.target_id == target_id, OUTBOX.c.email_key == TAGGED.c.email)
+    q = select(TAGGED.c.email).where(TAGGED.c.target_id == target_id, ~known, ~planned)
     for r in streamed(store, q.order_by(TAGGED.c.email)):
         yield r.email
 
 
-def missing(store: StateStore, target_id: int) -> Iterator[int]:
-    """Customer ids applied in the snapshot whose address is not staged, ascending."""
-    tagged = exists().where(
+def _untagged(target_id: int) -> Any:
+    """Snapshot rows of ``target_id`` applied whose address is not staged."""
+    staged = exists().where(
         TAGGED.c.target_id == target_id, TAGGED.c.email == func.lower(MEMBERS.c.email)
     )
-    q = select(MEMBERS.c.customer_id).where(
-        MEMBERS.c.target_id == target_id, MEMBERS.c.status == APPLIED, ~tagged
+    return (MEMBERS.c.target_id == target_id) & (MEMBERS.c.status == APPLIED) & ~staged
+
+
+def missing(store: StateStore, target_id: int) -> Iterator[int]:
+    """Customer ids applied in the snapshot whose address is not staged and that have no
+    outbox row (a planned remove: they are leaving; a planned update: ``promote``), ascending."""
+    planned = exists().where(
+        OUTBOX.c.target_id == target_id, OUTBOX.c.customer_id == MEMBERS.c.customer_id
     )
+    q = select(MEMBERS.c.customer_id).where(_untagged(target_id), ~planned)
     for r in streamed(store, q.order_by(MEMBERS.c.customer_id)):
         yield r.customer_id
+
+
+def promote(store: StateStore, target_id: int, *, consenting_only: bool) -> int:
+    """Outbox updates of members applied in the snapshot whose address is not staged become
+    adds (an add carries the tag; the row already holds the member's current data); with
+    ``consenting_only``, only those of members who consent. Returns how many."""
+    untagged = select(MEMBERS.c.customer_id).where(_untagged(target_id))
+    statement = update(OUTBOX).where(
+        OUTBOX.c.target_id == target_id,
+        OUTBOX.c.kind == "update",
+        OUTBOX.c.customer_id.in_(untagged),
+    )
+    if consenting_only:
+        statement = statement.where(OUTBOX.c.consent.is_(True))
+    with store.engine.begin() as conn:
+        return int(conn.execute(statement.values(kind="add")).rowcount or 0)
 
 
 def streamed(store: StateStore, query: Select[Any]) -> Iterator[Any]:

@@ -16,11 +16,12 @@ Order of a run (see the design's "say it before you do it"):
 3. bring the outbox rows an earlier run left (a crash, a kill, retryable refusals) up to date
    with the shop (``refresh.py``: consent withdrawn, left the segment, new address) and send them;
 4. diff the segment against the snapshot and write every change to the outbox (committed);
+   ``full``: meanwhile a thread reads the provider's tagged members, then the repairs of the
+   drift they show join the plan in the outbox (see ``repair.py``);
 5. send the outbox (removes first, then adds/updates), settling each batch from the provider's
    per-member outcomes in one transaction; a remove whose member's add is still queued at the
    provider (ACCEPTED) is held, pending, until that add is confirmed (``_unqueued``);
-6. ``full``: read the provider's tagged members and repair drift (see ``repair.py``);
-7. confirm this run's ACCEPTED members after ``confirm_wait`` seconds; record the run.
+6. confirm this run's ACCEPTED members after ``confirm_wait`` seconds; record the run.
 
 A whole-call RetryableError (after the HTTP layer's retries) ends the run ``partial`` with its
 pending rows kept, and the time the provider asked to be called again (a ``Retry-After`` longer
@@ -393,28 +394,21 @@ class SyncEngine:
                     mark = self.store.max_outbox_id(run.target_id)
                     pending_ids = self.store.pending_customers(run.target_id)
                 run.tell("diff")
-                desired = stream_desired(run.source, run.members, self.page_size)
-                plan = diff(
-                    desired,
-                    self.store.snapshot(run.target_id),
-                    pending_ids,
-                    without_consent=consent_mode(run.without_consent),
-                )
-                planned = self.store.write_plan(run.target_id, plan, self.clock.now())
-                if sum(planned.values()) >= self.analyze_after:
-                    self.store.analyze()  # pages through the fresh outbox by index, not a sort
+                reading = None
+                if full:  # read while the diff runs: nothing is sent until both are done
+                    reading = repair.TaggedRead.start(
+                        self.store, run.target_id, run.provider, run.destination
+                    )
+                try:
+                    written = self._plan(run, pending_ids)
+                    read_error = self._repairs(run, reading, written) if reading else None
+                finally:
+                    if reading is not None:
+                        reading.close()
                 # the rows above ``mark`` are the ones just written (``forget`` writes none)
-                written = Counter({k: planned[k] for k in (*REMOVES, *ADDS) if planned[k]})
                 self._send(run, after_id=mark, phase="push", counts=written)
-                if full:
-                    mark = self.store.max_outbox_id(run.target_id)
-                    run.tell("repair")
-                    repair.plan_repairs(
-                        self.store, run.source, run.target_id, run.provider,
-                        run.destination, run.members,
-                        without_consent=run.without_consent, now=self.clock.now(),
-                    )  # fmt: skip
-                    self._send(run, after_id=mark, phase="repair")
+                if read_error is not None:
+                    raise read_error
                 if result.accepted:
                     run.tell("confirm")
                     self.clock.sleep(self.confirm_wait)
@@ -456,6 +450,41 @@ class SyncEngine:
             result.finished_at = self.clock.now()
             with suppress(SQLAlchemyError):  # the state database may be the thing that failed
                 finish_run(self.state, result)
+
+    def _plan(self, run: _Run, pending_ids: Iterator[int]) -> Counter[str]:
+        """Diff the segment against the snapshot and write the changes to the outbox; returns
+        the rows written by kind."""
+        desired = stream_desired(run.source, run.members, self.page_size)
+        plan = diff(
+            desired,
+            self.store.snapshot(run.target_id),
+            pending_ids,
+            without_consent=consent_mode(run.without_consent),
+        )
+        planned = self.store.write_plan(run.target_id, plan, self.clock.now())
+        if sum(planned.values()) >= self.analyze_after:
+            self.store.analyze()  # pages through the fresh outbox by index, not a sort
+        return Counter({k: planned[k] for k in (*REMOVES, *ADDS) if planned[k]})
+
+    def _repairs(
+        self, run: _Run, reading: repair.TaggedRead, written: Counter[str]
+    ) -> ProviderError | None:
+        """``full``: once the provider's tagged set is staged, the repairing changes join the
+        plan in the outbox (``written`` counts them). A read the provider failed repairs
+        nothing and is returned, raised once the plan is sent."""
+        run.tell("repair")
+        try:
+            reading.wait()
+        except ProviderError as err:
+            return err
+        counts = repair.plan_repairs(
+            self.store, run.source, run.target_id, run.members,
+            without_consent=run.without_consent, now=self.clock.now(),
+        )  # fmt: skip
+        written.update(counts)
+        for kind in [k for k, n in written.items() if n <= 0]:
+            del written[kind]
+        return None
 
     # --- sending -----------------------------------------------------------------------------
     def _send(

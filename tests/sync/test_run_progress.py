@@ -18,11 +18,12 @@ def test_progress_names_each_phase_and_counts_members_sent_and_calls(
     result = make_engine(fake).sync(SEG, DEST, QUERY, full=True, progress=seen.append)
     assert result.outcome == "ok"
     phases = [p.phase for p in seen]
-    # told before the slow reads start, not only after the first batch is settled
-    assert phases.index("diff") < phases.index("push") < phases.index("repair")
+    # told before the slow reads start, not only after the first batch is settled; --full's
+    # repairs are planned (the tagged set read during the diff) before anything is sent
+    assert phases.index("diff") < phases.index("repair") < phases.index("push")
     pushed = [p for p in seen if p.phase == "push"]
     assert [(p.done, p.total) for p in pushed] == [(0, 7), (3, 7), (6, 7), (7, 7)]
-    assert pushed[-1].calls == 4  # ensure_tag + three batches
+    assert pushed[-1].calls == 1 + 4  # the tagged read, then ensure_tag + three batches
     assert seen[-1].phase == "done" and seen[-1].calls == result.api_calls
     assert all(p.waiting == 0 for p in seen)
 
