@@ -111,10 +111,9 @@ def analyze(store: StateStore) -> None:
 def stray(store: StateStore, target_id: int) -> Iterator[str]:
     """Staged addresses the snapshot does not know (in any status) and no outbox row of the
     target carries (this run's plan adds them, or an earlier run's change is still pending:
-    its own run settles it), ascending."""
-    known = exists().where(
-        MEMBERS.c.target_id == target_id, func.lower(MEMBERS.c.email) == TAGGED.c.email
-    )
+    its own run settles it), ascending. Addresses are compared folded (``email_key``, folded
+    as the staged ones are: SQL's ``lower`` folds only ASCII on SQLite)."""
+    known = exists().where(MEMBERS.c.target_id == target_id, MEMBERS.c.email_key == TAGGED.c.email)
     planned = exists().where(OUTBOX.c.target_id == target_id, OUTBOX.c.email_key == TAGGED.c.email)
     q = select(TAGGED.c.email).where(TAGGED.c.target_id == target_id, ~known, ~planned)
     for r in streamed(store, q.order_by(TAGGED.c.email)):
@@ -123,30 +122,33 @@ def stray(store: StateStore, target_id: int) -> Iterator[str]:
 
 def _untagged(target_id: int) -> Any:
     """Snapshot rows of ``target_id`` applied whose address is not staged."""
-    staged = exists().where(
-        TAGGED.c.target_id == target_id, TAGGED.c.email == func.lower(MEMBERS.c.email)
-    )
+    staged = exists().where(TAGGED.c.target_id == target_id, TAGGED.c.email == MEMBERS.c.email_key)
     return (MEMBERS.c.target_id == target_id) & (MEMBERS.c.status == APPLIED) & ~staged
 
 
 def missing(store: StateStore, target_id: int) -> Iterator[int]:
     """Customer ids applied in the snapshot whose address is not staged and that have no
-    outbox row (a planned remove: they are leaving; a planned update: ``promote``), ascending."""
+    outbox row for that address (a planned remove: they are leaving; a planned update:
+    ``promote``; a pending change of an earlier address does not count), ascending."""
     planned = exists().where(
-        OUTBOX.c.target_id == target_id, OUTBOX.c.customer_id == MEMBERS.c.customer_id
+        OUTBOX.c.target_id == target_id,
+        OUTBOX.c.customer_id == MEMBERS.c.customer_id,
+        OUTBOX.c.email_key == MEMBERS.c.email_key,
     )
     q = select(MEMBERS.c.customer_id).where(_untagged(target_id), ~planned)
     for r in streamed(store, q.order_by(MEMBERS.c.customer_id)):
         yield r.customer_id
 
 
-def promote(store: StateStore, target_id: int, *, consenting_only: bool) -> int:
-    """Outbox updates of members applied in the snapshot whose address is not staged become
-    adds (an add carries the tag; the row already holds the member's current data); with
-    ``consenting_only``, only those of members who consent. Returns how many."""
+def promote(store: StateStore, target_id: int, *, after_id: int, consenting_only: bool) -> int:
+    """This run's outbox updates (ids above ``after_id``) of members applied in the snapshot
+    whose address is not staged become adds (an add carries the tag; the row already holds
+    the member's current data); with ``consenting_only``, only those of members who consent.
+    Returns how many."""
     untagged = select(MEMBERS.c.customer_id).where(_untagged(target_id))
     statement = update(OUTBOX).where(
         OUTBOX.c.target_id == target_id,
+        OUTBOX.c.id > after_id,
         OUTBOX.c.kind == "update",
         OUTBOX.c.customer_id.in_(untagged),
     )

@@ -141,18 +141,24 @@ class _Run:
     base: tuple[int, int] = (0, 0)  # the provider's (calls, retries) when the run started
     at: RunProgress = RunProgress("start")  # what progress was last told
 
+    telling: threading.Lock = field(default_factory=threading.Lock)
+
     def tell(self, phase: str, done: int = 0, total: int = 0, waiting: float = 0.0) -> None:
-        """Tell ``progress`` (if any) where the run is now."""
+        """Tell ``progress`` (if any) where the run is now. A ``--full`` run's tagged read
+        tells its waits from a thread of its own: one at a time."""
         if self.progress is None:
             return
-        stats = self.provider.stats
-        calls, retries = stats.calls - self.base[0], stats.retries - self.base[1]
-        self.at = RunProgress(phase, done, total, calls, retries, waiting)
-        self.progress(self.at)
+        with self.telling:
+            stats = self.provider.stats
+            calls, retries = stats.calls - self.base[0], stats.retries - self.base[1]
+            self.at = RunProgress(phase, done, total, calls, retries, waiting)
+            self.progress(self.at)
 
     def waited(self, seconds: float) -> None:
         """The provider asked the account to wait (``CallStats.on_wait``)."""
-        self.tell(self.at.phase, self.at.done, self.at.total, waiting=seconds)
+        with self.telling:
+            at = self.at
+        self.tell(at.phase, at.done, at.total, waiting=seconds)
 
 
 class SyncEngine:
@@ -401,7 +407,7 @@ class SyncEngine:
                     )
                 try:
                     written = self._plan(run, pending_ids)
-                    read_error = self._repairs(run, reading, written) if reading else None
+                    read_error = self._repairs(run, reading, written, mark) if reading else None
                 finally:
                     if reading is not None:
                         reading.close()
@@ -467,18 +473,25 @@ class SyncEngine:
         return Counter({k: planned[k] for k in (*REMOVES, *ADDS) if planned[k]})
 
     def _repairs(
-        self, run: _Run, reading: repair.TaggedRead, written: Counter[str]
+        self, run: _Run, reading: repair.TaggedRead, written: Counter[str], mark: int
     ) -> ProviderError | None:
         """``full``: once the provider's tagged set is staged, the repairing changes join the
-        plan in the outbox (``written`` counts them). A read the provider failed repairs
-        nothing and is returned, raised once the plan is sent."""
+        plan in the outbox (``written`` counts them). While the read goes on, a stop or a lost
+        lock ends the run here, the plan kept pending. A read the provider failed repairs
+        nothing: a refusal that asks to wait (Retry-After) is raised now, the plan kept for
+        the next run; any other is returned, to be raised once the plan is sent."""
         run.tell("repair")
         try:
-            reading.wait()
+            while not reading.wait(timeout=0.5):
+                self._check_run(run)
+        except RetryableError as err:
+            if err.resume_at is not None or err.beyond_budget:
+                raise
+            return err
         except ProviderError as err:
             return err
         counts = repair.plan_repairs(
-            self.store, run.source, run.target_id, run.members,
+            self.store, run.source, run.target_id, run.members, after_id=mark,
             without_consent=run.without_consent, now=self.clock.now(),
         )  # fmt: skip
         written.update(counts)
@@ -515,14 +528,19 @@ class SyncEngine:
                 for batch in outcomes:
                     done += self._settle(run, batch)
                     run.tell(phase, done, total)
-                    if run.lock.lost:
-                        raise LockLost("lost the sync lock to another process; stopped")
-                    if run.stop is not None and run.stop.is_set():
-                        raise Stopped
+                    self._check_run(run)
             finally:
                 outcomes.close()  # type: ignore[attr-defined]
                 run.inflight.clear()
                 run.by_email.clear()
+
+    @staticmethod
+    def _check_run(run: _Run) -> None:
+        """Raise LockLost or Stopped if the run must end (between batches, or while waiting)."""
+        if run.lock.lost:
+            raise LockLost("lost the sync lock to another process; stopped")
+        if run.stop is not None and run.stop.is_set():
+            raise Stopped
 
     def _unshared(
         self, run: _Run, rows: Iterator[OutboxRow], *, newcomers: bool

@@ -75,28 +75,39 @@ class TaggedRead:
                 self.staged = tagged.stage(self.store, self.target_id, _until(self._stop, emails))
             finally:
                 emails.close()
+        except _Cancelled:
+            pass
         except BaseException as err:  # handed to ``wait``, raised there
             self._error = err
 
-    def wait(self) -> None:
-        """Until every tagged address is staged; raises what the read or the staging raised."""
-        self._thread.join()
+    def wait(self, timeout: float | None = None) -> bool:
+        """Whether every tagged address is staged, waiting up to ``timeout`` seconds (None:
+        until it is); raises what the read or the staging raised."""
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            return False
         if self._error is not None:
             raise self._error
+        return True
 
     def close(self) -> None:
-        """Stop the read if it is still going (after the page in hand) and drop the staged
-        set; a state database that fails here costs nothing (the next read clears it first)."""
+        """Stop the read if it is still going (at its next address: the page being staged is
+        dropped, not written) and, once it has stopped, drop the staged set; a state database
+        that fails here costs nothing (the next read clears it first)."""
         self._stop.set()
-        self._thread.join(timeout=30)
+        self._thread.join()
         with suppress(SQLAlchemyError):
             tagged.clear(self.store, self.target_id)
+
+
+class _Cancelled(Exception):
+    """``TaggedRead.close`` stopped the read: what is being staged is dropped."""
 
 
 def _until(stop: threading.Event, items: Iterator[str]) -> Iterator[str]:
     for item in items:
         if stop.is_set():
-            return
+            raise _Cancelled
         yield item
 
 
@@ -106,15 +117,19 @@ def plan_repairs(
     target_id: int,
     query: Select[Any],
     *,
+    after_id: int,
     without_consent: str,
     now: datetime,
 ) -> dict[str, int]:
     """Compare the staged tagged set (``TaggedRead``, complete) with the snapshot and the
     outbox, and write the repairing changes to the outbox; returns the outbox rows written or
-    changed by kind (``update`` negative for the planned updates that became adds)."""
+    changed by kind (``update`` negative for this run's updates, the rows above ``after_id``,
+    that became adds)."""
     removes = (Planned("remove", None, email, "") for email in tagged.stray(store, target_id))
     counts = dict(store.write_plan(target_id, removes, now))
-    promoted = tagged.promote(store, target_id, consenting_only=without_consent == "skip")
+    promoted = tagged.promote(
+        store, target_id, after_id=after_id, consenting_only=without_consent == "skip"
+    )
     if promoted:
         counts["update"] = counts.get("update", 0) - promoted
         counts["add"] = counts.get("add", 0) + promoted

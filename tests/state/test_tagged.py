@@ -24,8 +24,9 @@ def store_with(engine: Engine, applied: list[int], page_size: int = 3) -> StateS
             return StateStore(engine, page_size=page_size)
         conn.execute(
             insert(MEMBERS),
-            [{"target_id": 1, "customer_id": i, "email": f"C{i}@x.test", "fields_hash": "h",
-              "status": "applied", "updated_at": NOW} for i in applied],
+            [{"target_id": 1, "customer_id": i, "email": f"C{i}@x.test",
+              "email_key": f"c{i}@x.test",  # folded, as the store writes it
+              "fields_hash": "h", "status": "applied", "updated_at": NOW} for i in applied],
         )  # fmt: skip
     return StateStore(engine, page_size=page_size)
 

@@ -5,12 +5,14 @@ the plan through, and nothing is sent until the read is over."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterator
 
 from sqlalchemy import Engine, func, select
 
 from providers.base import Destination
-from providers.errors import TransientError
+from providers.errors import RateLimited, TransientError
 from syncer.state.tagged import TAGGED
 from syncer.sync.engine import SyncEngine
 from tests.sync.fakes import DEST, QUERY, SEG, FakeProvider, Shop
@@ -119,3 +121,76 @@ def test_a_diff_that_fails_stops_the_read_and_drops_what_it_staged(
     else:
         raise AssertionError("a members query over a missing table must fail the run")
     assert staged(engine) == 0 and len(fake.batches_sent) == 1
+
+
+def test_a_pending_change_of_an_earlier_address_does_not_hide_a_missing_tag(
+    shop: Shop, fake: FakeProvider, make_engine: MakeEngine
+) -> None:
+    shop.add(3)
+    sync = make_engine(fake)
+    sync.sync(SEG, DEST, QUERY)
+    shop.set(1, email="new1@example.com")  # a remove of c1@, an add of new1@
+    fake.reject["c1@example.com"] = ("contact locked", True)  # the remove stays pending
+    sync.sync(SEG, DEST, QUERY)
+    assert "new1@example.com" in fake.tagged
+    del fake.tagged["new1@example.com"]  # tag removed by hand
+    result = sync.sync(SEG, DEST, QUERY, full=True)
+    assert "new1@example.com" in fake.tagged, result.error
+    assert result.pending == 1  # c1@'s remove, still refused
+
+
+def test_a_stop_while_the_tags_are_read_ends_the_run_with_the_plan_pending(
+    shop: Shop, make_engine: MakeEngine, engine: Engine
+) -> None:
+    stop = threading.Event()
+
+    class Stopping(FakeProvider):
+        def read_members(self, destination: Destination) -> Iterator[str]:
+            for email in super().read_members(destination):
+                stop.set()  # SIGTERM arrives while the read goes on
+                time.sleep(0.05)
+                yield email
+
+    provider = Stopping(batch_size=3)
+    shop.add(20)
+    sync = make_engine(provider)
+    sync.sync(SEG, DEST, QUERY)
+    shop.add(2, start=30)
+    batches = len(provider.batches_sent)
+    result = sync.sync(SEG, DEST, QUERY, full=True, stop=stop)
+    assert result.outcome == "partial" and "stopped" in (result.error or "")
+    assert len(provider.batches_sent) == batches and result.pending == 2
+    assert staged(engine) == 0
+    stop.clear()
+    done = sync.sync(SEG, DEST, QUERY)
+    assert done.outcome == "ok" and set(provider.tagged) == shop.desired_emails()
+
+
+def test_a_read_told_to_wait_sends_nothing_and_keeps_the_plan(
+    shop: Shop, make_engine: MakeEngine
+) -> None:
+    class Limited(FakeProvider):
+        def read_members(self, destination: Destination) -> Iterator[str]:
+            raise RateLimited("GET /tags/vip/members: 429", provider="fake", retry_after=3600)
+
+    provider = Limited(batch_size=3)
+    shop.add(3)
+    sync = make_engine(provider)
+    sync.sync(SEG, DEST, QUERY)
+    batches = len(provider.batches_sent)
+    shop.add(2, start=10)
+    result = sync.sync(SEG, DEST, QUERY, full=True)
+    assert result.outcome == "partial" and result.retry_not_before is not None
+    assert len(provider.batches_sent) == batches and result.pending == 2
+
+
+def test_addresses_beyond_ascii_are_compared_folded(
+    shop: Shop, fake: FakeProvider, make_engine: MakeEngine
+) -> None:
+    shop.add(2)
+    shop.set(1, email="JÜRGEN@example.com")
+    sync = make_engine(fake)
+    sync.sync(SEG, DEST, QUERY)
+    sent = len(fake.batches_sent)
+    result = sync.sync(SEG, DEST, QUERY, full=True)  # no drift: nothing to send
+    assert result.outcome == "ok" and len(fake.batches_sent) == sent
