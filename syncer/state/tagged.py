@@ -14,6 +14,7 @@ from contextlib import suppress
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Integer,
     Select,
@@ -120,7 +121,7 @@ def stray(store: StateStore, target_id: int) -> Iterator[str]:
         yield r.email
 
 
-def _untagged(target_id: int) -> Any:
+def _untagged(target_id: int) -> ColumnElement[bool]:
     """Snapshot rows of ``target_id`` applied whose address is not staged."""
     staged = exists().where(TAGGED.c.target_id == target_id, TAGGED.c.email == MEMBERS.c.email_key)
     return (MEMBERS.c.target_id == target_id) & (MEMBERS.c.status == APPLIED) & ~staged

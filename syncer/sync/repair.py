@@ -55,7 +55,6 @@ class TaggedRead:
     ) -> None:
         self.store, self.target_id = store, target_id
         self.provider, self.destination = provider, destination
-        self.staged = 0
         self._stop = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="syncer-stage-tagged", daemon=True)
@@ -72,7 +71,7 @@ class TaggedRead:
         try:  # read_members may call the provider before its first address (its first page)
             emails = read_ahead(self.provider.read_members(self.destination))
             try:
-                self.staged = tagged.stage(self.store, self.target_id, _until(self._stop, emails))
+                tagged.stage(self.store, self.target_id, _until(self._stop, emails))
             finally:
                 emails.close()
         except _Cancelled:
