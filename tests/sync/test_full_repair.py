@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
+import pytest
 from sqlalchemy import Engine, func, select
 
 from providers.base import Destination
@@ -194,3 +195,30 @@ def test_addresses_beyond_ascii_are_compared_folded(
     sent = len(fake.batches_sent)
     result = sync.sync(SEG, DEST, QUERY, full=True)  # no drift: nothing to send
     assert result.outcome == "ok" and len(fake.batches_sent) == sent
+
+
+def test_a_lock_lost_while_the_tags_are_read_sends_nothing(
+    shop: Shop, make_engine: MakeEngine, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from syncer.state.lock import TargetLock
+
+    taken = threading.Event()
+    monkeypatch.setattr(TargetLock, "lost", property(lambda _lock: taken.is_set()))
+
+    class TakenOver(FakeProvider):
+        def read_members(self, destination: Destination) -> Iterator[str]:
+            for email in super().read_members(destination):
+                taken.set()  # another worker took the lock over meanwhile
+                time.sleep(0.05)
+                yield email
+
+    provider = TakenOver(batch_size=3)
+    shop.add(20)
+    sync = make_engine(provider)
+    sync.sync(SEG, DEST, QUERY)
+    shop.add(2, start=30)
+    batches = len(provider.batches_sent)
+    result = sync.sync(SEG, DEST, QUERY, full=True)
+    assert result.outcome == "failed" and "lost the sync lock" in (result.error or "")
+    assert len(provider.batches_sent) == batches and result.pending == 2
+    assert staged(engine) == 0
