@@ -10,9 +10,12 @@ after one warm-up of each, the median of ``repeat`` timed runs of:
   table, then the profile (sizes, totals, histograms, quantiles: one query), the top products,
   collections, vendors and countries, and the devices, each over the members only;
 * with overlap: the full ``insights``, i.e. the above plus, for each other example segment, how
-  many members are also in it (its rule evaluated over the members only, one query each).
+  many members are also in it (its rule evaluated over the members only, one query each);
+* exact: the full ``insights`` over every member (``sample=None``, ``--exact``); the two above
+  read a sample of ``SAMPLE`` members of a larger segment, as ``segments insights`` does
+  unless asked for ``--exact``.
 
-The ratios are insights ÷ count and with overlap ÷ count, within one run. The target
+The ratios are insights ÷ count, with overlap ÷ count and exact ÷ count, within one run. The target
 (``TARGET``: the full insights within 3x of the count) is for a 50,000-member segment over
 1,000,000 customers ("Product A or B buyers" and "Abandoned cart" at that size).
 """
@@ -35,7 +38,7 @@ from bench.evaluation import example_segments
 from syncer.db import make_engine
 from syncer.errors import SyncerError
 from syncer.segments.compiler import count_query
-from syncer.segments.insights import insights
+from syncer.segments.insights import SAMPLE, insights
 
 TARGET = targets.INSIGHTS
 
@@ -61,6 +64,7 @@ def measure(conn: Connection, name: str, as_of: datetime, repeat: int) -> dict[s
         lambda: insights(conn, segment, segments, as_of=as_of, overlaps=False), repeat
     )
     full_s = _median(lambda: insights(conn, segment, segments, as_of=as_of), repeat)
+    exact_s = _median(lambda: insights(conn, segment, segments, as_of=as_of, sample=None), repeat)
     return {
         "segment": name,
         "members": members,
@@ -69,6 +73,9 @@ def measure(conn: Connection, name: str, as_of: datetime, repeat: int) -> dict[s
         "with_overlap_ms": round(full_s * 1000, 3),
         "ratio": round(profile_s / count_s, 3) if count_s > 0 else 1.0,
         "ratio_with_overlap": round(full_s / count_s, 3) if count_s > 0 else 1.0,
+        "sampled": members > SAMPLE,
+        "exact_ms": round(exact_s * 1000, 3),
+        "exact_ratio": round(exact_s / count_s, 3) if count_s > 0 else 1.0,
     }
 
 

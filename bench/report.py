@@ -65,11 +65,12 @@ def insights(db: str, size: int, rows: list[dict[str, Any]]) -> None:
     _table(
         f"insights on {db}, {size:,} customers (insights / count, median; target "
         f"<= {INSIGHTS_TARGET} for 50,000 members of 1,000,000 customers)",
-        ["segment", "members", "count ms", "insights ms", "ratio", "with overlap ms",
-         "ratio with overlap"],
+        ["segment", "members", "sampled", "count ms", "insights ms", "ratio",
+         "with overlap ms", "ratio with overlap", "exact ms", "exact ratio"],
         [
-            [r["segment"], f"{r['members']:,}", r["count_ms"], r["insights_ms"], r["ratio"],
-             r["with_overlap_ms"], r["ratio_with_overlap"]]
+            [r["segment"], f"{r['members']:,}", "yes" if r.get("sampled") else "no",
+             r["count_ms"], r["insights_ms"], r["ratio"], r["with_overlap_ms"],
+             r["ratio_with_overlap"], r["exact_ms"], r["exact_ratio"]]
             for r in rows
         ],
     )  # fmt: skip

@@ -74,6 +74,12 @@ def show(console: Console, result: Insights, history: Mapping[str, list[Audience
         console.print("no members: nothing to show (no quantiles, no top lists)")
         _history(console, history)
         return
+    if result.sample is not None:
+        console.print(
+            f"[yellow]estimated[/yellow]: every figure but the size and the consent is from a "
+            f"sample of {result.sample:,} of the {n:,} members, counts scaled up "
+            "(--exact reads them all)"
+        )
     aov = result.average_order_cents
     console.print(
         f"marketing consent {result.consenting:,} ({_share(result.consenting, n)}); "

@@ -45,7 +45,7 @@ from syncer.segments.catalog import FIELDS, OPERATORS, all_fields
 from syncer.segments.compiler import consent_count_query, count_query, members_query
 from syncer.segments.describe import describe
 from syncer.segments.fields import MappedPreview
-from syncer.segments.insights import TOP, insights
+from syncer.segments.insights import SAMPLE, TOP, insights
 from syncer.segments.known_values import unknown_values
 from syncer.segments.loader import SegmentSet, broken_files, load_segments
 from syncer.segments.model import CsvDestinationConfig, Segment, as_utc
@@ -398,14 +398,27 @@ def insights_cmd(
     name: str = NAME_ARG,
     as_of: str | None = AS_OF_OPTION,
     top: int = typer.Option(TOP, "--top", min=1, max=100, help="Entries in each top list."),
+    sample: int = typer.Option(
+        SAMPLE,
+        "--sample",
+        min=1,
+        help="A larger segment's figures (all but size and consent) come from this many of "
+        "its members, scaled up.",
+    ),
+    exact: bool = typer.Option(
+        False, "--exact", help="Read every member, however many (slower for large segments)."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Who the members are: consent, spend, orders, recency, top products, countries, devices,
-    overlap with the other segments, and the audience over the run history."""
+    overlap with the other segments, and the audience over the run history. Over more than
+    --sample members, every figure but the size and the consent is estimated from a sample."""
     segment, segments = _load(ctx, name)
     when = as_utc(parse_as_of(as_of))
     with _database(ctx) as (_engine, conn):
-        result = insights(conn, segment, segments, as_of=when, top=top)
+        result = insights(
+            conn, segment, segments, as_of=when, top=top, sample=None if exact else sample
+        )
     history = _audience_history(ctx, name, when)
     if as_json:
         data = result.to_json()

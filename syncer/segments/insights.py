@@ -66,6 +66,7 @@ from syncer.segments.compiler import compile_rule, members_query
 from syncer.segments.member_rows import (
     CreateAs,
     MemberRows,
+    Whole,
     analyse,
     drop_quietly,
     postgresql_settings,
@@ -79,6 +80,13 @@ ORDERS, LINES, PRODUCTS = schema.ORDERS, schema.ORDER_LINES, schema.PRODUCTS
 PCOLL, COLLECTIONS, VISITS = schema.PRODUCT_COLLECTIONS, schema.COLLECTIONS, schema.VISITS
 
 TOP = 10
+# A larger segment's figures (all but its size and consent) are estimated from this many of its
+# members, chosen by id the same way in every run (``member_rows.scatter``): a share measured
+# on 2,000 members is within 2.2 points of the whole segment's 19 times in 20. Reading every
+# member's orders, lines and visits took 9 to 19 counts of a 50,000-member segment over
+# 1,000,000 customers; a sample of 2,000, 1.8 to 2.6 (README "Insights ÷ count").
+# ``sample=None`` (``--exact``) reads them all.
+SAMPLE = 2_000
 # (label, numerator, denominator): the quantiles reported, nearest rank
 QUANTILES: tuple[tuple[str, int, int], ...] = (
     ("min", 0, 1),
@@ -147,6 +155,9 @@ class Insights:
     countries: list[Ranked] = field(default_factory=list)
     devices: list[DeviceUse] = field(default_factory=list)
     overlaps: list[Overlap] = field(default_factory=list)
+    # the members every figure but size and consent was computed over, when fewer than size
+    # (``SAMPLE``): those figures' counts are estimates, scaled up to the size; None: all of them
+    sample: int | None = None
 
     @property
     def consent_share(self) -> float | None:
@@ -174,6 +185,7 @@ class Insights:
             "segment": self.segment,
             "as_of": self.as_of.isoformat(),
             "size": self.size,
+            "sample": self.sample,
             "consenting": self.consenting,
             "consent_share": share(self.consent_share),
             "buyers": self.buyers,
@@ -443,9 +455,15 @@ def insights(
     as_of: datetime,
     top: int = TOP,
     overlaps: bool = True,
+    sample: int | None = SAMPLE,
 ) -> Insights:
-    """Every figure of ``segment`` as of ``as_of``, each computed by the database. They read
-    Syncer's own tables: over a source mapping (``config/source.yaml``) ConfigError."""
+    """Every figure of ``segment`` as of ``as_of``, each computed by the database; for a
+    segment of more than ``sample`` members, every figure but the size and the consent from
+    ``sample`` of them (``Insights.sample``), scaled up. They read Syncer's own tables: over a
+    source mapping (``config/source.yaml``) ConfigError."""
+    if sample is not None and sample < 1:
+        raise ConfigError(f"insights of {segment.name!r}: a sample of {sample} members",
+                          hint="sample at least 1 member, or none (--exact)")  # fmt: skip
     if not active().native:
         raise ConfigError(
             f"insights of {segment.name!r} read Syncer's own tables; over "
@@ -457,8 +475,8 @@ def insights(
     rows = MemberRows()  # every query is compiled first: the copies are of the tables they read
     queries = Queries.over(rows.source, now, top)
     others = _overlap_queries(rows.source, segment, segments, now) if overlaps else []
-    with rows.filled(conn, members):
-        return _figures(conn, queries, segment, now, others)
+    with rows.filled(conn, members, sample=sample) as whole:
+        return _figures(conn, queries, segment, now, others, whole)
 
 
 @dataclass(frozen=True)
@@ -486,9 +504,11 @@ def _figures(
     segment: Segment,
     now: datetime,
     others: list[tuple[str, Select[Any] | str]],
+    whole: Whole,
 ) -> Insights:
     row = conn.execute(queries.profile).mappings().one()
-    size = _int(row["size"])
+    size = _int(row["size"])  # the members read: all of them, or the sample
+    up = _Scale(size, whole.size)
 
     def quantiles(prefix: str, convert: Any = _int) -> dict[str, int] | None:
         values = {label: row[f"{prefix}_{label}"] for label, _n, _d in QUANTILES}
@@ -497,32 +517,35 @@ def _figures(
         return {label: convert(v) for label, v in values.items()}
 
     def histogram(prefix: str, labels: list[str]) -> list[Bucket]:
-        return [Bucket(label, _int(row[f"{prefix}_h{i}"])) for i, label in enumerate(labels)]
+        counts = up.parts([_int(row[f"{prefix}_h{i}"]) for i in range(len(labels))])
+        return [Bucket(label, n) for label, n in zip(labels, counts, strict=True)]
 
     result = Insights(
         segment=segment.name,
         as_of=now,
-        size=size,
-        consenting=_int(row["consenting"]),
-        buyers=_int(row["buyers"]),
-        spent_cents=_int(row["spent"]),
-        paid_orders=_int(row["paid_orders"]),
+        size=whole.size,
+        consenting=whole.consenting,
+        buyers=up(_int(row["buyers"])),
+        spent_cents=up(_int(row["spent"])),
+        paid_orders=up(_int(row["paid_orders"])),
         spend_quantiles=quantiles("spend"),
         spend_histogram=histogram("spend", SPEND_LABELS),
         orders_quantiles=quantiles("orders"),
         orders_histogram=histogram("orders", ORDER_LABELS),
         recency_quantiles=quantiles("recency", lambda last: _days(now, last)),
         recency_histogram=histogram("recency", RECENCY_LABELS),
+        sample=size if up.sampled else None,
     )
     with _bought_by(conn, queries.bought):
         tops = {
-            kind: [Ranked(r.name or "(none)", int(r.members)) for r in conn.execute(query)]
+            kind: [Ranked(r.name or "(none)", up(int(r.members))) for r in conn.execute(query)]
             for kind, query in queries.tops.items()
         }
     result.top_products, result.top_collections = tops["products"], tops["collections"]
     result.top_vendors, result.countries = tops["vendors"], tops["countries"]
     result.devices = [
-        DeviceUse(r.device, int(r.members), int(r.visits)) for r in conn.execute(queries.devices)
+        DeviceUse(r.device, up(int(r.members)), up(int(r.visits)))
+        for r in conn.execute(queries.devices)
     ]
     with postgresql_settings(conn, OVERLAP_SETTINGS):
         for name, query in others:
@@ -530,8 +553,36 @@ def _figures(
                 result.overlaps.append(Overlap(name, None, None, note=query))
                 continue
             both = int(conn.execute(query).scalar_one())
-            result.overlaps.append(Overlap(name, both, both / size if size else None))
+            result.overlaps.append(Overlap(name, up(both), both / size if size else None))
     return result
+
+
+@dataclass(frozen=True)
+class _Scale:
+    """A count over the ``read`` members (the sample, or all) as a count over all ``size``."""
+
+    read: int
+    size: int
+
+    @property
+    def sampled(self) -> bool:
+        return self.read < self.size
+
+    def __call__(self, count: int) -> int:
+        return count if not self.sampled else round(count * self.size / self.read)
+
+    def parts(self, counts: list[int]) -> list[int]:
+        """``counts`` of buckets that share the members read out, scaled so that they still add
+        up to the members (the largest remainders take the rounding)."""
+        if not self.sampled or sum(counts) != self.read:
+            return [self(c) for c in counts]
+        exact = [c * self.size / self.read for c in counts]
+        out = [math.floor(e) for e in exact]
+        short = self.size - sum(out)
+        by_remainder = sorted(range(len(counts)), key=lambda i: (out[i] - exact[i], i))
+        for i in by_remainder[:short]:
+            out[i] += 1
+        return out
 
 
 def _overlap_queries(
@@ -551,6 +602,7 @@ def _overlap_queries(
 
 
 __all__ = [
+    "SAMPLE",
     "Bucket",
     "DeviceUse",
     "Insights",

@@ -33,10 +33,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Connection,
     FromClause,
@@ -45,8 +46,12 @@ from sqlalchemy import (
     Select,
     Table,
     any_,
+    case,
+    cast,
+    delete,
     func,
     insert,
+    literal,
     select,
     text,
 )
@@ -156,6 +161,43 @@ def _view(conn: Connection, copy: Table, rows: Select[Any]) -> None:
     conn.execute(text(f"CREATE TEMPORARY VIEW {_name(conn, copy)} AS {sql}"))
 
 
+@dataclass(frozen=True)
+class Whole:
+    """The whole segment, counted before any sampling: its members and how many consent."""
+
+    size: int
+    consenting: int
+
+
+def _whole(conn: Connection, members: Table) -> Whole:
+    consenting = func.sum(case((members.c.accepts_marketing, 1), else_=0))
+    counted = select(func.count().label("size"), consenting.label("consenting"))
+    row = conn.execute(counted.select_from(members)).one()
+    return Whole(int(row.size), int(row.consenting or 0))
+
+
+# The sample's order: an id (modulo 2**32) times an odd constant, modulo 2**32, is a bijection of
+# the ids below 2**32 (no two members tie) that scatters neighbouring ids (customers who signed
+# up the same week) over the whole range. The product stays below 2**63, so every database
+# computes the same integers (SQLite would turn an overflow into a float).
+SCATTER, SCATTER_MOD = 1_103_515_245, 2**32
+
+
+def scatter(ids: Any) -> Any:
+    """The sampling order of the customer ids ``ids`` (a column): first in order, first kept."""
+    mod, factor = literal(SCATTER_MOD, BigInteger), literal(SCATTER, BigInteger)
+    return ((cast(ids, BigInteger) % mod) * factor) % mod
+
+
+def _sampled(conn: Connection, members: Table, keep: int) -> None:
+    """Delete all but ``keep`` of ``members`` (a copy): those first in ``scatter`` order. The
+    cut is read first (one number) so the delete reads the copy once: MariaDB refuses a
+    temporary table twice in one statement."""
+    order = scatter(members.c.id)
+    cut = conn.execute(select(order).order_by(order).offset(keep - 1).limit(1)).scalar_one()
+    conn.execute(delete(members).where(order > cut))
+
+
 class _Noting(Mapping[str, FromClause]):
     """The tables of a source, noting in ``read`` the name of every table asked for."""
 
@@ -188,14 +230,20 @@ class MemberRows:
         self.source = replace(active(), tables=tables)
 
     @contextmanager
-    def filled(self, conn: Connection, members: Select[Any]) -> Iterator[None]:
+    def filled(
+        self, conn: Connection, members: Select[Any], *, sample: int | None = None
+    ) -> Iterator[Whole]:
         """The copies of the tables read, holding the members' rows (``members``: a select of
-        the native customers' columns, in order), dropped on exit. ``customers`` and
-        ``orders`` are always copied (the other tables are restricted through them)."""
+        the native customers' columns, in order), dropped on exit; yields the size and the
+        consenting members of the whole segment. ``customers`` and ``orders`` are always
+        copied (the other tables are restricted through them). With ``sample``, a segment of
+        more members keeps that many of them in the copies (``_sampled``), chosen by id the
+        same way on every database and in every run."""
         wanted = {"customers", "orders", *self.read}
         order = ["customers", "orders", *(n for n in KEYED if n not in ("customers", "orders"))]
         created: list[Table] = []
         views: list[Table] = []
+        whole = Whole(0, 0)
         try:
             for name in (n for n in order if n in wanted):
                 copy = self.copies[name]
@@ -215,11 +263,15 @@ class MemberRows:
                     copy.create(conn)
                     created.append(copy)
                     conn.execute(insert(copy).from_select([c.name for c in copy.c], rows))
+                if name == "customers":
+                    whole = _whole(conn, copy)
+                    if sample is not None and whole.size > sample:
+                        _sampled(conn, copy, sample)
                 if conn.dialect.name != "postgresql":  # PostgreSQL hashes the small copies
                     for index in _indexes(NATIVE[name], copy):
                         index.create(conn)
                 analyse(conn, copy)
-            yield
+            yield whole
         except BaseException:
             for copy in reversed(views):
                 with suppress(SQLAlchemyError):
@@ -251,7 +303,9 @@ __all__ = [
     "PREFIX",
     "CreateAs",
     "MemberRows",
+    "Whole",
     "analyse",
     "drop_quietly",
     "postgresql_settings",
+    "scatter",
 ]

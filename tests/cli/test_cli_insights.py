@@ -89,6 +89,27 @@ def test_terminal_output_draws_charts(capsys, shop) -> None:
     assert any(ch in out for ch in "▁▂▃▄▅▆▇")  # the sparkline of the audience over runs
 
 
+def test_sample_and_exact(capsys, shop) -> None:
+    """--sample N under the segment's size estimates (and says so), --exact reads everyone;
+    the size and the consent are the whole segment's either way."""
+    args = ("segments", "insights", "Repeat buyers", "--as-of", AS_OF)
+    code, out, err = run(capsys, shop, *args, "--json", "--sample", "10")
+    assert code == 0, err
+    sampled = json.loads(out)
+    code, out, err = run(capsys, shop, *args, "--json", "--sample", "10", "--exact")
+    assert code == 0, err
+    exact = json.loads(out)
+    assert sampled["sample"] == 10 and exact["sample"] is None
+    assert (sampled["size"], sampled["consenting"]) == (exact["size"], exact["consenting"])
+    assert sum(b["count"] for b in sampled["orders"]["histogram"]) == exact["size"]
+    code, out, err = run(capsys, shop, *args, "--sample", "10")
+    assert code == 0 and "sample of 10 of the" in out and "--exact" in out
+    code, out, err = run(capsys, shop, *args)
+    assert code == 0 and "sample of" not in out  # the default sample is larger than this shop
+    code, out, err = run(capsys, shop, *args, "--sample", "0")
+    assert code == 2 and "'--sample'" in err and "Traceback" not in err
+
+
 def test_empty_segment_has_no_quantiles(capsys, shop) -> None:
     code, out, err = run(capsys, shop, "segments", "insights", "Nobody", "--as-of", AS_OF, "--json")
     assert code == 0, err

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import Engine, event, func, inspect, literal_column, select
 from sqlalchemy.exc import DBAPIError
 
+from syncer.errors import ConfigError
 from syncer.sample.shop import generate
 from syncer.schema import (
     COLLECTIONS,
@@ -387,3 +388,64 @@ def test_overlaps_on_postgresql_are_planned_without_nested_loops_then_as_before(
     finally:
         event.remove(engine, "before_cursor_execute", note)
     assert seen["overlap"] == {"off"} and seen["other"] == {"on"} and after == "on"
+
+
+def first_in_scatter_order(ids: set[int], keep: int) -> set[int]:
+    """The ``keep`` ids a sample keeps, computed in Python: ``member_rows.scatter``'s order."""
+    return set(sorted(ids, key=lambda i: ((i % 2**32) * 1_103_515_245) % 2**32)[:keep])
+
+
+@pytest.mark.parametrize("name", ["Everyone", "Buyers"])
+def test_a_sample_gives_its_members_figures_scaled_up_to_the_whole_segment(
+    engine: Engine, shop: dict[str, list[dict[str, Any]]], segments: dict[str, Segment], name: str
+) -> None:
+    """Over more members than the sample: size and consent count everyone; every other figure
+    is the sampled members' own (computed in Python from their rows), each count scaled by
+    size / sample, each histogram still adding up to the size; the overlaps are the sample's
+    intersections, scaled the same way."""
+    ids = members(engine, segments[name], segments, GENERATED)
+    keep = 30
+    assert len(ids) > 2 * keep
+    chosen = first_in_scatter_order(ids, keep)
+    with engine.connect() as conn:
+        result = insights(conn, segments[name], segments, as_of=GENERATED, top=1000, sample=keep)
+    whole, part = expected(shop, ids, GENERATED), expected(shop, chosen, GENERATED)
+    got = actual(result)
+    scale = len(ids) / keep
+
+    def up(n: int) -> int:
+        return round(n * scale)
+
+    assert result.sample == keep and result.to_json()["sample"] == keep
+    assert (got["size"], got["consenting"]) == (whole["size"], whole["consenting"])
+    for figure in ("buyers", "spent_cents", "paid_orders"):
+        assert got[figure] == up(part[figure]), figure
+    for figure in ("spend_quantiles", "orders_quantiles", "recency_quantiles"):
+        assert got[figure] == part[figure], figure
+    for figure in ("spend_histogram", "orders_histogram", "recency_histogram"):
+        assert sum(got[figure]) == len(ids), figure
+        for g, p in zip(got[figure], part[figure], strict=True):
+            assert abs(g - p * scale) < 1, (figure, got[figure], part[figure])
+    for figure in ("top_products", "top_collections", "top_vendors", "countries"):
+        assert got[figure] == {k: up(v) for k, v in part[figure].items()}, figure
+    assert got["devices"] == {k: (up(m), up(v)) for k, (m, v) in part["devices"].items()}
+    for overlap in result.overlaps:
+        if overlap.members is None:
+            continue
+        both = len(chosen & members(engine, segments[overlap.segment], segments, GENERATED))
+        assert (overlap.members, overlap.share) == (up(both), both / keep), overlap.segment
+
+
+def test_a_segment_within_the_sample_is_read_whole(
+    engine: Engine, shop: dict[str, list[dict[str, Any]]], segments: dict[str, Segment]
+) -> None:
+    ids = members(engine, segments["Buyers"], segments, GENERATED)
+    with engine.connect() as conn:
+        at_size = insights(
+            conn, segments["Buyers"], segments, as_of=GENERATED, top=1000, sample=len(ids)
+        )
+        exact = insights(conn, segments["Buyers"], segments, as_of=GENERATED, top=1000, sample=None)
+        with pytest.raises(ConfigError, match="at least 1 member"):
+            insights(conn, segments["Buyers"], segments, as_of=GENERATED, sample=0)
+    assert at_size.sample is None and exact.sample is None
+    assert actual(at_size) == actual(exact) == expected(shop, ids, GENERATED)

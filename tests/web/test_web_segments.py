@@ -261,6 +261,21 @@ def test_insights_charts_and_the_mapping_message(
     assert "read Syncer&#39;s own tables" in page.text and 'role="alert"' in page.text
 
 
+def test_insights_say_when_they_are_estimated_and_link_to_every_member(
+    editor: tuple[TestClient, str], shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from syncer.web.pages import segments as page
+
+    client, _ = editor
+    assert 'id="sampled"' not in client.get("/segments/insights?name=VIP").text  # 35 < 2,000
+    monkeypatch.setattr(page, "SAMPLE", 10)
+    sampled = client.get("/segments/insights?name=VIP").text
+    assert 'id="sampled"' in sampled and "sample of 10 of the 35 members" in sampled
+    assert "/segments/insights?name=VIP&amp;exact=1" in sampled
+    exact = client.get("/segments/insights?name=VIP&exact=1").text
+    assert 'id="sampled"' not in exact and "<strong>35</strong> members" in exact
+
+
 def test_suggestions_come_from_the_database_with_like_escaped(
     editor: tuple[TestClient, str], shop: Shop
 ) -> None:

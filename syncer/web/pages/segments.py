@@ -26,7 +26,7 @@ from starlette.routing import Route
 from syncer.errors import ConfigError, SyncerError
 from syncer.segments.catalog import FIELDS, OPERATORS
 from syncer.segments.create import copy_segment, new_from_template, slug
-from syncer.segments.insights import insights
+from syncer.segments.insights import SAMPLE, insights
 from syncer.segments.loader import load_segments
 from syncer.segments.model import Segment
 from syncer.segments.tags import check_tags, has_any_tag, known_tags
@@ -310,12 +310,13 @@ async def customer_page(request: Request) -> Response:
     return page(request, "segment_customer.html", found)
 
 
-def _insights(context: WebContext, name: str) -> dict[str, Any]:
+def _insights(context: WebContext, name: str, *, exact: bool) -> dict[str, Any]:
     segments = load_segments(_segments_dir(context))
     segment = segments.get_or_error(name)
     now = context.now()
+    sample = None if exact else SAMPLE
     with context.commerce.connect() as conn:
-        result = insights(conn, segment, dict(segments), as_of=now).to_json()
+        result = insights(conn, segment, dict(segments), as_of=now, sample=sample).to_json()
     history = (
         audience_history(context.state, name, until=now)
         if current_revision(context.state) is not None
@@ -327,8 +328,9 @@ def _insights(context: WebContext, name: str) -> dict[str, Any]:
 async def insights_page(request: Request) -> Response:
     context = web(request)
     name = request.query_params.get("name", "")
+    exact = request.query_params.get("exact") == "1"
     try:
-        data = await run_in_threadpool(_insights, context, name)
+        data = await run_in_threadpool(_insights, context, name, exact=exact)
     except ConfigError as err:
         return page(request, "segment_insights.html", {"problem": str(err), "name": name})
     return page(request, "segment_insights.html", {**data, "name": name, "problem": None})
