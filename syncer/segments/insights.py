@@ -24,6 +24,12 @@ queries:
   on PostgreSQL planned without nested loops (``OVERLAP_SETTINGS``).
   Every query is compiled before the copies are made, so only the tables read are copied.
 
+Over more than ``sample`` members (``SAMPLE`` by default), the copies keep that many of them
+(``MemberRows.filled``): the size and the consent are still every member's, counted before the
+cut; every other figure is the sample's, its counts scaled up to the size (``_Scale``; the
+histograms by largest remainder, so they still add up to the size) and ``Insights.sample`` says
+so. The quantiles are the sample's own.
+
 The figures follow the segment fields (docs/segments.md): ``orders`` counts every order,
 cancelled ones too; spend is ``total_spent`` (net of refunds, cancelled orders left out);
 recency is ``days_since_last_order``; the average order value is the spend over the orders that

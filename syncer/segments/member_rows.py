@@ -22,6 +22,10 @@ the table), analysed on PostgreSQL and SQLite (joins to it get good plans), and 
 Only the tables the queries compiled over ``rows.source`` read are copied (``customers`` and
 ``orders`` always: the others are restricted through them), so compile them all first.
 
+``filled(..., sample=N)`` keeps N members of a larger segment in the copies (all the others
+are restricted through ``customers``), the first N in a fixed scatter of their ids
+(``scatter``), after counting the whole segment and its consenting members (``Whole``).
+
 On SQLite only ``customers`` is copied; every other table is a TEMPORARY VIEW of the native
 table restricted to the members (``customer_id IN (SELECT id FROM <members>)``), which SQLite
 folds into each query and reads through the native ``(customer_id, ...)`` index, as it would
