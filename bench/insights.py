@@ -73,6 +73,7 @@ def measure(conn: Connection, name: str, as_of: datetime, repeat: int) -> dict[s
         "with_overlap_ms": round(full_s * 1000, 3),
         "ratio": round(profile_s / count_s, 3) if count_s > 0 else 1.0,
         "ratio_with_overlap": round(full_s / count_s, 3) if count_s > 0 else 1.0,
+        "sample": SAMPLE,  # the members read of a larger segment, in this run
         "sampled": members > SAMPLE,
         "exact_ms": round(exact_s * 1000, 3),
         "exact_ratio": round(exact_s / count_s, 3) if count_s > 0 else 1.0,

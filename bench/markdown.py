@@ -23,7 +23,6 @@ from typing import Any
 from bench.evaluation import TARGET
 from bench.targets import INSIGHTS as INSIGHTS_TARGET
 from bench.targets import LIVE_COUNT as LIVE_TARGET
-from syncer.segments.insights import SAMPLE
 
 NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL", "mariadb": "MariaDB"}
 TIMES = "\N{MULTIPLICATION SIGN}"  # spelled out: ruff flags the bare sign as ambiguous
@@ -40,6 +39,11 @@ def _int(value: Any) -> str:
 
 def _f2(value: Any) -> str:
     return f"{float(value):.2f}"
+
+
+def _or_dash(show: Any, value: Any) -> str:
+    """``show(value)``, or "-" for a figure an older result file does not have."""
+    return "-" if value is None else str(show(value))
 
 
 def _ms(value: Any) -> str:
@@ -150,17 +154,20 @@ def insights(data: dict[str, Any]) -> list[str]:
     rows = [
         [_name(db), r["segment"], _int(r["members"]), "yes" if r.get("sampled") else "no",
          _ms(r["count_ms"]), _ms(r["insights_ms"]), _f2(r["ratio"]), _ms(r["with_overlap_ms"]),
-         _f2(r["ratio_with_overlap"]), _ms(r["exact_ms"]), _f2(r["exact_ratio"])]
+         _f2(r["ratio_with_overlap"]), _or_dash(_ms, r.get("exact_ms")),
+         _or_dash(_f2, r.get("exact_ratio"))]
         for db, items in dbs.items()
         for r in items
     ]  # fmt: skip
+    samples = {r.get("sample") for items in dbs.values() for r in items} - {None}
+    sample = f"{samples.pop():,}" if len(samples) == 1 else "the default"
     return [
         f"### Insights: `segments insights` time ÷ `segments count` time ({_int(data['size'])} "
         "customers)",
         "",
         f"Median of warm runs. Target ≤ {_target(INSIGHTS_TARGET)} for a 50,000-member segment "
         "of 1,000,000 customers; the overlap adds one query per other segment. A segment of more "
-        f"than {SAMPLE:,} members is read from a sample of {SAMPLE:,} (sampled: yes), as "
+        f"than {sample} members is read from a sample of {sample} (sampled: yes), as "
         "`segments insights` does; exact is `--exact`, every member read.",
         "",
         *table(columns, rows, left=2),

@@ -77,8 +77,8 @@ def show(console: Console, result: Insights, history: Mapping[str, list[Audience
     if result.sample is not None:
         console.print(
             f"[yellow]estimated[/yellow]: every figure but the size and the consent is from a "
-            f"sample of {result.sample:,} of the {n:,} members, counts scaled up "
-            "(--exact reads them all)"
+            f"sample of {result.sample:,} of the {n:,} members, counts scaled up; the quantiles "
+            "(min and max too) are the sample's (--exact reads them all)"
         )
     aov = result.average_order_cents
     console.print(

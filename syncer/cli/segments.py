@@ -398,12 +398,12 @@ def insights_cmd(
     name: str = NAME_ARG,
     as_of: str | None = AS_OF_OPTION,
     top: int = typer.Option(TOP, "--top", min=1, max=100, help="Entries in each top list."),
-    sample: int = typer.Option(
-        SAMPLE,
+    sample: int | None = typer.Option(
+        None,
         "--sample",
         min=1,
-        help="A larger segment's figures (all but size and consent) come from this many of "
-        "its members, scaled up.",
+        help=f"A larger segment's figures (all but size and consent) come from this many of "
+        f"its members, scaled up (default {SAMPLE:,}).",
     ),
     exact: bool = typer.Option(
         False, "--exact", help="Read every member, however many (slower for large segments)."
@@ -413,12 +413,15 @@ def insights_cmd(
     """Who the members are: consent, spend, orders, recency, top products, countries, devices,
     overlap with the other segments, and the audience over the run history. Over more than
     --sample members, every figure but the size and the consent is estimated from a sample."""
+    if exact and sample is not None:
+        raise ConfigError(
+            "--sample and --exact ask for two different readings", hint="give one of them"
+        )
     segment, segments = _load(ctx, name)
     when = as_utc(parse_as_of(as_of))
     with _database(ctx) as (_engine, conn):
-        result = insights(
-            conn, segment, segments, as_of=when, top=top, sample=None if exact else sample
-        )
+        chosen = None if exact else SAMPLE if sample is None else sample
+        result = insights(conn, segment, segments, as_of=when, top=top, sample=chosen)
     history = _audience_history(ctx, name, when)
     if as_json:
         data = result.to_json()

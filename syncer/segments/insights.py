@@ -87,10 +87,10 @@ PCOLL, COLLECTIONS, VISITS = schema.PRODUCT_COLLECTIONS, schema.COLLECTIONS, sch
 
 TOP = 10
 # A larger segment's figures (all but its size and consent) are estimated from this many of its
-# members, chosen by id the same way in every run (``member_rows.scatter``): a share measured
-# on 2,000 members is within 2.2 points of the whole segment's 19 times in 20. Reading every
-# member's orders, lines and visits took 9 to 19 counts of a 50,000-member segment over
-# 1,000,000 customers; a sample of 2,000, 1.8 to 2.6 (README "Insights ÷ count").
+# members, the same ones in every run (``member_rows.scatter``): a share measured on 2,000
+# members drawn at random would be within 2.2 points of the whole segment's 19 times in 20, and
+# the sample measured within 1.9 (README "Insights ÷ count"). For a 50,000-member segment of
+# 1,000,000 customers, reading every member took 8.6 to 21.2 counts, the sample 1.7 to 2.5.
 # ``sample=None`` (``--exact``) reads them all.
 SAMPLE = 2_000
 # (label, numerator, denominator): the quantiles reported, nearest rank
@@ -522,8 +522,18 @@ def _figures(
             return None
         return {label: convert(v) for label, v in values.items()}
 
-    def histogram(prefix: str, labels: list[str]) -> list[Bucket]:
-        counts = up.parts([_int(row[f"{prefix}_h{i}"]) for i in range(len(labels))])
+    # the members without an order, scaled once: the buyers, the orders histogram's "0" and the
+    # recency's "no orders" all follow from it, so they agree as they do over every member
+    buyers = _int(row["buyers"])
+    none = whole.size - up(buyers)
+
+    def histogram(prefix: str, labels: list[str], fixed: int | None = None) -> list[Bucket]:
+        read = [_int(row[f"{prefix}_h{i}"]) for i in range(len(labels))]
+        if fixed is None:
+            counts = up.parts(read)
+        else:  # ``fixed``: the no-orders bucket, ``none``; the others share the buyers
+            rest = up.parts([c for i, c in enumerate(read) if i != fixed], whole.size - none)
+            counts = [*rest[:fixed], none, *rest[fixed:]]
         return [Bucket(label, n) for label, n in zip(labels, counts, strict=True)]
 
     result = Insights(
@@ -531,15 +541,15 @@ def _figures(
         as_of=now,
         size=whole.size,
         consenting=whole.consenting,
-        buyers=up(_int(row["buyers"])),
+        buyers=whole.size - none,
         spent_cents=up(_int(row["spent"])),
         paid_orders=up(_int(row["paid_orders"])),
         spend_quantiles=quantiles("spend"),
         spend_histogram=histogram("spend", SPEND_LABELS),
         orders_quantiles=quantiles("orders"),
-        orders_histogram=histogram("orders", ORDER_LABELS),
+        orders_histogram=histogram("orders", ORDER_LABELS, fixed=0),
         recency_quantiles=quantiles("recency", lambda last: _days(now, last)),
-        recency_histogram=histogram("recency", RECENCY_LABELS),
+        recency_histogram=histogram("recency", RECENCY_LABELS, fixed=len(RECENCY_LABELS) - 1),
         sample=size if up.sampled else None,
     )
     with _bought_by(conn, queries.bought):
@@ -577,14 +587,17 @@ class _Scale:
     def __call__(self, count: int) -> int:
         return count if not self.sampled else round(count * self.size / self.read)
 
-    def parts(self, counts: list[int]) -> list[int]:
-        """``counts`` of buckets that share the members read out, scaled so that they still add
-        up to the members (the largest remainders take the rounding)."""
-        if not self.sampled or sum(counts) != self.read:
+    def parts(self, counts: list[int], total: int | None = None) -> list[int]:
+        """``counts`` of buckets that share out members read (all of them, or the ones counted
+        in ``total`` once scaled), scaled so that they add up to that total (the largest
+        remainders take the rounding)."""
+        whole = self.size if total is None else total
+        read = sum(counts)
+        if not self.sampled or read == 0 or (total is None and read != self.read):
             return [self(c) for c in counts]
-        exact = [c * self.size / self.read for c in counts]
+        exact = [c * whole / read for c in counts]
         out = [math.floor(e) for e in exact]
-        short = self.size - sum(out)
+        short = whole - sum(out)
         by_remainder = sorted(range(len(counts)), key=lambda i: (out[i] - exact[i], i))
         for i in by_remainder[:short]:
             out[i] += 1

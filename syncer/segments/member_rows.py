@@ -180,17 +180,21 @@ def _whole(conn: Connection, members: Table) -> Whole:
     return Whole(int(row.size), int(row.consenting or 0))
 
 
-# The sample's order: an id (modulo 2**32) times an odd constant, modulo 2**32, is a bijection of
-# the ids below 2**32 (no two members tie) that scatters neighbouring ids (customers who signed
-# up the same week) over the whole range. The product stays below 2**63, so every database
-# computes the same integers (SQLite would turn an overflow into a float).
-SCATTER, SCATTER_MOD = 1_103_515_245, 2**32
+# The sample's order: multiplicative hashing. An id (modulo 2**31) times the odd constant nearest
+# 2**32 / golden ratio, modulo 2**32, is a bijection of the ids below 2**31 (no two members tie)
+# that spreads consecutive ids (customers who signed up the same week) evenly over the whole
+# range, so the first N in this order are spread evenly over the ids: a fixed, stratified
+# sample, not a random one (the same members in every run while the segment is the same). The
+# product stays below 2**63, so every database computes the same integers (SQLite would turn an
+# overflow into a float).
+SCATTER, SCATTER_BELOW, SCATTER_MOD = 2_654_435_769, 2**31, 2**32
 
 
 def scatter(ids: Any) -> Any:
     """The sampling order of the customer ids ``ids`` (a column): first in order, first kept."""
-    mod, factor = literal(SCATTER_MOD, BigInteger), literal(SCATTER, BigInteger)
-    return ((cast(ids, BigInteger) % mod) * factor) % mod
+    below, factor = literal(SCATTER_BELOW, BigInteger), literal(SCATTER, BigInteger)
+    mod = literal(SCATTER_MOD, BigInteger)
+    return ((cast(ids, BigInteger) % below) * factor) % mod
 
 
 def _sampled(conn: Connection, members: Table, keep: int) -> None:

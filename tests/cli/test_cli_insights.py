@@ -96,7 +96,7 @@ def test_sample_and_exact(capsys, shop) -> None:
     code, out, err = run(capsys, shop, *args, "--json", "--sample", "10")
     assert code == 0, err
     sampled = json.loads(out)
-    code, out, err = run(capsys, shop, *args, "--json", "--sample", "10", "--exact")
+    code, out, err = run(capsys, shop, *args, "--json", "--exact")
     assert code == 0, err
     exact = json.loads(out)
     assert sampled["sample"] == 10 and exact["sample"] is None
@@ -108,6 +108,9 @@ def test_sample_and_exact(capsys, shop) -> None:
     assert code == 0 and "sample of" not in out  # the default sample is larger than this shop
     code, out, err = run(capsys, shop, *args, "--sample", "0")
     assert code == 2 and "'--sample'" in err and "Traceback" not in err
+    code, out, err = run(capsys, shop, *args, "--sample", "10", "--exact")
+    lines = [line for line in err.strip().splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and "--sample and --exact" in lines[0]
 
 
 def test_empty_segment_has_no_quantiles(capsys, shop) -> None:
