@@ -44,6 +44,7 @@ from syncer.segments.predicates import _date_test, _not_cancelled, _t, _text, in
 from syncer.segments.sqlparts import moment
 from syncer.source.active import active
 from syncer.source.model import AttributeSpec
+from syncer.source.person_key import person_key
 
 Bool = ColumnElement[bool]
 ALL_TIME = TimeRange(None, None, True)
@@ -84,7 +85,8 @@ def _declared(name: str, attr: AttributeSpec, span: TimeRange) -> ColumnElement[
         if attr.time is not None:
             cols.append(column(attr.time, DateTime(timezone=True)))
         rows = text(attr.select).columns(*cols).subquery(f"attr_{name}")
-        where = [rows.c.customer_id == source.person]
+        key = person_key(rows.c.customer_id) if source.by_email else rows.c.customer_id
+        where = [key == source.person]
         if attr.time is not None:
             where.extend(in_span(rows.c[attr.time], span))
         measure = getattr(func, attr.aggregate)(rows.c.value)  # sum, avg, min, max, count

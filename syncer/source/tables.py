@@ -39,6 +39,7 @@ from sqlalchemy.engine import Dialect
 from syncer.schema import COMMERCE_TABLES
 from syncer.source.model import AttributeSpec, ColumnSpec, SourceFile, TableSpec
 from syncer.source.needs import NEEDS
+from syncer.source.person_key import person_key
 
 NATIVE: dict[str, Table] = {t.name: t for t in COMMERCE_TABLES}
 LOGICAL = tuple(NATIVE)
@@ -197,8 +198,9 @@ def _mapped(
 
 
 def _person_key(raw: ColumnElement[Any], c: ColumnSpec) -> ColumnElement[Any]:
-    """The email as the person key: lower-cased and trimmed, unless the model already is."""
-    return raw if c.normalized else func.lower(func.trim(raw))
+    """The email as the person key: lower-cased and trimmed, unless the model already is, and
+    compared as ``person_key`` (its digest on MariaDB)."""
+    return person_key(raw if c.normalized else func.lower(func.trim(raw)))
 
 
 def _said(c: ColumnSpec) -> str:

@@ -73,3 +73,32 @@ def test_attributes_file_keeps_the_native_tables_and_rejects_bad_entries() -> No
         with pytest.raises(ConfigError, match="s: ") as err:
             parse_source({"attributes": bad}, where="s")
         assert says in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_select_attribute_over_an_email_keyed_shop_finds_its_people(engine: Engine) -> None:
+    """Over ``identity: email`` an attribute's ``select:`` returns the folded email as its
+    customer_id, and is compared with each person as every table's key is (on MariaDB the
+    digest of both sides: ``syncer/source/person_key.py``): the same members as natively."""
+    generate(engine, customers=300, seed=11, as_of=AS_OF)
+    shopcopy.copy_shop(engine, by_email=True)
+    spend = {"type": "number", "aggregate": "sum", "time": "at"}
+    native = replace(
+        native_source(),
+        attributes=parse_source(
+            {"attributes": {"spend": {**spend, "select": NATIVE_SPEND}}}, where="x"
+        ).attributes,
+    )
+    data = {
+        **shopcopy.mapping(by_email=True),
+        "attributes": {"spend": {**spend, "select": MAPPED_SPEND}},
+    }
+    mapped = source_from(parse_source(data, where="source.yaml"), "source.yaml")
+    rule = {"field": "attributes.spend", "op": "gt", "value": 150, "window": "last_year"}
+    expected = members(engine, native, rule)
+    assert expected and members(engine, mapped, rule) == expected
+
+
+NATIVE_SPEND = "SELECT customer_id, placed_at AS at, total_cents / 100.0 AS value FROM orders"
+MAPPED_SPEND = (
+    "SELECT LOWER(TRIM(buyer_mail)) AS customer_id, placed AS at, amount AS value FROM sh_purchases"
+)

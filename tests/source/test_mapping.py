@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -261,3 +262,51 @@ def test_normalized_email_is_the_key_as_is_and_has_none_keeps_people_without_one
     with using(source), engine.connect() as conn:
         rows = conn.execute(members_query(seg, {"s": seg}, as_of=AS_OF)).all()
     assert sorted(r.customer_id for r in rows) == [-2, 1]
+
+
+def test_an_accented_email_is_another_person_on_every_database(engine: Engine) -> None:
+    """The person key compares the folded email's characters exactly, as the native schema and
+    Python do: "josé@" is not "jose@" even where the column's collation ignores accents
+    (MariaDB's default, where the key is the email's digest: ``syncer/source/person_key.py``)."""
+    shopcopy.meta.create_all(engine)
+    placed = datetime(2026, 2, 1, 10, 0)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(shopcopy.CLIENTS),
+            [
+                {"client_no": 1, "mail": "jose@example.com", "signed_up": placed},
+                {"client_no": 2, "mail": "josé@example.com", "signed_up": placed},
+            ],
+        )
+        conn.execute(
+            insert(shopcopy.PURCHASES),
+            [
+                {"purchase_no": n, "client_no": None, "buyer_mail": " JOSé@Example.com"}
+                | {"placed": placed, "amount": 10, "refunded": 0, "state": "done"}
+                for n in (1, 2)
+            ],
+        )
+    source = mapped(shopcopy.mapping(by_email=True))
+    seg = parse_segment(
+        {"name": "s", "rules": {"field": "orders", "op": "ge", "value": 2}}, source="t"
+    )
+    with using(source), engine.connect() as conn:
+        rows = conn.execute(members_query(seg, {"s": seg}, as_of=AS_OF)).all()
+    assert [r.customer_id for r in rows] == [2]
+
+
+@pytest.mark.parametrize(
+    ("dialect", "digest"),
+    [(mysql.dialect(), True), (postgresql.dialect(), False), (sqlite.dialect(), False)],
+)
+def test_the_person_key_is_a_digest_on_mariadb_only(dialect: Any, digest: bool) -> None:
+    """Both sides of every comparison with the person: the customers' key and every other
+    table's ``customer_id`` (MariaDB groups and looks up 32 bytes, not a 1,280-byte email)."""
+    source = mapped(shopcopy.mapping(by_email=True))
+    sql = str(
+        select(source.customers.c.person, source.table("orders").c.customer_id).compile(
+            dialect=dialect
+        )
+    )
+    assert (sql.count("UNHEX(SHA2(") == 2) is digest, sql
+    assert sql.count("lower(trim(") == 2, sql
