@@ -85,7 +85,9 @@ def _declared(name: str, attr: AttributeSpec, span: TimeRange) -> ColumnElement[
         if attr.time is not None:
             cols.append(column(attr.time, DateTime(timezone=True)))
         rows = text(attr.select).columns(*cols).subquery(f"attr_{name}")
-        key = person_key(rows.c.customer_id) if source.by_email else rows.c.customer_id
+        # by email: folded as every table's key is (an email as stored still finds its person)
+        folded = func.lower(func.trim(rows.c.customer_id))
+        key = person_key(folded) if source.by_email else rows.c.customer_id
         where = [key == source.person]
         if attr.time is not None:
             where.extend(in_span(rows.c[attr.time], span))

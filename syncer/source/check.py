@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from syncer.source.model import SourceFile
 from syncer.source.needs import NEEDS
-from syncer.source.tables import COLUMNS, LOGICAL, NATIVE, Source, raw_columns
+from syncer.source.tables import COLUMNS, LOGICAL, NATIVE, Source, build_source, raw_columns
 
 SAMPLE_ROWS = 3
 NUMERIC = (sqltypes.Numeric, sqltypes.Integer, sqltypes.Float, sqltypes.String, sqltypes.Text)
@@ -73,6 +73,8 @@ def _check_table(conn: Connection, name: str, spec: SourceFile, report: Report) 
 def check_source(conn: Connection, spec: SourceFile, source: Source) -> Report:
     """The report for ``source`` (built from ``spec``, preset applied) over ``conn``."""
     report = Report()
+    # the samples show the person key as the folded email it is made of, never its digest
+    shown = build_source(spec, source.origin, digest=False) if source.by_email else source
     for name in LOGICAL:
         t = spec.tables[name]
         if name in source.absent:
@@ -91,7 +93,7 @@ def check_source(conn: Connection, spec: SourceFile, source: Source) -> Report:
             _check_table(conn, name, spec, report)
             if len(report.problems) > before:
                 continue
-        sub = source.table(name)
+        sub = shown.table(name)
         try:
             rows = conn.execute(select(sub).limit(SAMPLE_ROWS)).mappings().all()
             entry["sample"] = [{k: v for k, v in r.items() if v is not None} for r in rows]

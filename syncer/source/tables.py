@@ -122,8 +122,9 @@ def native_source() -> Source:
     return Source(tables=dict(NATIVE))
 
 
-def build_source(spec: SourceFile, origin: str) -> Source:
-    """``spec`` (preset already applied) as a Source."""
+def build_source(spec: SourceFile, origin: str, *, digest: bool = True) -> Source:
+    """``spec`` (preset already applied) as a Source; ``digest=False``: the person key as the
+    folded email on every database (what ``syncer source check`` shows), never compared."""
     tables: dict[str, FromClause] = {}
     absent: dict[str, str] = {}
     unmapped: dict[str, str] = {}
@@ -133,7 +134,7 @@ def build_source(spec: SourceFile, origin: str) -> Source:
         if t.absent is not None:
             absent[name] = t.absent
             continue
-        tables[name] = _mapped(name, t, spec, unmapped, reads)
+        tables[name] = _mapped(name, t, spec, unmapped, reads, digest=digest)
     c = spec.tables["customers"]
     id_spec = c.columns.get("id")
     shop = (spec.prefix + c.table, (id_spec and id_spec.column) or "id") if c.table else None
@@ -156,7 +157,13 @@ def raw_columns(name: str, t: TableSpec, spec: SourceFile) -> dict[str, ColumnSp
 
 
 def _mapped(
-    name: str, t: TableSpec, spec: SourceFile, unmapped: dict[str, str], reads: dict[str, str]
+    name: str,
+    t: TableSpec,
+    spec: SourceFile,
+    unmapped: dict[str, str],
+    reads: dict[str, str],
+    *,
+    digest: bool = True,
 ) -> FromClause:
     native = NATIVE[name]
     given = raw_columns(name, t, spec)
@@ -190,17 +197,19 @@ def _mapped(
         reads[f"{name}.{col}"] = f"{where}.{names[col]}" + _said(c)
         expr = _convert(raw.c[names[col]], col, kind, c, spec)
         if spec.identity == "email" and col == "customer_id":
-            expr = _person_key(raw.c[names[col]], c)
+            expr = _person_key(raw.c[names[col]], c, digest=digest)
         out.append(expr.label(col))
     if spec.identity == "email" and name == "customers":
-        out.append(_person_key(raw.c[names["email"]], given["email"]).label("person"))
+        person = _person_key(raw.c[names["email"]], given["email"], digest=digest)
+        out.append(person.label("person"))
     return select(*out).select_from(raw).subquery(name)
 
 
-def _person_key(raw: ColumnElement[Any], c: ColumnSpec) -> ColumnElement[Any]:
+def _person_key(raw: ColumnElement[Any], c: ColumnSpec, *, digest: bool) -> ColumnElement[Any]:
     """The email as the person key: lower-cased and trimmed, unless the model already is, and
-    compared as ``person_key`` (its digest on MariaDB)."""
-    return person_key(raw if c.normalized else func.lower(func.trim(raw)))
+    compared as ``person_key`` (its digest on MariaDB; not with ``digest=False``)."""
+    email = raw if c.normalized else func.lower(func.trim(raw))
+    return person_key(email) if digest else email
 
 
 def _said(c: ColumnSpec) -> str:

@@ -202,6 +202,9 @@ def live(
     return Live(count, consenting, describe(segment), rows, seconds=seconds)
 
 
+PERSON = "syncer_person_key"  # the preview's join key column, not shown
+
+
 def preview(
     engine: Engine,
     segment: Segment,
@@ -212,14 +215,18 @@ def preview(
     """The first ``limit`` members (by id) with orders, spend and last order, and (``mapped``)
     the values each destination's ``fields:`` would send."""
     segments = dict(load_segments(segments_dir))
-    c = active().customers.c
+    source = active()
+    c = source.customers.c
     now = now or datetime.now(UTC)
     mapped = MappedPreview(segment.destinations, now)
-    first = members_query(segment, segments, as_of=now).add_columns(*mapped.columns)
+    # the key the other tables' rows carry: the id, or over a shop keyed by email the person
+    key = source.person.label(PERSON) if source.by_email else c.id.label(PERSON)
+    first = members_query(segment, segments, as_of=now).add_columns(*mapped.columns, key)
     members = first.order_by(c.id).limit(limit).subquery()
 
     def shown(row: Any) -> dict[str, Any]:
-        plain = {k: v for k, v in row._mapping.items() if not mapped.is_mapped(k)}
+        items = row._mapping.items()
+        plain = {k: v for k, v in items if not mapped.is_mapped(k) and k != PERSON}
         return {**plain, "mapped": mapped.values(row)}
 
     if "orders" in active().absent:  # a mapping without orders: the members alone
@@ -237,13 +244,13 @@ def preview(
             func.sum(o.total_cents).label("spend_cents"),
             func.max(o.placed_at).label("last_order"),
         )
-        .where(o.customer_id.in_(select(members.c.customer_id)))
+        .where(o.customer_id.in_(select(members.c[PERSON])))
         .group_by(o.customer_id)
         .subquery()
     )
     query = (
         select(members, per.c.orders, per.c.spend_cents, per.c.last_order)
-        .select_from(members.outerjoin(per, per.c.customer_id == members.c.customer_id))
+        .select_from(members.outerjoin(per, per.c.customer_id == members.c[PERSON]))
         .order_by(members.c.customer_id)
     )
     try:
@@ -253,9 +260,13 @@ def preview(
         raise _query_error(engine, err) from None
 
 
-def _rows(conn: Connection, table: str, where_col: str, cid: Any, order: str) -> list[Any]:
+def _rows(conn: Connection, table: str, key: Any, order: str) -> list[Any]:
+    """The customer's last 20 rows of ``table`` (``key``: what its ``customer_id`` holds for
+    them), without that column: it is the customer shown (over a shop keyed by email, on
+    MariaDB, a digest: ``syncer/source/person_key.py``)."""
     t = active().table(table)
-    q = select(t).where(t.c[where_col] == cid).order_by(t.c[order].desc()).limit(20)
+    shown = [col for col in t.c if col.name != "customer_id"]
+    q = select(*shown).where(t.c.customer_id == key).order_by(t.c[order].desc()).limit(20)
     return [dict(r._mapping) for r in conn.execute(q)]
 
 
@@ -273,17 +284,20 @@ def customer(
             row = conn.execute(select(source.customers).where(c.id == customer_id)).first()
             if row is None:
                 return None
-            out: dict[str, Any] = {"customer": dict(row._mapping)}
-            for key, table, order in (
+            attributes = {k: v for k, v in row._mapping.items() if k != "person"}
+            out: dict[str, Any] = {"customer": attributes}
+            # the key the other tables' rows carry for this customer
+            key = (
+                select(source.person).where(c.id == customer_id).scalar_subquery()
+                if source.by_email
+                else customer_id
+            )
+            for name, table, order in (
                 ("orders", "orders", "placed_at"),
                 ("visits", "visits", "at"),
                 ("emails", "email_events", "at"),
             ):
-                out[key] = (
-                    _rows(conn, table, "customer_id", customer_id, order)
-                    if table not in source.absent
-                    else []
-                )
+                out[name] = _rows(conn, table, key, order) if table not in source.absent else []
             tests = [
                 compile_rule(s.rules, segments, now, chain=(s.name,), source=s).label(f"s{i}")
                 for i, s in enumerate(segments.values())

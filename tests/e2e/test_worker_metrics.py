@@ -49,7 +49,8 @@ def test_worker_serves_metrics_and_health_and_logs_only_json(
         health = None
         while time.monotonic() < deadline and proc.poll() is None:
             health = get(f"{base}/healthz")
-            if health is not None:
+            # the server answers from before the scheduler runs: 503 "scheduler not running"
+            if health is not None and health.status_code == 200:
                 break
             time.sleep(0.2)
         assert health is not None and health.status_code == 200, health

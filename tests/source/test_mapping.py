@@ -11,12 +11,14 @@ import pytest
 import yaml
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.dialects.mysql import mariadb
 
 from syncer.errors import ConfigError, SegmentError
 from syncer.sample.shop import generate
 from syncer.segments.compiler import members_query
 from syncer.segments.loader import SegmentSet, load_segments, parse_segment
 from syncer.source.active import using
+from syncer.source.check import check_source
 from syncer.source.load import load_source, source_from
 from syncer.source.model import parse_source
 from syncer.source.tables import Source, native_source
@@ -297,7 +299,12 @@ def test_an_accented_email_is_another_person_on_every_database(engine: Engine) -
 
 @pytest.mark.parametrize(
     ("dialect", "digest"),
-    [(mysql.dialect(), True), (postgresql.dialect(), False), (sqlite.dialect(), False)],
+    [
+        (mysql.dialect(), True),
+        (mariadb.MariaDBDialect(), True),
+        (postgresql.dialect(), False),
+        (sqlite.dialect(), False),
+    ],
 )
 def test_the_person_key_is_a_digest_on_mariadb_only(dialect: Any, digest: bool) -> None:
     """Both sides of every comparison with the person: the customers' key and every other
@@ -308,5 +315,19 @@ def test_the_person_key_is_a_digest_on_mariadb_only(dialect: Any, digest: bool) 
             dialect=dialect
         )
     )
-    assert (sql.count("UNHEX(SHA2(") == 2) is digest, sql
+    assert (sql.count("UNHEX(SHA2(CONVERT(") == 2) is digest, sql
     assert sql.count("lower(trim(") == 2, sql
+
+
+def test_source_check_samples_show_the_person_as_the_folded_email(shop: Engine) -> None:
+    """The samples show what the mapping reads: the person key and the other tables'
+    customer_id as the folded email on every database, not the digest MariaDB compares."""
+    shopcopy.copy_shop(shop, by_email=True)
+    spec = parse_source(shopcopy.mapping(by_email=True), where="source.yaml")
+    source = source_from(spec, "source.yaml")
+    with shop.connect() as conn:
+        report = check_source(conn, spec, source)
+    assert report.problems == []
+    keys = [r["person"] for r in report.tables["customers"]["sample"]]
+    keys += [r["customer_id"] for r in report.tables["orders"]["sample"]]
+    assert keys and all(isinstance(k, str) and "@" in k and k == k.strip().lower() for k in keys)

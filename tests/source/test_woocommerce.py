@@ -8,9 +8,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 
-from syncer.sample.platforms.woocommerce import write_woocommerce_hpos, write_woocommerce_legacy
+from syncer.sample.platforms.woocommerce import (
+    tables,
+    write_woocommerce_hpos,
+    write_woocommerce_legacy,
+)
 from syncer.sample.shop import generate
 from syncer.segments.compiler import members_query
 from syncer.segments.loader import load_segments, parse_segment
@@ -180,3 +184,51 @@ def test_hpos_bought_merged_with_orders_gives_the_native_members(engine: Engine)
         native = emails(engine, native_source(), seg, {seg.name: seg})
         assert native, rules
         assert emails(engine, source, seg, {seg.name: seg}) == native, rules
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "mariadb"], indirect=True)
+def test_hpos_an_accented_email_is_another_person(engine: Engine) -> None:
+    """An account "josé@" and guest orders by "jose@" are two people, as natively (Python
+    folds case, never accents): the preset groups the people by the email's exact characters
+    on MariaDB too, whose default collation would make them one, and the orders find each
+    person by the same characters (``syncer/source/person_key.py``)."""
+    meta = tables("wp_")
+    meta.create_all(engine)
+    at = datetime(2026, 2, 1, 10, 0)
+    order = {"type": "shop_order", "status": "wc-completed", "total_amount": 10}
+    with engine.begin() as conn:
+        conn.execute(
+            insert(meta.tables["wp_users"]),
+            [{"ID": 1, "user_email": "josé@example.com", "user_registered": at}],
+        )
+        conn.execute(
+            insert(meta.tables["wp_wc_orders"]),
+            [
+                {
+                    **order,
+                    "date_created_gmt": at,
+                    "id": i,
+                    "customer_id": cid,
+                    "billing_email": mail,
+                }
+                for i, cid, mail in (
+                    (10, 1, "josé@example.com"),
+                    (11, 0, "jose@example.com"),
+                    (12, 0, " JOSE@example.com"),
+                )
+            ],
+        )
+    spec = parse_source(
+        {"preset": "woocommerce-hpos", "prefix": "wp_", "options": {"consent_meta_key": "optin"}},
+        where="source.yaml",
+    )
+    source = source_from(spec, "source.yaml")
+
+    def ids(rules: dict[str, object]) -> list[int]:
+        seg = parse_segment({"name": "s", "rules": rules}, source="test")
+        with using(source), engine.connect() as conn:
+            rows = conn.execute(members_query(seg, {"s": seg}, as_of=AS_OF))
+            return sorted(r.customer_id for r in rows)
+
+    assert ids({"field": "orders", "op": "ge", "value": 2}) == [-11]
+    assert ids({"field": "orders", "op": "eq", "value": 1}) == [1]

@@ -8,11 +8,18 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, insert, select, update
 
+from syncer.sample.shop import generate
 from syncer.schema import Customer, Order, Product
 from syncer.segments.loader import load_segments
+from syncer.source.active import using
+from syncer.source.load import source_from
+from syncer.source.model import parse_source
 from syncer.web.segment_files import SegmentFiles
 from syncer.web.segment_queries import customer, draft_text, live, preview, suggest
+from tests.source import shopcopy
 from tests.sync.fakes import Shop
+
+AS_OF = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def test_queries_on_every_database(engine: Engine, tmp_path: Path) -> None:
@@ -86,3 +93,37 @@ def test_live_count_and_check_on_every_database(engine: Engine, tmp_path: Path) 
     refused = live(engine, files, segments, segments / "gold.yaml", taken, funnel=False)
     assert refused.count is None and refused.error is not None
     assert "duplicate segment name 'Silver'" in refused.error
+
+
+def test_preview_and_customer_over_a_shop_keyed_by_email(engine: Engine, tmp_path: Path) -> None:
+    """Over ``identity: email`` the other tables' rows carry the person (the folded email; on
+    MariaDB its digest), not the customer's id: the preview's figures and the customer page's
+    orders are the native ones, and no key is shown."""
+    generate(engine, customers=60, seed=11, as_of=AS_OF)
+    shopcopy.copy_shop(engine, by_email=True)
+    source = source_from(parse_source(shopcopy.mapping(by_email=True), where="s"), "s")
+    segments = tmp_path / "segments"
+    segments.mkdir()
+    (segments / "buyers.yaml").write_text(
+        "name: Buyers\nrules: {all: [{field: orders, op: ge, value: 2}]}\n"
+    )
+    buyers = load_segments(segments)["Buyers"]
+
+    def figures() -> dict[str, tuple[int, int]]:
+        rows = preview(engine, buyers, segments, now=AS_OF)
+        assert rows and all("syncer_person_key" not in r for r in rows)
+        return {r["email"].strip().lower(): (r["orders"], r["spend_cents"]) for r in rows}
+
+    def orders_of(cid: int) -> tuple[str, list[int]]:
+        page = customer(engine, segments, cid, now=AS_OF)
+        assert page is not None and "person" not in page["customer"]
+        assert all("customer_id" not in o for o in page["orders"])
+        return page["customer"]["email"], sorted(o["id"] for o in page["orders"])
+
+    native = figures()
+    native_orders = orders_of(1)
+    with using(source):
+        assert figures() == native and all(n >= 2 for n, _ in native.values())
+        mapped_email, mapped_orders = orders_of(1)
+    assert mapped_email.strip().lower() == native_orders[0].strip().lower()
+    assert mapped_orders == native_orders[1] and mapped_orders
