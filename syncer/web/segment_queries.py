@@ -220,7 +220,7 @@ def preview(
     now = now or datetime.now(UTC)
     mapped = MappedPreview(segment.destinations, now)
     # the key the other tables' rows carry: the id, or over a shop keyed by email the person
-    key = source.person.label(PERSON) if source.by_email else c.id.label(PERSON)
+    key = source.person.label(PERSON)
     first = members_query(segment, segments, as_of=now).add_columns(*mapped.columns, key)
     members = first.order_by(c.id).limit(limit).subquery()
 
