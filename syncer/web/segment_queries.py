@@ -286,18 +286,16 @@ def customer(
                 return None
             attributes = {k: v for k, v in row._mapping.items() if k != "person"}
             out: dict[str, Any] = {"customer": attributes}
-            # the key the other tables' rows carry for this customer
-            key = (
-                select(source.person).where(c.id == customer_id).scalar_subquery()
-                if source.by_email
-                else customer_id
-            )
+            # the key the other tables' rows carry for this customer: over a shop keyed by
+            # email the person just read (None: no email, so no rows of theirs)
+            key = row._mapping["person"] if source.by_email else customer_id
             for name, table, order in (
                 ("orders", "orders", "placed_at"),
                 ("visits", "visits", "at"),
                 ("emails", "email_events", "at"),
             ):
-                out[name] = _rows(conn, table, key, order) if table not in source.absent else []
+                found = table not in source.absent and key is not None
+                out[name] = _rows(conn, table, key, order) if found else []
             tests = [
                 compile_rule(s.rules, segments, now, chain=(s.name,), source=s).label(f"s{i}")
                 for i, s in enumerate(segments.values())

@@ -127,3 +127,13 @@ def test_preview_and_customer_over_a_shop_keyed_by_email(engine: Engine, tmp_pat
         mapped_email, mapped_orders = orders_of(1)
     assert mapped_email.strip().lower() == native_orders[0].strip().lower()
     assert mapped_orders == native_orders[1] and mapped_orders
+    # a client without an email is nobody's person: not the owner of the orders without one
+    with engine.begin() as conn:
+        conn.execute(insert(shopcopy.CLIENTS), [{"client_no": 999, "mail": None}])
+        conn.execute(
+            insert(shopcopy.PURCHASES),
+            [{"purchase_no": 99999, "buyer_mail": None, "placed": datetime(2026, 2, 1)}],
+        )
+    with using(source):
+        page = customer(engine, segments, 999, now=AS_OF)
+    assert page is not None and page["orders"] == []
