@@ -9,7 +9,9 @@ overlaps read (orders, order lines, visits, ...) are copied once into temporary 
 (``member_rows``); every figure and every overlap reads those copies, never a whole table. The
 queries:
 
-* profile (one query): size, marketing consent, buyers, spend and order totals, the spend and
+* size and marketing consent: counted over every member when they are copied
+  (``member_rows.Whole``), before any sample is taken;
+* profile (one query): the members read, buyers, spend and order totals, the spend and
   order-count histograms (fixed edges), the recency buckets, and the quantiles of spend, order
   count and days since the last order. Quantiles use the nearest rank (the value at rank
   ceil(q * n) in ascending order), found with ROW_NUMBER(), which SQLite, PostgreSQL and MariaDB
@@ -255,7 +257,6 @@ def _per_member(rows: Source, as_of: datetime) -> Subquery:
     return (
         select(
             m.c.id.label("customer_id"),
-            m.c.accepts_marketing,
             func.count(o.id).label("orders"),
             func.coalesce(func.sum(case((paid, 1), else_=0)), 0).label("paid_orders"),
             func.coalesce(
@@ -264,7 +265,7 @@ def _per_member(rows: Source, as_of: datetime) -> Subquery:
             func.max(moment(o.placed_at)).label("last_order"),
         )
         .select_from(joined)
-        .group_by(m.c.id, m.c.accepts_marketing)
+        .group_by(m.c.id)
         .subquery("per")
     )
 
@@ -328,8 +329,7 @@ def profile_query(rows: Source, as_of: datetime) -> Select[Any]:
     recency.append(func.sum(case((and_(last.is_not(None), ~newer), 1), else_=0)))
     recency.append(func.sum(case((last.is_(None), 1), else_=0)))
     columns: list[Any] = [
-        func.count().label("size"),
-        func.sum(case((r.c.accepts_marketing, 1), else_=0)).label("consenting"),
+        func.count().label("size"),  # the members read: consent is counted over all (Whole)
         func.count(last).label("buyers"),
         func.sum(r.c.spent).label("spent"),
         func.sum(r.c.paid_orders).label("paid_orders"),
