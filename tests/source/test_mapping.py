@@ -38,6 +38,14 @@ def mapped(data: dict[str, object]) -> Source:
     return source_from(parse_source(data, where="source.yaml"), "source.yaml")
 
 
+def member_ids(engine: Engine, source: Source, rules: dict[str, object]) -> list[int]:
+    """The customer ids of a one-segment file with ``rules`` over ``source``, in order."""
+    seg = parse_segment({"name": "s", "rules": rules}, source="t")
+    with using(source), engine.connect() as conn:
+        rows = conn.execute(members_query(seg, {"s": seg}, as_of=AS_OF))
+        return sorted(r.customer_id for r in rows)
+
+
 @pytest.fixture
 def shop(engine: Engine) -> Engine:
     generate(engine, customers=300, seed=7, as_of=AS_OF)
@@ -252,18 +260,8 @@ def test_normalized_email_is_the_key_as_is_and_has_none_keeps_people_without_one
     source = mapped(data)
     person_sql = str(select(source.customers.c.person).compile(dialect=sqlite.dialect()))
     assert "customers_model.email AS person" in person_sql
-    seg = parse_segment(
-        {"name": "s", "rules": {"field": "orders", "op": "eq", "value": 0}}, source="t"
-    )
-    with using(source), engine.connect() as conn:
-        rows = conn.execute(members_query(seg, {"s": seg}, as_of=AS_OF)).all()
-    assert sorted(r.customer_id for r in rows) == [2, 3]
-    seg = parse_segment(
-        {"name": "s", "rules": {"field": "orders", "op": "ge", "value": 1}}, source="t"
-    )
-    with using(source), engine.connect() as conn:
-        rows = conn.execute(members_query(seg, {"s": seg}, as_of=AS_OF)).all()
-    assert sorted(r.customer_id for r in rows) == [-2, 1]
+    assert member_ids(engine, source, {"field": "orders", "op": "eq", "value": 0}) == [2, 3]
+    assert member_ids(engine, source, {"field": "orders", "op": "ge", "value": 1}) == [-2, 1]
 
 
 def test_an_accented_email_is_another_person_on_every_database(engine: Engine) -> None:
@@ -289,12 +287,7 @@ def test_an_accented_email_is_another_person_on_every_database(engine: Engine) -
             ],
         )
     source = mapped(shopcopy.mapping(by_email=True))
-    seg = parse_segment(
-        {"name": "s", "rules": {"field": "orders", "op": "ge", "value": 2}}, source="t"
-    )
-    with using(source), engine.connect() as conn:
-        rows = conn.execute(members_query(seg, {"s": seg}, as_of=AS_OF)).all()
-    assert [r.customer_id for r in rows] == [2]
+    assert member_ids(engine, source, {"field": "orders", "op": "ge", "value": 2}) == [2]
 
 
 @pytest.mark.parametrize(

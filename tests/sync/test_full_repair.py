@@ -140,19 +140,26 @@ def test_a_pending_change_of_an_earlier_address_does_not_hide_a_missing_tag(
     assert result.pending == 1  # c1@'s remove, still refused
 
 
+class SetsWhileReading(FakeProvider):
+    """A provider whose read of the tagged members sets ``event`` (a stop, a lost lock) and then
+    goes on slowly, so the run sees it before the read ends."""
+
+    def __init__(self, event: threading.Event, batch_size: int) -> None:
+        super().__init__(batch_size=batch_size)
+        self.event = event
+
+    def read_members(self, destination: Destination) -> Iterator[str]:
+        for email in super().read_members(destination):
+            self.event.set()
+            time.sleep(0.05)
+            yield email
+
+
 def test_a_stop_while_the_tags_are_read_ends_the_run_with_the_plan_pending(
     shop: Shop, make_engine: MakeEngine, engine: Engine
 ) -> None:
     stop = threading.Event()
-
-    class Stopping(FakeProvider):
-        def read_members(self, destination: Destination) -> Iterator[str]:
-            for email in super().read_members(destination):
-                stop.set()  # SIGTERM arrives while the read goes on
-                time.sleep(0.05)
-                yield email
-
-    provider = Stopping(batch_size=3)
+    provider = SetsWhileReading(stop, batch_size=3)  # SIGTERM arrives while the read goes on
     shop.add(20)
     sync = make_engine(provider)
     sync.sync(SEG, DEST, QUERY)
@@ -204,15 +211,7 @@ def test_a_lock_lost_while_the_tags_are_read_sends_nothing(
 
     taken = threading.Event()
     monkeypatch.setattr(TargetLock, "lost", property(lambda _lock: taken.is_set()))
-
-    class TakenOver(FakeProvider):
-        def read_members(self, destination: Destination) -> Iterator[str]:
-            for email in super().read_members(destination):
-                taken.set()  # another worker took the lock over meanwhile
-                time.sleep(0.05)
-                yield email
-
-    provider = TakenOver(batch_size=3)
+    provider = SetsWhileReading(taken, batch_size=3)  # another worker takes the lock over
     shop.add(20)
     sync = make_engine(provider)
     sync.sync(SEG, DEST, QUERY)
